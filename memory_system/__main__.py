@@ -1,0 +1,3 @@
+from memory_system.cli import main
+
+main()

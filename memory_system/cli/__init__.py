@@ -1,0 +1,34 @@
+"""The ``memory-system`` command: a thin layer over the service layer.
+
+Each command parses its options, calls one library function, and renders the result;
+behaviour and errors live in the library.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from memory_system import __version__
+from memory_system.cli import db, entities
+
+app = typer.Typer(
+    name="memory-system",
+    help="Self-hosted memory service for AI agents: run it, operate it, roll it back.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(entities.app, name="entities")
+
+
+@app.command()
+def version() -> None:
+    """Print the code version and the schema version it expects."""
+    from memory_system.store.migrations import expected_version
+
+    typer.echo(f"memory-system {__version__} (schema {expected_version()})")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,40 @@
+"""What every CLI command shares: the --db option, one-line errors, JSON output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from memory_system.config import resolve_db_path
+
+console = Console()
+err_console = Console(stderr=True)
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--db",
+        help="SQLite database file (default: $MEMORY_SYSTEM_DB, else ~/.local/share/memory-system/memory.db).",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of text.")]
+
+
+def db_path(option: Path | None) -> Path:
+    return resolve_db_path(option)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """One line on stderr saying what was wrong and what to do, then exit non-zero."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")

@@ -1,0 +1,41 @@
+-- Operational state that must survive any rollback: runtime feature-flag values and
+-- their audit trail, incidents, and the record of every database rollback.
+CREATE TABLE feature_flag_state (
+    flag       TEXT PRIMARY KEY,
+    value      REAL NOT NULL CHECK (value >= 0 AND value <= 1),
+    actor      TEXT NOT NULL,
+    updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+
+CREATE TABLE feature_flag_events (
+    id         INTEGER PRIMARY KEY,
+    flag       TEXT NOT NULL,
+    old_value  REAL,
+    new_value  REAL,
+    source     TEXT NOT NULL,
+    actor      TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX feature_flag_events_time ON feature_flag_events (created_at);
+
+CREATE TABLE incidents (
+    id                INTEGER PRIMARY KEY,
+    incident_type     TEXT NOT NULL,
+    flags             TEXT NOT NULL DEFAULT '[]',
+    reason            TEXT NOT NULL DEFAULT '',
+    started_at        TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    ended_at          TEXT,
+    sessions_affected INTEGER,
+    data_loss         TEXT,
+    created_at        TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+
+CREATE TABLE rollback_records (
+    id           INTEGER PRIMARY KEY,
+    migration    INTEGER NOT NULL,
+    backup_path  TEXT,
+    approved_by  TEXT NOT NULL DEFAULT '[]',
+    emergency    INTEGER NOT NULL DEFAULT 0,
+    rows_lost    TEXT NOT NULL DEFAULT '{}',
+    created_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);

@@ -1,0 +1,152 @@
+-- Phases 2-4: hierarchical memories, typed stores, cross-agent sharing, full-text and
+-- vector search. rollback/004_rollback.sql removes exactly these objects.
+CREATE TABLE memories (
+    id                  INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused: vector index keys stay unique
+    namespace           TEXT NOT NULL DEFAULT 'default',
+    agent_id            TEXT NOT NULL,
+    session_id          TEXT,
+    user_id             TEXT,
+    kind                TEXT NOT NULL DEFAULT 'note',
+    tier                TEXT NOT NULL DEFAULT 'short_term'
+                        CHECK (tier IN ('working', 'short_term', 'long_term')),
+    content             TEXT NOT NULL,
+    content_hash        TEXT NOT NULL,   -- of the normalised content: near-identical writes reinforce
+    importance          REAL NOT NULL DEFAULT 0.5 CHECK (importance >= 0 AND importance <= 1),
+    metadata            TEXT NOT NULL DEFAULT '{}',
+    visibility          TEXT NOT NULL DEFAULT 'private'
+                        CHECK (visibility IN ('private', 'shared', 'namespace')),
+    occurred_at         TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    created_at          TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    updated_at          TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    last_accessed_at    TEXT,
+    access_count        INTEGER NOT NULL DEFAULT 0,
+    reinforcement_count INTEGER NOT NULL DEFAULT 0,
+    expires_at          TEXT
+);
+CREATE INDEX memories_scope ON memories (namespace, agent_id, created_at);
+CREATE INDEX memories_session ON memories (session_id) WHERE session_id IS NOT NULL;
+CREATE INDEX memories_tier ON memories (tier, namespace);
+CREATE INDEX memories_created ON memories (created_at);
+CREATE UNIQUE INDEX memories_dedupe ON memories (namespace, agent_id, content_hash);
+
+-- Full text (FTS5 BM25) over memory content, kept in step by triggers.
+CREATE VIRTUAL TABLE memories_fts USING fts5 (
+    content, content = 'memories', content_rowid = 'id', tokenize = 'porter unicode61'
+);
+CREATE TRIGGER memories_fts_insert AFTER INSERT ON memories BEGIN
+    INSERT INTO memories_fts (rowid, content) VALUES (new.id, new.content);
+END;
+CREATE TRIGGER memories_fts_delete AFTER DELETE ON memories BEGIN
+    INSERT INTO memories_fts (memories_fts, rowid, content) VALUES ('delete', old.id, old.content);
+END;
+CREATE TRIGGER memories_fts_update AFTER UPDATE OF content ON memories BEGIN
+    INSERT INTO memories_fts (memories_fts, rowid, content) VALUES ('delete', old.id, old.content);
+    INSERT INTO memories_fts (rowid, content) VALUES (new.id, new.content);
+END;
+
+-- Dense vectors, float32 little-endian blobs (the layout sqlite-vec reads), one per memory.
+CREATE TABLE memory_embeddings (
+    memory_id  INTEGER PRIMARY KEY REFERENCES memories (id) ON DELETE CASCADE,
+    namespace  TEXT NOT NULL,
+    model      TEXT NOT NULL,
+    dim        INTEGER NOT NULL,
+    vector     BLOB NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX memory_embeddings_namespace ON memory_embeddings (namespace);
+
+-- Cross-agent sharing: live grants (grantee NULL = the whole namespace) and the audit trail.
+CREATE TABLE memory_shares (
+    id               INTEGER PRIMARY KEY,
+    memory_id        INTEGER NOT NULL REFERENCES memories (id) ON DELETE CASCADE,
+    namespace        TEXT NOT NULL,
+    grantee_agent_id TEXT,
+    granted_by       TEXT NOT NULL,
+    expires_at       TEXT,
+    created_at       TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX memory_shares_memory ON memory_shares (memory_id);
+CREATE INDEX memory_shares_grantee ON memory_shares (namespace, grantee_agent_id);
+
+CREATE TABLE share_events (
+    id               INTEGER PRIMARY KEY,
+    memory_id        INTEGER NOT NULL,  -- no foreign key: the trail outlives the memory
+    namespace        TEXT NOT NULL,
+    action           TEXT NOT NULL CHECK (action IN ('grant', 'revoke', 'handoff')),
+    grantee_agent_id TEXT,
+    actor            TEXT NOT NULL,
+    expires_at       TEXT,
+    created_at       TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+
+-- Typed stores.
+CREATE TABLE user_preferences (
+    id         INTEGER PRIMARY KEY,
+    namespace  TEXT NOT NULL DEFAULT 'default',
+    user_id    TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    value      TEXT NOT NULL,  -- JSON
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    UNIQUE (namespace, user_id, key)
+);
+
+CREATE TABLE code_patterns (
+    id          INTEGER PRIMARY KEY,
+    namespace   TEXT NOT NULL DEFAULT 'default',
+    agent_id    TEXT NOT NULL,
+    language    TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    example     TEXT NOT NULL DEFAULT '',
+    created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    updated_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    UNIQUE (namespace, language, name)
+);
+CREATE VIRTUAL TABLE code_patterns_fts USING fts5 (
+    name, description, example, language,
+    content = 'code_patterns', content_rowid = 'id', tokenize = 'porter unicode61'
+);
+CREATE TRIGGER code_patterns_fts_insert AFTER INSERT ON code_patterns BEGIN
+    INSERT INTO code_patterns_fts (rowid, name, description, example, language)
+    VALUES (new.id, new.name, new.description, new.example, new.language);
+END;
+CREATE TRIGGER code_patterns_fts_delete AFTER DELETE ON code_patterns BEGIN
+    INSERT INTO code_patterns_fts (code_patterns_fts, rowid, name, description, example, language)
+    VALUES ('delete', old.id, old.name, old.description, old.example, old.language);
+END;
+CREATE TRIGGER code_patterns_fts_update AFTER UPDATE ON code_patterns BEGIN
+    INSERT INTO code_patterns_fts (code_patterns_fts, rowid, name, description, example, language)
+    VALUES ('delete', old.id, old.name, old.description, old.example, old.language);
+    INSERT INTO code_patterns_fts (rowid, name, description, example, language)
+    VALUES (new.id, new.name, new.description, new.example, new.language);
+END;
+
+CREATE TABLE session_state (
+    session_id TEXT PRIMARY KEY,
+    namespace  TEXT NOT NULL DEFAULT 'default',
+    agent_id   TEXT NOT NULL,
+    state      TEXT NOT NULL DEFAULT '{}',  -- JSON document
+    version    INTEGER NOT NULL DEFAULT 1,  -- optimistic concurrency: a stale write gets 409
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+
+CREATE TABLE session_handoffs (
+    id             INTEGER PRIMARY KEY,
+    namespace      TEXT NOT NULL,
+    session_id     TEXT NOT NULL,
+    from_agent_id  TEXT NOT NULL,
+    to_agent_id    TEXT NOT NULL,
+    new_session_id TEXT NOT NULL,
+    memories_moved INTEGER NOT NULL DEFAULT 0,
+    created_at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+
+-- Memory-system metadata: embedding model and dimension, scope versions, maintenance runs.
+CREATE TABLE memory_metadata (
+    key        TEXT PRIMARY KEY,
+    value      TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);

@@ -1,0 +1,3 @@
+DROP TABLE relations;
+DROP TABLE observations;
+DROP TABLE entities;

@@ -1,0 +1,2 @@
+DROP TABLE agent_tokens;
+DROP TABLE sessions;

@@ -1,0 +1,4 @@
+DROP TABLE rollback_records;
+DROP TABLE incidents;
+DROP TABLE feature_flag_events;
+DROP TABLE feature_flag_state;
