@@ -1,0 +1,7 @@
+"""HTTP routes: admin_flags."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,29 @@
+"""The FastAPI application: routers, error shape, middleware. Thin: it calls the runtime."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from memory_system import __version__
+from memory_system.api import (
+    admin_flags,
+    entities,
+    health,
+    inject,
+    memories,
+    search,
+    sessions,
+    sharing,
+    typed_stores,
+)
+from memory_system.runtime import Runtime
+
+ROUTERS = [health, entities, sessions, admin_flags, memories, search, sharing, typed_stores, inject]
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    app = FastAPI(title="memory-system", version=__version__)
+    app.state.runtime = runtime
+    for module in ROUTERS:
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,28 @@
+"""Settings of one running service, gathered once at start from options, env and config file.
+
+Feature-flag values are not here: they are evaluated per request by ``flags/``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_CONFIG_PATH = Path("/etc/memory-system/config.json")
+
+
+@dataclass
+class Settings:
+    db_path: Path
+    host: str = "127.0.0.1"
+    port: int = 8080
+    config_path: Path = DEFAULT_CONFIG_PATH
+    log_file: Path | None = None
+    dev: bool = False
+    admin_token: str | None = None
+    max_body_bytes: int = 2 * 1024 * 1024
+    drain_timeout_s: float = 10.0
+    # Retrieval and injection (issue 4); every field documented in README "Configuration".
+    rag_timeout_ms: float = 50.0
+    embedder: str = "minilm"  # "minilm", "none", or a test embedder "slow:<ms>" / "failing"
+    extra: dict[str, object] = field(default_factory=dict)
