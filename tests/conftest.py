@@ -48,3 +48,61 @@ def cli(tmp_path: Path) -> Iterator[CliRunner]:
         return proc
 
     yield run
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[Callable[..., str]]:
+    """Start the real app under uvicorn in a thread on a free loopback port; yields a factory.
+
+    ``start(**settings_overrides)`` returns the base URL; the server and runtime are shut
+    down at teardown. For lifecycle behaviour (signals), tests run ``memory-system serve``
+    as a subprocess instead.
+    """
+    import threading
+    import time
+
+    import httpx
+    import uvicorn
+
+    from memory_system.api.app import create_app
+    from memory_system.ops import schema
+    from memory_system.runtime import Runtime
+    from memory_system.settings import Settings
+
+    started: list[tuple[uvicorn.Server, threading.Thread, Runtime]] = []
+
+    def start(**overrides: object) -> str:
+        settings = Settings(db_path=tmp_path / f"server{len(started)}.db", dev=True,
+                            config_path=tmp_path / "no-config.json")
+        for key, value in overrides.items():
+            setattr(settings, key, value)
+        schema.migrate(settings.db_path)
+        runtime = Runtime(settings)
+        port = free_port()
+        config = uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning")
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                httpx.get(url + "/openapi.json", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        started.append((server, thread, runtime))
+        return url
+
+    yield start
+    for server, thread, runtime in started:
+        server.should_exit = True
+        thread.join(timeout=10)
+        runtime.close()

@@ -1,0 +1,36 @@
+"""Which memories an agent may see: the one SQL predicate every read path uses.
+
+Search, list, get and injection all filter with this, so that no route can show an
+agent another agent's private memory. With sharing off (``USE_CROSS_AGENT_SHARING``)
+an agent sees only its own memories; stored grants are kept but ignored.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+
+def utc_now() -> str:
+    """Timestamps as SQLite writes them: ISO 8601 UTC with milliseconds, sortable as text."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def visible_sql(
+    alias: str, *, agent_id: str, namespace: str, sharing_enabled: bool, now: str | None = None
+) -> tuple[str, dict[str, Any]]:
+    """A WHERE fragment over ``memories AS alias`` and its named parameters (prefixed ``vis_``)."""
+    params: dict[str, Any] = {"vis_ns": namespace, "vis_agent": agent_id, "vis_now": now or utc_now()}
+    live = f"({alias}.expires_at IS NULL OR {alias}.expires_at > :vis_now)"
+    if not sharing_enabled:
+        return f"({alias}.namespace = :vis_ns AND {alias}.agent_id = :vis_agent AND {live})", params
+    shared = (
+        f"EXISTS (SELECT 1 FROM memory_shares s WHERE s.memory_id = {alias}.id"
+        " AND (s.grantee_agent_id = :vis_agent OR s.grantee_agent_id IS NULL)"
+        " AND (s.expires_at IS NULL OR s.expires_at > :vis_now))"
+    )
+    return (
+        f"({alias}.namespace = :vis_ns AND {live} AND ({alias}.agent_id = :vis_agent"
+        f" OR {alias}.visibility = 'namespace' OR {shared}))",
+        params,
+    )
