@@ -30,6 +30,8 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str)
 
 
-def log_event(logger: logging.Logger, event: str, level: int = logging.INFO, **fields: Any) -> None:
+def log_event(
+    logger: logging.Logger, event: str, level: int = logging.INFO, *, exc_info: bool = False, **fields: Any
+) -> None:
     """Log ``event`` (a snake_case name) with structured fields."""
-    logger.log(level, event, extra=fields)
+    logger.log(level, event, extra=fields, exc_info=exc_info)
