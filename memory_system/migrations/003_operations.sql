@@ -37,5 +37,15 @@ CREATE TABLE rollback_records (
     approved_by  TEXT NOT NULL DEFAULT '[]',
     emergency    INTEGER NOT NULL DEFAULT 0,
     rows_lost    TEXT NOT NULL DEFAULT '{}',
+    details      TEXT NOT NULL DEFAULT '{}',  -- JSON: backup checksum, verification results
     created_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
+
+-- Who this database is: a random id made once, recorded in every backup manifest, so that
+-- rollback and restore can refuse a backup of some other database.
+CREATE TABLE database_info (
+    key        TEXT PRIMARY KEY,
+    value      TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+INSERT INTO database_info (key, value) VALUES ('database_id', lower(hex(randomblob(16))));

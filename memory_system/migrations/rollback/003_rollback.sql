@@ -1,3 +1,4 @@
+DROP TABLE database_info;
 DROP TABLE rollback_records;
 DROP TABLE incidents;
 DROP TABLE feature_flag_events;
