@@ -11,6 +11,7 @@ from memory_system.api import (
     health,
     inject,
     memories,
+    metrics,
     search,
     sessions,
     sharing,
@@ -18,7 +19,7 @@ from memory_system.api import (
 )
 from memory_system.runtime import Runtime
 
-ROUTERS = [health, entities, sessions, admin_flags, memories, search, sharing, typed_stores, inject]
+ROUTERS = [health, metrics, entities, sessions, admin_flags, memories, search, sharing, typed_stores, inject]
 
 
 def create_app(runtime: Runtime) -> FastAPI:

@@ -7,6 +7,8 @@ listed in docs/operations.md.
 
 from __future__ import annotations
 
+import os
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -41,3 +43,13 @@ PROCESS_MEMORY = Gauge("memory_process_resident_bytes", "Resident memory of the 
 ACTIVE_SESSIONS = Gauge(
     "memory_active_sessions", "Active sessions with the flag enabled.", ["flag"], registry=REGISTRY
 )
+
+
+def refresh_process_gauges() -> None:
+    """Sampled at scrape time: cheaper than a background thread and always current."""
+    try:
+        with open("/proc/self/statm") as statm:
+            resident_pages = int(statm.read().split()[1])
+        PROCESS_MEMORY.set(resident_pages * os.sysconf("SC_PAGE_SIZE"))
+    except (OSError, ValueError, IndexError):
+        pass
