@@ -22,6 +22,8 @@ class Settings:
     admin_token: str | None = None
     max_body_bytes: int = 2 * 1024 * 1024
     drain_timeout_s: float = 10.0
+    # After SIGTERM, keep serving (readiness failing) this long so load balancers stop sending.
+    shutdown_delay_s: float = 0.0
     # Retrieval and injection (issue 4); every field documented in README "Configuration".
     rag_timeout_ms: float = 50.0
     embedder: str = "minilm"  # "minilm", "none", or a test embedder "slow:<ms>" / "failing"
