@@ -67,10 +67,13 @@ CREATE TABLE memory_shares (
 );
 CREATE INDEX memory_shares_memory ON memory_shares (memory_id);
 CREATE INDEX memory_shares_grantee ON memory_shares (namespace, grantee_agent_id);
+-- One grant per (memory, grantee); '' stands for the namespace, never an agent id.
+CREATE UNIQUE INDEX memory_shares_one_grant ON memory_shares (memory_id, COALESCE(grantee_agent_id, ''));
 
 CREATE TABLE share_events (
     id               INTEGER PRIMARY KEY,
-    memory_id        INTEGER NOT NULL,  -- no foreign key: the trail outlives the memory
+    memory_id        INTEGER,  -- no foreign key: the trail outlives the memory; NULL: a whole hand-off
+    session_id       TEXT,     -- the handed-off session, for 'handoff' rows
     namespace        TEXT NOT NULL,
     action           TEXT NOT NULL CHECK (action IN ('grant', 'revoke', 'handoff')),
     grantee_agent_id TEXT,
@@ -78,6 +81,7 @@ CREATE TABLE share_events (
     expires_at       TEXT,
     created_at       TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
+CREATE INDEX share_events_namespace ON share_events (namespace, id);
 
 -- Typed stores.
 CREATE TABLE user_preferences (
