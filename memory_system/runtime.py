@@ -14,6 +14,7 @@ from memory_system.settings import Settings
 from memory_system.store.connection import Database
 
 if TYPE_CHECKING:
+    from memory_system.flags.service import FlagService
     from memory_system.memory.entities import KnowledgeGraph
 
 
@@ -28,6 +29,15 @@ class Runtime:
         from memory_system.memory.entities import KnowledgeGraph
 
         return KnowledgeGraph(self.db)
+
+    @cached_property
+    def flags(self) -> FlagService:
+        """Feature flags: env read now, the config file now and on SIGHUP, the database always."""
+        import os
+
+        from memory_system.flags.service import FlagService
+
+        return FlagService(self.db, os.environ, self.settings.config_path)
 
     def on_close(self, closer: Any) -> None:
         """Register a callable run at close (background workers, caches), newest first."""

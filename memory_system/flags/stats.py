@@ -1,0 +1,56 @@
+"""How many live sessions each flag reaches now, for the flags dashboard and on-call.
+
+A session is active while it is not ended and was seen within the window (30 minutes by
+default). Whether a flag is on for it is evaluated now, with the current effective value,
+exactly as its next request would be: so after a flag goes to false its count is 0 at
+once, with nothing to wait for or to reset.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from memory_system.flags.bucketing import in_rollout
+from memory_system.flags.names import FLAG_NAMES
+from memory_system.flags.values import FlagError
+from memory_system.store import flags as store
+
+if TYPE_CHECKING:
+    from memory_system.flags.service import FlagService
+
+__all__ = ["flag_stats"]
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _parse(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def flag_stats(service: FlagService, *, window_s: float, now: datetime | None = None) -> dict[str, Any]:
+    if not 0 < window_s <= 30 * 24 * 3600:
+        raise FlagError(f"active-session window must be between 1 second and 30 days, got {window_s} s")
+    now = now or datetime.now(UTC)
+    conn = service.db.reader()
+    session_ids = store.active_session_ids(conn, since=_iso(now - timedelta(seconds=window_s)))
+    last = store.last_changes(conn)
+    active = len(session_ids)
+    flags: dict[str, Any] = {}
+    for name in FLAG_NAMES:
+        value = service.value(name)
+        enabled = sum(1 for sid in session_ids if in_rollout(value, name, sid))
+        changed_at = last.get(name)
+        flags[name] = {
+            "effective": value,
+            "active_sessions": active,
+            "enabled_sessions": enabled,
+            "percent_enabled": round(100.0 * enabled / active, 2) if active else 0.0,
+            "last_changed_at": changed_at,
+            "seconds_since_last_change": (
+                round((now - _parse(changed_at)).total_seconds(), 3) if changed_at else None
+            ),
+        }
+    return {"window_s": window_s, "active_sessions": active, "as_of": _iso(now), "flags": flags}
