@@ -1,0 +1,379 @@
+"""What a memory is, and the inputs that create or change one; shared by every memory service.
+
+Validation lives here (not in the HTTP layer) so that the API, the CLI, the MCP server and
+the benchmarks all refuse the same bad input with the same message. Errors name the field
+(and, in a batch, the item index) so a caller can fix exactly what was wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = [
+    "DEFAULT_IMPORTANCE",
+    "KINDS",
+    "MAX_BATCH",
+    "MAX_CONTENT_BYTES",
+    "MAX_LIST_LIMIT",
+    "MAX_METADATA_BYTES",
+    "TIERS",
+    "VISIBILITIES",
+    "Memory",
+    "MemoryConflict",
+    "MemoryError",
+    "MemoryFilter",
+    "MemoryForbidden",
+    "MemoryNotFound",
+    "MemoryPage",
+    "MemoryPatch",
+    "MemoryValidationError",
+    "NewMemory",
+    "ValidMemory",
+    "WriteResult",
+    "default_tier",
+    "parse_timestamp",
+]
+
+TIERS = ("working", "short_term", "long_term")
+VISIBILITIES = ("private", "namespace")
+# Documented kinds; any short identifier is accepted so agents can add their own.
+KINDS = ("fact", "preference", "decision", "event", "code_pattern", "note", "observation", "task")
+MAX_CONTENT_BYTES = 32 * 1024
+MAX_METADATA_BYTES = 16 * 1024
+MAX_BATCH = 1000
+MAX_LIST_LIMIT = 500
+DEFAULT_IMPORTANCE = 0.5
+
+_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_\-]{0,39}$")
+_ID_TEXT_MAX = 200
+
+
+class MemoryError(Exception):  # noqa: A001 - scoped to this package, never the builtin
+    """Base of every error the memory services raise; the message says what to do."""
+
+
+class MemoryValidationError(MemoryError, ValueError):
+    """Bad input: ``field`` names it; ``index`` is the batch item (None for a single write)."""
+
+    def __init__(self, field: str, message: str, index: int | None = None) -> None:
+        self.field = field
+        self.index = index
+        self.message = message
+        where = f"items[{index}].{field}" if index is not None else field
+        super().__init__(f"{where}: {message}")
+
+    def at(self, index: int) -> MemoryValidationError:
+        return MemoryValidationError(self.field, self.message, index)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"error": "invalid_input", "field": self.field, "message": str(self)}
+        if self.index is not None:
+            out["index"] = self.index
+        return out
+
+
+class MemoryNotFound(MemoryError, LookupError):
+    """No memory with that id that this agent may see (also what another agent's private one looks like)."""
+
+
+class MemoryForbidden(MemoryError):
+    """The agent may read the memory (shared with it) but only its owner may change it."""
+
+
+class MemoryConflict(MemoryError):
+    """A change would make the memory near-identical to another one in the same scope."""
+
+    def __init__(self, message: str, existing_id: int) -> None:
+        self.existing_id = existing_id
+        super().__init__(message)
+
+
+def parse_timestamp(value: Any, field: str) -> str:
+    """ISO 8601 in, ISO 8601 UTC with milliseconds out (the form SQLite writes and sorts).
+
+    A time without an offset is taken as UTC; a bare date means its midnight UTC.
+    """
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str) and value.strip():
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise MemoryValidationError(
+                field, f"{value!r} is not an ISO 8601 time; use e.g. 2024-05-01T12:00:00Z"
+            ) from None
+    else:
+        raise MemoryValidationError(field, "must be an ISO 8601 time string, e.g. 2024-05-01T12:00:00Z")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def default_tier(session_id: str | None) -> str:
+    """A memory written inside a session starts in ``working``; otherwise ``short_term``."""
+    return "working" if session_id else "short_term"
+
+
+def _check_text_id(value: Any, field: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > _ID_TEXT_MAX:
+        raise MemoryValidationError(field, f"must be a non-empty string of at most {_ID_TEXT_MAX} characters")
+    return value
+
+
+def check_content(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise MemoryValidationError("content", "must be a non-empty string")
+    if len(value.encode("utf-8")) > MAX_CONTENT_BYTES:
+        raise MemoryValidationError(
+            "content", f"is larger than {MAX_CONTENT_BYTES} bytes; split it into several memories"
+        )
+    return value
+
+
+def check_kind(value: Any) -> str:
+    if not isinstance(value, str) or not _IDENTIFIER.match(value):
+        raise MemoryValidationError(
+            "kind", "must be a short lowercase identifier (a-z, 0-9, _ or -, up to 40), e.g. fact or decision"
+        )
+    return value
+
+
+def check_tier(value: Any) -> str:
+    if value not in TIERS:
+        raise MemoryValidationError("tier", f"must be one of {', '.join(TIERS)}")
+    return str(value)
+
+
+def check_importance(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= float(value) <= 1.0:
+        raise MemoryValidationError("importance", "must be a number from 0 to 1")
+    return float(value)
+
+
+def check_metadata(value: Any) -> str:
+    """The JSON text stored; objects only, so that callers can always add keys."""
+    if value is None:
+        return "{}"
+    if not isinstance(value, dict):
+        raise MemoryValidationError("metadata", "must be a JSON object")
+    try:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise MemoryValidationError("metadata", f"is not JSON-serialisable: {exc}") from None
+    if len(text.encode("utf-8")) > MAX_METADATA_BYTES:
+        raise MemoryValidationError("metadata", f"is larger than {MAX_METADATA_BYTES} bytes as JSON")
+    return text
+
+
+def check_visibility(value: Any) -> str:
+    if value not in VISIBILITIES:
+        raise MemoryValidationError(
+            "visibility", "must be 'private' or 'namespace' (share with named agents through /shares)"
+        )
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Memory:
+    """One stored memory, as every reader sees it."""
+
+    id: int
+    namespace: str
+    agent_id: str
+    session_id: str | None
+    user_id: str | None
+    kind: str
+    tier: str
+    content: str
+    importance: float
+    metadata: dict[str, Any]
+    visibility: str
+    occurred_at: str
+    created_at: str
+    updated_at: str
+    last_accessed_at: str | None
+    access_count: int
+    reinforcement_count: int
+    expires_at: str | None
+
+    COLUMNS = (
+        "id, namespace, agent_id, session_id, user_id, kind, tier, content, importance, metadata,"
+        " visibility, occurred_at, created_at, updated_at, last_accessed_at, access_count,"
+        " reinforcement_count, expires_at"
+    )
+
+    @classmethod
+    def from_row(cls, row: Any) -> Memory:
+        """From a row selected with ``Memory.COLUMNS`` (optionally prefixed by an alias)."""
+        return cls(
+            id=row[0], namespace=row[1], agent_id=row[2], session_id=row[3], user_id=row[4],
+            kind=row[5], tier=row[6], content=row[7], importance=row[8], metadata=json.loads(row[9]),
+            visibility=row[10], occurred_at=row[11], created_at=row[12], updated_at=row[13],
+            last_accessed_at=row[14], access_count=row[15], reinforcement_count=row[16],
+            expires_at=row[17],
+        )
+
+    @classmethod
+    def columns(cls, alias: str) -> str:
+        return ", ".join(f"{alias}.{c.strip()}" for c in cls.COLUMNS.split(","))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "namespace": self.namespace, "agent_id": self.agent_id,
+            "session_id": self.session_id, "user_id": self.user_id, "kind": self.kind,
+            "tier": self.tier, "content": self.content, "importance": self.importance,
+            "metadata": self.metadata, "visibility": self.visibility, "occurred_at": self.occurred_at,
+            "created_at": self.created_at, "updated_at": self.updated_at,
+            "last_accessed_at": self.last_accessed_at, "access_count": self.access_count,
+            "reinforcement_count": self.reinforcement_count, "expires_at": self.expires_at,
+        }
+
+
+@dataclass
+class NewMemory:
+    """Input for one memory. ``validated()`` checks every field and fills defaults."""
+
+    content: Any
+    kind: Any = "note"
+    tier: Any = None
+    importance: Any = DEFAULT_IMPORTANCE
+    metadata: Any = None
+    session_id: Any = None
+    user_id: Any = None
+    occurred_at: Any = None
+    expires_at: Any = None
+    visibility: Any = "private"
+
+    @classmethod
+    def from_dict(cls, data: Any) -> NewMemory:
+        if not isinstance(data, dict):
+            raise MemoryValidationError("item", "must be a JSON object with at least 'content'")
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise MemoryValidationError(sorted(unknown)[0], "is not a memory field")
+        if "content" not in data:
+            raise MemoryValidationError("content", "is required")
+        clean = {k: v for k, v in data.items() if v is not None or k in ("tier",)}
+        return cls(**clean)
+
+    def validated(self) -> ValidMemory:
+        session_id = _check_text_id(self.session_id, "session_id")
+        tier = check_tier(self.tier) if self.tier is not None else default_tier(session_id)
+        if tier == "working" and not session_id:
+            raise MemoryValidationError("tier", "working memories belong to a session; give a session_id")
+        return ValidMemory(
+            content=check_content(self.content),
+            kind=check_kind(self.kind),
+            tier=tier,
+            importance=check_importance(self.importance),
+            metadata_json=check_metadata(self.metadata),
+            session_id=session_id,
+            user_id=_check_text_id(self.user_id, "user_id"),
+            occurred_at=parse_timestamp(self.occurred_at, "occurred_at") if self.occurred_at else None,
+            expires_at=parse_timestamp(self.expires_at, "expires_at") if self.expires_at else None,
+            visibility=check_visibility(self.visibility),
+        )
+
+
+@dataclass(frozen=True)
+class ValidMemory:
+    """A ``NewMemory`` after validation; what the store writes."""
+
+    content: str
+    kind: str
+    tier: str
+    importance: float
+    metadata_json: str
+    session_id: str | None
+    user_id: str | None
+    occurred_at: str | None
+    expires_at: str | None
+    visibility: str
+
+
+_PATCHABLE = ("content", "kind", "tier", "importance", "metadata", "user_id", "occurred_at", "expires_at",
+              "visibility")
+
+
+@dataclass
+class MemoryPatch:
+    """The fields to change; absent ones stay. ``expires_at: null`` clears the expiry."""
+
+    changes: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> MemoryPatch:
+        if not isinstance(data, dict) or not data:
+            raise MemoryValidationError("body", f"must be a JSON object with one or more of {', '.join(_PATCHABLE)}")
+        changes: dict[str, Any] = {}
+        for key, value in data.items():
+            if key not in _PATCHABLE:
+                raise MemoryValidationError(key, f"cannot be changed; changeable: {', '.join(_PATCHABLE)}")
+            if key == "content":
+                changes[key] = check_content(value)
+            elif key == "kind":
+                changes[key] = check_kind(value)
+            elif key == "tier":
+                changes[key] = check_tier(value)
+            elif key == "importance":
+                changes[key] = check_importance(value)
+            elif key == "metadata":
+                changes[key] = check_metadata(value)
+            elif key == "user_id":
+                changes[key] = _check_text_id(value, "user_id")
+            elif key == "visibility":
+                changes[key] = check_visibility(value)
+            elif key == "occurred_at":
+                changes[key] = parse_timestamp(value, key)
+            elif key == "expires_at":
+                changes[key] = parse_timestamp(value, key) if value is not None else None
+        return cls(changes)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """A written memory; ``reinforced`` says the write matched an existing near-identical one."""
+
+    memory: Memory
+    reinforced: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.memory.to_dict(), "reinforced": self.reinforced}
+
+
+@dataclass(frozen=True)
+class MemoryFilter:
+    """List filters. ``tier`` is ignored while tiers are off (one flat tier)."""
+
+    kind: str | None = None
+    tier: str | None = None
+    session_id: str | None = None
+    user_id: str | None = None
+    created_after: str | None = None
+    created_before: str | None = None
+
+    def validated(self) -> MemoryFilter:
+        return MemoryFilter(
+            kind=check_kind(self.kind) if self.kind is not None else None,
+            tier=check_tier(self.tier) if self.tier is not None else None,
+            session_id=_check_text_id(self.session_id, "session_id"),
+            user_id=_check_text_id(self.user_id, "user_id"),
+            created_after=parse_timestamp(self.created_after, "created_after") if self.created_after else None,
+            created_before=parse_timestamp(self.created_before, "created_before") if self.created_before else None,
+        )
+
+
+@dataclass(frozen=True)
+class MemoryPage:
+    """One page of a list, newest first; pass ``next_cursor`` back as ``cursor`` for the next."""
+
+    items: list[Memory]
+    next_cursor: str | None
+    tiers_enabled: bool = True
