@@ -10,6 +10,7 @@ import typer
 
 from memory_system import __version__
 from memory_system.cli import db, entities
+from memory_system.cli import flags as flags_cli
 
 app = typer.Typer(
     name="memory-system",
@@ -20,6 +21,7 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(entities.app, name="entities")
+app.add_typer(flags_cli.app, name="flags")
 
 
 @app.command()

@@ -75,8 +75,9 @@ def _check_label(label: object, what: str) -> str:
 class FlagService:
     """Reads env once, the config file at start and on ``reload_config``, the database always.
 
-    ``strict=False`` (the CLI) starts even when the config file is broken, reporting the
-    problem in ``snapshot()`` instead: the emergency rollback must never depend on that file.
+    ``strict=False`` (the CLI) starts even when the config file or a flag variable in the
+    environment is broken, reporting the problem in ``snapshot()`` instead: the emergency
+    rollback must never depend on either.
     """
 
     def __init__(
@@ -92,7 +93,13 @@ class FlagService:
         self.db = db
         self.config_path = config_path
         self.active_window_s = active_window_s
-        self._env = read_env(env)
+        self.env_error: str | None = None
+        try:
+            self._env = read_env(env)
+        except ConfigError as exc:
+            if strict:
+                raise
+            self._env, self.env_error = {}, str(exc)
         self._lock = threading.Lock()
         self._state = DatabaseState(db, max_age_s=cache_s)
         self.config_error: str | None = None
@@ -159,6 +166,7 @@ class FlagService:
                 "loaded_at": self.config_loaded_at,
                 "error": self.config_error,
             },
+            "env_error": self.env_error,
             "database_error": self._state.last_error,
         }
 
@@ -180,7 +188,7 @@ class FlagService:
             self._state.rows()
         except (sqlite3.Error, StoreError) as exc:
             return f"cannot read feature_flag_state: {exc}"
-        problems = [p for p in (self._state.last_error, self.config_error) if p]
+        problems = [p for p in (self._state.last_error, self.config_error, self.env_error) if p]
         return "; ".join(problems) if problems else "ok"
 
     # -- changing --------------------------------------------------------------------------
