@@ -106,3 +106,21 @@ def live_server(tmp_path: Path) -> Iterator[Callable[..., str]]:
         server.should_exit = True
         thread.join(timeout=10)
         runtime.close()
+
+
+@pytest.fixture
+def graph_rows() -> Callable[[Path], tuple[list[tuple[object, ...]], ...]]:
+    """Every Phase 1 row of a database file, to prove that a refused call changed nothing."""
+    from memory_system.store.connection import open_connection
+
+    def rows(path: Path) -> tuple[list[tuple[object, ...]], ...]:
+        conn = open_connection(path, create=False)
+        try:
+            return tuple(
+                [tuple(r) for r in conn.execute(f"SELECT * FROM {table} ORDER BY id")]
+                for table in ("entities", "observations", "relations")
+            )
+        finally:
+            conn.close()
+
+    return rows
