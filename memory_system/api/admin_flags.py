@@ -1,7 +1,76 @@
-"""HTTP routes: admin_flags."""
+"""HTTP routes for operators: feature flags per source, changes, the audit trail, rollout stats.
+
+``POST /admin/feature-flags`` takes the runbook's body, ``{"USE_ENHANCED_INJECTION": false}``
+or ``0.01``, several flags at once; every name and value is checked before anything is
+written, so a bad request changes nothing. Changes land in the database, so every process
+of the service applies them within a second.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query
+
+from memory_system.api.deps import get_runtime, require_admin
+from memory_system.flags.values import FlagError
+from memory_system.runtime import Runtime
+
+router = APIRouter(prefix="/admin/feature-flags", tags=["admin: feature flags"],
+                   dependencies=[Depends(require_admin)])
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+_EXAMPLE = {"USE_ENHANCED_INJECTION": False, "USE_HIERARCHICAL_TIERS": 0.01}
+
+
+def _refuse(exc: FlagError) -> HTTPException:
+    return HTTPException(status_code=422, detail={"error": "invalid_feature_flag", "field": exc.flag,
+                                                  "message": str(exc)})
+
+
+@router.get("")
+def show_flags(runtime: RuntimeDep) -> dict[str, Any]:
+    """Each flag's value in each source (env, config_file, database) and the effective value."""
+    return runtime.flags.snapshot()
+
+
+@router.post("")
+def set_flags(
+    runtime: RuntimeDep,
+    body: Annotated[dict[str, Any], Body(examples=[_EXAMPLE])],
+    x_actor: Annotated[str | None, Header(description="Who makes the change, for the audit trail.")] = None,
+) -> dict[str, Any]:
+    """Set database values: ``true``, ``false`` or a fraction in [0, 1]; all or nothing."""
+    try:
+        changes = runtime.flags.set_many(body, actor=x_actor or "admin", source="api")
+    except FlagError as exc:
+        raise _refuse(exc) from None
+    return {"changes": [c.to_dict() for c in changes], "flags": runtime.flags.snapshot()["flags"]}
+
+
+@router.get("/events")
+def flag_events(
+    runtime: RuntimeDep,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+    flag: Annotated[str | None, Query(description="Only this flag.")] = None,
+) -> dict[str, Any]:
+    """Every change, newest first: flag, old and new value, source, actor, time."""
+    try:
+        return {"events": runtime.flags.events(limit, flag)}
+    except FlagError as exc:
+        raise _refuse(exc) from None
+
+
+@router.get("/stats")
+def flag_stats(
+    runtime: RuntimeDep,
+    window_minutes: Annotated[float | None, Query(gt=0, le=30 * 24 * 60,
+                                                  description="A session seen within this is active.")] = None,
+) -> dict[str, Any]:
+    """Per flag: active sessions, how many have it on now, % enabled, time since its last change."""
+    window_s = None if window_minutes is None else window_minutes * 60
+    try:
+        return runtime.flags.stats(window_s)
+    except FlagError as exc:
+        raise _refuse(exc) from None

@@ -18,13 +18,18 @@ __all__ = ["FlagError", "check_name", "describe", "parse_value", "percent"]
 class FlagError(ConfigError):
     """An unknown flag name or a value that is not true/false/a fraction; the message names both."""
 
+    def __init__(self, message: str, *, flag: str | None = None) -> None:
+        super().__init__(message)
+        self.flag = flag
+
 
 _HINT = "use true, false, or a fraction in [0, 1] such as 0.01 for 1% of sessions"
 
 
 def check_name(name: object, *, source: str) -> str:
     if not isinstance(name, str) or name not in FLAGS:
-        raise FlagError(f"{source}: unknown feature flag {name!r}; known flags: {', '.join(FLAG_NAMES)}")
+        raise FlagError(f"{source}: unknown feature flag {name!r}; known flags: {', '.join(FLAG_NAMES)}",
+                        flag=str(name))
     return name
 
 
@@ -45,12 +50,12 @@ def parse_value(raw: object, *, flag: str, source: str) -> float:
             value = float(text)
         except ValueError:
             hint = " (write the fraction: 0.1 for 10%)" if text.endswith("%") else ""
-            raise FlagError(f"{source}: {flag}={raw!r} is not a flag value{hint}; {_HINT}") from None
+            raise FlagError(f"{source}: {flag}={raw!r} is not a flag value{hint}; {_HINT}", flag=flag) from None
     else:
-        raise FlagError(f"{source}: {flag}={raw!r} is not a flag value; {_HINT}")
+        raise FlagError(f"{source}: {flag}={raw!r} is not a flag value; {_HINT}", flag=flag)
     if not math.isfinite(value) or not 0.0 <= value <= 1.0:
         hint = f" (for {value:g}% write {value / 100:g})" if 1.0 < value <= 100.0 else ""
-        raise FlagError(f"{source}: {flag}={raw!r} is outside [0, 1]{hint}; {_HINT}")
+        raise FlagError(f"{source}: {flag}={raw!r} is outside [0, 1]{hint}; {_HINT}", flag=flag)
     return value
 
 
