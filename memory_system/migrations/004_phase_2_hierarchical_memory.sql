@@ -29,19 +29,29 @@ CREATE INDEX memories_tier ON memories (tier, namespace);
 CREATE INDEX memories_created ON memories (created_at);
 CREATE UNIQUE INDEX memories_dedupe ON memories (namespace, agent_id, content_hash);
 
--- Full text (FTS5 BM25) over memory content, kept in step by triggers.
+-- Full text (FTS5 BM25), kept in step by triggers. Contentless (rows are read from memories):
+-- `content` is the memory text, `context` the string values of its metadata (speaker, file,
+-- tags: findable, weighted lower), `scope` one token per namespace ('ns' + hex) so that a
+-- query matches inside its namespace instead of ranking every namespace's matches.
 CREATE VIRTUAL TABLE memories_fts USING fts5 (
-    content, content = 'memories', content_rowid = 'id', tokenize = 'porter unicode61'
+    content, context, scope,
+    content = '', contentless_delete = 1, tokenize = 'porter unicode61'
 );
 CREATE TRIGGER memories_fts_insert AFTER INSERT ON memories BEGIN
-    INSERT INTO memories_fts (rowid, content) VALUES (new.id, new.content);
+    INSERT INTO memories_fts (rowid, content, context, scope) VALUES (
+        new.id, new.content,
+        (SELECT group_concat(value, ' ') FROM json_each(new.metadata) WHERE type = 'text'),
+        'ns' || hex(new.namespace));
 END;
 CREATE TRIGGER memories_fts_delete AFTER DELETE ON memories BEGIN
-    INSERT INTO memories_fts (memories_fts, rowid, content) VALUES ('delete', old.id, old.content);
+    DELETE FROM memories_fts WHERE rowid = old.id;
 END;
-CREATE TRIGGER memories_fts_update AFTER UPDATE OF content ON memories BEGIN
-    INSERT INTO memories_fts (memories_fts, rowid, content) VALUES ('delete', old.id, old.content);
-    INSERT INTO memories_fts (rowid, content) VALUES (new.id, new.content);
+CREATE TRIGGER memories_fts_update AFTER UPDATE OF content, metadata, namespace ON memories BEGIN
+    DELETE FROM memories_fts WHERE rowid = old.id;
+    INSERT INTO memories_fts (rowid, content, context, scope) VALUES (
+        new.id, new.content,
+        (SELECT group_concat(value, ' ') FROM json_each(new.metadata) WHERE type = 'text'),
+        'ns' || hex(new.namespace));
 END;
 
 -- Dense vectors, float32 little-endian blobs (the layout sqlite-vec reads), one per memory.
@@ -54,6 +64,16 @@ CREATE TABLE memory_embeddings (
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
 CREATE INDEX memory_embeddings_namespace ON memory_embeddings (namespace);
+-- Online re-embedding writes the new model's vectors here while search keeps using the old
+-- ones, then swaps them into memory_embeddings in one transaction.
+CREATE TABLE memory_embeddings_next (
+    memory_id  INTEGER PRIMARY KEY REFERENCES memories (id) ON DELETE CASCADE,
+    namespace  TEXT NOT NULL,
+    model      TEXT NOT NULL,
+    dim        INTEGER NOT NULL,
+    vector     BLOB NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
 
 -- Cross-agent sharing: live grants (grantee NULL = the whole namespace) and the audit trail.
 CREATE TABLE memory_shares (

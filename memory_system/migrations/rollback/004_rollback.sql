@@ -10,6 +10,7 @@ DROP TABLE code_patterns;
 DROP TABLE user_preferences;
 DROP TABLE share_events;
 DROP TABLE memory_shares;
+DROP TABLE memory_embeddings_next;
 DROP TABLE memory_embeddings;
 DROP TRIGGER memories_fts_update;
 DROP TRIGGER memories_fts_delete;
