@@ -1,0 +1,228 @@
+"""SQL of the memories table: writes, visibility-filtered reads, and the tier maintenance queries.
+
+Every function takes the connection it runs on, so the service decides the transaction.
+Reads take the ``(fragment, params)`` pair from ``visibility.visible_sql`` over alias ``m``;
+nothing here reads memories without it except the maintenance queries, which act on
+behalf of the system, not of an agent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar
+
+from memory_system.store.connection import Connection
+
+_CHUNK = 500  # well under SQLite's host-parameter limit
+T = TypeVar("T")
+Row = Any  # sqlite3.Row: read by column name (``Memory.from_row`` in the service layer)
+
+MEMORY_COLUMNS = (
+    "id", "namespace", "agent_id", "session_id", "user_id", "kind", "tier", "content", "importance",
+    "metadata", "visibility", "occurred_at", "created_at", "updated_at", "last_accessed_at",
+    "access_count", "reinforcement_count", "expires_at",
+)
+_COLS = ", ".join(f"m.{c}" for c in MEMORY_COLUMNS)
+
+
+def _chunks(items: Sequence[T]) -> Iterable[Sequence[T]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+# --- writes -------------------------------------------------------------------------------
+
+INSERT_SQL = (
+    "INSERT INTO memories (namespace, agent_id, session_id, user_id, kind, tier, content, content_hash,"
+    " importance, metadata, visibility, occurred_at, created_at, updated_at, expires_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def insert_many(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Rows in ``INSERT_SQL`` column order; one executemany (the FTS trigger indexes each)."""
+    if rows:
+        conn.executemany(INSERT_SQL, rows)
+
+
+def ids_by_hash(conn: Connection, namespace: str, agent_id: str, hashes: Iterable[str]) -> dict[str, int]:
+    unique = list(dict.fromkeys(hashes))
+    found: dict[str, int] = {}
+    for chunk in _chunks(unique):
+        rows = conn.execute(
+            "SELECT content_hash, id FROM memories WHERE namespace = ? AND agent_id = ?"
+            f" AND content_hash IN ({_marks(len(chunk))})",
+            (namespace, agent_id, *chunk),
+        )
+        found.update({row[0]: row[1] for row in rows})
+    return found
+
+
+def reinforce_by_hash(
+    conn: Connection, namespace: str, agent_id: str, updates: Sequence[tuple[int, float, str | None, str]],
+    now: str,
+) -> None:
+    """``updates``: (times, importance, expires_at, content_hash). Importance only grows; an
+    expiry only lengthens (NULL, never, wins)."""
+    conn.executemany(
+        "UPDATE memories SET reinforcement_count = reinforcement_count + ?,"
+        " importance = max(importance, ?),"
+        " expires_at = CASE WHEN expires_at IS NULL OR ?3 IS NULL THEN NULL ELSE max(expires_at, ?3) END,"
+        " updated_at = ?4"
+        " WHERE namespace = ?5 AND agent_id = ?6 AND content_hash = ?7",
+        [(times, importance, expires, now, namespace, agent_id, h) for times, importance, expires, h in updates],
+    )
+
+
+def fetch(conn: Connection, ids: Sequence[int]) -> dict[int, Row]:
+    """By id, with no visibility filter: only for rows the caller has just written or owns."""
+    out: dict[int, Row] = {}
+    for chunk in _chunks(list(ids)):
+        rows = conn.execute(f"SELECT {_COLS} FROM memories m WHERE m.id IN ({_marks(len(chunk))})", chunk)
+        out.update({row["id"]: row for row in rows})
+    return out
+
+
+def update_fields(conn: Connection, memory_id: int, changes: dict[str, Any], now: str) -> None:
+    """``changes`` keys are trusted column names (the service validated them)."""
+    sets = ", ".join(f"{column} = :{column}" for column in changes)
+    conn.execute(
+        f"UPDATE memories SET {sets}, updated_at = :now WHERE id = :id", {**changes, "now": now, "id": memory_id}
+    )
+
+
+def delete(conn: Connection, ids: Sequence[int]) -> int:
+    """Delete rows; the FTS trigger and the embeddings' foreign key take the rest with them."""
+    deleted = 0
+    for chunk in _chunks(list(ids)):
+        deleted += conn.execute(f"DELETE FROM memories WHERE id IN ({_marks(len(chunk))})", chunk).rowcount
+    return deleted
+
+
+def touch(conn: Connection, ids: Sequence[int], now: str) -> int:
+    """Count one access (retrieved or injected) of each id."""
+    touched = 0
+    for chunk in _chunks(list(dict.fromkeys(ids))):
+        touched += conn.execute(
+            f"UPDATE memories SET access_count = access_count + 1, last_accessed_at = ?"
+            f" WHERE id IN ({_marks(len(chunk))})",
+            (now, *chunk),
+        ).rowcount
+    return touched
+
+
+def namespaces_of(conn: Connection, ids: Sequence[int]) -> set[str]:
+    found: set[str] = set()
+    for chunk in _chunks(list(ids)):
+        rows = conn.execute(f"SELECT DISTINCT namespace FROM memories WHERE id IN ({_marks(len(chunk))})", chunk)
+        found.update(row[0] for row in rows)
+    return found
+
+
+# --- visibility-filtered reads ------------------------------------------------------------
+
+
+def get_visible(conn: Connection, memory_id: int, visible: tuple[str, dict[str, Any]]) -> Row | None:
+    where, params = visible
+    return conn.execute(
+        f"SELECT {_COLS} FROM memories m WHERE m.id = :id AND {where}", {**params, "id": memory_id}
+    ).fetchone()
+
+
+def list_visible(
+    conn: Connection,
+    visible: tuple[str, dict[str, Any]],
+    *,
+    equal: dict[str, str],
+    created_after: str | None,
+    created_before: str | None,
+    before_id: int | None,
+    limit: int,
+) -> list[Row]:
+    """Newest first (by id); ``equal`` holds column = value filters (trusted column names);
+    ``before_id`` is the cursor. Returns up to ``limit`` rows."""
+    where, params = visible
+    clauses = [where]
+    args: dict[str, Any] = dict(params)
+    for column, value in equal.items():
+        clauses.append(f"m.{column} = :f_{column}")
+        args[f"f_{column}"] = value
+    if created_after is not None:
+        clauses.append("m.created_at > :f_after")
+        args["f_after"] = created_after
+    if created_before is not None:
+        clauses.append("m.created_at < :f_before")
+        args["f_before"] = created_before
+    if before_id is not None:
+        clauses.append("m.id < :f_cursor")
+        args["f_cursor"] = before_id
+    args["f_limit"] = limit
+    return list(conn.execute(
+        f"SELECT {_COLS} FROM memories m WHERE {' AND '.join(clauses)} ORDER BY m.id DESC LIMIT :f_limit", args
+    ))
+
+
+# --- tier maintenance (system-wide, no agent's view) ----------------------------------------
+
+
+def working_of_ended_sessions(conn: Connection, *, now: str, idle_before: str) -> list[dict[str, Any]]:
+    """Working memories whose session ended, or went idle before ``idle_before``.
+
+    A session counts as ended when ``sessions.ended_at`` is set, or when its last activity
+    (the session row, else its newest memory) is older than ``idle_before``. ``ended_at``
+    in the result is when it ended, for the grace period.
+    """
+    rows = conn.execute(
+        """
+        WITH ws AS (
+            SELECT m.session_id AS sid, max(m.updated_at) AS last_memory
+            FROM memories m WHERE m.tier = 'working' AND m.session_id IS NOT NULL GROUP BY m.session_id
+        ), ended AS (
+            SELECT ws.sid,
+                   CASE WHEN s.ended_at IS NOT NULL THEN s.ended_at
+                        WHEN coalesce(max(s.last_active_at, ws.last_memory), ws.last_memory) < :idle_before
+                        THEN coalesce(max(s.last_active_at, ws.last_memory), ws.last_memory)
+                   END AS ended_at
+            FROM ws LEFT JOIN sessions s ON s.id = ws.sid
+        )
+        SELECT m.id, m.namespace, m.agent_id, m.session_id, m.importance, m.access_count,
+               m.reinforcement_count, e.ended_at
+        FROM memories m JOIN ended e ON e.sid = m.session_id
+        WHERE m.tier = 'working' AND e.ended_at IS NOT NULL AND e.ended_at <= :now
+        """,
+        {"now": now, "idle_before": idle_before},
+    )
+    return [dict(row) for row in rows]
+
+
+def short_term_rows(conn: Connection) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        "SELECT id, namespace, agent_id, session_id, importance, access_count, reinforcement_count,"
+        " max(created_at, updated_at, coalesce(last_accessed_at, '')) AS last_activity"
+        " FROM memories WHERE tier = 'short_term'"
+    )
+    return [dict(row) for row in rows]
+
+
+def expired_rows(conn: Connection, now: str) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        "SELECT id, namespace, agent_id, session_id FROM memories"
+        " WHERE expires_at IS NOT NULL AND expires_at <= ?",
+        (now,),
+    )
+    return [dict(row) for row in rows]
+
+
+def set_tier(conn: Connection, ids: Sequence[int], tier: str) -> None:
+    """Promotion is not a content change: ``updated_at`` stays, so age-based rules keep their clock."""
+    for chunk in _chunks(list(ids)):
+        conn.execute(f"UPDATE memories SET tier = ? WHERE id IN ({_marks(len(chunk))})", (tier, *chunk))
+
+
+def set_importance(conn: Connection, updates: Sequence[tuple[float, int]]) -> None:
+    """(importance, id) pairs; decay does not touch ``updated_at`` either."""
+    conn.executemany("UPDATE memories SET importance = ? WHERE id = ?", updates)
