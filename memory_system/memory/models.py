@@ -210,19 +210,22 @@ class Memory:
     )
 
     @classmethod
-    def from_row(cls, row: Any) -> Memory:
-        """From a row selected with ``Memory.COLUMNS`` (optionally prefixed by an alias)."""
-        return cls(
-            id=row[0], namespace=row[1], agent_id=row[2], session_id=row[3], user_id=row[4],
-            kind=row[5], tier=row[6], content=row[7], importance=row[8], metadata=json.loads(row[9]),
-            visibility=row[10], occurred_at=row[11], created_at=row[12], updated_at=row[13],
-            last_accessed_at=row[14], access_count=row[15], reinforcement_count=row[16],
-            expires_at=row[17],
-        )
+    def columns(cls, alias: str) -> str:
+        """``COLUMNS`` prefixed by a table alias, for a SELECT that ``from_row`` reads."""
+        return ", ".join(f"{alias}.{c.strip()}" for c in cls.COLUMNS.split(","))
 
     @classmethod
-    def columns(cls, alias: str) -> str:
-        return ", ".join(f"{alias}.{c.strip()}" for c in cls.COLUMNS.split(","))
+    def from_row(cls, row: Any) -> Memory:
+        """From a row (``sqlite3.Row``) holding at least every field, by column name."""
+        return cls(
+            id=row["id"], namespace=row["namespace"], agent_id=row["agent_id"],
+            session_id=row["session_id"], user_id=row["user_id"], kind=row["kind"], tier=row["tier"],
+            content=row["content"], importance=row["importance"], metadata=json.loads(row["metadata"]),
+            visibility=row["visibility"], occurred_at=row["occurred_at"], created_at=row["created_at"],
+            updated_at=row["updated_at"], last_accessed_at=row["last_accessed_at"],
+            access_count=row["access_count"], reinforcement_count=row["reinforcement_count"],
+            expires_at=row["expires_at"],
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
