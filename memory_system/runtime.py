@@ -16,6 +16,8 @@ from memory_system.store.connection import Database
 if TYPE_CHECKING:
     from memory_system.flags.service import FlagService
     from memory_system.memory.entities import KnowledgeGraph
+    from memory_system.memory.sessions import SessionService
+    from memory_system.ops.tokens import TokenService
 
 
 class Runtime:
@@ -38,6 +40,18 @@ class Runtime:
         from memory_system.flags.service import FlagService
 
         return FlagService(self.db, os.environ, self.settings.config_path)
+
+    @cached_property
+    def tokens(self) -> TokenService:
+        from memory_system.ops.tokens import TokenService
+
+        return TokenService(self.db)
+
+    @cached_property
+    def sessions(self) -> SessionService:
+        from memory_system.memory.sessions import SessionService
+
+        return SessionService(self.db)
 
     def on_close(self, closer: Any) -> None:
         """Register a callable run at close (background workers, caches), newest first."""
