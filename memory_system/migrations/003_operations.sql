@@ -49,3 +49,11 @@ CREATE TABLE database_info (
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
 INSERT INTO database_info (key, value) VALUES ('database_id', lower(hex(randomblob(16))));
+
+-- One row the deep health check rewrites to prove the database takes writes, touching no
+-- user data.
+CREATE TABLE health_probe (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    checked_at TEXT NOT NULL,
+    pid        INTEGER NOT NULL
+);

@@ -1,3 +1,4 @@
+DROP TABLE health_probe;
 DROP TABLE database_info;
 DROP TABLE rollback_records;
 DROP TABLE incidents;
