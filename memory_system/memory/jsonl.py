@@ -139,16 +139,19 @@ def _line_of(field: str, entities: list[tuple[int, Entity]], relations: list[tup
     return f"{field}: "
 
 
+_COMPACT = (",", ":")  # as JavaScript's JSON.stringify writes, so exports diff cleanly against the reference
+
+
 def dumps_graph(graph: KnowledgeGraph, namespace: str) -> tuple[list[str], int, int]:
     data = graph.read_graph(namespace)
     lines = [
         json.dumps({"type": "entity", "name": e.name, "entityType": e.entity_type,
-                    "observations": list(e.observations)}, ensure_ascii=False)
+                    "observations": list(e.observations)}, ensure_ascii=False, separators=_COMPACT)
         for e in data.entities
     ]
     lines += [
         json.dumps({"type": "relation", "from": r.from_entity, "to": r.to_entity,
-                    "relationType": r.relation_type}, ensure_ascii=False)
+                    "relationType": r.relation_type}, ensure_ascii=False, separators=_COMPACT)
         for r in data.relations
     ]
     return lines, len(data.entities), len(data.relations)
