@@ -1,7 +1,251 @@
-"""HTTP routes: entities."""
+"""HTTP routes of Phase 1 entity memory: ``/v1/entities``, ``/v1/relations``, ``/v1/observations``,
+``/v1/graph``.
+
+Bodies use the reference MCP memory server's field names (``entityType``, ``relationType``,
+``from``/``to``, ``entityName``), so a tool call's arguments can be posted as they are. The
+namespace is the caller's (its token, or ``X-Namespace`` in --dev mode), never a body field.
+Errors are JSON 4xx bodies naming the field: ``{"detail": {"error", "field", "message"}}``
+from the service, FastAPI's ``{"detail": [{"loc", "msg"}]}`` from request validation.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from memory_system.api.deps import Identity, agent_identity, get_runtime
+from memory_system.memory.entities import (
+    MAX_BATCH,
+    MAX_NAME_CHARS,
+    MAX_OBSERVATION_CHARS,
+    MAX_OBSERVATIONS_PER_ITEM,
+    MAX_QUERY_CHARS,
+    MAX_TYPE_CHARS,
+    Entity,
+    EntityNotFound,
+    GraphError,
+    KnowledgeGraph,
+    ObservationSet,
+    Relation,
+)
+from memory_system.runtime import Runtime
+
+router = APIRouter(prefix="/v1", tags=["entity memory (Phase 1)"])
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_CHARS)]
+TypeName = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TYPE_CHARS)]
+Content = Annotated[str, StringConstraints(min_length=1, max_length=MAX_OBSERVATION_CHARS)]
+Contents = Annotated[list[Content], Field(max_length=MAX_OBSERVATIONS_PER_ITEM)]
+
+
+class _Body(BaseModel):
+    # A misspelt field (``entity_type``) or a ``namespace`` in the body is an error, not ignored.
+    model_config = ConfigDict(extra="forbid")
+
+
+class EntityIn(_Body):
+    name: Name
+    entityType: TypeName
+    observations: Contents = []
+
+    def to_entity(self) -> Entity:
+        return Entity(self.name, self.entityType, tuple(self.observations))
+
+
+class RelationIn(_Body):
+    from_: Name = Field(alias="from")
+    to: Name
+    relationType: TypeName
+
+    def to_relation(self) -> Relation:
+        return Relation(self.from_, self.to, self.relationType)
+
+
+class CreateEntities(_Body):
+    entities: Annotated[list[EntityIn], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+class DeleteEntities(_Body):
+    entityNames: Annotated[list[Name], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+class Relations(_Body):
+    relations: Annotated[list[RelationIn], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+class ObservationsIn(_Body):
+    entityName: Name
+    contents: Contents
+
+
+class AddObservations(_Body):
+    observations: Annotated[list[ObservationsIn], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+class ObservationDeletion(_Body):
+    entityName: Name
+    observations: Contents
+
+
+class DeleteObservations(_Body):
+    deletions: Annotated[list[ObservationDeletion], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+class SearchGraph(_Body):
+    query: Annotated[str, StringConstraints(max_length=MAX_QUERY_CHARS)]
+
+
+class OpenNodes(_Body):
+    names: Annotated[list[Name], Field(max_length=MAX_BATCH)]
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+Caller = Annotated[Identity, Depends(agent_identity)]
+
+
+def _refuse(exc: GraphError) -> HTTPException:
+    code = "entity_not_found" if isinstance(exc, EntityNotFound) else "invalid_input"
+    return HTTPException(422, detail={"error": code, "field": exc.field, "message": str(exc)})
+
+
+def _graph(runtime: Runtime) -> KnowledgeGraph:
+    return runtime.graph
+
+
+@router.post("/entities", status_code=201)
+def create_entities(body: CreateEntities, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
+    """Create entities; names that exist in the namespace are skipped. Returns those created."""
+    try:
+        created = _graph(runtime).create_entities([e.to_entity() for e in body.entities], caller.namespace)
+    except GraphError as exc:
+        raise _refuse(exc) from None
+    return {"entities": [e.to_dict() for e in created]}
+
+
+@router.get("/entities")
+def list_entities(
+    runtime: RuntimeDep,
+    caller: Caller,
+    q: Annotated[str | None, Query(max_length=MAX_QUERY_CHARS,
+                                   description="Only entities whose name, type or an observation "
+                                   "contains this (any case).")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_BATCH)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """A page of entities in creation order; ``next_offset`` is null on the last page."""
+    try:
+        page = _graph(runtime).list_entities(caller.namespace, query=q, limit=limit + 1, offset=offset)
+    except GraphError as exc:
+        raise _refuse(exc) from None
+    more = len(page) > limit
+    return {"entities": [e.to_dict() for e in page[:limit]], "next_offset": offset + limit if more else None}
+
+
+@router.get("/entities/{name:path}")
+def get_entity(name: str, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
+    """One entity with its observations, and every relation from or to it."""
+    try:
+        found = _graph(runtime).get_entity(name, caller.namespace)
+    except EntityNotFound as exc:
+        raise HTTPException(404, detail={"error": "entity_not_found", "field": "name",
+                                         "message": str(exc)}) from None
+    except GraphError as exc:
+        raise _refuse(exc) from None
+    return {"entity": found.entities[0].to_dict(), "relations": [r.to_dict() for r in found.relations]}
+
+
+@router.delete("/entities")
+def delete_entities(body: DeleteEntities, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
+    """Delete entities with their observations and relations; unknown names are ignored."""
+    try:
+        deleted = _graph(runtime).delete_entities(body.entityNames, caller.namespace)
+    except GraphError as exc:
+        raise _refuse(exc) from None
+    return {"deleted": deleted}
+
+
+@router.delete("/entities/{name:path}")
+def delete_entity(name: str, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
+    """Delete one entity with its observations and relations; 404 when it does not exist."""
+    try:
+        deleted = _graph(runtime).delete_entities([name], caller.namespace)
+    except GraphError as exc:
+        raise _refuse(exc) from None
+    if not deleted:
+        raise HTTPException(404, detail={"error": "entity_not_found", "field": "name",
+                                         "message": f"entity {name!r} does not exist in namespace "
+                                         f"{caller.namespace!r}"})
+    return {"deleted": deleted}
+
+
+@router.post("/relations", status_code=201)
+def create_relations(body: Relations, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
+    """Create relations; exact duplicates are skipped, an unknown endpoint refuses the whole call."""
+    try:
+        created = _graph(runtime).create_relations([r.to_relation() for r in body.relations],
+                                                   caller.namespace)
+    except GraphError as exc:
+        raise _refuse(exc) from None
+    return {"relations": [r.to_dict() for r in created]}
+
+
+@router.delete("/relations")
+def delete_relations(body: Relations, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
+    """Delete relations; those that do not exist are ignored."""
+    try:
+        deleted = _graph(runtime).delete_relations([r.to_relation() for r in body.relations],
+                                                   caller.namespace)
+    except GraphError as exc:
+        raise _refuse(exc) from None
+    return {"deleted": deleted}
+
+
+@router.post("/observations", status_code=201)
+def add_observations(body: AddObservations, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
+    """Add observations the entities lack; an unknown entity refuses the whole call."""
+    try:
+        results = _graph(runtime).add_observations(
+            [ObservationSet(o.entityName, tuple(o.contents)) for o in body.observations], caller.namespace
+        )
+    except GraphError as exc:
+        raise _refuse(exc) from None
+    return {"results": [{"entityName": r.entity_name, "addedObservations": list(r.contents)}
+                        for r in results]}
+
+
+@router.delete("/observations")
+def delete_observations(body: DeleteObservations, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
+    """Delete observations; unknown entities and contents are ignored."""
+    try:
+        deleted = _graph(runtime).delete_observations(
+            [ObservationSet(d.entityName, tuple(d.observations)) for d in body.deletions], caller.namespace
+        )
+    except GraphError as exc:
+        raise _refuse(exc) from None
+    return {"deleted": deleted}
+
+
+@router.get("/graph")
+def read_graph(runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
+    """The caller's whole graph: every entity and relation of its namespace."""
+    return _graph(runtime).read_graph(caller.namespace).to_dict()
+
+
+@router.post("/graph/search")
+def search_graph(body: SearchGraph, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
+    """Entities whose name, type or an observation contains ``query``, and their relations."""
+    try:
+        return _graph(runtime).search_nodes(body.query, caller.namespace).to_dict()
+    except GraphError as exc:
+        raise _refuse(exc) from None
+
+
+@router.post("/graph/open")
+def open_nodes(body: OpenNodes, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
+    """The named entities (unknown names skipped) and their relations."""
+    try:
+        return _graph(runtime).open_nodes(body.names, caller.namespace).to_dict()
+    except GraphError as exc:
+        raise _refuse(exc) from None
