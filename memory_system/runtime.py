@@ -16,6 +16,13 @@ from memory_system.store.connection import Database
 if TYPE_CHECKING:
     from memory_system.flags.service import FlagService
     from memory_system.memory.entities import KnowledgeGraph
+    from memory_system.memory.code_patterns import CodePatternStore
+    from memory_system.memory.events import MemoryEvents
+    from memory_system.memory.maintenance import MaintenanceThread
+    from memory_system.memory.memories import MemoryService
+    from memory_system.memory.metadata import MetadataStore
+    from memory_system.memory.preferences import PreferenceStore
+    from memory_system.memory.tiers import MaintenanceReport, TierPolicy
     from memory_system.memory.sessions import SessionService
     from memory_system.ops.tokens import TokenService
 
@@ -52,6 +59,65 @@ class Runtime:
         from memory_system.memory.sessions import SessionService
 
         return SessionService(self.db)
+
+    @cached_property
+    def events(self) -> MemoryEvents:
+        """Memory write/delete notifications: the embedding worker and vector index subscribe."""
+        from memory_system.memory.events import MemoryEvents
+
+        return MemoryEvents()
+
+    @cached_property
+    def memories(self) -> MemoryService:
+        from memory_system.memory.memories import MemoryService
+
+        return MemoryService(self.db, self.events)
+
+    @cached_property
+    def preferences(self) -> PreferenceStore:
+        from memory_system.memory.preferences import PreferenceStore
+
+        return PreferenceStore(self.db)
+
+    @cached_property
+    def code_patterns(self) -> CodePatternStore:
+        from memory_system.memory.code_patterns import CodePatternStore
+
+        return CodePatternStore(self.db)
+
+    @cached_property
+    def metadata(self) -> MetadataStore:
+        from memory_system.memory.metadata import MetadataStore
+
+        return MetadataStore(self.db)
+
+    @cached_property
+    def tier_policy(self) -> TierPolicy:
+        """Tier thresholds from the config file's ``tiers`` section (defaults without one)."""
+        from memory_system.memory.tiers import load_tier_policy
+
+        return load_tier_policy(self.settings.config_path)
+
+    def run_maintenance(self) -> MaintenanceReport:
+        """One tier-maintenance pass under the current ``USE_HIERARCHICAL_TIERS`` value; during a
+        percentage rollout only memories whose session (else agent) is in the rollout are touched."""
+        from memory_system.flags.names import USE_HIERARCHICAL_TIERS
+        from memory_system.memory.tiers import maintain
+
+        value = self.flags.value(USE_HIERARCHICAL_TIERS)
+        enabled: Any = value >= 1.0 or (
+            value > 0 and (lambda key: self.flags.enabled(USE_HIERARCHICAL_TIERS, key))
+        )
+        return maintain(self.db, self.tier_policy, enabled, events=self.events)
+
+    def start_maintenance(self, interval_s: float | None = None) -> MaintenanceThread:
+        """Start the periodic tier maintenance (``serve`` calls this); stopped at ``close``."""
+        from memory_system.memory.maintenance import MaintenanceThread
+
+        thread = MaintenanceThread(self.run_maintenance, interval_s or self.tier_policy.interval_seconds)
+        thread.start()
+        self.on_close(thread.stop)
+        return thread
 
     def on_close(self, closer: Any) -> None:
         """Register a callable run at close (background workers, caches), newest first."""

@@ -1,0 +1,255 @@
+"""Hierarchical tiers: which memories move up, fade, or go, and when (``USE_HIERARCHICAL_TIERS``).
+
+- ``working`` memories belong to a session. Once it has ended (``POST /v1/sessions/{id}/end``,
+  or no activity for ``sessionIdleSeconds``), a working memory that was used
+  (``access_count + reinforcement_count >= workingPromoteUses``) or is important
+  (``>= workingPromoteImportance``) moves to ``short_term``; the rest are deleted once the
+  session has been over for ``workingGraceSeconds``.
+- ``short_term`` memories move to ``long_term`` when retrieved, injected or restated often
+  (``uses >= longTermPromoteUses``) or when important (``>= longTermPromoteImportance``).
+  Otherwise, once untouched for ``decayAfterSeconds``, their importance decays by
+  ``decayPerDay`` per day; one that falls below ``forgetBelowImportance`` and has been
+  untouched for ``forgetAfterSeconds`` is deleted.
+- ``long_term`` memories stay. Any memory past its own ``expires_at`` is deleted.
+
+Decay is computed from time, not from the number of passes: each pass applies the decay
+for the time since the later of the previous pass and the memory's decay start, so running
+``maintain`` more often never forgets faster.
+
+With the flag off, ``maintain`` does nothing at all (no promotion, decay or deletion).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from memory_system.config import ConfigError
+from memory_system.memory.events import MemoryEvents
+from memory_system.ops.logging import log_event
+from memory_system.store import memories as store
+from memory_system.store import metadata as metadata_store
+from memory_system.store.connection import Database
+from memory_system.store.scopes import bump_scope
+
+__all__ = ["MaintenanceReport", "TierPolicy", "load_tier_policy", "maintain"]
+
+CONFIG_KEY = "tiers"
+LAST_RUN_KEY = "tiers:last_maintained_at"
+LAST_REPORT_KEY = "tiers:last_report"
+_log = logging.getLogger(__name__)
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+@dataclass(frozen=True)
+class TierPolicy:
+    """Thresholds of the tier rules; the config file's ``tiers`` object overrides any of them
+    (camelCase keys, e.g. ``{"tiers": {"longTermPromoteUses": 5}}``)."""
+
+    session_idle_seconds: float = 24 * 3600
+    working_grace_seconds: float = 3600
+    working_promote_uses: int = 1
+    working_promote_importance: float = 0.7
+    long_term_promote_uses: int = 3
+    long_term_promote_importance: float = 0.8
+    decay_after_seconds: float = 7 * 24 * 3600
+    decay_per_day: float = 0.95
+    forget_below_importance: float = 0.1
+    forget_after_seconds: float = 30 * 24 * 3600
+    interval_seconds: float = 3600
+
+    _FRACTIONS = ("working_promote_importance", "long_term_promote_importance", "decay_per_day",
+                  "forget_below_importance")
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> TierPolicy:
+        """Strict: an unknown key or a value out of range is a ``ConfigError`` naming it."""
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{CONFIG_KEY} must be a JSON object of thresholds")
+        by_key = {_camel(f.name): f for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for key, raw in data.items():
+            spec = by_key.get(key)
+            if spec is None:
+                raise ConfigError(f"{CONFIG_KEY}.{key} is not a tier setting; known: {', '.join(sorted(by_key))}")
+            if isinstance(raw, bool) or not isinstance(raw, int | float) or raw < 0:
+                raise ConfigError(f"{CONFIG_KEY}.{key} must be a number >= 0, got {raw!r}")
+            if spec.name in cls._FRACTIONS and raw > 1:
+                raise ConfigError(f"{CONFIG_KEY}.{key} must be between 0 and 1, got {raw!r}")
+            if spec.name.endswith("_uses"):
+                if int(raw) != raw:
+                    raise ConfigError(f"{CONFIG_KEY}.{key} must be a whole number, got {raw!r}")
+                raw = int(raw)
+            if spec.name == "interval_seconds" and raw < 1:
+                raise ConfigError(f"{CONFIG_KEY}.{key} must be at least 1 second, got {raw!r}")
+            values[spec.name] = raw
+        return cls(**values)
+
+    def to_config(self) -> dict[str, Any]:
+        return {_camel(k): v for k, v in asdict(self).items()}
+
+
+def load_tier_policy(config_path: Path | None) -> TierPolicy:
+    """The ``tiers`` section of the JSON config file; defaults where the file or key is absent."""
+    if config_path is None or not Path(config_path).exists():
+        return TierPolicy()
+    try:
+        data = json.loads(Path(config_path).read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"config file {config_path} cannot be read as JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {config_path} must hold a JSON object")
+    return TierPolicy.from_mapping(data.get(CONFIG_KEY, {}))
+
+
+@dataclass
+class MaintenanceReport:
+    """What one pass did; ``enabled`` false means the flag was off and nothing was touched."""
+
+    enabled: bool
+    ran_at: str
+    promoted_to_short_term: int = 0
+    promoted_to_long_term: int = 0
+    decayed: int = 0
+    expired_working: int = 0
+    forgotten: int = 0
+    expired: int = 0
+    skipped_flag_off: int = 0
+    deleted_ids: list[int] = field(default_factory=list)
+    message: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.pop("deleted_ids")
+        out["deleted"] = len(self.deleted_ids)
+        return out
+
+
+def _fmt(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _parse(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _flag_key(row: Mapping[str, Any]) -> str:
+    """The same key the HTTP layer evaluates flags with: the session, else the agent."""
+    return str(row["session_id"]) if row.get("session_id") else f"agent:{row['agent_id']}"
+
+
+TiersEnabled = bool | Callable[[str], bool]
+
+
+def maintain(
+    db: Database,
+    policy: TierPolicy,
+    tiers_enabled: TiersEnabled,
+    *,
+    events: MemoryEvents | None = None,
+    now: datetime | None = None,
+) -> MaintenanceReport:
+    """One pass of the tier rules. ``tiers_enabled`` is the flag: a boolean, or a function of
+    the flag key (session id, else ``agent:<id>``) for a percentage rollout, so that a memory
+    outside the rollout is never promoted, decayed or deleted."""
+    moment = now or datetime.now(UTC)
+    ran_at = _fmt(moment)
+    if tiers_enabled is False:
+        report = MaintenanceReport(
+            enabled=False, ran_at=ran_at,
+            message="USE_HIERARCHICAL_TIERS is off: nothing was promoted, decayed or deleted",
+        )
+        log_event(_log, "tiers_maintenance_skipped", reason="flag_off")
+        return report
+    allowed: Callable[[str], bool] = (lambda _key: True) if tiers_enabled is True else tiers_enabled  # type: ignore[assignment]
+    report = MaintenanceReport(enabled=True, ran_at=ran_at)
+    touched_namespaces: set[str] = set()
+
+    with db.write() as conn:
+        last_raw = metadata_store.get(conn, LAST_RUN_KEY)
+        last_run = _parse(json.loads(last_raw)) if last_raw else None
+
+        to_short: list[int] = []
+        to_delete: list[int] = []
+        grace_cutoff = _fmt(moment - timedelta(seconds=policy.working_grace_seconds))
+        idle_before = _fmt(moment - timedelta(seconds=policy.session_idle_seconds))
+        for row in store.working_of_ended_sessions(conn, now=ran_at, idle_before=idle_before):
+            if not allowed(_flag_key(row)):
+                report.skipped_flag_off += 1
+                continue
+            uses = row["access_count"] + row["reinforcement_count"]
+            if uses >= policy.working_promote_uses or row["importance"] >= policy.working_promote_importance:
+                to_short.append(row["id"])
+            elif row["ended_at"] <= grace_cutoff:
+                to_delete.append(row["id"])
+                report.expired_working += 1
+            else:
+                continue
+            touched_namespaces.add(row["namespace"])
+
+        to_long: list[int] = []
+        decays: list[tuple[float, int]] = []
+        for row in store.short_term_rows(conn):
+            if not allowed(_flag_key(row)):
+                report.skipped_flag_off += 1
+                continue
+            uses = row["access_count"] + row["reinforcement_count"]
+            if uses >= policy.long_term_promote_uses or row["importance"] >= policy.long_term_promote_importance:
+                to_long.append(row["id"])
+                touched_namespaces.add(row["namespace"])
+                continue
+            activity = _parse(row["last_activity"])
+            start = activity + timedelta(seconds=policy.decay_after_seconds)
+            if last_run is not None and last_run > start:
+                start = last_run
+            if moment <= start:
+                continue
+            days = (moment - start).total_seconds() / 86400
+            importance = max(0.0, row["importance"] * policy.decay_per_day**days)
+            untouched = (moment - activity).total_seconds()
+            if importance < policy.forget_below_importance and untouched >= policy.forget_after_seconds:
+                to_delete.append(row["id"])
+                report.forgotten += 1
+            elif importance != row["importance"]:
+                decays.append((importance, row["id"]))
+                report.decayed += 1
+            else:
+                continue
+            touched_namespaces.add(row["namespace"])
+
+        pending = set(to_delete)
+        for row in store.expired_rows(conn, ran_at):
+            if row["id"] in pending:
+                continue
+            if not allowed(_flag_key(row)):
+                report.skipped_flag_off += 1
+                continue
+            to_delete.append(row["id"])
+            report.expired += 1
+            touched_namespaces.add(row["namespace"])
+
+        store.set_tier(conn, to_short, "short_term")
+        store.set_tier(conn, to_long, "long_term")
+        store.set_importance(conn, decays)
+        store.delete(conn, to_delete)
+        for namespace in sorted(touched_namespaces):
+            bump_scope(conn, namespace)
+        report.promoted_to_short_term = len(to_short)
+        report.promoted_to_long_term = len(to_long)
+        report.deleted_ids = to_delete
+        metadata_store.put(conn, LAST_RUN_KEY, json.dumps(ran_at))
+        metadata_store.put(conn, LAST_REPORT_KEY, json.dumps(report.to_dict()))
+
+    if events is not None:
+        events.deleted(to_delete)
+    log_event(_log, "tiers_maintained", **{k: v for k, v in report.to_dict().items() if k != "message"})
+    return report
