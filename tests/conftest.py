@@ -124,3 +124,120 @@ def graph_rows() -> Callable[[Path], tuple[list[tuple[object, ...]], ...]]:
             conn.close()
 
     return rows
+
+
+@pytest.fixture
+def fill_phase_data() -> Callable[[Path], None]:
+    """``fill(db)``: Phase 1 rows (3 entities, 2 relations, 4 observations) and rows in the
+    Phase 2-4 tables, written with SQL through the store, for database-operation tests."""
+    from memory_system.store.connection import open_connection, transaction
+
+    def fill(path: Path) -> None:
+        conn = open_connection(path, create=False)
+        with transaction(conn):
+            for i, name in enumerate(("alice", "bob", "carol"), 1):
+                conn.execute("INSERT INTO entities (id, name, entity_type) VALUES (?, ?, 'person')", (i, name))
+            conn.executemany("INSERT INTO relations (from_id, to_id, relation_type) VALUES (?, ?, 'knows')",
+                             [(1, 2), (2, 3)])
+            conn.executemany("INSERT INTO observations (entity_id, content) VALUES (?, ?)",
+                             [(1, "likes tea"), (1, "writes Go"), (2, "on call"), (3, "new")])
+            for i in range(1, 6):
+                conn.execute("INSERT INTO memories (agent_id, content, content_hash) VALUES ('a1', ?, ?)",
+                             (f"memory {i}", f"h{i}"))
+            conn.execute("INSERT INTO memory_embeddings (memory_id, namespace, model, dim, vector) "
+                         "VALUES (1, 'default', 'm', 2, x'0000803f00000000')")
+            conn.execute("INSERT INTO memory_shares (memory_id, namespace, granted_by) VALUES (1, 'default', 'a1')")
+            conn.execute("INSERT INTO share_events (memory_id, namespace, action, actor) "
+                         "VALUES (1, 'default', 'grant', 'a1')")
+            conn.execute("INSERT INTO user_preferences (user_id, key, value) VALUES ('u', 'tone', '\"terse\"')")
+            conn.execute("INSERT INTO code_patterns (agent_id, language, name) VALUES ('a1', 'python', 'ctx')")
+            conn.execute("INSERT INTO session_state (session_id, agent_id) VALUES ('s1', 'a1')")
+            conn.execute("INSERT INTO memory_metadata (key, value) VALUES ('embedding_model', 'm')")
+        conn.close()
+
+    return fill
+
+
+class AckedWriter:
+    """tests/store/acked_writer.py as a subprocess; ``acked`` collects the ids it acknowledged."""
+
+    def __init__(self, db: Path) -> None:
+        import threading
+
+        script = Path(__file__).parent / "store" / "acked_writer.py"
+        self.proc = subprocess.Popen([sys.executable, str(script), str(db)], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        self.acked: list[int] = []
+        self.ready = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        if not self.ready.wait(30):
+            self.kill()
+            raise AssertionError(f"writer did not start: {self.proc.stderr.read() if self.proc.stderr else ''}")
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            if line.strip() == "ready":
+                self.ready.set()
+            elif line.strip():
+                self.acked.append(int(line))
+
+    def wait_for(self, count: int, timeout: float = 60) -> None:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while len(self.acked) < count:
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise AssertionError(f"writer acknowledged {len(self.acked)} of {count} writes")
+            time.sleep(0.005)
+
+    def kill(self) -> list[int]:
+        """SIGKILL, then every id acknowledged before death (the pipe is read to its end)."""
+        self.proc.kill()
+        self.proc.wait(timeout=30)
+        self._reader.join(timeout=30)
+        return list(self.acked)
+
+
+@pytest.fixture
+def acked_writer() -> Iterator[Callable[[Path], AckedWriter]]:
+    started: list[AckedWriter] = []
+
+    def start(db: Path) -> AckedWriter:
+        started.append(AckedWriter(db))
+        return started[-1]
+
+    yield start
+    for writer in started:
+        if writer.proc.poll() is None:
+            writer.kill()
+
+
+@pytest.fixture
+def corrupt_index() -> Callable[[Path], None]:
+    """``corrupt(db)``: damage the entities name index in place (the file still opens).
+
+    Adds 50 entities, then overwrites key bytes in the index's leaf page, so
+    ``integrity_check`` reports rows missing from the index while the header stays valid.
+    """
+    from memory_system.store.connection import open_connection
+
+    def corrupt(path: Path) -> None:
+        conn = open_connection(path, create=False)
+        for i in range(50):
+            conn.execute("INSERT INTO entities (namespace, name, entity_type) VALUES ('c', ?, 'x')", (f"zz{i:03d}",))
+        root = conn.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'sqlite_autoindex_entities_1'").fetchone()[0]
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.close()
+        data = bytearray(path.read_bytes())
+        page = slice((root - 1) * page_size, root * page_size)
+        at = data[page].rfind(b"zz0")
+        assert at > 0, "index page layout not as expected"
+        start = (root - 1) * page_size + at
+        data[start:start + 3] = b"\x01\x01\x01"
+        path.write_bytes(bytes(data))
+
+    return corrupt

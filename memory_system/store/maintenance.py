@@ -1,0 +1,168 @@
+"""The SQL of database operations: checks, online copies, identity, rollback records.
+
+``integrity_check`` and ``quick_check`` never look at foreign keys, so ``check`` runs
+``foreign_key_check`` as well. Copies are taken with the SQLite backup API inside one
+read transaction on the source: in WAL mode that transaction is a fixed snapshot, so the
+copy is consistent, the steps never restart, and the service keeps writing meanwhile.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from memory_system.store._sqlite import sqlite3
+from memory_system.store.connection import Connection
+from memory_system.store.errors import StoreError
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+PAGES_PER_STEP = 4096
+
+
+def require_sqlite_file(path: Path, what: str = "database") -> None:
+    """Refuse, before opening anything, a path that is missing or not a SQLite file."""
+    if not path.exists():
+        raise StoreError(f"{what} file {path} does not exist")
+    if not path.is_file():
+        raise StoreError(f"{what} path {path} is not a regular file")
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise StoreError(f"cannot read {what} file {path}: {exc.strerror}") from exc
+    if header != SQLITE_HEADER:
+        raise StoreError(f"{path} is not a SQLite database (its first bytes are not 'SQLite format 3')")
+
+
+def open_read_only(path: Path) -> Connection:
+    """A connection that cannot change the file (for backups being verified)."""
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path} is not a readable SQLite database: {exc}") from exc
+    return conn
+
+
+def integrity_problems(conn: Connection, *, quick: bool = False) -> list[str]:
+    """The lines ``integrity_check`` reports other than ``ok``; empty means sound."""
+    pragma = "quick_check" if quick else "integrity_check"
+    try:
+        rows = conn.execute(f"PRAGMA {pragma}").fetchall()
+    except sqlite3.DatabaseError as exc:
+        return [f"{pragma} could not run: {exc}"]
+    lines = [str(row[0]) for row in rows]
+    return [] if lines == ["ok"] else lines
+
+
+@dataclass(frozen=True)
+class ForeignKeyProblem:
+    table: str
+    rowid: int | None
+    parent: str
+
+    def __str__(self) -> str:
+        return f"table {self.table} row {self.rowid} references a missing row in {self.parent}"
+
+
+def foreign_key_problems(conn: Connection) -> list[ForeignKeyProblem]:
+    try:
+        rows = conn.execute("PRAGMA foreign_key_check").fetchall()
+    except sqlite3.DatabaseError as exc:
+        return [ForeignKeyProblem("?", None, f"(foreign_key_check could not run: {exc})")]
+    return [ForeignKeyProblem(str(r[0]), r[1], str(r[2])) for r in rows]
+
+
+def copy_online(
+    source: Connection,
+    dest_path: Path,
+    progress: Callable[[int, int], None] | None = None,
+    pages_per_step: int = PAGES_PER_STEP,
+) -> None:
+    """Copy ``source`` page by page into a new file at ``dest_path`` from one snapshot.
+
+    ``progress(done_pages, total_pages)`` is called after each step. The copy is left in
+    rollback-journal mode so that the file alone is the whole database.
+    """
+    dest = sqlite3.connect(str(dest_path), isolation_level=None)
+    try:
+        source.execute("BEGIN")
+        try:
+            source.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # pins the snapshot
+
+            def step(status: int, remaining: int, total: int) -> None:
+                if progress is not None:
+                    progress(total - remaining, total)
+
+            source.backup(dest, pages=pages_per_step, progress=step)
+        finally:
+            source.execute("COMMIT")
+        dest.execute("PRAGMA journal_mode = DELETE").fetchone()
+    finally:
+        dest.close()
+
+
+def checkpoint(conn: Connection) -> tuple[int, int, int]:
+    """Fold the WAL into the main file and truncate it: (busy, wal frames, checkpointed)."""
+    row = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def database_id(conn: Connection) -> str | None:
+    """This database's identity (made by migration 003), None before 003 or in other files."""
+    try:
+        row = conn.execute("SELECT value FROM database_info WHERE key = 'database_id'").fetchone()
+    except sqlite3.OperationalError:
+        return None
+    return None if row is None else str(row[0])
+
+
+def record_rollback(
+    conn: Connection,
+    *,
+    migration: int,
+    backup_path: str | None,
+    approved_by: list[str],
+    emergency: bool,
+    rows_lost: dict[str, Any],
+    details: dict[str, Any],
+    created_at: str | None = None,
+) -> int:
+    cursor = conn.execute(
+        "INSERT INTO rollback_records (migration, backup_path, approved_by, emergency, rows_lost, details, "
+        "created_at) VALUES (?, ?, ?, ?, ?, ?, COALESCE(?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))",
+        (migration, backup_path, json.dumps(approved_by), int(emergency), json.dumps(rows_lost),
+         json.dumps(details), created_at),
+    )
+    return int(cursor.lastrowid)
+
+
+def rollback_records(conn: Connection, since: str = "") -> list[dict[str, Any]]:
+    """Recorded rollbacks, oldest first (only those recorded after ``since``, if given)."""
+    rows = conn.execute(
+        "SELECT id, migration, backup_path, approved_by, emergency, rows_lost, details, created_at "
+        "FROM rollback_records WHERE created_at > ? ORDER BY id", (since,)
+    ).fetchall()
+    return [
+        {
+            "id": r["id"], "migration": r["migration"], "backup_path": r["backup_path"],
+            "approved_by": json.loads(r["approved_by"]), "emergency": bool(r["emergency"]),
+            "rows_lost": json.loads(r["rows_lost"]), "details": json.loads(r["details"]),
+            "created_at": r["created_at"],
+        }
+        for r in rows
+    ]
+
+
+def fsync_path(path: Path) -> None:
+    """Flush a file's or directory's data to disk (a directory: its entries, after renames)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
