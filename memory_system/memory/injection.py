@@ -1,0 +1,454 @@
+"""Context injection: the memories an agent needs, packed into its token budget, fast.
+
+Three paths, chosen per request:
+
+- ``enhanced`` (``USE_ENHANCED_INJECTION`` on): user preferences, then memories found by the
+  hybrid retrieval (full text + vectors) and ranked by relevance x tier x recency x
+  importance (``ranking.py``), then code patterns and related entities of the knowledge
+  graph. Answers are cached (``injection_cache.py``) under a key that changes with any
+  memory write in the namespace.
+- ``degraded``: the same, when the retrieval's vector step ran past its time budget
+  (``Settings.rag_timeout_ms``) or failed: memories come from full text and recency alone.
+  Counted in ``memory_rag_timeouts_total``; never cached, so the next request tries again.
+- ``legacy`` (flag off): the Phase 1 entities of the namespace and the most recent
+  memories; no retrieval, no ranking, no cache.
+
+Every path packs into the budget with ``injection_block.py``: the block never counts more
+than ``token_budget`` by the project's counter (``tokens.py``). Memories that made it into
+the block are reinforced afterwards, in a background batch, off the request's path.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from memory_system.memory import ranking
+from memory_system.memory.injection_block import BlockBuilder, Item
+from memory_system.memory.injection_cache import CacheKey, InjectionCache, normalise_query
+from memory_system.memory.models import Memory
+from memory_system.memory.tokens import TOKEN_COUNTER
+from memory_system.ops.logging import log_event
+from memory_system.ops.metrics import INJECTION_LATENCY, RAG_TIMEOUTS
+from memory_system.store.scopes import scope_version
+
+if TYPE_CHECKING:
+    from memory_system.runtime import Runtime
+
+__all__ = ["InjectionFlags", "InjectionResult", "Injector", "InjectionError", "MAX_TOKEN_BUDGET"]
+
+_log = logging.getLogger(__name__)
+
+MAX_TOKEN_BUDGET = 32000
+MAX_QUERY_CHARS = 8000
+FORMATS = ("markdown", "json")
+CANDIDATES = 40          # memories asked of retrieval; ranking re-orders them
+LEGACY_RECENT = 50       # most recent memories the legacy path considers
+PATTERNS = 5
+ENTITIES = 8
+# Shares of the budget code patterns and entities may take while memories still wait.
+PATTERN_SHARE = 0.15
+ENTITY_SHARE = 0.10
+
+
+class InjectionError(ValueError):
+    """Bad input; ``field`` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
+@dataclass(frozen=True)
+class InjectionFlags:
+    """The flag states of one request (evaluated by the caller, per session)."""
+
+    enhanced: bool = True
+    tiers: bool = True
+    sharing: bool = False
+
+    def key(self) -> tuple[tuple[str, bool], ...]:
+        return (("enhanced", self.enhanced), ("tiers", self.tiers), ("sharing", self.sharing))
+
+
+@dataclass(frozen=True)
+class InjectionResult:
+    block: str
+    format: str
+    mode: str                 # enhanced | degraded | legacy
+    cache: str                # hit | miss | bypass
+    took_ms: float
+    tokens: int
+    token_budget: int
+    manifest: dict[str, Any]
+    retrieval: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "block": self.block, "format": self.format, "mode": self.mode, "cache": self.cache,
+            "took_ms": self.took_ms, "tokens": self.tokens, "token_budget": self.token_budget,
+            "token_counter": TOKEN_COUNTER, "manifest": self.manifest, "retrieval": self.retrieval,
+        }
+
+
+def check_request(query: Any, token_budget: Any, fmt: Any) -> tuple[str, int, str]:
+    if not isinstance(query, str) or not query.strip():
+        raise InjectionError("query", "must be a non-empty string: the agent's current task or message")
+    if len(query) > MAX_QUERY_CHARS:
+        raise InjectionError("query", f"is longer than {MAX_QUERY_CHARS} characters; send the task, not the transcript")
+    if isinstance(token_budget, bool) or not isinstance(token_budget, int) or not 1 <= token_budget <= MAX_TOKEN_BUDGET:
+        raise InjectionError("token_budget", f"must be a whole number from 1 to {MAX_TOKEN_BUDGET}")
+    if fmt not in FORMATS:
+        raise InjectionError("format", "must be 'markdown' or 'json'")
+    return query, token_budget, fmt
+
+
+class _Reinforcer:
+    """Reinforces injected memories in batches on one background thread: a write per
+    request would queue every injection behind the single writer."""
+
+    def __init__(self, reinforce: Any, interval_s: float = 0.5) -> None:
+        self._reinforce = reinforce
+        self._interval_s = interval_s
+        self._pending: list[int] = []
+        self._lock = threading.Lock()          # guards _pending
+        self._apply_lock = threading.Lock()    # one batch applied at a time
+        self._wake = threading.Event()
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name="injection-reinforcer", daemon=True)
+        self._thread.start()
+
+    def submit(self, ids: list[int]) -> None:
+        if ids:
+            with self._lock:
+                self._pending.extend(ids)  # one access per injection: duplicates count
+            self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop:
+            self._wake.wait()
+            self._wake.clear()
+            if not self._stop:
+                time.sleep(self._interval_s)  # gather what the next requests inject
+            self.flush()
+
+    def flush(self) -> None:
+        """Apply everything submitted so far before returning (tests, shutdown)."""
+        with self._apply_lock:
+            with self._lock:
+                ids, self._pending = self._pending, []
+            if not ids:
+                return
+            try:
+                self._reinforce(ids)
+            except Exception:
+                log_event(_log, "injection_reinforce_failed", level=logging.WARNING, ids=len(ids),
+                          exc_info=True)
+
+    def close(self) -> None:
+        self._stop = True
+        self._wake.set()
+        self._thread.join(timeout=10)
+        self.flush()
+
+
+_WORD = re.compile(r"[^\W_][\w\-.']*", re.UNICODE)
+
+
+class Injector:
+    """``runtime.injector``. Usage::
+
+        result = runtime.injector.inject(agent_id="a1", namespace="proj", query="fix the login bug",
+                                         token_budget=800, flags=InjectionFlags(enhanced=True))
+        prompt = result.block + "\\n\\n" + task
+    """
+
+    def __init__(self, runtime: Runtime, cache: InjectionCache | None = None) -> None:
+        self.runtime = runtime
+        raw = runtime.settings.extra.get("injection")
+        self.config = ranking.RankingConfig.from_mapping(raw if isinstance(raw, dict) else None)
+        cache_cfg = raw if isinstance(raw, dict) else {}
+        self.cache = cache or InjectionCache(
+            max_entries=int(cache_cfg.get("cache_max_entries", 1024)),
+            ttl_s=float(cache_cfg.get("cache_ttl_s", 30.0)),
+        )
+        self._reinforcer = _Reinforcer(self._reinforce)
+        runtime.on_close(self._reinforcer.close)
+
+    def _reinforce(self, ids: Sequence[int]) -> None:
+        self.runtime.memories.reinforce(ids)
+
+    def flush(self) -> None:
+        """Apply pending reinforcements now (tests; the background batch does it otherwise)."""
+        self._reinforcer.flush()
+
+    # --- the request ---------------------------------------------------------------------
+
+    def inject(
+        self, *, agent_id: str, namespace: str, query: str, flags: InjectionFlags,
+        session_id: str | None = None, token_budget: int = 1000, format: str = "markdown",
+        user_id: str | None = None,
+    ) -> InjectionResult:
+        started = time.perf_counter()
+        query, token_budget, format = check_request(query, token_budget, format)
+        if not flags.enhanced:
+            result = self._legacy(agent_id, namespace, session_id, token_budget, format, flags)
+        else:
+            key = CacheKey(
+                namespace=namespace, agent_id=agent_id, flags=flags.key(), user_id=user_id,
+                query=normalise_query(query), token_budget=token_budget, format=format,
+                scope_version=scope_version(self.runtime.db.reader(), namespace), session_id=session_id,
+            )
+            cached = self.cache.get(key)
+            if cached is not None:
+                result = replace(cached, cache="hit")
+            else:
+                result, ttl_s = self._enhanced(agent_id, namespace, session_id, user_id, query,
+                                               token_budget, format, flags)
+                if result.mode == "enhanced":
+                    self.cache.put(key, result, ttl_s)
+        took_ms = round((time.perf_counter() - started) * 1000, 3)
+        result = replace(result, took_ms=took_ms)
+        INJECTION_LATENCY.labels(mode=result.mode, cache=result.cache).observe(took_ms / 1000)
+        self._reinforcer.submit([m["id"] for m in result.manifest.get("memories", [])])
+        return result
+
+    # --- enhanced and degraded -----------------------------------------------------------
+
+    def _enhanced(
+        self, agent_id: str, namespace: str, session_id: str | None, user_id: str | None, query: str,
+        budget: int, fmt: str, flags: InjectionFlags,
+    ) -> tuple[InjectionResult, float | None]:
+        search = self._search(agent_id, namespace, query, flags)
+        mode = "degraded" if search["degraded"] else "enhanced"
+        builder = BlockBuilder(fmt, budget)
+        for item in self._preference_items(namespace, user_id):
+            builder.try_add(item)
+        memories = self._rank(search["hits"], session_id, flags)
+        patterns = self._pattern_items(namespace, query)
+        entities = self._entity_items(namespace, query)
+        pattern_cap = builder.used + int(budget * PATTERN_SHARE)
+        for item in patterns:
+            if builder.used + 1 > pattern_cap:
+                break
+            _try_within(builder, item, pattern_cap)
+        entity_cap = builder.used + int(budget * ENTITY_SHARE)
+        for item in entities:
+            _try_within(builder, item, entity_cap)
+        _add_memories(builder, memories, flags.tiers)
+        added = {id(i) for i in builder.added}
+        for item in [*patterns, *entities]:
+            if id(item) not in added:
+                builder.try_add(item)
+        block, items, tokens = builder.render()
+        manifest = _manifest(items)
+        result = InjectionResult(
+            block=block, format=fmt, mode=mode, cache="miss", took_ms=0.0, tokens=tokens,
+            token_budget=budget, manifest=manifest, retrieval=search["info"],
+        )
+        return result, _seconds_until_first_expiry(items)
+
+    def _search(self, agent_id: str, namespace: str, query: str, flags: InjectionFlags) -> dict[str, Any]:
+        """Hybrid retrieval within the RAG time budget; full text + recency when it fails."""
+        settings = self.runtime.settings
+        try:
+            found = self.runtime.retrieval.search(
+                namespace=namespace, agent_id=agent_id, query=query, k=CANDIDATES,
+                sharing_enabled=flags.sharing, tiers_enabled=flags.tiers,
+                time_budget_ms=settings.rag_timeout_ms,
+            )
+        except Exception as exc:  # retrieval itself broke: answer from recency, say so
+            RAG_TIMEOUTS.labels(reason="error").inc()
+            log_event(_log, "injection_retrieval_failed", level=logging.WARNING, error=type(exc).__name__)
+            recent = self._recent(agent_id, namespace, flags, LEGACY_RECENT)
+            hits = [(m, 0.0, {}) for m in recent]
+            return {"hits": hits, "degraded": True,
+                    "info": {"mode": "recency", "degraded": True, "reason": f"retrieval failed: {type(exc).__name__}"}}
+        return _read_search(found)
+
+    def _rank(
+        self, hits: list[tuple[Memory, float, dict[str, float]]], session_id: str | None, flags: InjectionFlags,
+    ) -> list[tuple[Memory, float, float, dict[str, float]]]:
+        now = datetime.now(UTC)
+        config = self.config if flags.tiers else self.config.flat()
+        best = max((score for _, score, _ in hits), default=0.0)
+        ranked = []
+        for position, (memory, raw, scores) in enumerate(hits):
+            if flags.tiers and memory.tier == "working" and memory.session_id != session_id:
+                continue  # another session's scratch context
+            # No score (recency fallback): keep the given order with a gently falling relevance.
+            relevance = raw / best if best > 0 else 1.0 / (1 + position * 0.05)
+            last_used = max(memory.updated_at, memory.last_accessed_at or "")
+            total = ranking.score(
+                relevance=relevance, tier=memory.tier, age=ranking.age_days(last_used, now),
+                importance=memory.importance, config=config, tiers_enabled=flags.tiers,
+            )
+            ranked.append((memory, total, relevance, scores))
+        ranked.sort(key=lambda r: (-r[1], -r[0].id))
+        return ranked
+
+    # --- legacy --------------------------------------------------------------------------
+
+    def _legacy(
+        self, agent_id: str, namespace: str, session_id: str | None, budget: int, fmt: str, flags: InjectionFlags,
+    ) -> InjectionResult:
+        builder = BlockBuilder(fmt, budget)
+        entities = self.runtime.graph.list_entities(namespace, limit=ENTITIES) if _graph_ok(namespace) else []
+        entity_items = [_entity_item(e) for e in entities]
+        entity_cap = builder.used + int(budget * 0.3)
+        for item in entity_items:
+            _try_within(builder, item, entity_cap)
+        recent = self._recent(agent_id, namespace, flags, LEGACY_RECENT)
+        _add_memories(builder, [(m, 0.0, 0.0, {}) for m in recent], flags.tiers)
+        added = {id(i) for i in builder.added}
+        for item in entity_items:
+            if id(item) not in added:
+                builder.try_add(item)
+        block, items, tokens = builder.render()
+        return InjectionResult(
+            block=block, format=fmt, mode="legacy", cache="bypass", took_ms=0.0, tokens=tokens,
+            token_budget=budget, manifest=_manifest(items), retrieval={"mode": "none", "degraded": False},
+        )
+
+    def _recent(self, agent_id: str, namespace: str, flags: InjectionFlags, limit: int) -> list[Memory]:
+        page = self.runtime.memories.list(
+            namespace=namespace, agent_id=agent_id, sharing_enabled=flags.sharing,
+            tiers_enabled=flags.tiers, limit=limit,
+        )
+        return list(page.items)
+
+    # --- typed stores and the graph ------------------------------------------------------
+
+    def _preference_items(self, namespace: str, user_id: str | None) -> list[Item]:
+        if not user_id:
+            return []
+        prefs = self.runtime.preferences.list(namespace=namespace, user_id=user_id)
+        pairs = prefs.items() if isinstance(prefs, dict) else ((p.key, p.value) for p in prefs)
+        return [
+            Item("preferences", f"- {key}: {_plain(value)}", value, {"key": key}, json_key=key)
+            for key, value in sorted(pairs)
+        ]
+
+    def _pattern_items(self, namespace: str, query: str) -> list[Item]:
+        try:
+            found = self.runtime.code_patterns.search(namespace=namespace, query=query, limit=PATTERNS)
+        except Exception:
+            log_event(_log, "injection_code_patterns_failed", level=logging.WARNING, exc_info=True)
+            return []
+        items = []
+        for p in found:
+            text = f"- **{p.name}** ({p.language}): {p.description}".rstrip(": ")
+            if p.example:
+                text += f"\n  ```{p.language}\n" + "\n".join("  " + ln for ln in p.example.splitlines()) + "\n  ```"
+            value = {"id": p.id, "language": p.language, "name": p.name, "description": p.description,
+                     "example": p.example}
+            items.append(Item("code_patterns", text, value, {"id": p.id, "name": p.name}))
+        return items
+
+    def _entity_items(self, namespace: str, query: str) -> list[Item]:
+        if not _graph_ok(namespace):
+            return []
+        graph = self.runtime.graph
+        seen: dict[str, Any] = {}
+        words = _WORD.findall(query)
+        grams = {" ".join(words[i:i + n]) for n in (1, 2, 3) for i in range(len(words) - n + 1)}
+        candidates = sorted({g for g in grams} | {g.lower() for g in grams} | {g.title() for g in grams})
+        for entity in graph.open_nodes(candidates[:500], namespace).entities:
+            seen.setdefault(entity.name, entity)
+        for word in sorted({w for w in words if len(w) >= 4}, key=len, reverse=True)[:3]:
+            if len(seen) >= ENTITIES:
+                break
+            for entity in graph.search_nodes(word, namespace).entities[:ENTITIES]:
+                seen.setdefault(entity.name, entity)
+        return [_entity_item(e) for e in list(seen.values())[:ENTITIES]]
+
+
+def _graph_ok(namespace: str) -> bool:
+    return bool(namespace)
+
+
+def _entity_item(entity: Any) -> Item:
+    observations = "; ".join(entity.observations[:5])
+    text = f"- **{entity.name}** ({entity.entity_type})" + (f": {observations}" if observations else "")
+    value = {"name": entity.name, "type": entity.entity_type, "observations": list(entity.observations[:5])}
+    return Item("entities", text, value, {"name": entity.name})
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    import json
+
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _memory_item(memory: Memory, total: float, relevance: float, scores: dict[str, float],
+                 tiers: bool, content: str | None = None) -> Item:
+    text = memory.content if content is None else content
+    date = memory.occurred_at[:10]
+    body = "\n  ".join(text.splitlines()) or text
+    value = {"id": memory.id, "content": text, "kind": memory.kind, "occurred_at": memory.occurred_at}
+    manifest = {"id": memory.id, "tier": memory.tier, "score": round(total, 6),
+                "relevance": round(relevance, 6), "scores": scores}
+    item = Item("memories", f"- [{date}] {body}", value, manifest, group=memory.tier if tiers else None)
+    item.truncatable_text = memory.content
+    item.manifest["_expires_at"] = memory.expires_at
+    return item
+
+
+def _add_memories(builder: BlockBuilder, ranked: list[tuple[Memory, float, float, dict[str, float]]],
+                  tiers: bool) -> None:
+    truncated_once = False
+    for memory, total, relevance, scores in ranked:
+        if builder.remaining <= 0:
+            break
+        item = _memory_item(memory, total, relevance, scores, tiers)
+        if builder.try_add(item) or truncated_once:
+            continue
+        truncated_once = builder.try_add_truncated(
+            item, lambda text, m=memory, t=total, r=relevance, s=scores: _memory_item(m, t, r, s, tiers, text)
+        )
+
+
+def _try_within(builder: BlockBuilder, item: Item, cap: int) -> bool:
+    saved = builder.budget
+    builder.budget = min(saved, cap)
+    try:
+        return builder.try_add(item)
+    finally:
+        builder.budget = saved
+
+
+def _manifest(items: list[Item]) -> dict[str, Any]:
+    out: dict[str, Any] = {"preferences": [], "memories": [], "code_patterns": [], "entities": []}
+    for item in items:
+        out[item.section].append({k: v for k, v in item.manifest.items() if not k.startswith("_")})
+    return out
+
+
+def _seconds_until_first_expiry(items: list[Item]) -> float | None:
+    expiries = [i.manifest.get("_expires_at") for i in items if i.manifest.get("_expires_at")]
+    if not expiries:
+        return None
+    moment = datetime.fromisoformat(min(expiries).replace("Z", "+00:00"))
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+
+
+def _read_search(found: Any) -> dict[str, Any]:
+    """The retrieval result as (memory, fused score, per-source scores) + what happened."""
+    hits = []
+    for hit in getattr(found, "hits", found):
+        scores = dict(getattr(hit, "scores", {}) or {})
+        hits.append((hit.memory, float(hit.score), scores))
+    degraded = bool(getattr(found, "degraded", False))
+    info = {"mode": getattr(found, "mode", "unknown"), "degraded": degraded}
+    reason = getattr(found, "degraded_reason", None) or getattr(found, "reason", None)
+    if reason:
+        info["reason"] = reason
+    return {"hits": hits, "degraded": degraded, "info": info}
