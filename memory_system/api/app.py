@@ -17,6 +17,8 @@ from memory_system.api import (
     sharing,
     typed_stores,
 )
+from memory_system.api import errors
+from memory_system.api.middleware import RequestContext
 from memory_system.runtime import Runtime
 
 ROUTERS = [health, metrics, entities, sessions, admin_flags, memories, search, sharing, typed_stores, inject]
@@ -27,4 +29,6 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.runtime = runtime
     for module in ROUTERS:
         app.include_router(module.router)
+    errors.install(app)
+    app.add_middleware(RequestContext, max_body_bytes=lambda: runtime.settings.max_body_bytes)
     return app

@@ -1,12 +1,28 @@
-"""Request dependencies every router shares: the runtime, who is calling, admin access."""
+"""Request dependencies every router shares: the runtime, who is calling, admin access.
+
+Agents authenticate with ``Authorization: Bearer <agent token>``; the token (looked up by
+its sha256) fixes the agent id and the namespace, so a request cannot act as another agent:
+an ``X-Agent-Id`` / ``X-Namespace`` header, or a top-level ``agent_id`` / ``namespace``
+field of a JSON body, that disagrees with the token is refused with 403. In ``--dev`` mode
+(loopback only) there are no tokens: the headers say who calls, defaulting to dev/default.
+
+Admin endpoints take ``Authorization: Bearer <admin token>`` (env
+``MEMORY_SYSTEM_ADMIN_TOKEN`` or ``adminToken`` in the config file), compared in constant time.
+"""
 
 from __future__ import annotations
 
+import hmac
+import json
 from dataclasses import dataclass
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 
 from memory_system.runtime import Runtime
+
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+# Body fields that name the caller; anything else (grantees, hand-off targets) is not the caller.
+_BODY_SELF_FIELDS = {"agent_id": "agent_id", "agentId": "agent_id", "namespace": "namespace"}
 
 
 @dataclass(frozen=True)
@@ -22,32 +38,82 @@ def get_runtime(request: Request) -> Runtime:
     return runtime
 
 
-def agent_identity(request: Request) -> Identity:
-    """The calling agent. In --dev mode the X-Agent-Id / X-Namespace headers say it."""
-    return Identity(
-        agent_id=request.headers.get("x-agent-id", "dev"),
-        namespace=request.headers.get("x-namespace", "default"),
-    )
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise HTTPException(401, "Authorization header must be 'Bearer <token>'", headers=_CHALLENGE)
+    return token.strip()
+
+
+async def agent_identity(request: Request) -> Identity:
+    """The calling agent: from the bearer token, or in --dev mode from X-Agent-Id / X-Namespace."""
+    runtime = get_runtime(request)
+    if runtime.settings.dev:
+        identity = Identity(
+            agent_id=request.headers.get("x-agent-id") or "dev",
+            namespace=request.headers.get("x-namespace") or "default",
+        )
+    else:
+        token = bearer_token(request)
+        if token is None:
+            raise HTTPException(
+                401, "agent token required: send 'Authorization: Bearer <token>'; an operator issues one "
+                "with 'memory-system tokens create --agent A --namespace P'", headers=_CHALLENGE,
+            )
+        record = runtime.tokens.authenticate(token)
+        if record is None:
+            raise HTTPException(401, "unknown or revoked agent token", headers=_CHALLENGE)
+        identity = Identity(agent_id=record.agent_id, namespace=record.namespace)
+        for header, field in (("x-agent-id", "agent_id"), ("x-namespace", "namespace")):
+            claimed = request.headers.get(header)
+            if claimed is not None and claimed != getattr(identity, field):
+                raise HTTPException(403, f"{header} {claimed!r} does not match the token's {field}; "
+                                    "a token acts only as its own agent and namespace")
+        await _check_body_claims(request, identity)
+    _touch_session(request, runtime, identity)
+    return identity
+
+
+async def _check_body_claims(request: Request, identity: Identity) -> None:
+    if request.method in ("GET", "HEAD", "DELETE", "OPTIONS"):
+        return
+    if "json" not in request.headers.get("content-type", ""):
+        return
+    try:
+        body = json.loads(await request.body() or b"null")
+    except ValueError:
+        return  # the route's own validation answers 422 for a body that is not JSON
+    if not isinstance(body, dict):
+        return
+    for key, field in _BODY_SELF_FIELDS.items():
+        claimed = body.get(key)
+        if claimed is not None and claimed != getattr(identity, field):
+            raise HTTPException(403, f"body field {key}={claimed!r} does not match the caller's {field} "
+                                f"{getattr(identity, field)!r}; a request cannot act as another agent")
+
+
+def _touch_session(request: Request, runtime: Runtime, identity: Identity) -> None:
+    """Last activity of the caller's session (path ``{session_id}`` or ``X-Session-Id``), throttled."""
+    session_id = request.path_params.get("session_id") or request.headers.get("x-session-id")
+    if session_id:
+        runtime.sessions.touch(str(session_id), identity.agent_id, identity.namespace)
 
 
 def require_admin(request: Request) -> None:
-    """``Authorization: Bearer <admin token>``, compared in constant time.
-
-    No token configured: 403 saying how to configure one. Missing or wrong token: 401.
-    """
-    import hmac
-
-    from fastapi import HTTPException
-
-    token = request.app.state.runtime.settings.admin_token
-    if not token:
+    """Admin access: the configured admin token, compared in constant time."""
+    expected = get_runtime(request).settings.admin_token
+    if not expected:
         raise HTTPException(
-            status_code=403,
-            detail="admin endpoints are disabled: no admin token is configured; set "
-            "MEMORY_SYSTEM_ADMIN_TOKEN or \"adminToken\" in the config file and restart or reload",
+            403, "admin API disabled: no admin token is configured. Set MEMORY_SYSTEM_ADMIN_TOKEN in the "
+            "service's environment or \"adminToken\" in the config file (then restart, or SIGHUP for "
+            "the file), and send 'Authorization: Bearer <admin token>'",
         )
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
-        raise HTTPException(status_code=401, detail="admin token missing or wrong: send "
-                            "'Authorization: Bearer <admin token>'",
-                            headers={"WWW-Authenticate": "Bearer"})
+    token = bearer_token(request)
+    if token is None:
+        raise HTTPException(401, "admin token required: send 'Authorization: Bearer <admin token>'",
+                            headers=_CHALLENGE)
+    if not hmac.compare_digest(token.encode("utf-8"), expected.encode("utf-8")):
+        raise HTTPException(401, "wrong admin token", headers=_CHALLENGE)

@@ -1,7 +1,41 @@
-"""HTTP routes: health."""
+"""HTTP routes: /health/live, /health/ready, /health/deep (see ops/health.py for the semantics)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 
-router = APIRouter()
+from memory_system.ops import health
+from memory_system.runtime import Runtime
+
+router = APIRouter(prefix="/health", tags=["health"])
+
+HEALTH_JSON = "application/health+json"
+
+
+def _state(request: Request) -> health.ServiceState:
+    state = getattr(request.app.state, "service", None)
+    if state is None:  # an app served without ops/lifecycle (tests, embedding): nothing to drain
+        state = request.app.state.service = health.ServiceState()
+    return state  # type: ignore[no-any-return]
+
+
+@router.get("/live")
+async def live() -> dict[str, str]:
+    """The process answers. No I/O: a slow disk must not get a healthy process restarted."""
+    return {"status": "ok"}
+
+
+@router.get("/ready")
+def ready(request: Request) -> JSONResponse:
+    runtime: Runtime = request.app.state.runtime
+    ok, body = health.readiness(runtime, _state(request))
+    return JSONResponse(body, status_code=200 if ok else 503, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/deep")
+def deep(request: Request) -> JSONResponse:
+    runtime: Runtime = request.app.state.runtime
+    ok, body = health.deep(runtime, _state(request))
+    return JSONResponse(body, status_code=200 if ok else 503, media_type=HEALTH_JSON,
+                        headers={"Cache-Control": "no-store"})

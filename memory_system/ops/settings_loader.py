@@ -83,7 +83,7 @@ def _coerce(name: str, hint: Any, raw: object) -> object:
             except ValueError:
                 pass
     elif kind in (str, Path):
-        if isinstance(raw, str) and raw.strip():
+        if isinstance(raw, str | Path) and str(raw).strip():
             return kind(raw)
     raise ConfigError(f"{name}={raw!r} is not a valid {kind.__name__}")
 
@@ -138,7 +138,8 @@ def load_settings(
             values[name] = _coerce(env_name(name), hint, raw)
     for name, raw in options.items():
         if name in types:
-            values[name] = _coerce(f"--{name.replace('_', '-')}", types[name], raw)
+            option = {"db_path": "--db", "config_path": "--config"}.get(name, f"--{name.replace('_', '-')}")
+            values[name] = _coerce(option, types[name], raw)
     values["db_path"] = resolve_db_path(values.get("db_path"))  # type: ignore[arg-type]
     settings = Settings(config_path=config_path, dev=bool(options.get("dev", False)), **values)  # type: ignore[arg-type]
     _validate(settings)

@@ -1,0 +1,55 @@
+"""``memory-system serve``: run the HTTP service until SIGTERM (see ops/lifecycle.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from memory_system.cli._common import DbOption, fail
+from memory_system.config import ConfigError
+
+
+def serve(
+    host: Annotated[str | None, typer.Option("--host", help="Address to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="TCP port (default 8080).")] = None,
+    db: DbOption = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="JSON config file (default $MEMORY_SYSTEM_CONFIG, else "
+                     "/etc/memory-system/config.json; re-read on SIGHUP).", show_default=False),
+    ] = None,
+    log_file: Annotated[
+        Path | None, typer.Option("--log-file", help="Also append JSON log lines to this file.")
+    ] = None,
+    dev: Annotated[
+        bool, typer.Option("--dev", help="Local development: no agent tokens (X-Agent-Id / X-Namespace "
+                           "headers say who calls); refuses any non-loopback --host.")
+    ] = False,
+    no_migrate: Annotated[
+        bool, typer.Option("--no-migrate", help="Do not apply pending migrations on start (for operators "
+                           "who migrate separately); /health/ready stays 503 while the schema is behind.")
+    ] = False,
+) -> None:
+    """Run the service. Applies pending migrations first unless --no-migrate."""
+    from memory_system.ops.lifecycle import ServiceStartError, run_service
+    from memory_system.ops.logging import configure_logging
+    from memory_system.ops.settings_loader import load_settings
+
+    options: dict[str, object] = {
+        "host": host, "port": port, "db_path": db, "config_path": config, "log_file": log_file, "dev": dev,
+    }
+    try:
+        settings = load_settings(options)
+    except ConfigError as exc:
+        fail(str(exc))
+    try:
+        configure_logging(settings.log_file)
+    except OSError as exc:
+        fail(f"cannot open log file {settings.log_file}: {exc.strerror}; choose another --log-file")
+    try:
+        code = run_service(settings, options, migrate=not no_migrate)
+    except ServiceStartError as exc:
+        fail(str(exc))
+    raise typer.Exit(code)

@@ -1,0 +1,105 @@
+"""``memory-system tokens ...``: issue, list and revoke agent tokens (works with the service down)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from memory_system.cli._common import DbOption, JsonOption, console, db_path, err_console, fail, print_json
+from memory_system.ops.tokens import TokenError, TokenService
+from memory_system.store.connection import Database
+from memory_system.store.errors import StoreError
+from memory_system.store.tokens import TokenRecord
+
+app = typer.Typer(help="Agent tokens: each binds an agent id and a namespace.", no_args_is_help=True)
+
+
+@contextmanager
+def _service(option: object) -> Iterator[TokenService]:
+    path = db_path(option)  # type: ignore[arg-type]
+    try:
+        db = Database(path, create=False)
+    except StoreError as exc:
+        fail(str(exc))
+    try:
+        if db.reader().execute("SELECT 1 FROM sqlite_master WHERE name = 'agent_tokens'").fetchone() is None:
+            fail(f"{path} has no agent_tokens table; run 'memory-system db migrate --db {path}' first")
+        yield TokenService(db)
+    finally:
+        db.close()
+
+
+def _as_dict(record: TokenRecord) -> dict[str, object]:
+    return {
+        "id": record.token_id,
+        "agent_id": record.agent_id,
+        "namespace": record.namespace,
+        "label": record.label,
+        "created_at": record.created_at,
+        "revoked_at": record.revoked_at,
+    }
+
+
+@app.command()
+def create(
+    agent: Annotated[str, typer.Option("--agent", help="Agent id the token acts as.")],
+    namespace: Annotated[str, typer.Option("--namespace", help="Namespace (project) the token is bound to.")] = "default",
+    label: Annotated[str | None, typer.Option("--label", help="A note for 'tokens list', e.g. who holds it.")] = None,
+    db: DbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Issue a token and print it once: only its sha256 is stored, it cannot be shown again."""
+    with _service(db) as service:
+        try:
+            issued = service.create(agent, namespace, label)
+        except TokenError as exc:
+            fail(str(exc))
+    if json:
+        print_json({"token": issued.token, **_as_dict(issued.record)})
+        return
+    typer.echo(issued.token)
+    err_console.print(
+        f"token {issued.record.token_id} for agent {agent!r} in namespace {namespace!r}; "
+        "store it now, it is not shown again. Use it as: Authorization: Bearer <token>",
+        highlight=False,
+    )
+
+
+@app.command("list")
+def list_tokens(
+    active: Annotated[bool, typer.Option("--active", help="Only tokens that are not revoked.")] = False,
+    db: DbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """List tokens by id (a hash prefix), agent, namespace and state; never the tokens themselves."""
+    with _service(db) as service:
+        records = service.list(include_revoked=not active)
+    if json:
+        print_json([_as_dict(r) for r in records])
+        return
+    table = Table("id", "agent", "namespace", "label", "created", "revoked")
+    for r in records:
+        table.add_row(r.token_id, r.agent_id, r.namespace, r.label or "", r.created_at, r.revoked_at or "")
+    console.print(table)
+
+
+@app.command()
+def revoke(
+    token_id: Annotated[str, typer.Argument(help="The id 'tokens list' shows (8 or more characters).")],
+    db: DbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Revoke a token; the running service refuses it from the next request on."""
+    with _service(db) as service:
+        try:
+            record = service.revoke(token_id)
+        except TokenError as exc:
+            fail(str(exc))
+    if json:
+        print_json(_as_dict(record))
+        return
+    typer.echo(f"revoked token {record.token_id} of agent {record.agent_id} ({record.namespace})")

@@ -1,0 +1,253 @@
+"""Service health, as Kubernetes reads it.
+
+- live: the process answers; no I/O, so a slow disk never gets a healthy process killed.
+- ready: send traffic here? The database file is the one we opened and it answers, the
+  schema is at the version this code expects (a newer one, left by a later release, is fine
+  and said so; an older one is not), the config is loaded, and we are not draining.
+- deep: every dependency by name, ``"ok"`` or what failed; for people and dashboards, not
+  probes (it writes a row and runs ``PRAGMA quick_check``, which is O(size of database)).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from memory_system import __version__
+from memory_system.runtime import Runtime
+from memory_system.store import health as probes
+from memory_system.store import maintenance, migrations
+from memory_system.store._sqlite import sqlite3
+from memory_system.store.connection import open_connection
+from memory_system.store.errors import StoreError
+from memory_system.store.visibility import utc_now
+
+OK = "ok"
+NOT_CONFIGURED = "not configured"
+MIN_HEADROOM_BYTES = 64 * 1024 * 1024
+MIN_HEADROOM_FRACTION = 0.05
+
+
+@dataclass
+class ServiceState:
+    """What readiness needs to know that the database cannot tell it (set by ops/lifecycle)."""
+
+    started_at: str = field(default_factory=utc_now)
+    draining: bool = False
+    config_loaded_at: str | None = field(default_factory=utc_now)
+    config_error: str | None = None  # the last refused reload; the previous config is in force
+    db_identity: tuple[int, int] | None = None  # (st_dev, st_ino) of the file opened at start
+
+
+def file_identity(path: os.PathLike[str] | str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+@dataclass
+class SchemaProbe:
+    reachable: bool
+    error: str | None = None
+    current: int | None = None
+    expected: int = field(default_factory=migrations.expected_version)
+
+    @property
+    def state(self) -> str:
+        if self.current is None:
+            return "unknown"
+        if self.current == self.expected:
+            return "current"
+        return "behind" if self.current < self.expected else "ahead"
+
+
+def probe_database(path: Path, identity: tuple[int, int] | None) -> SchemaProbe:
+    """Open the file afresh (the service's own connections would keep a deleted file alive)."""
+    if identity is not None:
+        now = file_identity(path)
+        if now is None:
+            return SchemaProbe(False, f"database file {path} is gone (moved or deleted while the service "
+                               "runs); put it back or restart the service")
+        if now != identity:
+            return SchemaProbe(False, f"database file {path} was replaced while the service runs; "
+                               "the service still writes to the old file: restart it")
+    try:
+        conn = open_connection(path, create=False)
+    except StoreError as exc:
+        return SchemaProbe(False, str(exc))
+    try:
+        return SchemaProbe(True, current=migrations.current_version(conn))
+    except sqlite3.Error as exc:
+        return SchemaProbe(False, f"database {path} does not answer: {exc}")
+    finally:
+        conn.close()
+
+
+def readiness(runtime: Runtime, state: ServiceState) -> tuple[bool, dict[str, Any]]:
+    schema = probe_database(runtime.settings.db_path, state.db_identity)
+    reasons: list[str] = []
+    if state.draining:
+        reasons.append("draining: the service is shutting down and takes no new work")
+    if not schema.reachable:
+        reasons.append(f"database unreachable: {schema.error}")
+    elif schema.state == "behind":
+        reasons.append(f"schema version {schema.current} is behind the {schema.expected} this release expects: "
+                       "run 'memory-system db migrate' (serve migrates on start unless --no-migrate)")
+    if state.config_loaded_at is None:
+        reasons.append("configuration not loaded")
+    body: dict[str, Any] = {
+        "status": "not_ready" if reasons else "ready",
+        "version": __version__,
+        "schema_version": schema.current,
+        "expected_schema_version": schema.expected,
+        "schema": schema.state,
+        "database": OK if schema.reachable else schema.error,
+        "config": {"loaded_at": state.config_loaded_at, "last_reload_error": state.config_error},
+        "draining": state.draining,
+    }
+    if schema.state == "ahead":
+        body["schema_note"] = (f"the database is at schema {schema.current}, newer than the {schema.expected} "
+                               "this release expects (a later release migrated it); this release ignores "
+                               "what it does not know and keeps working")
+    if reasons:
+        body["reasons"] = reasons
+    return not reasons, body
+
+
+def memory_headroom() -> tuple[str, dict[str, Any]]:
+    """Process RSS against what the machine (or the cgroup) still has available."""
+    meminfo = _read_kv("/proc/meminfo")
+    status = _read_kv("/proc/self/status")
+    rss = status.get("VmRSS", 0) * 1024
+    total = meminfo.get("MemTotal", 0) * 1024
+    available = meminfo.get("MemAvailable", 0) * 1024
+    limit = _cgroup_limit()
+    if limit is not None:
+        used = _read_int("/sys/fs/cgroup/memory.current") or rss
+        available = min(available, max(0, limit - used)) if available else max(0, limit - used)
+        total = min(total, limit) if total else limit
+    details = {"rss_bytes": rss, "available_bytes": available, "total_bytes": total,
+               "cgroup_limit_bytes": limit}
+    if not total:
+        return "cannot read /proc/meminfo", details
+    floor = max(MIN_HEADROOM_BYTES, int(MIN_HEADROOM_FRACTION * total))
+    if available < floor:
+        return (f"low memory: {available // 2**20} MiB available (process uses {rss // 2**20} MiB), "
+                f"below the {floor // 2**20} MiB floor"), details
+    return OK, details
+
+
+def _read_kv(path: str) -> dict[str, int]:
+    values: dict[str, int] = {}
+    try:
+        with open(path) as f:
+            for line in f:
+                key, _, rest = line.partition(":")
+                parts = rest.split()
+                if parts and parts[0].isdigit():
+                    values[key] = int(parts[0])
+    except OSError:
+        pass
+    return values
+
+
+def _read_int(path: str) -> int | None:
+    try:
+        text = Path(path).read_text().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def _cgroup_limit() -> int | None:
+    return _read_int("/sys/fs/cgroup/memory.max")  # "max" (no limit) reads as None
+
+
+def _optional_service(runtime: Runtime, name: str) -> tuple[str, dict[str, Any]]:
+    """A service that another part of the system adds to the runtime; absent means not configured."""
+    if not hasattr(type(runtime), name):
+        return NOT_CONFIGURED, {}
+    service = getattr(runtime, name)
+    for method in ("status", "check", "stats"):
+        fn = getattr(service, method, None)
+        if callable(fn):
+            result = fn()
+            break
+    else:
+        return OK, {}
+    if isinstance(result, str):
+        return (OK if result in (OK, "pass") else result), {}
+    if isinstance(result, dict):
+        verdict = result.get("status", OK)
+        ok = verdict in (OK, "pass", "ready", "degraded", "warn") or method == "stats"
+        return (OK if ok else str(result.get("error") or verdict)), result
+    return OK, {"result": str(result)}
+
+
+def _flags(runtime: Runtime) -> tuple[str, dict[str, Any]]:
+    flags = runtime.flags
+    verdict = flags.check() if hasattr(flags, "check") else OK
+    return verdict, {"effective": flags.values()} if hasattr(flags, "values") else {}
+
+
+def deep(runtime: Runtime, state: ServiceState) -> tuple[bool, dict[str, Any]]:
+    def database() -> tuple[str, dict[str, Any]]:
+        schema = probe_database(runtime.settings.db_path, state.db_identity)
+        if not schema.reachable:
+            return str(schema.error), {}
+        verdict = OK if schema.state in ("current", "ahead") else f"schema {schema.state}"
+        return verdict, {"schema_version": schema.current, "expected_schema_version": schema.expected,
+                         "schema": schema.state}
+
+    def database_read() -> tuple[str, dict[str, Any]]:
+        return OK, {"migrations": probes.read_probe(runtime.db.reader())}
+
+    def database_write() -> tuple[str, dict[str, Any]]:
+        with runtime.db.write() as conn:
+            return OK, {"table": "health_probe", "written_at": probes.write_probe(conn)}
+
+    def integrity() -> tuple[str, dict[str, Any]]:
+        problems = maintenance.integrity_problems(runtime.db.reader(), quick=True)
+        return (OK if not problems else "quick_check: " + "; ".join(problems[:5])), {"pragma": "quick_check"}
+
+    def config() -> tuple[str, dict[str, Any]]:
+        detail = {"path": str(runtime.settings.config_path), "loaded_at": state.config_loaded_at}
+        if state.config_error:
+            return f"last reload refused, previous config in force: {state.config_error}", detail
+        return OK, detail
+
+    checks: dict[str, Callable[[], tuple[str, dict[str, Any]]]] = {
+        "database": database,
+        "database_read": database_read,
+        "database_write": database_write,
+        "integrity": integrity,
+        "rag": lambda: _optional_service(runtime, "retrieval"),
+        "cache": lambda: _optional_service(runtime, "injection_cache"),
+        "memory_headroom": memory_headroom,
+        "flags": lambda: _flags(runtime),
+        "config": config,
+    }
+    results: dict[str, str] = {}
+    details: dict[str, Any] = {}
+    for name, check in checks.items():
+        started = time.perf_counter()
+        try:
+            verdict, detail = check()
+        except Exception as exc:  # a check that blows up is a failed check, never a 500
+            verdict, detail = f"{type(exc).__name__}: {exc}", {}
+        results[name] = verdict
+        details[name] = {**detail, "duration_ms": round((time.perf_counter() - started) * 1000, 2)}
+    healthy = all(v in (OK, NOT_CONFIGURED) for v in results.values())
+    return healthy, {
+        "status": "pass" if healthy else "fail",
+        "version": __version__,
+        "checks": results,
+        "details": details,
+        "draining": state.draining,
+    }
