@@ -241,3 +241,114 @@ def corrupt_index() -> Callable[[Path], None]:
         path.write_bytes(bytes(data))
 
     return corrupt
+
+
+@pytest.fixture
+def hold_service_lock() -> Iterator[Callable[[Path], subprocess.Popen[str]]]:
+    """``hold(db)``: another process takes the service lock (as ``serve`` does) until teardown."""
+    held: list[subprocess.Popen[str]] = []
+    code = ("import sys; from memory_system.store.lockfile import ServiceLock; "
+            "ServiceLock(sys.argv[1]).acquire(); print('held', flush=True); sys.stdin.read()")
+
+    def hold(db: Path) -> subprocess.Popen[str]:
+        proc = subprocess.Popen([sys.executable, "-c", code, str(db)], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True)
+        held.append(proc)
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+        return proc
+
+    yield hold
+    for proc in held:
+        proc.kill()
+        proc.wait(timeout=30)
+
+
+class ServedProcess:
+    """``memory-system serve`` running as a real subprocess on a free loopback port."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], url: str, db: Path, config: Path, log_file: Path,
+                 stderr: Path) -> None:
+        self.proc, self.url, self.db, self.config, self.log_file, self.stderr = proc, url, db, config, log_file, stderr
+
+    def send(self, sig: int) -> None:
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout: float = 30) -> int:
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self, timeout: float = 30) -> int:
+        """SIGTERM and wait; the exit code (0 for a clean drain)."""
+        import signal
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=timeout)
+
+    def log_events(self) -> list[dict[str, object]]:
+        import json
+
+        if not self.log_file.exists():
+            return []
+        return [json.loads(line) for line in self.log_file.read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture
+def serve_process(tmp_path: Path) -> Iterator[Callable[..., ServedProcess]]:
+    """Start ``memory-system serve`` as a subprocess; returns once /health/live answers.
+
+    ``start(*extra_args, config=dict|None, env=dict|None, db=Path|None, dev=False, wait=True)``.
+    Flag and admin-token variables of the test process's environment are not inherited; pass
+    them in ``env``. Every process still running at teardown gets SIGTERM, then SIGKILL.
+    """
+    import json
+    import signal
+    import time
+
+    import httpx
+
+    started: list[ServedProcess] = []
+
+    def start(*extra: str, config: dict[str, object] | None = None, env: dict[str, str] | None = None,
+              db: Path | None = None, dev: bool = False, wait: bool = True) -> ServedProcess:
+        n = len(started)
+        db = db or tmp_path / f"serve{n}" / "memory.db"
+        config_path = tmp_path / f"serve{n}-config.json"
+        config_path.write_text(json.dumps(config or {}))
+        log_file = tmp_path / f"serve{n}-app.log"
+        stderr_path = tmp_path / f"serve{n}-stderr.log"
+        port = free_port()
+        clean = {k: v for k, v in os.environ.items()
+                 if not k.startswith(("USE_", "MEMORY_SYSTEM_"))}
+        full_env = {**clean, "HOME": str(tmp_path / "home"), **(env or {})}
+        args = [sys.executable, "-m", "memory_system", "serve", "--host", "127.0.0.1", "--port", str(port),
+                "--db", str(db), "--config", str(config_path), "--log-file", str(log_file), *extra]
+        if dev:
+            args.append("--dev")
+        with open(stderr_path, "wb") as err:
+            proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err, env=full_env)
+        served = ServedProcess(proc, f"http://127.0.0.1:{port}", db, config_path, log_file, stderr_path)
+        started.append(served)
+        if wait:
+            deadline = time.monotonic() + 60
+            while True:
+                if proc.poll() is not None:
+                    raise AssertionError(f"serve exited with {proc.returncode}:\n{stderr_path.read_text()}")
+                try:
+                    if httpx.get(served.url + "/health/live", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"serve did not answer within 60 s:\n{stderr_path.read_text()}")
+                time.sleep(0.05)
+        return served
+
+    yield start
+    for served in started:
+        if served.proc.poll() is None:
+            served.proc.send_signal(signal.SIGTERM)
+            try:
+                served.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                served.proc.kill()
+                served.proc.wait(timeout=15)
