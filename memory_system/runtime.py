@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from memory_system.memory.entities import KnowledgeGraph
     from memory_system.memory.code_patterns import CodePatternStore
     from memory_system.memory.events import MemoryEvents
+    from memory_system.memory.injection import Injector
     from memory_system.memory.maintenance import MaintenanceThread
     from memory_system.memory.memories import MemoryService
     from memory_system.memory.metadata import MetadataStore
@@ -84,6 +85,13 @@ class Runtime:
         from memory_system.memory.code_patterns import CodePatternStore
 
         return CodePatternStore(self.db)
+
+    @cached_property
+    def injector(self) -> Injector:
+        """POST /v1/inject: budgeted context blocks, with its cache and background reinforcement."""
+        from memory_system.memory.injection import Injector
+
+        return Injector(self)
 
     @cached_property
     def metadata(self) -> MetadataStore:

@@ -1,7 +1,65 @@
-"""HTTP routes: inject."""
+"""``POST /v1/inject``: a ready-to-paste context block for the agent's next step.
+
+Flags are evaluated for this request, keyed by the session when the body names one (else
+``agent:<agent id>``), so turning ``USE_ENHANCED_INJECTION`` off takes effect on the next
+call of every live session. Errors: ``{"detail": {"error", "field", "message"}}`` with 422.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any, Literal
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, HTTPException
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from memory_system.api.deps import Identity, agent_identity, get_runtime
+from memory_system.flags.names import USE_CROSS_AGENT_SHARING, USE_ENHANCED_INJECTION, USE_HIERARCHICAL_TIERS
+from memory_system.memory.injection import MAX_QUERY_CHARS, MAX_TOKEN_BUDGET, InjectionError, InjectionFlags
+from memory_system.runtime import Runtime
+
+router = APIRouter(prefix="/v1", tags=["injection"])
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class InjectRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    query: Annotated[str, StringConstraints(min_length=1, max_length=MAX_QUERY_CHARS)] = Field(
+        description="The agent's current task or message; memories are chosen for it."
+    )
+    session_id: Id | None = None
+    token_budget: Annotated[int, Field(ge=1, le=MAX_TOKEN_BUDGET)] = 1000
+    format: Literal["markdown", "json"] = "markdown"
+    user_id: Id | None = Field(default=None, description="Whose preferences go first in the block.")
+
+
+def request_flags(runtime: Runtime, identity: Identity, session_id: str | None) -> InjectionFlags:
+    key = session_id or f"agent:{identity.agent_id}"
+    flags = runtime.flags
+    return InjectionFlags(
+        enhanced=flags.enabled(USE_ENHANCED_INJECTION, key),
+        tiers=flags.enabled(USE_HIERARCHICAL_TIERS, key),
+        sharing=flags.enabled(USE_CROSS_AGENT_SHARING, key),
+    )
+
+
+@router.post("/inject")
+def inject(
+    body: InjectRequest,
+    identity: Annotated[Identity, Depends(agent_identity)],
+    runtime: Annotated[Runtime, Depends(get_runtime)],
+) -> dict[str, Any]:
+    """Preferences, relevant memories by tier, code patterns and related entities, within
+    ``token_budget`` (by the counter named in ``token_counter``), with the manifest of what
+    was used, ``mode`` (enhanced, degraded, legacy), ``cache`` (hit, miss, bypass) and ``took_ms``."""
+    flags = request_flags(runtime, identity, body.session_id)
+    try:
+        result = runtime.injector.inject(
+            agent_id=identity.agent_id, namespace=identity.namespace, query=body.query,
+            session_id=body.session_id, token_budget=body.token_budget, format=body.format,
+            user_id=body.user_id, flags=flags,
+        )
+    except InjectionError as exc:
+        raise HTTPException(422, detail={"error": "invalid_input", "field": exc.field, "message": str(exc)}) from None
+    return result.to_dict()

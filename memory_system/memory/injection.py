@@ -20,15 +20,18 @@ the block are reinforced afterwards, in a background batch, off the request's pa
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from memory_system.config import ConfigError
 from memory_system.memory import ranking
 from memory_system.memory.injection_block import BlockBuilder, Item
 from memory_system.memory.injection_cache import CacheKey, InjectionCache, normalise_query
@@ -109,6 +112,38 @@ def check_request(query: Any, token_budget: Any, fmt: Any) -> tuple[str, int, st
     return query, token_budget, fmt
 
 
+_CACHE_KEYS = {"cache_max_entries": (int, 1, 1_000_000), "cache_ttl_s": (float, 0.001, 86400.0)}
+
+
+def load_injection_config(settings: Any) -> dict[str, Any]:
+    """The ``injection`` section: ``Settings.extra["injection"]`` if set (tests, embedding
+    callers), else the config file's. Unknown keys are refused, naming the key."""
+    raw = settings.extra.get("injection")
+    if raw is None:
+        path = Path(settings.config_path) if settings.config_path else None
+        if path is not None and path.exists():
+            try:
+                data = json.loads(path.read_text())
+            except (OSError, ValueError) as exc:
+                raise ConfigError(f"config file {path} cannot be read as JSON: {exc}") from None
+            raw = data.get("injection") if isinstance(data, dict) else None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError("injection: use an object, e.g. {\"half_life_days\": 30}")
+    known = {f.name for f in fields(ranking.RankingConfig)} | set(_CACHE_KEYS)
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(f"injection.{unknown[0]}: unknown key; known keys: {', '.join(sorted(known))}")
+    for key, (kind, low, high) in _CACHE_KEYS.items():
+        if key in raw:
+            value = raw[key]
+            if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high \
+                    or (kind is int and not isinstance(value, int)):
+                raise ConfigError(f"injection.{key}={value!r}: use a {kind.__name__} from {low} to {high}")
+    return dict(raw)
+
+
 class _Reinforcer:
     """Reinforces injected memories in batches on one background thread: a write per
     request would queue every injection behind the single writer."""
@@ -171,12 +206,10 @@ class Injector:
 
     def __init__(self, runtime: Runtime, cache: InjectionCache | None = None) -> None:
         self.runtime = runtime
-        raw = runtime.settings.extra.get("injection")
-        self.config = ranking.RankingConfig.from_mapping(raw if isinstance(raw, dict) else None)
-        cache_cfg = raw if isinstance(raw, dict) else {}
+        raw = load_injection_config(runtime.settings)
+        self.config = ranking.RankingConfig.from_mapping(raw)
         self.cache = cache or InjectionCache(
-            max_entries=int(cache_cfg.get("cache_max_entries", 1024)),
-            ttl_s=float(cache_cfg.get("cache_ttl_s", 30.0)),
+            max_entries=int(raw.get("cache_max_entries", 1024)), ttl_s=float(raw.get("cache_ttl_s", 30.0)),
         )
         self._reinforcer = _Reinforcer(self._reinforce)
         runtime.on_close(self._reinforcer.close)
@@ -383,8 +416,6 @@ def _entity_item(entity: Any) -> Item:
 def _plain(value: Any) -> str:
     if isinstance(value, str):
         return value
-    import json
-
     return json.dumps(value, ensure_ascii=False)
 
 
