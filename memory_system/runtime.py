@@ -24,7 +24,9 @@ if TYPE_CHECKING:
     from memory_system.memory.metadata import MetadataStore
     from memory_system.memory.preferences import PreferenceStore
     from memory_system.memory.tiers import MaintenanceReport, TierPolicy
+    from memory_system.memory.session_state import SessionStateService
     from memory_system.memory.sessions import SessionService
+    from memory_system.memory.sharing import SharingService
     from memory_system.ops.tokens import TokenService
 
 
@@ -73,6 +75,18 @@ class Runtime:
         from memory_system.memory.memories import MemoryService
 
         return MemoryService(self.db, self.events)
+
+    @cached_property
+    def sharing(self) -> SharingService:
+        from memory_system.memory.sharing import SharingService
+
+        return SharingService(self.db, self.events)
+
+    @cached_property
+    def session_state(self) -> SessionStateService:
+        from memory_system.memory.session_state import SessionStateService
+
+        return SessionStateService(self.db)
 
     @cached_property
     def preferences(self) -> PreferenceStore:

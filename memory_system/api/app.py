@@ -13,6 +13,7 @@ from memory_system.api import (
     memories,
     metrics,
     search,
+    session_state,
     sessions,
     sharing,
     typed_stores,
@@ -21,7 +22,8 @@ from memory_system.api import errors
 from memory_system.api.middleware import RequestContext
 from memory_system.runtime import Runtime
 
-ROUTERS = [health, metrics, entities, sessions, admin_flags, memories, search, sharing, typed_stores, inject]
+ROUTERS = [health, metrics, entities, sessions, session_state, admin_flags, memories, search, sharing,
+           typed_stores, inject]
 
 
 def create_app(runtime: Runtime) -> FastAPI:
