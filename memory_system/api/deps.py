@@ -90,7 +90,8 @@ async def _check_body_claims(request: Request, identity: Identity) -> None:
         return
     for key, field in _BODY_SELF_FIELDS.items():
         claimed = body.get(key)
-        if claimed is not None and claimed != getattr(identity, field):
+        # Only a string names a caller: ``"namespace": true`` (share with the namespace) does not.
+        if isinstance(claimed, str) and claimed != getattr(identity, field):
             raise HTTPException(403, f"body field {key}={claimed!r} does not match the caller's {field} "
                                 f"{getattr(identity, field)!r}; a request cannot act as another agent")
 
