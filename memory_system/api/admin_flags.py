@@ -8,9 +8,11 @@ of the service applies them within a second.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from memory_system.api.deps import get_runtime, require_admin
 from memory_system.flags.values import FlagError
@@ -35,18 +37,35 @@ def show_flags(runtime: RuntimeDep) -> dict[str, Any]:
     return runtime.flags.snapshot()
 
 
-@router.post("")
-def set_flags(
+@router.post("", openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+    "schema": {"type": "object", "additionalProperties": {"anyOf": [{"type": "boolean"}, {"type": "number"},
+                                                                    {"type": "string"}]}},
+    "example": _EXAMPLE}}}})
+async def set_flags(
+    request: Request,
     runtime: RuntimeDep,
-    body: Annotated[dict[str, Any], Body(examples=[_EXAMPLE])],
     x_actor: Annotated[str | None, Header(description="Who makes the change, for the audit trail.")] = None,
 ) -> dict[str, Any]:
-    """Set database values: ``true``, ``false`` or a fraction in [0, 1]; all or nothing."""
+    """Set database values: ``true``, ``false`` or a fraction in [0, 1]; all or nothing.
+
+    The body is read as JSON whatever its Content-Type, so the runbook's plain
+    ``curl -d '{"USE_ENHANCED_INJECTION": false}'`` works.
+    """
     try:
-        changes = runtime.flags.set_many(body, actor=x_actor or "admin", source="api")
+        body = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise HTTPException(422, detail={"error": "invalid_json", "field": None,
+                                         "message": f"body is not valid JSON: {exc}; send an object like "
+                                                    f"{json.dumps(_EXAMPLE)}"}) from None
+    if not isinstance(body, dict):
+        raise HTTPException(422, detail={"error": "invalid_feature_flag", "field": None,
+                                         "message": f"body must be a JSON object like {json.dumps(_EXAMPLE)}"})
+    try:
+        changes = await run_in_threadpool(runtime.flags.set_many, body, actor=x_actor or "admin", source="api")
     except FlagError as exc:
         raise _refuse(exc) from None
-    return {"changes": [c.to_dict() for c in changes], "flags": runtime.flags.snapshot()["flags"]}
+    snapshot = await run_in_threadpool(runtime.flags.snapshot)
+    return {"changes": [c.to_dict() for c in changes], "flags": snapshot["flags"]}
 
 
 @router.get("/events")
