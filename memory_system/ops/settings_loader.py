@@ -28,7 +28,7 @@ ENV_ADMIN_TOKEN = "MEMORY_SYSTEM_ADMIN_TOKEN"
 MIN_ADMIN_TOKEN_LENGTH = 16
 
 # Sections of the file that other modules parse; extend rather than loosen the check.
-OTHER_SECTIONS = {"featureFlags", "injection"}
+OTHER_SECTIONS = {"featureFlags", "injection", "tiers"}  # tiers: memory/tiers.py
 # Fields that say where things are or how the process was started, not what it does.
 _NOT_IN_FILE = {"config_path", "dev", "extra"}
 # Fields a SIGHUP may change in a running process; the rest need a restart.
