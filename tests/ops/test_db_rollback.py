@@ -1,0 +1,155 @@
+"""``db rollback`` at the library level: every refusal changes nothing; a rollback is verified and recorded."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from memory_system.ops import backup as backups
+from memory_system.ops import schema
+from memory_system.ops.db_rollback import distinct_approvers, execute_rollback, plan_rollback
+from memory_system.store import inventory, maintenance
+from memory_system.store.connection import open_connection
+from memory_system.store.errors import StoreError
+
+APPROVERS = ["alice", "bob"]
+
+
+def _bytes(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def ready(migrated_db: Path, fill_phase_data) -> tuple[Path, backups.Backup]:
+    fill_phase_data(migrated_db)
+    return migrated_db, backups.create_backup(migrated_db)
+
+
+def test_distinct_approvers_ignore_case_and_spacing() -> None:
+    assert distinct_approvers(["Alice", " alice ", "", "Bob  Smith", "bob smith", "carol"]) == [
+        "Alice", "Bob Smith", "carol"]
+
+
+def test_rollback_drops_phase_2_keeps_phase_1_and_records_the_loss(ready) -> None:
+    db, made = ready
+    plan = plan_rollback(db, 4, backup_path=made.path, approved_by=APPROVERS)
+    assert plan.impact.rows_lost()["memories"] == 5 and not plan.waived
+    result = execute_rollback(plan)
+
+    assert result.verified, result.problems()
+    assert result.phase_1_before == result.phase_1_after == {"entities": 3, "relations": 2, "observations": 4}
+    conn = open_connection(db, create=False)
+    assert not set(inventory.tables_created_by(4)) & set(inventory.user_tables(conn))
+    [record] = maintenance.rollback_records(conn)
+    conn.close()
+    assert record["migration"] == 4 and record["approved_by"] == APPROVERS and not record["emergency"]
+    assert record["rows_lost"]["memories"] == 5 and record["rows_lost"]["user_preferences"] == 1
+    assert record["backup_path"] == str(made.path.resolve())
+    assert record["details"]["backup_sha256"] == made.manifest["sha256"] and record["details"]["verified"]
+
+
+@pytest.mark.parametrize(
+    ("approvers", "message"),
+    [([], "needs 2 distinct approvers .*given: none"),
+     (["alice"], "needs 2 distinct approvers .*given: alice"),
+     (["alice", "ALICE "], "needs 2 distinct approvers .*given: alice, ALICE")],
+)
+def test_missing_or_repeated_approvers_are_refused(ready, approvers: list[str], message: str) -> None:
+    db, made = ready
+    before = _bytes(db)
+    with pytest.raises(StoreError, match=message):
+        plan_rollback(db, 4, backup_path=made.path, approved_by=approvers)
+    assert _bytes(db) == before
+
+
+def test_no_backup_is_refused(ready) -> None:
+    db, _ = ready
+    before = _bytes(db)
+    with pytest.raises(StoreError, match="needs --backup PATH"):
+        plan_rollback(db, 4, backup_path=None, approved_by=APPROVERS)
+    assert _bytes(db) == before
+
+
+def test_a_backup_older_than_an_hour_is_refused(ready) -> None:
+    db, made = ready
+    before = _bytes(db)
+    with pytest.raises(StoreError, match="minutes old"):
+        plan_rollback(db, 4, backup_path=made.path, approved_by=APPROVERS,
+                      now=datetime.now(UTC) + timedelta(minutes=61))
+    assert _bytes(db) == before
+
+
+def test_a_backup_of_another_database_is_refused_even_in_an_emergency(ready, tmp_path: Path) -> None:
+    db, _ = ready
+    other = tmp_path / "other" / "memory.db"
+    schema.migrate(other)
+    foreign = backups.create_backup(other)
+    before = _bytes(db)
+    for emergency in (False, True):
+        with pytest.raises(StoreError, match="is of another database"):
+            plan_rollback(db, 4, backup_path=foreign.path, approved_by=APPROVERS, emergency=emergency)
+    assert _bytes(db) == before
+
+
+def test_a_backup_taken_before_the_migration_is_refused(db_file: Path) -> None:
+    schema.migrate(db_file, to=3)
+    early = backups.create_backup(db_file)
+    schema.migrate(db_file)
+    with pytest.raises(StoreError, match="taken at schema version 3, before migration 004"):
+        plan_rollback(db_file, 4, backup_path=early.path, approved_by=APPROVERS)
+
+
+def test_a_backup_whose_bytes_changed_is_refused(ready) -> None:
+    db, made = ready
+    data = bytearray(made.path.read_bytes())
+    data[-100] ^= 0x55
+    made.path.write_bytes(bytes(data))
+    before = _bytes(db)
+    with pytest.raises(StoreError, match="does not match its manifest checksum"):
+        plan_rollback(db, 4, backup_path=made.path, approved_by=APPROVERS)
+    assert _bytes(db) == before
+
+
+def test_a_migration_that_is_not_applied_or_not_the_newest_is_refused(ready, db_file: Path) -> None:
+    db, made = ready
+    before = _bytes(db)
+    with pytest.raises(StoreError, match="not the newest applied .*roll back 004 first"):
+        plan_rollback(db, 3, backup_path=made.path, approved_by=APPROVERS)
+    with pytest.raises(StoreError, match="migration 005 is not applied|no migration 005"):
+        plan_rollback(db, 5, backup_path=made.path, approved_by=APPROVERS)
+    assert _bytes(db) == before
+
+
+def test_emergency_waives_backup_and_approvals_loudly(ready, caplog: pytest.LogCaptureFixture) -> None:
+    db, _ = ready
+    plan = plan_rollback(db, 4, backup_path=None, approved_by=["alice"], emergency=True)
+    assert len(plan.waived) == 2
+    with caplog.at_level(logging.INFO, logger="memory_system.ops.db_rollback"):
+        result = execute_rollback(plan)
+    assert result.verified
+    critical = [r for r in caplog.records if r.levelno == logging.CRITICAL]
+    assert [r.getMessage() for r in critical] == ["db_rollback_emergency"]
+    assert critical[0].waived == plan.waived  # type: ignore[attr-defined]
+    conn = open_connection(db, create=False)
+    [record] = maintenance.rollback_records(conn)
+    conn.close()
+    assert record["emergency"] and record["backup_path"] is None
+    assert json.dumps(record["details"]["waived"]).count("needs") == 2
+
+
+def test_a_database_changed_into_another_between_plan_and_execute_is_refused(ready, tmp_path: Path) -> None:
+    db, made = ready
+    plan = plan_rollback(db, 4, backup_path=made.path, approved_by=APPROVERS)
+    conn = open_connection(db, create=False)
+    conn.execute("UPDATE database_info SET value = 'someone-else' WHERE key = 'database_id'")
+    conn.close()
+    with pytest.raises(StoreError, match="changed identity"):
+        execute_rollback(plan)
+    conn = open_connection(db, create=False)
+    assert "memories" in inventory.user_tables(conn)
+    conn.close()

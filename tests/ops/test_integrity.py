@@ -1,0 +1,45 @@
+"""``db check`` at the library level: both checks, one line per problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from memory_system.ops.integrity import check
+from memory_system.store.connection import open_connection
+from memory_system.store.errors import StoreError
+
+
+def test_a_sound_database_passes(migrated_db: Path, fill_phase_data) -> None:
+    fill_phase_data(migrated_db)
+    result = check(migrated_db)
+    assert result.ok and result.problems() == []
+    assert result.to_dict()["integrity_check"] == ["ok"]
+
+
+def test_a_dangling_relation_is_a_foreign_key_problem(migrated_db: Path, fill_phase_data) -> None:
+    fill_phase_data(migrated_db)
+    conn = open_connection(migrated_db, create=False)
+    conn.execute("PRAGMA foreign_keys = OFF")
+    conn.execute("INSERT INTO relations (from_id, to_id, relation_type) VALUES (1, 99, 'ghost')")
+    conn.close()
+    result = check(migrated_db)
+    assert not result.ok and result.integrity == []
+    assert result.problems() == ["foreign_key_check: table relations row 3 references a missing row in entities"]
+
+
+def test_a_damaged_index_is_an_integrity_problem(migrated_db: Path, corrupt_index) -> None:
+    corrupt_index(migrated_db)
+    result = check(migrated_db)
+    assert not result.ok
+    assert result.problems()[0].startswith("integrity_check: row ")
+
+
+def test_a_file_that_is_not_sqlite_is_an_error_and_stays_as_it_was(tmp_path: Path) -> None:
+    text = tmp_path / "memory.db"
+    text.write_bytes(b"PK\x03\x04 a zip file, not a database" * 10)
+    before = text.read_bytes()
+    with pytest.raises(StoreError, match="is not a SQLite database"):
+        check(text)
+    assert text.read_bytes() == before

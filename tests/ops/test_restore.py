@@ -1,0 +1,136 @@
+"""``db restore``: verify first, keep the current file aside, swap atomically, respect the service."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from memory_system.ops import backup as backups
+from memory_system.ops import schema
+from memory_system.ops.db_rollback import execute_rollback, plan_rollback
+from memory_system.ops.restore import execute_restore, plan_restore
+from memory_system.store import inventory, maintenance
+from memory_system.store.connection import open_connection
+from memory_system.store.errors import StoreError
+
+
+def _bytes(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _counts(path: Path) -> dict[str, int]:
+    conn = open_connection(path, create=False)
+    try:
+        return inventory.row_counts(conn)
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def ready(migrated_db: Path, fill_phase_data) -> tuple[Path, backups.Backup]:
+    fill_phase_data(migrated_db)
+    return migrated_db, backups.create_backup(migrated_db)
+
+
+def test_restore_after_a_rollback_brings_phase_2_back_and_keeps_the_record(ready) -> None:
+    db, made = ready
+    execute_rollback(plan_rollback(db, 4, backup_path=made.path, approved_by=["alice", "bob"]))
+    rolled_back = _counts(db)
+    assert "memories" not in rolled_back
+
+    result = execute_restore(plan_restore(db, made.path))
+
+    restored = _counts(db)
+    assert restored["memories"] == 5 and result.schema_version == 4
+    assert {k: v for k, v in restored.items() if k != "rollback_records"} == {
+        k: v for k, v in made.manifest["row_counts"].items() if k != "rollback_records"}
+    assert result.kept_aside is not None and result.kept_aside.name.startswith("memory.db.before-restore-")
+    assert _counts(result.kept_aside) == rolled_back  # the replaced file, whole
+    conn = open_connection(db, create=False)
+    [record] = maintenance.rollback_records(conn)  # carried over from the replaced file
+    assert maintenance.integrity_problems(conn) == [] and maintenance.foreign_key_problems(conn) == []
+    conn.close()
+    assert record["migration"] == 4 and record["details"]["carried_from"] == str(result.kept_aside)
+    assert not list(db.parent.glob(".*.partial"))
+
+
+def test_restore_folds_a_crashed_writers_wal_into_the_file_kept_aside(ready, acked_writer) -> None:
+    db, made = ready
+    writer = acked_writer(db)
+    writer.wait_for(200)
+    acked = writer.kill()  # leaves committed transactions in memory.db-wal
+    assert Path(str(db) + "-wal").exists()
+
+    result = execute_restore(plan_restore(db, made.path))
+
+    assert _counts(db)["entities"] == made.manifest["row_counts"]["entities"]  # not polluted by the WAL
+    assert result.kept_aside is not None
+    assert _counts(result.kept_aside)["entities"] >= 3 + len(acked)
+
+
+def test_restore_refuses_while_the_service_holds_the_database(ready, hold_service_lock) -> None:
+    db, made = ready
+    hold_service_lock(db)
+    before = _bytes(db)
+    with pytest.raises(StoreError, match="held by a running service .*--force"):
+        plan_restore(db, made.path)
+    assert _bytes(db) == before
+    plan = plan_restore(db, made.path, force=True)
+    assert plan.service_running
+    assert execute_restore(plan).kept_aside is not None
+
+
+def test_restore_of_a_corrupted_backup_changes_nothing(ready, corrupt_index) -> None:
+    db, made = ready
+    corrupt_index(made.path)  # checksum no longer matches
+    before = sorted(os.listdir(db.parent)), _bytes(db)
+    with pytest.raises(StoreError, match="does not match its manifest checksum"):
+        plan_restore(db, made.path)
+    assert (sorted(os.listdir(db.parent)), _bytes(db)) == before
+
+
+def test_restore_of_a_backup_of_another_database_is_refused(ready, tmp_path: Path) -> None:
+    db, _ = ready
+    other = tmp_path / "other" / "memory.db"
+    schema.migrate(other)
+    foreign = backups.create_backup(other)
+    before = _bytes(db)
+    with pytest.raises(StoreError, match="is of another database"):
+        plan_restore(db, foreign.path)
+    assert _bytes(db) == before
+
+
+def test_restore_over_a_file_that_is_not_sqlite_is_refused(ready, tmp_path: Path) -> None:
+    _, made = ready
+    text = tmp_path / "important.txt"
+    text.write_text("not a database")
+    with pytest.raises(StoreError, match="is not a SQLite database .*refusing to replace it"):
+        plan_restore(text, made.path)
+    assert text.read_text() == "not a database"
+
+
+def test_restore_into_a_directory_that_cannot_exist_is_refused(ready, tmp_path: Path) -> None:
+    # Root ignores permission bits: a parent that is a regular file is read-only for everyone.
+    _, made = ready
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match="is not a directory"):
+        plan_restore(blocker / "memory.db", made.path)
+    assert blocker.read_text() == "x"
+
+
+def test_restore_of_a_missing_backup_is_refused(migrated_db: Path, tmp_path: Path) -> None:
+    before = _bytes(migrated_db)
+    with pytest.raises(StoreError, match="backup file .* does not exist"):
+        plan_restore(migrated_db, tmp_path / "nope.db")
+    assert _bytes(migrated_db) == before
+
+
+def test_restore_onto_a_lost_database_recreates_it(ready) -> None:
+    db, made = ready
+    db.unlink()
+    result = execute_restore(plan_restore(db, made.path))
+    assert result.kept_aside is None and _counts(db)["memories"] == 5
