@@ -229,6 +229,12 @@ class SharingService:
         return [ShareEvent(r.id, r.action, r.memory_id, r.session_id, r.grantee_agent_id, r.actor,
                            r.expires_at, r.created_at) for r in rows]
 
+    def visible_until(self, memory_ids: Sequence[int], *, agent_id: str, namespace: str) -> str | None:
+        """The earliest moment one of these memories stops being visible to the agent because a
+        grant expires (None: none will). A cache of what the agent saw must end by then."""
+        return store.visible_until(self.db.reader(), agent_id=agent_id, namespace=namespace,
+                                   memory_ids=memory_ids, now=utc_now())
+
     def handoff(
         self, session_id: str, *, agent_id: str, namespace: str, to_agent_id: str
     ) -> HandoffResult:

@@ -7,6 +7,7 @@ Every function takes the connection it runs on so that callers compose one trans
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ __all__ = [
     "memory_owner",
     "set_visibility",
     "upsert_grant",
+    "visible_until",
 ]
 
 
@@ -129,3 +131,32 @@ def list_events(
         params,
     )
     return [ShareEventRow(*row) for row in rows]
+
+
+def visible_until(
+    conn: Connection, *, agent_id: str, namespace: str, memory_ids: Sequence[int], now: str
+) -> str | None:
+    """When the first of these memories stops being visible to the agent because a grant expires.
+
+    Its own memories and those visible with no end (namespace visibility, a grant without
+    expiry) never stop; for the rest the latest live grant counts. Caches of what an agent
+    saw (injection) must not outlive this: grant expiry is time, no write bumps a scope.
+    """
+    earliest: str | None = None
+    ids = list(dict.fromkeys(memory_ids))
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        row = conn.execute(
+            "SELECT min(until) FROM (SELECT max(s.expires_at) AS until,"
+            " max(s.expires_at IS NULL) AS forever FROM memory_shares s JOIN memories m ON m.id = s.memory_id"
+            f" WHERE s.memory_id IN ({marks}) AND m.namespace = ? AND m.agent_id != ?"
+            " AND m.visibility != 'namespace'"
+            " AND (s.grantee_agent_id = ? OR s.grantee_agent_id IS NULL)"
+            " AND (s.expires_at IS NULL OR s.expires_at > ?)"
+            " GROUP BY s.memory_id) WHERE forever = 0",
+            (*chunk, namespace, agent_id, agent_id, now),
+        ).fetchone()
+        if row[0] is not None and (earliest is None or row[0] < earliest):
+            earliest = row[0]
+    return earliest

@@ -262,3 +262,23 @@ def test_parse_expiry_normalises_to_the_database_time_format() -> None:
     assert parse_expiry("2099-05-01T12:00:00+02:00") == "2099-05-01T10:00:00.000Z"
     assert parse_expiry("2099-05-01T10:00:00.123456z") == "2099-05-01T10:00:00.123Z"
     assert parse_expiry(None) is None
+
+
+def test_visible_until_is_the_end_of_the_last_grant_that_shows_a_memory(
+    memories: MemoryService, sharing: SharingService
+) -> None:
+    own = _create(memories, "bob", "bob's own")
+    short = _create(memories, "alice", "shared until 2090")
+    long = _create(memories, "alice", "shared until 2095 via the namespace, 2091 directly")
+    forever = _create(memories, "alice", "shared with no end")
+    sharing.share(short, agent_id="alice", namespace=NS, grantees=["bob"], expires_at="2090-01-01T00:00:00Z")
+    sharing.share(long, agent_id="alice", namespace=NS, grantees=["bob"], expires_at="2091-01-01T00:00:00Z")
+    sharing.share(long, agent_id="alice", namespace=NS, whole_namespace=True, expires_at="2095-01-01T00:00:00Z")
+    sharing.share(forever, agent_id="alice", namespace=NS, grantees=["bob"])
+    sharing.share(forever, agent_id="alice", namespace=NS, whole_namespace=True, expires_at="2080-01-01T00:00:00Z")
+    until = sharing.visible_until
+    assert until([own, forever], agent_id="bob", namespace=NS) is None
+    assert until([own, long, forever], agent_id="bob", namespace=NS) == "2095-01-01T00:00:00.000Z"
+    assert until([long, short], agent_id="bob", namespace=NS) == "2090-01-01T00:00:00.000Z"
+    assert until([short], agent_id="carol", namespace=NS) is None
+    assert until([long], agent_id="carol", namespace=NS) == "2095-01-01T00:00:00.000Z"
