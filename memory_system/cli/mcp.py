@@ -1,0 +1,49 @@
+"""``memory-system mcp``: the entity tools as an MCP stdio server (drop-in for the reference server)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from memory_system.cli._common import DbOption, db_path, fail
+from memory_system.memory.entities import DEFAULT_NAMESPACE, GraphError, KnowledgeGraph, check_namespace
+from memory_system.store.connection import Database
+from memory_system.store.errors import StoreError
+
+
+def mcp(
+    db: DbOption = None,
+    namespace: Annotated[
+        str, typer.Option("--namespace", "-n", help="Project namespace whose graph the tools read and write.")
+    ] = DEFAULT_NAMESPACE,
+    no_migrate: Annotated[
+        bool, typer.Option("--no-migrate", help="Do not apply pending migrations on start.")
+    ] = False,
+) -> None:
+    """Serve the knowledge-graph tools (create_entities, search_nodes, ...) over MCP on stdin/stdout."""
+    try:
+        from memory_system.mcp.server import serve_stdio
+    except ImportError as exc:
+        fail(f"the MCP server needs the 'mcp' extra ({exc.name} is missing): "
+             "pip install 'memory-system[mcp]'")
+    from memory_system.ops import schema
+    from memory_system.store import migrations
+
+    path = db_path(db)
+    try:
+        check_namespace(namespace)
+    except GraphError as exc:
+        fail(f"--{exc}")
+    try:
+        if not no_migrate:
+            schema.migrate(path)
+        database = Database(path, create=False)
+    except StoreError as exc:
+        fail(str(exc))
+    try:
+        if migrations.current_version(database.reader()) < 1:
+            fail(f"{path} has no entity tables yet; run 'memory-system db migrate --db {path}' first")
+        serve_stdio(KnowledgeGraph(database), namespace)
+    finally:
+        database.close()

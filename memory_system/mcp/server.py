@@ -1,0 +1,255 @@
+"""An MCP stdio server whose entity tools are drop-in compatible with the reference server.
+
+Tool names, input schemas, output schemas and result shapes follow the reference MCP
+"memory" server (modelcontextprotocol/servers ``src/memory``), so an agent configured for
+it can point at ``memory-system mcp --db PATH`` instead and keep working. The graph lives in
+SQLite under one namespace per server process; semantics are ``KnowledgeGraph``'s.
+
+Arguments are checked against the tool's input schema before anything runs; a bad call or
+a refused one (unknown entity, empty name, too many items) is a tool result with
+``isError`` and a message naming the field, and changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+import mcp_types as types
+from jsonschema import Draft7Validator
+from mcp.server.lowlevel.server import Server
+from mcp.server.stdio import stdio_server
+
+from memory_system import __version__
+from memory_system.memory.entities import (
+    DEFAULT_NAMESPACE,
+    Entity,
+    GraphError,
+    KnowledgeGraph,
+    ObservationSet,
+    Relation,
+)
+
+_ENTITY = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "description": "The name of the entity"},
+        "entityType": {"type": "string", "description": "The type of the entity"},
+        "observations": {"type": "array", "items": {"type": "string"},
+                         "description": "An array of observation contents associated with the entity"},
+    },
+    "required": ["name", "entityType", "observations"],
+    "additionalProperties": False,
+}
+_RELATION = {
+    "type": "object",
+    "properties": {
+        "from": {"type": "string", "description": "The name of the entity where the relation starts"},
+        "to": {"type": "string", "description": "The name of the entity where the relation ends"},
+        "relationType": {"type": "string", "description": "The type of the relation"},
+    },
+    "required": ["from", "to", "relationType"],
+    "additionalProperties": False,
+}
+_GRAPH_OUT = {"entities": {"type": "array", "items": _ENTITY}, "relations": {"type": "array", "items": _RELATION}}
+_DONE_OUT = {"success": {"type": "boolean"}, "message": {"type": "string"}}
+
+
+def _object(properties: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "properties": properties, "required": list(properties),
+            "additionalProperties": False}
+
+
+def _array(items: dict[str, Any], description: str | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "array", "items": items}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+_STRING = {"type": "string"}
+
+# name: (title, description, input properties, output properties, read-only, destructive, idempotent)
+_TOOLS: dict[str, tuple[str, str, dict[str, Any], dict[str, Any], bool, bool, bool]] = {
+    "create_entities": (
+        "Create Entities", "Create multiple new entities in the knowledge graph",
+        {"entities": _array(_ENTITY)}, {"entities": _array(_ENTITY)}, False, False, False),
+    "create_relations": (
+        "Create Relations",
+        "Create multiple new relations between entities in the knowledge graph. Relations should be in "
+        "active voice",
+        {"relations": _array(_RELATION)}, {"relations": _array(_RELATION)}, False, False, False),
+    "add_observations": (
+        "Add Observations", "Add new observations to existing entities in the knowledge graph",
+        {"observations": _array(_object({
+            "entityName": {"type": "string", "description": "The name of the entity to add the observations to"},
+            "contents": _array(_STRING, "An array of observation contents to add"),
+        }))},
+        {"results": _array(_object({"entityName": _STRING, "addedObservations": _array(_STRING)}))},
+        False, False, False),
+    "delete_entities": (
+        "Delete Entities", "Delete multiple entities and their associated relations from the knowledge graph",
+        {"entityNames": _array(_STRING, "An array of entity names to delete")}, _DONE_OUT, False, True, True),
+    "delete_observations": (
+        "Delete Observations", "Delete specific observations from entities in the knowledge graph",
+        {"deletions": _array(_object({
+            "entityName": {"type": "string", "description": "The name of the entity containing the observations"},
+            "observations": _array(_STRING, "An array of observations to delete"),
+        }))},
+        _DONE_OUT, False, True, True),
+    "delete_relations": (
+        "Delete Relations", "Delete multiple relations from the knowledge graph",
+        {"relations": _array(_RELATION, "An array of relations to delete")}, _DONE_OUT, False, True, True),
+    "read_graph": ("Read Graph", "Read the entire knowledge graph", {}, _GRAPH_OUT, True, False, True),
+    "search_nodes": (
+        "Search Nodes", "Search for nodes in the knowledge graph based on a query",
+        {"query": {"type": "string",
+                   "description": "The search query to match against entity names, types, and observation content"}},
+        _GRAPH_OUT, True, False, True),
+    "open_nodes": (
+        "Open Nodes", "Open specific nodes in the knowledge graph by their names",
+        {"names": _array(_STRING, "An array of entity names to retrieve")}, _GRAPH_OUT, True, False, True),
+}
+
+
+def tool_definitions() -> list[types.Tool]:
+    return [
+        types.Tool(
+            name=name, title=title, description=description,
+            input_schema=_object(inputs), output_schema=_object(outputs),
+            annotations=types.ToolAnnotations(
+                title=title, read_only_hint=read_only, destructive_hint=destructive,
+                idempotent_hint=idempotent, open_world_hint=False,
+            ),
+        )
+        for name, (title, description, inputs, outputs, read_only, destructive, idempotent) in _TOOLS.items()
+    ]
+
+
+_VALIDATORS = {name: Draft7Validator(_object(spec[2])) for name, spec in _TOOLS.items()}
+
+
+def _argument_error(name: str, arguments: dict[str, Any]) -> str | None:
+    errors = sorted(_VALIDATORS[name].iter_errors(arguments), key=lambda e: list(e.absolute_path))
+    if not errors:
+        return None
+    first = errors[0]
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first.absolute_path).lstrip(".")
+    return f"invalid arguments for {name}: {where or 'arguments'}: {first.message}"
+
+
+def _done(message: str) -> tuple[str, dict[str, Any]]:
+    return message, {"success": True, "message": message}
+
+
+def _as_json(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+class GraphTools:
+    """The nine tools over one namespace of a ``KnowledgeGraph``: plain calls, no transport."""
+
+    def __init__(self, graph: KnowledgeGraph, namespace: str = DEFAULT_NAMESPACE) -> None:
+        self.graph = graph
+        self.namespace = namespace
+        self._handlers: dict[str, Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]] = {
+            "create_entities": self._create_entities, "create_relations": self._create_relations,
+            "add_observations": self._add_observations, "delete_entities": self._delete_entities,
+            "delete_observations": self._delete_observations, "delete_relations": self._delete_relations,
+            "read_graph": self._read_graph, "search_nodes": self._search_nodes, "open_nodes": self._open_nodes,
+        }
+
+    def call(self, name: str, arguments: dict[str, Any] | None) -> types.CallToolResult:
+        handler = self._handlers.get(name)
+        if handler is None:
+            return _error(f"unknown tool {name!r}; the tools are {', '.join(self._handlers)}")
+        arguments = arguments or {}
+        problem = _argument_error(name, arguments)
+        if problem:
+            return _error(problem)
+        try:
+            text, structured = handler(arguments)
+        except GraphError as exc:
+            return _error(f"{name} refused, nothing changed: {exc}")
+        return types.CallToolResult(content=[types.TextContent(type="text", text=text)],
+                                    structured_content=structured)
+
+    def _create_entities(self, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        created = self.graph.create_entities(
+            [Entity(e["name"], e["entityType"], tuple(e["observations"])) for e in args["entities"]],
+            self.namespace,
+        )
+        result = [e.to_dict() for e in created]
+        return _as_json(result), {"entities": result}
+
+    def _create_relations(self, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        created = self.graph.create_relations(_relations(args["relations"]), self.namespace)
+        result = [r.to_dict() for r in created]
+        return _as_json(result), {"relations": result}
+
+    def _add_observations(self, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        added = self.graph.add_observations(
+            [ObservationSet(o["entityName"], tuple(o["contents"])) for o in args["observations"]], self.namespace
+        )
+        result = [{"entityName": a.entity_name, "addedObservations": list(a.contents)} for a in added]
+        return _as_json(result), {"results": result}
+
+    def _delete_entities(self, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        self.graph.delete_entities(args["entityNames"], self.namespace)
+        return _done("Entities deleted successfully")
+
+    def _delete_observations(self, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        self.graph.delete_observations(
+            [ObservationSet(d["entityName"], tuple(d["observations"])) for d in args["deletions"]], self.namespace
+        )
+        return _done("Observations deleted successfully")
+
+    def _delete_relations(self, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        self.graph.delete_relations(_relations(args["relations"]), self.namespace)
+        return _done("Relations deleted successfully")
+
+    def _read_graph(self, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        data = self.graph.read_graph(self.namespace).to_dict()
+        return _as_json(data), data
+
+    def _search_nodes(self, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        data = self.graph.search_nodes(args["query"], self.namespace).to_dict()
+        return _as_json(data), data
+
+    def _open_nodes(self, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        data = self.graph.open_nodes(args["names"], self.namespace).to_dict()
+        return _as_json(data), data
+
+
+def _relations(items: list[dict[str, Any]]) -> list[Relation]:
+    return [Relation(r["from"], r["to"], r["relationType"]) for r in items]
+
+
+def _error(message: str) -> types.CallToolResult:
+    return types.CallToolResult(content=[types.TextContent(type="text", text=message)], is_error=True)
+
+
+def build_server(tools: GraphTools) -> Server[Any]:
+    """A low-level MCP server, so that the schemas are exactly the reference's, not generated."""
+
+    async def list_tools(ctx: Any, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
+        return types.ListToolsResult(tools=tool_definitions())
+
+    async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
+        # SQLite calls block; a worker thread keeps the protocol loop answering pings meanwhile.
+        return await anyio.to_thread.run_sync(tools.call, params.name, params.arguments)
+
+    return Server("memory-system", version=__version__, on_list_tools=list_tools, on_call_tool=call_tool)
+
+
+def serve_stdio(graph: KnowledgeGraph, namespace: str = DEFAULT_NAMESPACE) -> None:
+    """Serve the entity tools on stdin/stdout until the client closes stdin."""
+    server = build_server(GraphTools(graph, namespace))
+
+    async def main() -> None:
+        async with stdio_server() as (read_stream, write_stream):
+            await server.run(read_stream, write_stream, server.create_initialization_options())
+
+    anyio.run(main)
