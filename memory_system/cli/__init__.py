@@ -14,7 +14,6 @@ from memory_system.cli import mcp as mcp_cli
 from memory_system.cli import serve as serve_cli
 from memory_system.cli import tokens as tokens_cli
 from memory_system.cli import flags as flags_cli
-from memory_system.cli import maintain as maintain_cli
 
 app = typer.Typer(
     name="memory-system",
@@ -29,7 +28,6 @@ app.command("mcp")(mcp_cli.mcp)
 app.add_typer(tokens_cli.app, name="tokens")
 app.command("serve")(serve_cli.serve)
 app.add_typer(flags_cli.app, name="flags")
-app.command("maintain")(maintain_cli.maintain)
 
 
 @app.command()
