@@ -20,7 +20,9 @@ if TYPE_CHECKING:
     from memory_system.memory.events import MemoryEvents
     from memory_system.memory.injection import Injector
     from memory_system.memory.maintenance import MaintenanceThread
+    from memory_system.memory.embeddings import Embedder
     from memory_system.memory.memories import MemoryService
+    from memory_system.memory.retrieval import Retrieval
     from memory_system.memory.metadata import MetadataStore
     from memory_system.memory.preferences import PreferenceStore
     from memory_system.memory.tiers import MaintenanceReport, TierPolicy
@@ -140,6 +142,35 @@ class Runtime:
         thread.start()
         self.on_close(thread.stop)
         return thread
+
+    @cached_property
+    def embedder(self) -> Embedder | None:
+        """The embedding model ``settings.embedder`` names; None means full-text retrieval only."""
+        from memory_system.memory.embeddings import EmbedderUnavailable, make_embedder
+
+        try:
+            return make_embedder(self.settings.embedder)
+        except EmbedderUnavailable:
+            return None
+
+    @cached_property
+    def retrieval(self) -> Retrieval:
+        """Hybrid search; starts the background embedding worker (stopped at ``close``)."""
+        from memory_system.memory.embeddings import semantic_available
+        from memory_system.memory.retrieval import Retrieval
+
+        embedder = self.embedder
+        reason = None
+        if embedder is None:
+            ok, missing = semantic_available()
+            reason = "embedder disabled (embedder = none)" if ok else missing
+        retrieval = Retrieval(self.db, embedder, unavailable_reason=reason,
+                              rag_timeout_ms=self.settings.rag_timeout_ms)
+        if retrieval.worker is not None:
+            self.events.on_written(retrieval.worker.notify)
+            self.events.on_deleted(retrieval.worker.forget)
+        self.on_close(retrieval.close)
+        return retrieval
 
     def on_close(self, closer: Any) -> None:
         """Register a callable run at close (background workers, caches), newest first."""

@@ -1,7 +1,57 @@
-"""HTTP routes: search."""
+"""HTTP route: ``POST /v1/memories/search`` -> ranked memories with fused and per-source scores.
+
+Thin: validate, evaluate the flags for this request (sharing decides what the caller may see;
+tiers off ignores a ``tier`` filter), call ``runtime.retrieval.search``, render. Every answer
+says its ``mode``: ``hybrid``, ``fulltext`` (no model; ``reason`` says why) or ``degraded``
+(the dense step was slow or failed: answered from full text).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, HTTPException, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from memory_system.api.deps import Identity, agent_identity, get_runtime
+from memory_system.flags.names import USE_CROSS_AGENT_SHARING, USE_HIERARCHICAL_TIERS
+from memory_system.memory.filters import SearchFilters
+from memory_system.memory.models import MemoryValidationError
+from memory_system.memory.retrieval import DEFAULT_SEARCH_BUDGET_MS, MAX_K, SOURCES
+from memory_system.runtime import Runtime
+
+router = APIRouter(prefix="/v1/memories", tags=["search"])
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+Caller = Annotated[Identity, Depends(agent_identity)]
+
+
+class SearchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    query: str = Field(description="What to look for, in plain words (no query syntax).")
+    k: int = Field(10, description=f"How many memories to return, 1 to {MAX_K}.")
+    filters: dict[str, Any] | None = Field(
+        None, description="Any of kind, tier, session_id, user_id, occurred_after, occurred_before, "
+        "created_after, created_before (times ISO 8601; after inclusive, before exclusive).")
+    sources: list[str] | None = Field(
+        None, description=f"Evaluate one source alone: a subset of {list(SOURCES)}; default both, fused.")
+
+
+@router.post("/search")
+def search_memories(body: SearchIn, request: Request, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
+    """Hybrid search (full text + dense vectors, reciprocal rank fusion) over the memories the
+    caller may see. ``hits`` best first, each with ``score`` (fused), ``ranks`` and ``scores``
+    per source; ``mode`` hybrid / fulltext / degraded and ``reason`` when not hybrid."""
+    key = request.headers.get("x-session-id") or f"agent:{caller.agent_id}"
+    try:
+        filters = SearchFilters.from_dict(body.filters)
+        result = runtime.retrieval.search(
+            agent_id=caller.agent_id, namespace=caller.namespace, query=body.query, k=body.k,
+            filters=filters, sharing_enabled=runtime.flags.enabled(USE_CROSS_AGENT_SHARING, key),
+            tiers_enabled=runtime.flags.enabled(USE_HIERARCHICAL_TIERS, key),
+            time_budget_ms=DEFAULT_SEARCH_BUDGET_MS, sources=body.sources,
+        )
+    except MemoryValidationError as exc:
+        raise HTTPException(422, detail=exc.to_dict()) from None
+    return result.to_dict()

@@ -64,6 +64,7 @@ CREATE TABLE memory_embeddings (
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
 CREATE INDEX memory_embeddings_namespace ON memory_embeddings (namespace);
+CREATE INDEX memory_embeddings_created ON memory_embeddings (created_at);  -- index sync across processes
 -- Online re-embedding writes the new model's vectors here while search keeps using the old
 -- ones, then swaps them into memory_embeddings in one transaction.
 CREATE TABLE memory_embeddings_next (

@@ -1,0 +1,301 @@
+"""Hybrid retrieval, the "RAG service": FTS5 BM25 and dense vectors fused into one ranking.
+
+Usage (what the search API and injection call)::
+
+    result = runtime.retrieval.search(
+        agent_id="coder", namespace="acme", query="how do we deploy?", k=10,
+        filters=SearchFilters(tier="long_term"), sharing_enabled=True, time_budget_ms=50,
+    )
+    result.mode   # "hybrid" | "fulltext" | "degraded"
+    for hit in result.hits:
+        hit.memory, hit.score, hit.ranks["fulltext"], hit.scores.get("dense")
+
+Both sources see only what ``store.visibility.visible_sql`` lets the caller see; every dense
+candidate is re-checked in SQL before it is returned. The dense step (query embedding + vector
+search) runs on its own thread while full text runs on the caller's; if it has not answered
+within ``time_budget_ms`` (or fails), the answer comes from full text alone with
+``mode="degraded"`` and ``memory_rag_timeouts_total`` counts it. Without the semantic extra
+(or with ``embedder = "none"``) the mode is ``"fulltext"`` and ``reason`` says why.
+
+Fusion is reciprocal rank fusion (k = 60): robust to the two sources' incomparable score
+scales, no training data needed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from typing import Any
+
+from memory_system.memory.documents import DocumentOptions
+from memory_system.memory.embedding_worker import EmbeddingWorker
+from memory_system.memory.embeddings import Embedder, QueryCache, to_blob
+from memory_system.memory.filters import SearchFilters
+from memory_system.memory.models import Memory, MemoryValidationError
+from memory_system.memory.vector_index import VectorIndex
+from memory_system.ops import metrics
+from memory_system.ops.logging import log_event
+from memory_system.store import embeddings as vec_store
+from memory_system.store import search as fts_store
+from memory_system.store.connection import Database
+from memory_system.store.visibility import visible_sql
+
+__all__ = ["DEFAULT_SEARCH_BUDGET_MS", "SOURCES", "Retrieval", "SearchFilters", "SearchHit", "SearchResult"]
+
+SOURCES = ("fulltext", "dense")
+RRF_K = 60
+MAX_K = 100
+MAX_QUERY_CHARS = 4000
+DEFAULT_SEARCH_BUDGET_MS = 2000.0  # the search API; injection passes its own (50 ms default)
+MAX_DENSE_IN_FLIGHT = 4  # beyond this the model is the bottleneck: degrade at once, don't queue
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A memory with its fused score and, per source that found it, its rank (1-based) and score."""
+
+    memory: Memory
+    score: float
+    ranks: dict[str, int] = field(default_factory=dict)
+    scores: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"memory": self.memory.to_dict(), "score": self.score,
+                "ranks": self.ranks, "scores": self.scores}
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    hits: list[SearchHit]
+    mode: str  # "hybrid" | "fulltext" | "degraded"
+    reason: str | None  # why not hybrid; None when hybrid
+    sources: tuple[str, ...]  # the sources that contributed
+    took_ms: float
+    vectors_stale: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"hits": [h.to_dict() for h in self.hits], "mode": self.mode, "reason": self.reason,
+                "sources": list(self.sources), "took_ms": round(self.took_ms, 3),
+                "vectors_stale": self.vectors_stale}
+
+
+class Retrieval:
+    """The retrieval service of one process: owns the vector index and the embedding worker."""
+
+    def __init__(self, db: Database, embedder: Embedder | None, *, unavailable_reason: str | None = None,
+                 rag_timeout_ms: float = 50.0, options: DocumentOptions | None = None,
+                 start_worker: bool = True, poll_s: float = 2.0) -> None:
+        self.db = db
+        self.embedder = embedder
+        self.rag_timeout_ms = rag_timeout_ms
+        self.unavailable_reason = unavailable_reason or (None if embedder else "no embedder configured")
+        self.index: VectorIndex | None = None
+        self.worker: EmbeddingWorker | None = None
+        self._queries: QueryCache | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._in_flight = 0
+        self._lock = threading.Lock()
+        self._stale_cache: tuple[float, bool] = (0.0, False)
+        self._sqlite_vec: bool | None = None
+        if embedder is not None:
+            model, dim = embedder.name, embedder.dim
+            self.index = VectorIndex(dim, lambda ns: vec_store.namespace_vectors(self.db.reader(), ns, model, dim))
+            self.worker = EmbeddingWorker(db, embedder, self.index, options=options, poll_s=poll_s)
+            self._queries = QueryCache(embedder)
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rag-dense")
+            if start_worker:
+                self.worker.start()
+
+    @property
+    def semantic(self) -> bool:
+        return self.embedder is not None
+
+    # -- search ------------------------------------------------------------------------------
+    def search(self, *, agent_id: str, namespace: str, query: str, k: int = 10,
+               filters: SearchFilters | None = None, sharing_enabled: bool = False,
+               tiers_enabled: bool = True, time_budget_ms: float | None = None,
+               sources: tuple[str, ...] | list[str] | None = None) -> SearchResult:
+        """The ``k`` best memories for ``query`` that this agent may see, best first.
+
+        ``sources`` picks one source for evaluation ("fulltext" or "dense"); default both.
+        ``time_budget_ms`` bounds the dense step (default: the service's ``rag_timeout_ms``).
+        Raises ``MemoryValidationError`` naming the field for bad input.
+        """
+        started = time.perf_counter()
+        query = _check_query(query)
+        k = _check_k(k)
+        wanted = _check_sources(sources)
+        filters = filters or SearchFilters()
+        budget_s = (self.rag_timeout_ms if time_budget_ms is None else float(time_budget_ms)) / 1000
+        where, params = visible_sql("m", agent_id=agent_id, namespace=namespace, sharing_enabled=sharing_enabled)
+        extra_where, extra_params = filters.sql("m", tiers_enabled=tiers_enabled)
+        where, params = f"{where} AND {extra_where}", {**params, **extra_params}
+        depth = min(max(2 * k, 50), 200)  # candidates per source: fusion needs more than k
+
+        dense_future: Future[list[tuple[int, float]]] | None = None
+        reason: str | None = None
+        degraded = False
+        if "dense" in wanted:
+            if self.embedder is None:
+                reason = self.unavailable_reason
+            else:
+                dense_future = self._submit_dense(namespace, query, where, params, depth)
+                if dense_future is None:
+                    degraded, reason = True, "busy: too many dense searches in flight"
+                    metrics.RAG_TIMEOUTS.labels(reason="busy").inc()
+        elif self.embedder is None:
+            reason = self.unavailable_reason
+        else:
+            reason = "fulltext requested"
+
+        lists: dict[str, list[tuple[int, float]]] = {}
+        reader = self.db.reader()
+        terms = fts_store.query_terms(query)
+        if "fulltext" in wanted:
+            lists["fulltext"] = fts_store.fulltext_search(reader, namespace, terms, where, params, depth)
+        if dense_future is not None:
+            remaining = budget_s - (time.perf_counter() - started)
+            try:
+                lists["dense"] = dense_future.result(timeout=max(0.0, remaining))
+            except FutureTimeout:
+                degraded, reason = True, f"dense step exceeded its {budget_s * 1000:.0f} ms budget"
+                metrics.RAG_TIMEOUTS.labels(reason="timeout").inc()
+            except Exception as exc:
+                degraded, reason = True, f"dense step failed: {type(exc).__name__}: {exc}"
+                metrics.RAG_TIMEOUTS.labels(reason="error").inc()
+                log_event(_log, "rag_dense_failed", level=logging.WARNING, error=str(exc))
+        if "dense" not in lists and "fulltext" not in lists:
+            lists["fulltext"] = fts_store.fulltext_search(reader, namespace, terms, where, params, depth)
+
+        hits = self._fuse(reader, lists, where, params, k)
+        mode = "hybrid" if "dense" in lists and "fulltext" in wanted else (
+            "degraded" if degraded else ("dense" if "dense" in lists else "fulltext"))
+        if mode == "hybrid":
+            reason = None
+        return SearchResult(hits=hits, mode=mode, reason=reason, sources=tuple(lists),
+                            took_ms=(time.perf_counter() - started) * 1000,
+                            vectors_stale=self._stale_cached())
+
+    def _submit_dense(self, namespace: str, query: str, where: str, params: dict[str, Any],
+                      depth: int) -> Future[list[tuple[int, float]]] | None:
+        assert self._executor is not None
+        with self._lock:
+            if self._in_flight >= MAX_DENSE_IN_FLIGHT:
+                return None
+            self._in_flight += 1
+        try:
+            future = self._executor.submit(self._dense, namespace, query, where, params, depth)
+        except RuntimeError:  # executor shut down
+            with self._lock:
+                self._in_flight -= 1
+            raise
+        future.add_done_callback(lambda _f: self._done_dense())
+        return future
+
+    def _done_dense(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+    def _dense(self, namespace: str, query: str, where: str, params: dict[str, Any],
+               depth: int) -> list[tuple[int, float]]:
+        assert self._queries is not None and self.index is not None and self.embedder is not None
+        vector = self._queries.vector(query)
+        reader = self.db.reader()
+        wide = max(4 * depth, 256)
+        candidates = self.index.search(namespace, vector, wide)
+        visible = fts_store.fetch_visible(reader, "m.id", [c[0] for c in candidates], where, params)
+        found = [(i, s) for i, s in candidates if i in visible][:depth]
+        if len(found) >= depth or len(candidates) < wide:
+            return found
+        # The caller's scope is a small part of the namespace: let SQL narrow it, then exact cosine.
+        if self._vec_ok(reader):
+            return vec_store.exact_search(reader, to_blob(vector), self.embedder.name, self.embedder.dim,
+                                          where, params, depth)
+        candidates = self.index.search(namespace, vector, self.index.size(namespace))
+        visible = fts_store.fetch_visible(reader, "m.id", [c[0] for c in candidates], where, params)
+        return [(i, s) for i, s in candidates if i in visible][:depth]
+
+    def _vec_ok(self, conn: Any) -> bool:
+        ok = vec_store.load_sqlite_vec(conn)
+        self._sqlite_vec = ok
+        return ok
+
+    @staticmethod
+    def _fuse(reader: Any, lists: dict[str, list[tuple[int, float]]], where: str,
+              params: dict[str, Any], k: int) -> list[SearchHit]:
+        fused: dict[int, float] = {}
+        ranks: dict[int, dict[str, int]] = {}
+        scores: dict[int, dict[str, float]] = {}
+        for source, ranked in lists.items():
+            for rank, (memory_id, score) in enumerate(ranked, start=1):
+                fused[memory_id] = fused.get(memory_id, 0.0) + 1.0 / (RRF_K + rank)
+                ranks.setdefault(memory_id, {})[source] = rank
+                scores.setdefault(memory_id, {})[source] = round(score, 6)
+        order = sorted(fused, key=lambda i: (-fused[i], i))[:k]
+        rows = fts_store.fetch_visible(reader, Memory.columns("m"), order, where, params)
+        return [SearchHit(memory=Memory.from_row(rows[i]), score=round(fused[i], 6), ranks=ranks[i],
+                          scores=scores[i]) for i in order if i in rows]
+
+    # -- health and lifecycle ----------------------------------------------------------------
+    def _stale_cached(self) -> bool:
+        if self.worker is None:
+            return False
+        checked, value = self._stale_cache
+        if time.monotonic() - checked > 1.0:
+            value = self.worker.stale()
+            self._stale_cache = (time.monotonic(), value)
+        return value
+
+    def status(self) -> dict[str, Any]:
+        """For /health/ready and /health/deep: mode, model, staleness, the worker's backlog."""
+        if self.embedder is None or self.worker is None or self.index is None:
+            return {"ok": True, "semantic": False, "mode": "fulltext", "reason": self.unavailable_reason,
+                    "stale": False}
+        stored_model, stored_dim = self.worker.stored_model()
+        stale = self.worker.stale()
+        self._stale_cache = (time.monotonic(), stale)
+        return {
+            "ok": not stale and self.worker.last_error is None,
+            "semantic": True,
+            "mode": "hybrid",
+            "reason": ("vectors are stale: run 'memory-system embed --reembed'" if stale
+                       else self.worker.last_error),
+            "model": self.embedder.name, "dim": self.embedder.dim,
+            "stored_model": stored_model, "stored_dim": stored_dim, "stale": stale,
+            "pending": self.worker.pending(), "embedded": self.worker.embedded,
+            "last_error": self.worker.last_error,
+            "index_vectors": self.index.size(), "rag_timeout_ms": self.rag_timeout_ms,
+        }
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.close()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _check_query(query: Any) -> str:
+    if not isinstance(query, str) or not query.strip():
+        raise MemoryValidationError("query", "must be a non-empty string")
+    if len(query) > MAX_QUERY_CHARS:
+        raise MemoryValidationError("query", f"is longer than {MAX_QUERY_CHARS} characters; shorten it")
+    return query
+
+
+def _check_k(k: Any) -> int:
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
+        raise MemoryValidationError("k", f"must be an integer from 1 to {MAX_K}")
+    return k
+
+
+def _check_sources(sources: Any) -> tuple[str, ...]:
+    if sources is None:
+        return SOURCES
+    if isinstance(sources, str) or not sources or any(s not in SOURCES for s in sources):
+        raise MemoryValidationError("sources", f"must be a non-empty list of {', '.join(SOURCES)}")
+    return tuple(dict.fromkeys(sources))

@@ -1,0 +1,97 @@
+"""Full-text search over memories: FTS5 BM25, inside one namespace, behind the visibility predicate.
+
+User text never reaches FTS5 syntax: it is cut into word tokens, stopwords dropped, and each
+token quoted, then OR-ed (any shared word is a hit; BM25 ranks by how rare and how often). The
+namespace is a token of the index's ``scope`` column, so a query matches inside its namespace
+rather than ranking every namespace's matches and filtering afterwards.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from memory_system.store.connection import Connection
+
+# Weights of the FTS columns (content, context = metadata strings, scope).
+CONTENT_WEIGHT = 1.0
+CONTEXT_WEIGHT = 0.5
+MAX_TERMS = 32
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+STOPWORDS = frozenset("""
+a about above after again against all am an and any are aren't as at be because been before being
+below between both but by can could did do does doing don't down during each few for from further
+had has have having he her here hers herself him himself his how i if in into is it its itself
+just let me more most my myself no nor not now of off on once only or other our ours ourselves out
+over own same she should so some such than that the their theirs them themselves then there these
+they this those through to too under until up very was we were what when where which while who
+whom why will with would you your yours yourself yourselves s t d ll m re ve y also did does
+""".split())
+
+
+def scope_token(namespace: str) -> str:
+    """The namespace as one index token: 'ns' + hex of its UTF-8 bytes (what the trigger writes)."""
+    return "ns" + namespace.encode("utf-8").hex()
+
+
+def query_terms(text: str) -> list[str]:
+    """Word tokens of ``text``, lower-cased, stopwords dropped, first occurrence order, capped."""
+    seen: dict[str, None] = {}
+    tokens = [t.lower() for t in _TOKEN.findall(text)]
+    kept = [t for t in tokens if t not in STOPWORDS] or tokens
+    for token in kept:
+        seen.setdefault(token, None)
+    return list(seen)[:MAX_TERMS]
+
+
+def match_expression(namespace: str, terms: list[str]) -> str:
+    quoted = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+    return f'scope : "{scope_token(namespace)}" AND {{content context}} : ({quoted})'
+
+
+def fulltext_search(conn: Connection, namespace: str, terms: list[str], where: str,
+                    params: dict[str, Any], limit: int) -> list[tuple[int, float]]:
+    """(memory id, BM25 score, higher is better) for visible memories matching any term."""
+    if not terms:
+        return []
+    rows = conn.execute(
+        f"SELECT m.id, -bm25(memories_fts, {CONTENT_WEIGHT}, {CONTEXT_WEIGHT}, 0.0) AS score"
+        " FROM memories_fts JOIN memories m ON m.id = memories_fts.rowid"
+        f" WHERE memories_fts MATCH :fts_query AND {where} ORDER BY score DESC LIMIT :fts_limit",
+        {**params, "fts_query": match_expression(namespace, terms), "fts_limit": limit},
+    ).fetchall()
+    return [(int(r[0]), float(r[1])) for r in rows]
+
+
+def fetch_visible(conn: Connection, columns: str, ids: list[int], where: str,
+                  params: dict[str, Any]) -> dict[int, Any]:
+    """Rows of ``ids`` that ``where`` still lets through: every candidate is re-checked here."""
+    if not ids:
+        return {}
+    marks = ",".join(f":id{i}" for i in range(len(ids)))
+    rows = conn.execute(
+        f"SELECT {columns} FROM memories m WHERE m.id IN ({marks}) AND {where}",
+        {**params, **{f"id{i}": v for i, v in enumerate(ids)}},
+    ).fetchall()
+    return {int(r[0]): r for r in rows}
+
+
+def filter_sql(alias: str, *, kind: str | None = None, tier: str | None = None,
+               session_id: str | None = None, user_id: str | None = None,
+               occurred_after: str | None = None, occurred_before: str | None = None,
+               created_after: str | None = None, created_before: str | None = None) -> tuple[str, dict[str, Any]]:
+    """A WHERE fragment (``true`` when empty) for the scope filters of a search; params ``flt_*``."""
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
+    for name, value, op, column in (
+        ("kind", kind, "=", "kind"), ("tier", tier, "=", "tier"), ("session", session_id, "=", "session_id"),
+        ("user", user_id, "=", "user_id"), ("occ_after", occurred_after, ">=", "occurred_at"),
+        ("occ_before", occurred_before, "<", "occurred_at"), ("cre_after", created_after, ">=", "created_at"),
+        ("cre_before", created_before, "<", "created_at"),
+    ):
+        if value is not None:
+            clauses.append(f"{alias}.{column} {op} :flt_{name}")
+            params[f"flt_{name}"] = value
+    return (" AND ".join(clauses) or "1"), params
