@@ -1,0 +1,80 @@
+"""The README's three flag rollback methods, run as written: curl, the CLI, the config file."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from memory_system.flags.names import FLAG_NAMES
+from memory_system.flags.service import FlagService
+from memory_system.ops import schema
+from memory_system.store.connection import Database
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+TOKEN = "runbook-admin-token-0123456789"
+
+
+def _blocks() -> list[str]:
+    section = README.read_text().split("### Rolling a flag back", 1)[1]
+    return [textwrap.dedent(b) for b in re.findall(r"```bash\n(.+?)\n\s*```", section, re.S)]
+
+
+def _bash(script: str, **env: str) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", **env}
+    proc = subprocess.run(["bash", "-e", "-c", script], capture_output=True, text=True, env=full_env, timeout=120)
+    assert proc.returncode == 0, f"{script}\n{proc.stdout}\n{proc.stderr}"
+    return proc
+
+
+def test_the_readme_has_the_three_methods() -> None:
+    api, cli, config = _blocks()[:3]
+    assert "curl" in api and "memory-system flags rollback" in cli and '"featureFlags"' in config
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_method_1_admin_api_with_curl(live_server: Callable[..., str]) -> None:
+    url = live_server(admin_token=TOKEN)
+    proc = _bash(_blocks()[0].replace("http://127.0.0.1:8080", url), MEMORY_SYSTEM_ADMIN_TOKEN=TOKEN)
+    docs, at, decoder = [], 0, json.JSONDecoder()
+    while at < len(proc.stdout.rstrip()):  # curl prints the three bodies back to back
+        doc, at = decoder.raw_decode(proc.stdout, at)
+        docs.append(doc)
+    assert len(docs) == 3
+    shown = docs[-1]
+    assert {name: f["effective"] for name, f in shown["flags"].items()} == dict.fromkeys(FLAG_NAMES, 0.0)
+    events = httpx.get(url + "/admin/feature-flags/events", headers={"Authorization": f"Bearer {TOKEN}"},
+                       timeout=10).json()["events"]
+    assert ("USE_ENHANCED_INJECTION", "alice") in {(e["flag"], e["actor"]) for e in events}
+
+
+def test_method_2_cli_with_the_service_down(tmp_path: Path) -> None:
+    db = tmp_path / "memory.db"
+    schema.migrate(db)
+    _bash(_blocks()[1], MEMORY_SYSTEM_DB=str(db), MEMORY_SYSTEM_CONFIG=str(tmp_path / "none.json"))
+    with Database(db) as database:
+        flags = FlagService(database, {}, None)
+        assert flags.values() == dict.fromkeys(FLAG_NAMES, 0.0)
+        assert {e["actor"] for e in flags.events()} == {"alice"}
+
+
+def test_method_3_config_file_reload(migrated_db: Path, tmp_path: Path) -> None:
+    block = _blocks()[2]
+    content = re.search(r"<<'JSON'\n(.+?)\nJSON", block, re.S)
+    assert content is not None and "systemctl reload" in block
+    config = tmp_path / "config.json"
+    with Database(migrated_db) as database:
+        flags = FlagService(database, {}, config)
+        assert flags.value("USE_ENHANCED_INJECTION") == 1.0
+        config.write_text(content.group(1))
+        flags.reload_config()  # what SIGHUP does in the service
+        assert flags.value("USE_ENHANCED_INJECTION") == 0.0
