@@ -1,0 +1,68 @@
+"""``memory-system maintain``: one pass of the tier rules now (the service also runs it periodically)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from memory_system.cli._common import DbOption, JsonOption, console, db_path, fail, print_json
+from memory_system.config import ConfigError
+from memory_system.settings import DEFAULT_CONFIG_PATH
+
+_LABELS = (
+    ("promoted_to_short_term", "working -> short_term"),
+    ("promoted_to_long_term", "short_term -> long_term"),
+    ("decayed", "importance decayed"),
+    ("expired_working", "working deleted (session over)"),
+    ("forgotten", "short_term deleted (faded)"),
+    ("expired", "deleted (past expires_at)"),
+    ("skipped_flag_off", "skipped (flag off for them)"),
+)
+
+
+def maintain(
+    db: DbOption = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="JSON config file with the 'tiers' thresholds and 'featureFlags' "
+                     "(default $MEMORY_SYSTEM_CONFIG, else /etc/memory-system/config.json).", show_default=False),
+    ] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Apply the tier rules once: promote, decay and expire memories (nothing while
+    USE_HIERARCHICAL_TIERS is off)."""
+    from memory_system.runtime import Runtime
+    from memory_system.settings import Settings
+    from memory_system.store._sqlite import sqlite3
+    from memory_system.store.connection import Database
+    from memory_system.store.errors import StoreError
+
+    config_path = config or Path(os.environ.get("MEMORY_SYSTEM_CONFIG") or DEFAULT_CONFIG_PATH)
+    path = db_path(db)
+    try:
+        database = Database(path, create=False)
+    except StoreError as exc:
+        fail(str(exc))
+    runtime = Runtime(Settings(db_path=path, config_path=config_path), database)
+    try:
+        report = runtime.run_maintenance()
+    except ConfigError as exc:
+        fail(f"{exc}; fix the config file {config_path}")
+    except sqlite3.OperationalError as exc:
+        fail(f"{path}: {exc}; run 'memory-system db migrate --db {path}' first")
+    finally:
+        runtime.close()
+    if json_out:
+        print_json(report.to_dict())
+        return
+    if not report.enabled:
+        console.print(report.message, highlight=False)
+        return
+    for key, label in _LABELS:
+        console.print(f"{label:34} {getattr(report, key)}", highlight=False)
+    deleted = len(report.deleted_ids)
+    console.print(f"maintenance done: {report.promoted_to_short_term + report.promoted_to_long_term} promoted, "
+                  f"{report.decayed} decayed, {deleted} deleted", highlight=False)
