@@ -10,6 +10,7 @@ import typer
 
 from memory_system import __version__
 from memory_system.cli import db, entities
+from memory_system.cli import mcp as mcp_cli
 from memory_system.cli import serve as serve_cli
 from memory_system.cli import tokens as tokens_cli
 from memory_system.cli import flags as flags_cli
@@ -24,6 +25,7 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(entities.app, name="entities")
+app.command("mcp")(mcp_cli.mcp)
 app.add_typer(tokens_cli.app, name="tokens")
 app.command("serve")(serve_cli.serve)
 app.add_typer(flags_cli.app, name="flags")
