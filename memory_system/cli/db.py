@@ -82,7 +82,8 @@ def _progress(enabled: bool = True) -> Iterator[object]:
     """A rich progress bar on stderr (silent when not a terminal); yields ``cb(stage, done, total)``."""
     labels = {"copy": "copying pages", "checksum": "sha256"}
     bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                   TimeElapsedColumn(), console=err_console, transient=True, disable=not enabled)
+                   TimeElapsedColumn(), console=err_console, transient=True,
+                   disable=not enabled or not err_console.is_terminal)
     tasks: dict[str, object] = {}
 
     def update(stage: str, done: int, total: int) -> None:
