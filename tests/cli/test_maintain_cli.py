@@ -1,0 +1,67 @@
+"""``memory-system maintain`` as an operator runs it: a real subprocess on a real database file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from memory_system.memory.events import MemoryEvents
+from memory_system.memory.memories import MemoryService
+from memory_system.store.connection import Database
+
+
+def seed(db_path: Path) -> dict[str, int]:
+    """An ended session with one important and one unused working memory, ended long ago."""
+    with Database(db_path) as db:
+        service = MemoryService(db, MemoryEvents())
+        keep = service.create(namespace="p", agent_id="a", item={"content": "key decision", "session_id": "s1",
+                                                                  "importance": 0.9}).memory.id
+        drop = service.create(namespace="p", agent_id="a", item={"content": "scratch", "session_id": "s1"}).memory.id
+        with db.write() as conn:
+            conn.execute("INSERT INTO sessions (id, namespace, agent_id, ended_at) VALUES"
+                         " ('s1', 'p', 'a', '2000-01-01T00:00:00.000Z')")
+    return {"keep": keep, "drop": drop}
+
+
+def tiers(db_path: Path) -> dict[int, str]:
+    with Database(db_path) as db:
+        return {r[0]: r[1] for r in db.reader().execute("SELECT id, tier FROM memories")}
+
+
+def test_maintain_applies_the_rules(cli, migrated_db: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    ids = seed(migrated_db)
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"tiers": {"workingGraceSeconds": 60}}))
+    proc = cli("maintain", "--db", str(migrated_db), "--config", str(config), "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["enabled"] is True
+    assert (report["promoted_to_short_term"], report["expired_working"], report["deleted"]) == (1, 1, 1)
+    assert tiers(migrated_db) == {ids["keep"]: "short_term"}
+    text = cli("maintain", "--db", str(migrated_db), "--config", str(config))
+    # Important enough (0.9) to go on to long_term at the next pass.
+    assert text.returncode == 0 and "maintenance done: 1 promoted, 0 decayed, 0 deleted" in text.stdout
+    assert tiers(migrated_db) == {ids["keep"]: "long_term"}
+
+
+def test_maintain_does_nothing_with_the_flag_off(cli, migrated_db: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    seed(migrated_db)
+    before = tiers(migrated_db)
+    proc = cli("maintain", "--db", str(migrated_db), "--config", str(tmp_path / "none.json"),
+               env={"USE_HIERARCHICAL_TIERS": "false"})
+    assert proc.returncode == 0, proc.stderr
+    assert "USE_HIERARCHICAL_TIERS is off" in proc.stdout
+    assert tiers(migrated_db) == before
+
+
+def test_maintain_refuses_bad_config_and_missing_database(cli, migrated_db: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    seed(migrated_db)
+    before = tiers(migrated_db)
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"tiers": {"gracePeriod": 5}}))
+    bad = cli("maintain", "--db", str(migrated_db), "--config", str(config))
+    assert bad.returncode == 1 and "tiers.gracePeriod" in bad.stderr
+    assert tiers(migrated_db) == before
+    missing = cli("maintain", "--db", str(tmp_path / "nope.db"), "--config", str(tmp_path / "none.json"))
+    assert missing.returncode == 1 and "does not exist" in missing.stderr
+    assert not (tmp_path / "nope.db").exists()
