@@ -15,6 +15,7 @@ longer matches the file, so restore refuses while the service lock is held, unle
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -27,6 +28,7 @@ from typing import Any
 from memory_system.ops import backup as backups
 from memory_system.ops.logging import log_event
 from memory_system.store import inventory, maintenance, migrations
+from memory_system.store._sqlite import sqlite3
 from memory_system.store.connection import Connection, open_connection, transaction
 from memory_system.store.errors import StoreError
 from memory_system.store.lockfile import held_by_other, holder_pid
@@ -81,7 +83,7 @@ def _current_identity(db_path: Path) -> str | None:
         return None
     try:
         return maintenance.database_id(conn)
-    except Exception:
+    except sqlite3.DatabaseError:
         return None
     finally:
         conn.close()
@@ -99,7 +101,7 @@ def _carry_rollback_records(previous: Path, restored: Connection, since: str) ->
         return 0
     try:
         records = maintenance.rollback_records(old, since)
-    except Exception:
+    except sqlite3.Error:
         return 0
     finally:
         old.close()
@@ -161,14 +163,13 @@ def execute_restore(plan: RestorePlan, *, progress: backups.Progress | None = No
 
     kept_aside: Path | None = None
     if db_path.exists():
-        try:
+        # An unreadable file is kept aside as it is, with its WAL beside it.
+        with contextlib.suppress(StoreError, sqlite3.Error):
             conn = open_connection(db_path, create=False)
             try:
                 maintenance.checkpoint(conn)
             finally:
                 conn.close()
-        except Exception:
-            pass  # an unreadable file is kept aside as it is, with its WAL beside it
         kept_aside = db_path.with_name(f"{db_path.name}.before-restore-{stamp}")
         try:
             os.link(db_path, kept_aside)

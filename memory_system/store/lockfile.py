@@ -30,6 +30,7 @@ import fcntl
 import os
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 from memory_system.store.errors import StoreError
 
@@ -88,7 +89,7 @@ class ServiceLock:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
 
-    def __enter__(self) -> ServiceLock:
+    def __enter__(self) -> Self:
         self.acquire()
         return self
 

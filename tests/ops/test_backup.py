@@ -135,6 +135,14 @@ def test_verify_catches_a_changed_byte_by_its_checksum(made: backups.Backup) -> 
         backups.verify_backup(made.path)
 
 
+def test_verify_catches_a_manifest_with_the_wrong_checksum(made: backups.Backup) -> None:
+    manifest = json.loads(made.manifest_path.read_text())
+    manifest["sha256"] = "0" * 64
+    made.manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(StoreError, match=r"does not match its manifest checksum \(sha256 .*manifest says 000000000000"):
+        backups.verify_backup(made.path)
+
+
 def test_verify_runs_integrity_check_even_when_the_checksum_matches(
     made: backups.Backup, corrupt_index
 ) -> None:
