@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Annotated
 
 import typer
@@ -22,11 +23,8 @@ def mcp(
     ] = False,
 ) -> None:
     """Serve the knowledge-graph tools (create_entities, search_nodes, ...) over MCP on stdin/stdout."""
-    try:
-        from memory_system.mcp.server import serve_stdio
-    except ImportError as exc:
-        fail(f"the MCP server needs the 'mcp' extra ({exc.name} is missing): "
-             "pip install 'memory-system[mcp]'")
+    if importlib.util.find_spec("mcp") is None:
+        fail("the MCP server needs the 'mcp' extra: pip install 'memory-system[mcp]'")
     from memory_system.ops import schema
     from memory_system.store import migrations
 
@@ -44,6 +42,8 @@ def mcp(
     try:
         if migrations.current_version(database.reader()) < 1:
             fail(f"{path} has no entity tables yet; run 'memory-system db migrate --db {path}' first")
+        from memory_system.mcp.server import serve_stdio
+
         serve_stdio(KnowledgeGraph(database), namespace)
     finally:
         database.close()

@@ -18,6 +18,8 @@ from mcp import ClientSession, StdioServerParameters  # noqa: E402
 from mcp.client.stdio import stdio_client  # noqa: E402
 
 from memory_system.mcp.server import tool_definitions  # noqa: E402
+from memory_system.memory.entities import Entity, KnowledgeGraph  # noqa: E402
+from memory_system.store.connection import Database  # noqa: E402
 
 Rows = Callable[[Path], object]
 
@@ -114,32 +116,32 @@ def test_a_session_creates_searches_opens_and_deletes(tmp_path: Path) -> None:
                             "relations": []}
 
 
-def test_namespace_option_scopes_the_tools(tmp_path: Path) -> None:
-    db = tmp_path / "m.db"
+def test_namespace_option_scopes_the_tools(migrated_db: Path) -> None:
+    db = Database(migrated_db)
+    KnowledgeGraph(db).create_entities([Entity("Secret", "note", ("only in proj-a",))], "proj-a")
+    db.close()
 
-    async def write(session: ClientSession) -> Any:
-        return _structured(await session.call_tool("create_entities", {"entities": [
-            {"name": "Secret", "entityType": "note", "observations": ["only in proj-a"]}]}))
+    async def script(session: ClientSession) -> Any:
+        seen = _structured(await session.call_tool("read_graph", {}))
+        _structured(await session.call_tool("create_entities", {"entities": [
+            {"name": "Secret", "entityType": "other", "observations": []}]}))
+        return seen
 
-    async def read(session: ClientSession) -> Any:
-        return _structured(await session.call_tool("read_graph", {}))
-
-    anyio.run(_session, db, write, "--namespace", "proj-a")
-    assert anyio.run(_session, db, read, "--namespace", "proj-b") == {"entities": [], "relations": []}
-    assert [e["name"] for e in anyio.run(_session, db, read, "--namespace", "proj-a")["entities"]] == ["Secret"]
+    assert anyio.run(_session, migrated_db, script, "--namespace", "proj-b") == {"entities": [], "relations": []}
+    db = Database(migrated_db)
+    graph = KnowledgeGraph(db)
+    assert graph.read_graph("proj-a").entities == (Entity("Secret", "note", ("only in proj-a",)),)
+    assert graph.read_graph("proj-b").entities == (Entity("Secret", "other", ()),)
+    db.close()
 
 
 def test_bad_calls_are_tool_errors_naming_the_field_and_change_nothing(
-    tmp_path: Path, graph_rows: Rows
+    migrated_db: Path, graph_rows: Rows
 ) -> None:
-    db = tmp_path / "m.db"
-
-    async def seed(session: ClientSession) -> Any:
-        return _structured(await session.call_tool("create_entities", {"entities": [
-            {"name": "Ada", "entityType": "person", "observations": ["x"]}]}))
-
-    anyio.run(_session, db, seed)
-    before = graph_rows(db)
+    db = Database(migrated_db)
+    KnowledgeGraph(db).create_entities([Entity("Ada", "person", ("x",))])
+    db.close()
+    before = graph_rows(migrated_db)
 
     async def bad(session: ClientSession) -> list[tuple[bool, str]]:
         calls = [
@@ -156,7 +158,7 @@ def test_bad_calls_are_tool_errors_naming_the_field_and_change_nothing(
             results.append((bool(result.is_error), result.content[0].text))
         return results
 
-    results = anyio.run(_session, db, bad)
+    results = anyio.run(_session, migrated_db, bad)
     assert all(is_error for is_error, _ in results), results
     texts = [text for _, text in results]
     assert "entities[0]" in texts[0] and "observations" in texts[0]
@@ -165,7 +167,7 @@ def test_bad_calls_are_tool_errors_naming_the_field_and_change_nothing(
     assert "observations[0].entityName" in texts[3] and "'Ghost'" in texts[3]
     assert "entityNames" in texts[4]
     assert "query" in texts[5]
-    assert graph_rows(db) == before
+    assert graph_rows(migrated_db) == before
 
 
 def test_a_database_that_is_not_sqlite_is_refused_before_serving(
