@@ -136,11 +136,10 @@ def list_entities(
 ) -> dict[str, Any]:
     """A page of entities in creation order; ``next_offset`` is null on the last page."""
     try:
-        page = _graph(runtime).list_entities(caller.namespace, query=q, limit=limit + 1, offset=offset)
+        page, next_offset = _graph(runtime).list_entities(caller.namespace, query=q, limit=limit, offset=offset)
     except GraphError as exc:
         raise _refuse(exc) from None
-    more = len(page) > limit
-    return {"entities": [e.to_dict() for e in page[:limit]], "next_offset": offset + limit if more else None}
+    return {"entities": [e.to_dict() for e in page], "next_offset": next_offset}
 
 
 @router.get("/entities/{name:path}")

@@ -350,8 +350,9 @@ class KnowledgeGraph:
     def list_entities(
         self, namespace: str = DEFAULT_NAMESPACE, *, query: str | None = None, limit: int = 100,
         offset: int = 0,
-    ) -> list[Entity]:
-        """A page of entities in creation order, optionally only those ``query`` matches."""
+    ) -> tuple[list[Entity], int | None]:
+        """A page of entities in creation order, optionally only those ``query`` matches,
+        and the offset of the next page (None on the last one)."""
         check_namespace(namespace)
         if limit < 1 or limit > MAX_BATCH:
             raise InvalidInput("limit", f"must be between 1 and {MAX_BATCH}")
@@ -359,11 +360,12 @@ class KnowledgeGraph:
             raise InvalidInput("offset", "must not be negative")
         conn = self.db.reader()
         if query is None:
-            rows = sql.list_entities(conn, namespace, limit=limit, offset=offset)
+            rows = sql.list_entities(conn, namespace, limit=limit + 1, offset=offset)
         else:
             _query(query)
-            rows = sql.search_entities(conn, namespace, query, limit=limit, offset=offset)
-        return [_entity(r) for r in rows]
+            rows = sql.search_entities(conn, namespace, query, limit=limit + 1, offset=offset)
+        next_offset = offset + limit if len(rows) > limit else None
+        return [_entity(r) for r in rows[:limit]], next_offset
 
     def counts(self, namespace: str = DEFAULT_NAMESPACE) -> dict[str, int]:
         check_namespace(namespace)

@@ -246,10 +246,15 @@ def test_get_entity_returns_it_with_its_relations_or_names_the_missing_one(graph
 
 def test_list_entities_pages_in_creation_order_and_filters(graph: KnowledgeGraph) -> None:
     seed(graph)
-    assert names(graph.list_entities(limit=2)) == ["Ada", "Babbage"]
-    assert names(graph.list_entities(limit=2, offset=2)) == ["Engine", "Paris"]
-    assert names(graph.list_entities(limit=2, offset=4)) == []
-    assert names(graph.list_entities(query="PERSON", limit=1, offset=1)) == ["Babbage"]
+    first, after_first = graph.list_entities(limit=2)
+    assert names(first) == ["Ada", "Babbage"] and after_first == 2
+    second, after_second = graph.list_entities(limit=2, offset=2)
+    assert names(second) == ["Engine", "Paris"] and after_second is None
+    assert graph.list_entities(limit=2, offset=4) == ([], None)
+    assert graph.list_entities(query="PERSON", limit=1, offset=1) == ([Entity("Babbage", "person", (
+        "designed the Analytical Engine",))], None)
+    everything, _ = graph.list_entities(limit=MAX_BATCH)
+    assert len(everything) == 4
 
 
 def test_every_row_records_when_it_was_created(graph: KnowledgeGraph, migrated_db: Path) -> None:
