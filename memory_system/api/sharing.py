@@ -13,6 +13,7 @@ off do not: they are the rollback working, and would keep the sharing alert firi
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
@@ -73,7 +74,8 @@ _STATUS: list[tuple[type[Exception], int]] = [
 
 def http_error(exc: Exception, status_by_type: list[tuple[type[Exception], int]]) -> HTTPException:
     status = next((code for kind, code in status_by_type if isinstance(exc, kind)), 422)
-    detail: dict[str, Any] = {"error": type(exc).__name__.lower(), "message": str(exc)}
+    kind = re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__).lower()  # StaleVersion -> stale_version
+    detail: dict[str, Any] = {"error": kind, "message": str(exc)}
     if field := getattr(exc, "field", None):
         detail["field"] = field
     return HTTPException(status, detail)

@@ -69,7 +69,7 @@ def test_a_stale_write_gets_409_with_the_current_version_and_changes_nothing(ser
     r = alice.put(f"/v1/sessions/{sid}/state", json={"state": {"who": "late"}, "version": 1})
     assert r.status_code == 409, r.text
     detail = r.json()["detail"]
-    assert detail["current_version"] == 2 and detail["field"] == "version"
+    assert (detail["error"], detail["current_version"], detail["field"]) == ("stale_version", 2, "version")
     assert r.headers["etag"] == '"2"'
     r = alice.put(f"/v1/sessions/{sid}/state", json={"state": {"who": "late"}}, headers={"If-Match": "1"})
     assert r.status_code == 409 and r.json()["detail"]["current_version"] == 2
