@@ -3,6 +3,12 @@
 Search, list, get and injection all filter with this, so that no route can show an
 agent another agent's private memory. With sharing off (``USE_CROSS_AGENT_SHARING``)
 an agent sees only its own memories; stored grants are kept but ignored.
+
+With sharing on, an agent of the namespace also sees a memory created with visibility
+``namespace`` and one with a live grant (``memory_shares``) to it or to the whole namespace.
+A revoked grant is a deleted row; an expired one stays stored (the owner lists it as
+inactive) and stops counting at ``expires_at``. Never across namespaces: the memory's
+namespace is pinned first, whatever a grant row says.
 """
 
 from __future__ import annotations
