@@ -7,52 +7,47 @@ query is bound to one namespace; nothing here ever crosses namespaces.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, NamedTuple
 
 from memory_system.store.connection import Connection
 
-# SQLite caps host parameters at 32766; chunks keep big name lists well under it.
-_CHUNK = 500
-T = TypeVar("T")
+# Lists travel as one JSON array parameter read with json_each: no cap on host parameters,
+# no chunking, and the planner still uses the indexes.
+_EACH = "SELECT value FROM json_each(?)"
 
 
-@dataclass(frozen=True)
-class EntityRow:
+class EntityRow(NamedTuple):
     id: int
     name: str
     entity_type: str
     observations: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class RelationRow:
+class RelationRow(NamedTuple):
     from_name: str
     to_name: str
     relation_type: str
 
 
-def _chunks(items: Sequence[T]) -> Iterable[Sequence[T]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
+def _plain(conn: Connection) -> Any:
+    """A cursor yielding plain tuples: whole-graph reads make tens of thousands of rows."""
+    cur = conn.cursor()
+    cur.row_factory = None
+    return cur
 
 
-def _marks(n: int) -> str:
-    return ",".join("?" * n)
+def _json(items: Iterable[object]) -> str:
+    return json.dumps(list(items), ensure_ascii=False)
 
 
 def entity_ids(conn: Connection, namespace: str, names: Iterable[str]) -> dict[str, int]:
     """Ids of those of ``names`` that exist in ``namespace``."""
-    unique = list(dict.fromkeys(names))
-    found: dict[str, int] = {}
-    for chunk in _chunks(unique):
-        rows = conn.execute(
-            f"SELECT name, id FROM entities WHERE namespace = ? AND name IN ({_marks(len(chunk))})",
-            (namespace, *chunk),
-        )
-        found.update({row[0]: row[1] for row in rows})
-    return found
+    rows = conn.execute(
+        f"SELECT name, id FROM entities WHERE namespace = ? AND name IN ({_EACH})", (namespace, _json(names))
+    )
+    return {row[0]: row[1] for row in rows}
 
 
 def insert_entity(conn: Connection, namespace: str, name: str, entity_type: str) -> int | None:
@@ -91,27 +86,20 @@ def insert_relation(conn: Connection, namespace: str, from_id: int, to_id: int, 
 
 def delete_entities(conn: Connection, namespace: str, names: Sequence[str]) -> int:
     """Delete by name; observations and relations from or to them go by ON DELETE CASCADE."""
-    deleted = 0
-    for chunk in _chunks(list(dict.fromkeys(names))):
-        cur = conn.execute(
-            f"DELETE FROM entities WHERE namespace = ? AND name IN ({_marks(len(chunk))})",
-            (namespace, *chunk),
-        )
-        deleted += cur.rowcount
-    return deleted
+    cur = conn.execute(
+        f"DELETE FROM entities WHERE namespace = ? AND name IN ({_EACH})", (namespace, _json(names))
+    )
+    return int(cur.rowcount)
 
 
 def delete_observations(conn: Connection, namespace: str, entity_name: str, contents: Sequence[str]) -> int:
-    deleted = 0
-    for chunk in _chunks(list(dict.fromkeys(contents))):
-        cur = conn.execute(
-            "DELETE FROM observations WHERE entity_id ="
-            " (SELECT id FROM entities WHERE namespace = ? AND name = ?)"
-            f" AND content IN ({_marks(len(chunk))})",
-            (namespace, entity_name, *chunk),
-        )
-        deleted += cur.rowcount
-    return deleted
+    cur = conn.execute(
+        "DELETE FROM observations WHERE entity_id ="
+        " (SELECT id FROM entities WHERE namespace = ? AND name = ?)"
+        f" AND content IN ({_EACH})",
+        (namespace, entity_name, _json(contents)),
+    )
+    return int(cur.rowcount)
 
 
 def delete_relation(conn: Connection, namespace: str, from_name: str, to_name: str, relation_type: str) -> int:
@@ -126,11 +114,10 @@ def delete_relation(conn: Connection, namespace: str, from_name: str, to_name: s
 
 def _with_observations(conn: Connection, rows: list[tuple[int, str, str]]) -> list[EntityRow]:
     observations: dict[int, list[str]] = {row[0]: [] for row in rows}
-    for chunk in _chunks([row[0] for row in rows]):
-        for entity_id, content in conn.execute(
-            f"SELECT entity_id, content FROM observations WHERE entity_id IN ({_marks(len(chunk))})"
-            " ORDER BY id",
-            tuple(chunk),
+    if rows:
+        for entity_id, content in _plain(conn).execute(
+            f"SELECT entity_id, content FROM observations WHERE entity_id IN ({_EACH}) ORDER BY id",
+            (_json(observations),),
         ):
             observations[entity_id].append(content)
     return [EntityRow(row[0], row[1], row[2], tuple(observations[row[0]])) for row in rows]
@@ -140,73 +127,87 @@ def list_entities(
     conn: Connection, namespace: str, *, limit: int | None = None, offset: int = 0
 ) -> list[EntityRow]:
     """Entities in creation order, with their observations in creation order."""
-    rows = conn.execute(
+    rows = _plain(conn).execute(
         "SELECT id, name, entity_type FROM entities WHERE namespace = ? ORDER BY id LIMIT ? OFFSET ?",
         (namespace, -1 if limit is None else limit, offset),
     ).fetchall()
-    return _with_observations(conn, [(r[0], r[1], r[2]) for r in rows])
+    return _with_observations(conn, rows)
 
 
 def entities_by_name(conn: Connection, namespace: str, names: Sequence[str]) -> list[EntityRow]:
     """The named entities that exist, in creation order; unknown names are left out."""
-    rows: list[tuple[int, str, str]] = []
-    for chunk in _chunks(list(dict.fromkeys(names))):
-        rows.extend(
-            (r[0], r[1], r[2])
-            for r in conn.execute(
-                "SELECT id, name, entity_type FROM entities"
-                f" WHERE namespace = ? AND name IN ({_marks(len(chunk))})",
-                (namespace, *chunk),
-            )
-        )
-    rows.sort()
-    return _with_observations(conn, rows)
+    rows = conn.execute(
+        f"SELECT id, name, entity_type FROM entities WHERE namespace = ? AND name IN ({_EACH}) ORDER BY id",
+        (namespace, _json(names)),
+    ).fetchall()
+    return _with_observations(conn, [(r[0], r[1], r[2]) for r in rows])
 
 
 def _casefold_contains(haystack: str | None, needle: str) -> bool:
     return haystack is not None and needle in haystack.lower()
 
 
+def _contains(column: str, ascii_query: bool) -> str:
+    """SQL for "column contains the query, ignoring case" as Python's ``str.lower`` sees it.
+
+    SQLite's ``lower()`` and ``LIKE`` fold ASCII only, so the exact comparison runs in a
+    small Python function (``:q``, lower-cased): "ÄRGER" finds "ärger", as in the reference
+    server. For an ASCII query, ``LIKE`` (``:like``, escaped) decides on its own for text that
+    is all ASCII (same folding, about twice as fast); only text holding other characters
+    (more bytes than characters) pays for the function.
+    """
+    if not ascii_query:
+        return f"ms_icontains({column}, :q)"
+    return (f"({column} LIKE :like ESCAPE '\\' OR (length({column}) <> length(CAST({column} AS BLOB))"
+            f" AND ms_icontains({column}, :q)))")
+
+
+def _like_pattern(query: str) -> str:
+    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def search_entities(
     conn: Connection, namespace: str, query: str, *, limit: int | None = None, offset: int = 0
 ) -> list[EntityRow]:
-    """Entities whose name, type or any observation contains ``query``, ignoring case.
-
-    SQLite's own ``lower()`` and ``LIKE`` fold ASCII only, so the comparison runs in a
-    small Python function: "ÄRGER" finds "ärger" as the reference server does.
-    """
+    """Entities whose name, type or any observation contains ``query``, ignoring case."""
     conn.create_function("ms_icontains", 2, _casefold_contains, deterministic=True)
-    rows = conn.execute(
+    ascii_query = query.isascii()
+    rows = _plain(conn).execute(
         "SELECT e.id, e.name, e.entity_type FROM entities e WHERE e.namespace = :ns AND ("
-        " ms_icontains(e.name, :q) OR ms_icontains(e.entity_type, :q)"
-        " OR EXISTS (SELECT 1 FROM observations o WHERE o.entity_id = e.id AND ms_icontains(o.content, :q)))"
+        f" {_contains('e.name', ascii_query)} OR {_contains('e.entity_type', ascii_query)}"
+        " OR EXISTS (SELECT 1 FROM observations o WHERE o.entity_id = e.id"
+        f" AND {_contains('o.content', ascii_query)}))"
         " ORDER BY e.id LIMIT :limit OFFSET :offset",
-        {"ns": namespace, "q": query.lower(), "limit": -1 if limit is None else limit, "offset": offset},
+        {"ns": namespace, "q": query.lower(), "like": _like_pattern(query),
+         "limit": -1 if limit is None else limit, "offset": offset},
     ).fetchall()
-    return _with_observations(conn, [(r[0], r[1], r[2]) for r in rows])
+    return _with_observations(conn, rows)
 
 
 _RELATION_SELECT = (
-    "SELECT f.name, t.name, r.relation_type, r.id FROM relations r"
+    "SELECT f.name, t.name, r.relation_type FROM relations r"
     " JOIN entities f ON f.id = r.from_id JOIN entities t ON t.id = r.to_id"
 )
 
 
 def list_relations(conn: Connection, namespace: str) -> list[RelationRow]:
-    rows = conn.execute(f"{_RELATION_SELECT} WHERE r.namespace = ? ORDER BY r.id", (namespace,))
-    return [RelationRow(r[0], r[1], r[2]) for r in rows]
+    rows = _plain(conn).execute(f"{_RELATION_SELECT} WHERE r.namespace = ? ORDER BY r.id", (namespace,))
+    return [RelationRow._make(r) for r in rows]
 
 
 def relations_touching(conn: Connection, ids: Sequence[int]) -> list[RelationRow]:
     """Relations with at least one endpoint among the given entities, in creation order."""
-    found: dict[int, RelationRow] = {}
-    for chunk in _chunks(list(dict.fromkeys(ids))):
-        marks = _marks(len(chunk))
-        for r in conn.execute(
-            f"{_RELATION_SELECT} WHERE r.from_id IN ({marks}) OR r.to_id IN ({marks})", (*chunk, *chunk)
-        ):
-            found[r[3]] = RelationRow(r[0], r[1], r[2])
-    return [found[k] for k in sorted(found)]
+    if not ids:
+        return []
+    ids_json = _json(ids)
+    rows = _plain(conn).execute(
+        f"{_RELATION_SELECT} WHERE r.id IN ("
+        f" SELECT id FROM relations WHERE from_id IN ({_EACH})"
+        f" UNION SELECT id FROM relations WHERE to_id IN ({_EACH})) ORDER BY r.id",
+        (ids_json, ids_json),
+    )
+    return [RelationRow._make(r) for r in rows]
 
 
 def counts(conn: Connection, namespace: str) -> dict[str, int]:

@@ -156,6 +156,23 @@ def test_search_folds_case_beyond_ascii(graph: KnowledgeGraph) -> None:
     assert names(graph.search_nodes("GEFÜHL").entities) == ["Ärger"]
 
 
+def test_search_agrees_with_python_case_folding_on_mixed_text(graph: KnowledgeGraph) -> None:
+    """The ASCII fast path and the Unicode path together give exactly ``q.lower() in text.lower()``."""
+    import random
+
+    rng = random.Random(3)
+    alphabet = ["a", "A", "k", "K", "\u212a", "i", "I", "\u0130", "\u00e4", "\u00c4", " ", "z", "%", "_", "\\"]
+    texts = ["z" + "".join(rng.choices(alphabet, k=rng.randint(1, 8))) for _ in range(300)]
+    graph.create_entities([Entity(f"e{i}", "t", (text,)) for i, text in enumerate(texts)])
+    for _ in range(60):
+        query = "".join(rng.choices(alphabet, k=rng.randint(1, 3)))
+        expected = [f"e{i}" for i, text in enumerate(texts) if query.lower() in text.lower()]
+        assert names(graph.search_nodes(query).entities) == expected, repr(query)
+    assert names(graph.search_nodes("kelvin").entities) == []
+    graph.create_entities([Entity("\u212aelvin", "unit")])
+    assert names(graph.search_nodes("kelvin").entities) == ["\u212aelvin"]
+
+
 def test_search_treats_sql_wildcards_literally(graph: KnowledgeGraph) -> None:
     graph.create_entities([Entity("100% done", "status"), Entity("plain", "status", ("a_b",))])
     assert names(graph.search_nodes("%").entities) == ["100% done"]
