@@ -156,6 +156,7 @@ class Runtime:
     @cached_property
     def retrieval(self) -> Retrieval:
         """Hybrid search; starts the background embedding worker (stopped at ``close``)."""
+        from memory_system.memory.documents import DocumentOptions
         from memory_system.memory.embeddings import semantic_available
         from memory_system.memory.retrieval import Retrieval
 
@@ -165,7 +166,8 @@ class Runtime:
             ok, missing = semantic_available()
             reason = "embedder disabled (embedder = none)" if ok else missing
         retrieval = Retrieval(self.db, embedder, unavailable_reason=reason,
-                              rag_timeout_ms=self.settings.rag_timeout_ms)
+                              rag_timeout_ms=self.settings.rag_timeout_ms,
+                              options=DocumentOptions.parse(self.settings.extra.get("embedding_document")))
         if retrieval.worker is not None:
             self.events.on_written(retrieval.worker.notify)
             self.events.on_deleted(retrieval.worker.forget)

@@ -15,6 +15,7 @@ from memory_system.cli import serve as serve_cli
 from memory_system.cli import tokens as tokens_cli
 from memory_system.cli import flags as flags_cli
 from memory_system.cli import maintain as maintain_cli
+from memory_system.cli import embed as embed_cli
 
 app = typer.Typer(
     name="memory-system",
@@ -30,6 +31,7 @@ app.add_typer(tokens_cli.app, name="tokens")
 app.command("serve")(serve_cli.serve)
 app.add_typer(flags_cli.app, name="flags")
 app.command("maintain")(maintain_cli.maintain)
+app.command("embed")(embed_cli.embed)
 
 
 @app.command()

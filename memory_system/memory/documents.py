@@ -28,6 +28,26 @@ class DocumentOptions:
     date: bool = True
     context_turns: int = CONTEXT_TURNS
 
+    @classmethod
+    def parse(cls, spec: object) -> DocumentOptions:
+        """None/"" = the default (all); "plain" = content only; else a comma list of
+        ``speaker``, ``date``, ``previous`` or ``previous=N``."""
+        if spec is None or spec == "":
+            return cls()
+        if not isinstance(spec, str):
+            raise ValueError("embedding_document must be a string like 'speaker,date,previous=1'")
+        if spec.strip() == "plain":
+            return cls(speaker=False, date=False, context_turns=0)
+        parts = [p.strip() for p in spec.split(",") if p.strip()]
+        turns = 0
+        for part in parts:
+            name, _, value = part.partition("=")
+            if name not in ("speaker", "date", "previous"):
+                raise ValueError(f"embedding_document: unknown part {name!r}; use speaker, date, previous=N")
+            if name == "previous":
+                turns = int(value or 1)
+        return cls(speaker="speaker" in parts, date="date" in parts, context_turns=turns)
+
 
 def speaker_of(metadata: Any) -> str | None:
     if isinstance(metadata, str):
