@@ -319,7 +319,8 @@ def serve_process(tmp_path: Path) -> Iterator[Callable[..., ServedProcess]]:
         port = free_port()
         clean = {k: v for k, v in os.environ.items()
                  if not k.startswith(("USE_", "MEMORY_SYSTEM_"))}
-        full_env = {**clean, "HOME": str(tmp_path / "home"), **(env or {})}
+        # Full-text retrieval unless a test asks for the model: start-up in ~1 s, not ~6 s.
+        full_env = {**clean, "HOME": str(tmp_path / "home"), "MEMORY_SYSTEM_EMBEDDER": "none", **(env or {})}
         args = [sys.executable, "-m", "memory_system", "serve", "--host", "127.0.0.1", "--port", str(port),
                 "--db", str(db), "--config", str(config_path), "--log-file", str(log_file), *extra]
         if dev:
@@ -352,3 +353,14 @@ def serve_process(tmp_path: Path) -> Iterator[Callable[..., ServedProcess]]:
             except subprocess.TimeoutExpired:
                 served.proc.kill()
                 served.proc.wait(timeout=15)
+
+
+@pytest.fixture(scope="session")
+def minilm() -> object:
+    """The real all-MiniLM-L6-v2, loaded once per test session, offline, from the installed package.
+
+    Every runtime in the test process shares it (``embeddings.shared_minilm``)."""
+    pytest.importorskip("sentence_transformers", reason="the semantic extra is not installed")
+    from memory_system.memory.embeddings import shared_minilm
+
+    return shared_minilm()
