@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import sys
@@ -59,6 +60,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(7)
     n = args.entities
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         source, db_path = Path(tmp) / "memory.jsonl", Path(tmp) / "memory.db"
         build_file(source, n, rng)
@@ -93,7 +95,8 @@ def main() -> None:
     body = "\n".join([
         f"## Entity memory (Phase 1): {n:,} entities, {3 * n:,} observations, {2 * n:,} relations",
         "",
-        f"`python benchmarks/entities.py --entities {n}` at {git_revision()}; {machine()}.",
+        f"`python benchmarks/entities.py --entities {n}` at {git_revision()}; {machine()}; "
+        f"load average {load:.1f} at start (other work was running: treat as upper bounds).",
         "",
         "| operation | time | note |",
         "|---|---|---|",
