@@ -49,7 +49,7 @@ __all__ = ["InjectionFlags", "InjectionResult", "Injector", "InjectionError", "M
 _log = logging.getLogger(__name__)
 
 MAX_TOKEN_BUDGET = 32000
-MAX_QUERY_CHARS = 8000
+MAX_QUERY_CHARS = 4000  # what retrieval accepts
 FORMATS = ("markdown", "json")
 CANDIDATES = 40          # memories asked of retrieval; ranking re-orders them
 LEGACY_RECENT = 50       # most recent memories the legacy path considers
@@ -58,6 +58,7 @@ ENTITIES = 8
 # Shares of the budget code patterns and entities may take while memories still wait.
 PATTERN_SHARE = 0.15
 ENTITY_SHARE = 0.10
+MIN_MEMORY_TOKENS = 8     # "- [2024-05-01] x" already counts 8: below this nothing fits
 
 
 class InjectionError(ValueError):
@@ -285,7 +286,20 @@ class Injector:
             block=block, format=fmt, mode=mode, cache="miss", took_ms=0.0, tokens=tokens,
             token_budget=budget, manifest=manifest, retrieval=search["info"],
         )
-        return result, _seconds_until_first_expiry(items)
+        return result, self._cache_ttl(items, agent_id, namespace, flags)
+
+    def _cache_ttl(self, items: list[Item], agent_id: str, namespace: str, flags: InjectionFlags) -> float | None:
+        """Seconds until a memory in the block expires or stops being shared with the caller."""
+        ends = [i.manifest["_expires_at"] for i in items if i.manifest.get("_expires_at")]
+        others = [i.manifest["id"] for i in items if i.section == "memories" and i.manifest.get("_agent_id") != agent_id]
+        if flags.sharing and others:
+            until = self.runtime.sharing.visible_until(others, agent_id=agent_id, namespace=namespace)
+            if until:
+                ends.append(until)
+        if not ends:
+            return None
+        moment = datetime.fromisoformat(min(ends).replace("Z", "+00:00"))
+        return max(0.0, (moment - datetime.now(UTC)).total_seconds())
 
     def _search(self, agent_id: str, namespace: str, query: str, flags: InjectionFlags) -> dict[str, Any]:
         """Hybrid retrieval within the RAG time budget; full text + recency when it fails."""
@@ -332,7 +346,8 @@ class Injector:
         self, agent_id: str, namespace: str, session_id: str | None, budget: int, fmt: str, flags: InjectionFlags,
     ) -> InjectionResult:
         builder = BlockBuilder(fmt, budget)
-        entities = self.runtime.graph.list_entities(namespace, limit=ENTITIES) if _graph_ok(namespace) else []
+        page = self.runtime.graph.list_entities(namespace, limit=ENTITIES)
+        entities = page[0] if isinstance(page, tuple) else page  # (items, next offset)
         entity_items = [_entity_item(e) for e in entities]
         entity_cap = builder.used + int(budget * 0.3)
         for item in entity_items:
@@ -385,8 +400,6 @@ class Injector:
         return items
 
     def _entity_items(self, namespace: str, query: str) -> list[Item]:
-        if not _graph_ok(namespace):
-            return []
         graph = self.runtime.graph
         seen: dict[str, Any] = {}
         words = _WORD.findall(query)
@@ -400,10 +413,6 @@ class Injector:
             for entity in graph.search_nodes(word, namespace).entities[:ENTITIES]:
                 seen.setdefault(entity.name, entity)
         return [_entity_item(e) for e in list(seen.values())[:ENTITIES]]
-
-
-def _graph_ok(namespace: str) -> bool:
-    return bool(namespace)
 
 
 def _entity_item(entity: Any) -> Item:
@@ -430,6 +439,7 @@ def _memory_item(memory: Memory, total: float, relevance: float, scores: dict[st
     item = Item("memories", f"- [{date}] {body}", value, manifest, group=memory.tier if tiers else None)
     item.truncatable_text = memory.content
     item.manifest["_expires_at"] = memory.expires_at
+    item.manifest["_agent_id"] = memory.agent_id
     return item
 
 
@@ -437,7 +447,7 @@ def _add_memories(builder: BlockBuilder, ranked: list[tuple[Memory, float, float
                   tiers: bool) -> None:
     truncated_once = False
     for memory, total, relevance, scores in ranked:
-        if builder.remaining <= 0:
+        if builder.remaining < MIN_MEMORY_TOKENS:
             break
         item = _memory_item(memory, total, relevance, scores, tiers)
         if builder.try_add(item) or truncated_once:
@@ -463,23 +473,10 @@ def _manifest(items: list[Item]) -> dict[str, Any]:
     return out
 
 
-def _seconds_until_first_expiry(items: list[Item]) -> float | None:
-    expiries = [i.manifest.get("_expires_at") for i in items if i.manifest.get("_expires_at")]
-    if not expiries:
-        return None
-    moment = datetime.fromisoformat(min(expiries).replace("Z", "+00:00"))
-    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
-
-
 def _read_search(found: Any) -> dict[str, Any]:
     """The retrieval result as (memory, fused score, per-source scores) + what happened."""
-    hits = []
-    for hit in getattr(found, "hits", found):
-        scores = dict(getattr(hit, "scores", {}) or {})
-        hits.append((hit.memory, float(hit.score), scores))
-    degraded = bool(getattr(found, "degraded", False))
-    info = {"mode": getattr(found, "mode", "unknown"), "degraded": degraded}
-    reason = getattr(found, "degraded_reason", None) or getattr(found, "reason", None)
-    if reason:
-        info["reason"] = reason
+    hits = [(hit.memory, float(hit.score), dict(hit.scores)) for hit in found.hits]
+    degraded = found.mode == "degraded"
+    info: dict[str, Any] = {"mode": found.mode, "degraded": degraded, "reason": found.reason,
+                            "sources": list(found.sources), "vectors_stale": found.vectors_stale}
     return {"hits": hits, "degraded": degraded, "info": info}

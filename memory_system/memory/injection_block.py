@@ -95,6 +95,9 @@ class BlockBuilder:
         return count_tokens(_json(item.value) + ",")
 
     def try_add(self, item: Item) -> bool:
+        # Cheap refusal first: an item never counts fewer tokens than a quarter of its characters.
+        if (len(item.markdown) + 3) // 4 > self.remaining and self.fmt == "markdown":
+            return False
         cost = self._heading_cost(item) + self._item_cost(item)
         if cost > self.remaining:
             return False

@@ -1,0 +1,400 @@
+"""Injection latency over real HTTP: POST /v1/inject against 10,000 and 100,000 memories.
+
+Usage: python benchmarks/injection.py [--sizes 10000 100000] [--requests 400] [--workdir DIR]
+
+For each size: a database with that many memories in one namespace, filled through the
+service layer (``MemoryService.create_batch``, 1,000 per call) for speed of setup, every
+memory stored with its vector before measuring starts. Each memory is one of 2,000 generated
+sentences plus its own ``(ref n)`` tag; its vector is the model's vector of that sentence
+(embedding 2,000 sentences instead of 100,000 texts keeps the setup to minutes on two cores;
+search cost does not depend on the vectors' values). The filled database is kept in
+``--workdir`` and reused by later runs. Then
+``memory-system serve --dev`` runs as its own process on 127.0.0.1 and this script sends
+requests on an open-loop schedule (each request leaves at its planned time whether or not
+earlier ones have answered, so a slow server cannot slow the load down and hide its queue;
+latency is measured from the planned send time):
+
+- cache miss: every query distinct, 20 requests/s;
+- cache hit: a few queries asked once first, then repeated, 20 requests/s;
+- the highest rate with p95 < 100 ms (the runbook's baseline), stepping the rate up, for
+  misses and for hits.
+
+Client and server share the machine's cores, so the client's own cost is in the numbers.
+Writes the "injection" section of BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _report import git_revision, machine, write_section  # noqa: E402
+
+NAMESPACE = "bench"
+AGENT = "bench-agent"
+ROOT = Path(__file__).resolve().parents[1]
+
+TEAMS = ["platform", "payments", "search", "mobile", "data", "infra", "growth", "security", "billing", "support"]
+SERVICES = ["checkout", "gateway", "indexer", "scheduler", "auth", "notifier", "ledger", "exporter", "crawler",
+            "reporter", "router", "cache", "uploader", "resolver", "tracker", "planner"]
+TECH = ["postgres", "sqlite", "redis", "kafka", "grpc", "graphql", "rust", "go", "python", "typescript",
+        "kubernetes", "terraform", "nginx", "envoy", "celery", "airflow", "react", "django", "fastapi", "spark"]
+REASONS = ["latency spikes under load", "a memory leak in production", "the on-call burden", "licensing costs",
+           "flaky integration tests", "slow cold starts", "a security audit finding", "customer complaints",
+           "missing observability", "data loss during failover", "the quarterly cost review", "timeouts at peak"]
+PEOPLE = ["Alice", "Bob", "Chen", "Dara", "Emeka", "Farah", "Goran", "Hana", "Ivan", "Jun", "Kofi", "Lena"]
+TEMPLATES = [
+    "Decision: the {team} team moved {service} from {a} to {b} because of {reason}.",
+    "{person} prefers {a} over {b} for the {service} service and reviews changes on {day}.",
+    "Incident {n}: {service} failed after a {a} upgrade; root cause was {reason}; fixed by pinning {b}.",
+    "The {team} roadmap puts the {service} rewrite in {a} ahead of the {b} migration.",
+    "{person} asked to keep {service} deploys behind a feature flag until {reason} is resolved.",
+    "Convention: {service} handlers in {a} log one JSON line per request; {b} clients retry twice.",
+    "Meeting note: {person} and the {team} team agreed that {service} owns the {b} schema.",
+]
+DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]
+QUESTION = [
+    "why did we move {service} to {b}", "what does {person} prefer for {service}",
+    "how was the {service} incident with {a} fixed", "who owns the {b} schema for {service}",
+    "what is the plan for the {service} rewrite", "how should {service} handlers log in {a}",
+    "what did the {team} team decide about {service} and {reason}",
+]
+
+
+def slots(rng: random.Random) -> dict[str, Any]:
+    a, b = rng.sample(TECH, 2)
+    return {"team": rng.choice(TEAMS), "service": rng.choice(SERVICES), "a": a, "b": b,
+            "reason": rng.choice(REASONS), "person": rng.choice(PEOPLE), "day": rng.choice(DAYS)}
+
+
+def memory_text(rng: random.Random, n: int) -> str:
+    return rng.choice(TEMPLATES).format(n=n, **slots(rng)) + f" (ref {n})"
+
+
+def distinct_queries(rng: random.Random, count: int) -> list[str]:
+    seen: dict[str, None] = {}
+    while len(seen) < count:
+        q = rng.choice(QUESTION).format(**slots(rng))
+        if q in seen:
+            q = f"{q} in sprint {rng.randint(1, 10_000)}"
+        seen[q] = None
+    return list(seen)
+
+
+# --- setup ------------------------------------------------------------------------------
+
+def counts(db: Path) -> tuple[int, int]:
+    from memory_system.store._sqlite import sqlite3
+
+    conn = sqlite3.connect(str(db))
+    try:
+        memories = conn.execute("SELECT count(*) FROM memories WHERE namespace = ?", (NAMESPACE,)).fetchone()[0]
+        vectors = conn.execute(
+            "SELECT count(*) FROM memory_embeddings e JOIN memories m ON m.id = e.memory_id"
+            " WHERE m.namespace = ?", (NAMESPACE,)).fetchone()[0]
+    finally:
+        conn.close()
+    return int(memories), int(vectors)
+
+
+BASES = 2000  # distinct sentences the memories are built from (each memory adds its own ref tag)
+
+
+def base_texts() -> list[str]:
+    rng = random.Random(42)
+    seen: dict[str, None] = {}
+    while len(seen) < BASES:
+        seen[rng.choice(TEMPLATES).format(n=rng.randint(100, 999), **slots(rng))] = None
+    return list(seen)
+
+
+def base_vectors(workdir: Path, bases: list[str]) -> np.ndarray:
+    """The model's vectors of the base sentences, computed once and kept in ``workdir``."""
+    from memory_system.memory.embeddings import make_embedder
+
+    path = workdir / f"bases-{len(bases)}.npy"
+    if path.exists():
+        return np.load(path)
+    embedder = make_embedder("minilm")
+    if embedder is None:
+        raise SystemExit("the semantic extra is needed to fill the benchmark database")
+    parts = []
+    for i in range(0, len(bases), 64):
+        parts.append(embedder.encode(bases[i:i + 64]))
+        if i % 640 == 0:
+            print(f"  embedded {i + 64}/{len(bases)} base sentences", flush=True)
+    vectors = np.vstack(parts).astype(np.float32)
+    np.save(path, vectors)
+    return vectors
+
+
+def fill(db: Path, size: int) -> dict[str, Any]:
+    """``size`` memories through the service layer, each stored with its vector."""
+    from memory_system.memory.embeddings import MODEL_DIM, MODEL_NAME, to_blob
+    from memory_system.ops import schema
+    from memory_system.runtime import Runtime
+    from memory_system.settings import Settings
+    from memory_system.store import embeddings as vec_store
+
+    info: dict[str, Any] = {"reused": False}
+    if db.exists():
+        have, vectors = counts(db)
+        if have == size and vectors == size:
+            info["reused"] = True
+            return info
+        db.unlink()
+        for suffix in ("-wal", "-shm"):
+            Path(str(db) + suffix).unlink(missing_ok=True)
+    bases = base_texts()
+    start = time.perf_counter()
+    vectors = base_vectors(db.parent, bases)
+    info["embed_s"] = round(time.perf_counter() - start, 1)
+    schema.migrate(db)
+    runtime = Runtime(Settings(db_path=db, embedder="none", config_path=db.parent / "absent.json"))
+    rng = random.Random(size)
+    start = time.perf_counter()
+    try:
+        n = 0
+        while n < size:
+            picks = [rng.randrange(len(bases)) for _ in range(min(1000, size - n))]
+            batch = [{"content": f"{bases[b]} (ref {n + i})", "kind": rng.choice(["fact", "decision", "note"]),
+                      "tier": rng.choice(["long_term", "short_term"]), "importance": round(rng.random(), 2)}
+                     for i, b in enumerate(picks)]
+            written = runtime.memories.create_batch(namespace=NAMESPACE, agent_id=AGENT, items=batch)
+            with runtime.db.write() as conn:
+                vec_store.write_vectors(
+                    conn, [(w.memory.id, NAMESPACE, to_blob(vectors[b])) for w, b in zip(written, picks)],
+                    MODEL_NAME, MODEL_DIM)
+                if vec_store.get_meta(conn, vec_store.MODEL_KEY) is None:
+                    vec_store.record_model(conn, MODEL_NAME, MODEL_DIM)
+            n += len(batch)
+    finally:
+        runtime.close()
+    info["ingest_s"] = round(time.perf_counter() - start, 1)
+    have, stored = counts(db)
+    if have != size or stored != size:
+        raise SystemExit(f"{db}: {have} memories, {stored} vectors; expected {size} of each")
+    return info
+
+
+# --- the server -------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(db: Path, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    config = workdir / "config.json"
+    config.write_text(json.dumps({"featureFlags": {"USE_ENHANCED_INJECTION": True,
+                                                   "USE_HIERARCHICAL_TIERS": True}}))
+    env = {**os.environ, "MEMORY_SYSTEM_CONFIG": str(config)}
+    log = open(workdir / "server.log", "ab")  # noqa: SIM115 - closed with the process
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "memory_system", "serve", "--dev", "--db", str(db), "--port", str(port)],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    import httpx
+
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}; see {workdir / 'server.log'}")
+        try:
+            if httpx.get(url + "/health/live", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    stop_server(proc)
+    raise SystemExit("server did not come up within 180 s")
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+# --- load -------------------------------------------------------------------------------
+
+async def open_loop(url: str, queries: list[str], rate: float, budget: int = 1000) -> dict[str, Any]:
+    """Send ``queries`` at ``rate``/s on a fixed schedule; latency from each planned send time."""
+    import httpx
+
+    headers = {"x-agent-id": AGENT, "x-namespace": NAMESPACE}
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    latencies: list[float] = []
+    server_ms: list[float] = []
+    modes: dict[str, int] = {}
+    cache: dict[str, int] = {}
+    errors = 0
+    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=30) as client:
+        loop = asyncio.get_running_loop()
+        start = loop.time() + 0.05
+
+        async def one(i: int, query: str) -> None:
+            nonlocal errors
+            planned = start + i / rate
+            await asyncio.sleep(max(0.0, planned - loop.time()))
+            try:
+                response = await client.post("/v1/inject", json={"query": query, "token_budget": budget})
+            except httpx.HTTPError:
+                errors += 1
+                return
+            done = loop.time()
+            if response.status_code != 200:
+                errors += 1
+                return
+            body = response.json()
+            latencies.append((done - planned) * 1000)
+            server_ms.append(float(body["took_ms"]))
+            modes[body["mode"]] = modes.get(body["mode"], 0) + 1
+            cache[body["cache"]] = cache.get(body["cache"], 0) + 1
+
+        await asyncio.gather(*(one(i, q) for i, q in enumerate(queries)))
+    return {"rate": rate, "requests": len(queries), "errors": errors, "modes": modes, "cache": cache,
+            **pcts("", latencies), **pcts("server_", server_ms)}
+
+
+def pcts(prefix: str, values: list[float]) -> dict[str, float]:
+    if not values:
+        return {f"{prefix}p50": float("nan"), f"{prefix}p95": float("nan"), f"{prefix}p99": float("nan")}
+    arr = np.array(values)
+    return {f"{prefix}p{q}": round(float(np.percentile(arr, q)), 2) for q in (50, 95, 99)}
+
+
+def run(url: str, queries: list[str], rate: float) -> dict[str, Any]:
+    return asyncio.run(open_loop(url, queries, rate))
+
+
+def measure_size(url: str, size: int, requests: int, step_s: float) -> dict[str, Any]:
+    rng = random.Random(1000 + size)
+    # Warm-up: loads the namespace's vectors and the model; not measured.
+    run(url, distinct_queries(rng, 30), 10)
+    out: dict[str, Any] = {}
+    out["miss_20"] = run(url, distinct_queries(rng, requests), 20)
+    hot = distinct_queries(rng, 8)
+    run(url, hot, 8)  # each asked once: now cached
+    out["hit_20"] = run(url, [hot[i % len(hot)] for i in range(requests)], 20)
+    for kind in ("miss", "hit"):
+        best: dict[str, Any] | None = None
+        steps = []
+        for rate in (20, 30, 40, 60, 80, 120, 160, 240, 320, 480, 640):
+            count = max(40, int(rate * step_s))
+            if kind == "miss":
+                qs = distinct_queries(rng, count)
+            else:
+                qs = [hot[i % len(hot)] for i in range(count)]
+            result = run(url, qs, rate)
+            steps.append({k: result[k] for k in ("rate", "requests", "errors", "p50", "p95", "p99")})
+            print(f"  {size} {kind} {rate}/s: p50 {result['p50']} p95 {result['p95']} "
+                  f"errors {result['errors']}", flush=True)
+            if result["errors"] or not result["p95"] < 100:
+                break
+            best = result
+        out[f"max_{kind}"] = {"best": best, "steps": steps}
+    return out
+
+
+def section(results: dict[int, dict[str, Any]], setups: dict[int, dict[str, Any]], command: str) -> str:
+    lines = [
+        "## Injection latency (POST /v1/inject over HTTP)",
+        "",
+        f"Machine: {machine()}. Revision {git_revision()}. Command: `{command}`.",
+        "Setup: memories created through the service layer (`MemoryService.create_batch`, 1,000 per call),",
+        "all embedded (`memory-system embed --backfill`) before measuring; one namespace, one agent;",
+        "`memory-system serve --dev` as its own process; client: httpx (async) in another process on",
+        "the same cores, open-loop schedule, latency from each request's planned send time; token",
+        "budget 1,000, markdown. Measured while other work ran on the machine.",
+        "",
+        "| memories | load | requests | p50 ms | p95 ms | p99 ms | server took_ms p50 / p95 | mode |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for size, res in results.items():
+        for key, label in (("miss_20", "cache miss, 20 req/s"), ("hit_20", "cache hit, 20 req/s")):
+            r = res[key]
+            lines.append(f"| {size:,} | {label} | {r['requests']} | {r['p50']} | {r['p95']} | {r['p99']} | "
+                         f"{r['server_p50']} / {r['server_p95']} | {r['modes']} |")
+    lines += ["", "Highest rate with p95 < 100 ms (rate stepped up; 'best' is the last step under):", "",
+              "| memories | load | best rate req/s | p50 / p95 / p99 ms there | next step |", "|---|---|---|---|---|"]
+    for size, res in results.items():
+        for kind in ("miss", "hit"):
+            entry = res[f"max_{kind}"]
+            best = entry["best"]
+            nxt = entry["steps"][-1] if entry["steps"] else None
+            best_txt = f"{best['rate']:g}" if best else "< 20"
+            pct = f"{best['p50']} / {best['p95']} / {best['p99']}" if best else "-"
+            if nxt and (not best or nxt["rate"] != best["rate"]):
+                nxt_txt = f"{nxt['rate']:g}/s: p95 {nxt['p95']} ms, {nxt['errors']} errors"
+            else:
+                nxt_txt = "(top of the range)"
+            lines.append(f"| {size:,} | cache {kind} | {best_txt} | {pct} | {nxt_txt} |")
+    lines += ["", "Setup times: " + "; ".join(
+        f"{size:,}: " + ("reused an earlier filled database" if s.get("reused")
+                         else f"ingest {s.get('ingest_s')} s, embedding {s.get('embed_s')} s")
+        for size, s in setups.items()) + "."]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--requests", type=int, default=400, help="requests per 20 req/s phase")
+    parser.add_argument("--step-seconds", type=float, default=5.0, help="length of each rate step")
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/memory-system-injection-bench"))
+    parser.add_argument("--no-write", action="store_true", help="print, do not touch BENCHMARKS.md")
+    parser.add_argument("--fill-only", action="store_true", help="build the databases, measure nothing")
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    command = "python benchmarks/injection.py " + " ".join(sys.argv[1:])
+    results: dict[int, dict[str, Any]] = {}
+    setups: dict[int, dict[str, Any]] = {}
+    for size in args.sizes:
+        db = args.workdir / f"inject-{size}.db"
+        print(f"[{size}] filling {db}", flush=True)
+        setups[size] = fill(db, size)
+        print(f"[{size}] setup {setups[size]}", flush=True)
+        if args.fill_only:
+            continue
+        proc, url = start_server(db, args.workdir)
+        try:
+            results[size] = measure_size(url, size, args.requests, args.step_seconds)
+        finally:
+            stop_server(proc)
+        print(json.dumps({"size": size, **{k: v for k, v in results[size].items() if not k.startswith("max")}}),
+              flush=True)
+    if args.fill_only:
+        return
+    text = section(results, setups, command.strip())
+    print(text)
+    (args.workdir / "results.json").write_text(json.dumps({"results": results, "setups": setups}, indent=1))
+    if not args.no_write:
+        write_section("injection", text)
+
+
+if __name__ == "__main__":
+    main()
