@@ -171,3 +171,21 @@ def test_a_body_that_is_not_json_is_refused(server: tuple[httpx.Client, Path], g
     response = client.post("/v1/entities", content=b"{not json", headers={"Content-Type": "application/json"})
     assert 400 <= response.status_code < 500 and "Traceback" not in response.text
     assert graph_rows(db) == before
+
+
+def test_with_agent_tokens_the_namespace_is_the_tokens(live_server: Callable[..., str], tmp_path: Path) -> None:
+    from memory_system.ops.tokens import TokenService
+    from memory_system.store.connection import Database
+
+    url = live_server(dev=False)
+    db = Database(tmp_path / "server0.db")
+    alice = TokenService(db).create("alice", "proj-a").token
+    bob = TokenService(db).create("bob", "proj-b").token
+    db.close()
+    as_alice = httpx.Client(base_url=url, timeout=10, headers={"Authorization": f"Bearer {alice}"})
+    as_bob = httpx.Client(base_url=url, timeout=10, headers={"Authorization": f"Bearer {bob}"})
+    seed(as_alice)
+    assert names(as_alice.get("/v1/graph").json()) == ["Ada", "Babbage", "src/engine.py"]
+    assert as_bob.get("/v1/graph").json() == {"entities": [], "relations": []}
+    assert as_bob.get("/v1/graph", headers={"X-Namespace": "proj-a"}).status_code == 403
+    assert httpx.get(url + "/v1/graph", timeout=10).status_code == 401
