@@ -61,7 +61,7 @@ def parse_value(raw: object, *, flag: str, source: str) -> float:
 
 def percent(value: float) -> int:
     """Whole percent of sessions a fraction turns on (half rounds up: 0.015 -> 2)."""
-    return int(math.floor(value * 100 + 0.5))
+    return math.floor(value * 100 + 0.5)
 
 
 def describe(value: float) -> str:

@@ -20,7 +20,10 @@ def _murmur3_32(data: bytes, seed: int = 0) -> int:
     """MurmurHash3 x86 32-bit, written from the reference algorithm to check mmh3 independently."""
     c1, c2, mask = 0xCC9E2D51, 0x1B873593, 0xFFFFFFFF
     h = seed
-    rotl = lambda x, r: ((x << r) | (x >> (32 - r))) & mask  # noqa: E731
+
+    def rotl(x: int, r: int) -> int:
+        return ((x << r) | (x >> (32 - r))) & mask
+
     full = len(data) // 4 * 4
     for i in range(0, full, 4):
         k = int.from_bytes(data[i:i + 4], "little")
@@ -64,7 +67,8 @@ def _stickiness_key(strategy: dict[str, Any], context: dict[str, Any]) -> str | 
         return key or (str(uuid.uuid4()) if params["rollout"] in ("0", "100") else "")
     if stickiness in ("userId", "sessionId"):
         return context.get(stickiness)
-    return context.get("properties", {}).get(stickiness)
+    value = context.get("properties", {}).get(stickiness)
+    return None if value is None else str(value)
 
 
 def _unleash_enabled(feature: dict[str, Any], context: dict[str, Any]) -> bool:

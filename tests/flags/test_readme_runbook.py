@@ -26,12 +26,12 @@ TOKEN = "runbook-admin-token-0123456789"
 
 def _blocks() -> list[str]:
     section = README.read_text().split("### Rolling a flag back", 1)[1]
-    return [textwrap.dedent(b) for b in re.findall(r"```bash\n(.+?)\n\s*```", section, re.S)]
+    return [textwrap.dedent(b) for b in re.findall(r"```bash\n(.+?)\n\s*```", section, re.DOTALL)]
 
 
 def _bash(script: str, **env: str) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", **env}
-    proc = subprocess.run(["bash", "-e", "-c", script], capture_output=True, text=True, env=full_env, timeout=120)
+    proc = subprocess.run(["bash", "-e", "-c", script], check=False, capture_output=True, text=True, env=full_env, timeout=120)
     assert proc.returncode == 0, f"{script}\n{proc.stdout}\n{proc.stderr}"
     return proc
 
@@ -69,7 +69,7 @@ def test_method_2_cli_with_the_service_down(tmp_path: Path) -> None:
 
 def test_method_3_config_file_reload(migrated_db: Path, tmp_path: Path) -> None:
     block = _blocks()[2]
-    content = re.search(r"<<'JSON'\n(.+?)\nJSON", block, re.S)
+    content = re.search(r"<<'JSON'\n(.+?)\nJSON", block, re.DOTALL)
     assert content is not None and "systemctl reload" in block
     config = tmp_path / "config.json"
     with Database(migrated_db) as database:

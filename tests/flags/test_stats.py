@@ -24,7 +24,7 @@ def _iso(moment: datetime) -> str:
 def flags(migrated_db: Path, tmp_path: Path) -> Iterator[FlagService]:
     db = Database(migrated_db)
     now = datetime.now(UTC)
-    rows = [(f"live-{i}", _iso(now - timedelta(minutes=1)), None) for i in range(2000)]
+    rows: list[tuple[str, str, str | None]] = [(f"live-{i}", _iso(now - timedelta(minutes=1)), None) for i in range(2000)]
     rows += [(f"stale-{i}", _iso(now - timedelta(hours=2)), None) for i in range(300)]
     rows += [(f"ended-{i}", _iso(now), _iso(now)) for i in range(100)]
     with db.write() as conn:
