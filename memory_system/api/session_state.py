@@ -64,8 +64,7 @@ def _if_match_version(if_match: str | None) -> int | None:
     if if_match is None:
         return None
     text = if_match.strip()
-    if text.startswith("W/"):
-        text = text[2:]
+    text = text.removeprefix("W/")
     text = text.strip('"')
     if not text.isdigit():
         raise HTTPException(422, {"error": "invalid_if_match", "field": "If-Match",
@@ -75,9 +74,13 @@ def _if_match_version(if_match: str | None) -> int | None:
 
 
 @router.get("/{session_id}/state")
-def get_state(session_id: str, response: Response, runtime: RuntimeDep, identity: IdentityDep) -> dict[str, Any]:
+def get_state(
+    session_id: str, response: Response, runtime: RuntimeDep, identity: IdentityDep
+) -> dict[str, Any]:
     try:
-        current = runtime.session_state.get(session_id, agent_id=identity.agent_id, namespace=identity.namespace)
+        current = runtime.session_state.get(
+            session_id, agent_id=identity.agent_id, namespace=identity.namespace
+        )
     except SessionStateError as exc:
         raise _state_error(exc) from exc
     response.headers["ETag"] = f'"{current.version}"'
@@ -97,8 +100,10 @@ def put_state(
                                              "disagree; send one of them"})
     version = body.version if body.version is not None else header_version
     try:
-        written = runtime.session_state.put(session_id, agent_id=identity.agent_id, namespace=identity.namespace,
-                                            state=body.state, version=version)
+        written = runtime.session_state.put(
+            session_id, agent_id=identity.agent_id, namespace=identity.namespace, state=body.state,
+            version=version,
+        )
     except SessionStateError as exc:
         raise _state_error(exc) from exc
     response.headers["ETag"] = f'"{written.version}"'

@@ -48,7 +48,9 @@ def flag_key(request: Request, identity: Identity, session_id: str | None = None
     return request.headers.get("x-session-id") or session_id or f"agent:{identity.agent_id}"
 
 
-def sharing_enabled(request: Request, runtime: Runtime, identity: Identity, session_id: str | None = None) -> bool:
+def sharing_enabled(
+    request: Request, runtime: Runtime, identity: Identity, session_id: str | None = None
+) -> bool:
     return runtime.flags.enabled(USE_CROSS_AGENT_SHARING, flag_key(request, identity, session_id))
 
 
@@ -82,8 +84,9 @@ def http_error(exc: Exception, status_by_type: list[tuple[type[Exception], int]]
 
 
 @contextmanager
-def counted(action: str, errors: tuple[type[Exception], ...], status_by_type: list[tuple[type[Exception], int]]
-            ) -> Iterator[None]:
+def counted(
+    action: str, errors: tuple[type[Exception], ...], status_by_type: list[tuple[type[Exception], int]]
+) -> Iterator[None]:
     """Map service errors to HTTP ones; count every failure (a 4xx included) as a sharing error."""
     try:
         yield
@@ -132,7 +135,7 @@ def share_memory(
 @router.delete("/memories/{memory_id}/shares")
 def revoke_memory_shares(
     memory_id: int, request: Request, runtime: RuntimeDep, identity: IdentityDep,
-    agent_id: Annotated[list[str] | None, Query(description="agent whose grant to revoke; repeatable")] = None,
+    agent_id: Annotated[list[str] | None, Query(description="agent whose grant to revoke; repeat it")] = None,
     namespace: Annotated[bool, Query(description="revoke the namespace-wide grant")] = False,
     body: Annotated[RevokeIn | None, Body()] = None,
 ) -> dict[str, Any]:
@@ -156,7 +159,9 @@ def revoke_memory_shares(
 def list_memory_shares(memory_id: int, runtime: RuntimeDep, identity: IdentityDep) -> dict[str, Any]:
     """The grants of the caller's own memory, expired ones with ``active: false``."""
     try:
-        grants = runtime.sharing.list_shares(memory_id, agent_id=identity.agent_id, namespace=identity.namespace)
+        grants = runtime.sharing.list_shares(
+            memory_id, agent_id=identity.agent_id, namespace=identity.namespace
+        )
     except SharingError as exc:
         raise http_error(exc, _STATUS) from exc
     return _shares(memory_id, grants)
@@ -166,7 +171,7 @@ def list_memory_shares(memory_id: int, runtime: RuntimeDep, identity: IdentityDe
 def share_events(
     runtime: RuntimeDep, identity: IdentityDep,
     memory_id: int | None = None,
-    before_id: Annotated[int | None, Query(description="page: the next_before_id of the previous page")] = None,
+    before_id: Annotated[int | None, Query(description="next_before_id of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_EVENTS_PAGE)] = 100,
 ) -> dict[str, Any]:
     """The audit trail of grants, revokes and hand-offs the caller took part in, newest first."""

@@ -113,9 +113,9 @@ def list_events(
     and every event about a memory the agent owns now."""
     where = [
         "e.namespace = :ns",
-        "(e.actor = :agent OR e.grantee_agent_id = :agent"
+        ("(e.actor = :agent OR e.grantee_agent_id = :agent"
         " OR (e.grantee_agent_id IS NULL AND e.action != 'handoff')"
-        " OR e.memory_id IN (SELECT id FROM memories WHERE namespace = :ns AND agent_id = :agent))",
+        " OR e.memory_id IN (SELECT id FROM memories WHERE namespace = :ns AND agent_id = :agent))"),
     ]
     params: dict[str, Any] = {"ns": namespace, "agent": agent_id, "limit": limit}
     if memory_id is not None:

@@ -114,7 +114,7 @@ def test_only_the_sessions_agent_reads_or_writes_its_state(server: tuple[str, Pa
 
 
 def test_handoff_gives_the_receiver_the_state_and_the_working_memories(server: tuple[str, Path]) -> None:
-    url, db = server
+    url, _db = server
     alice, bob = agent(url, "alice"), agent(url, "bob")
     sid = start_session(alice)
     alice.put(f"/v1/sessions/{sid}/state", json={"state": {"plan": ["fix", "test"], "done": ["fix"]}, "version": 0})

@@ -45,7 +45,7 @@ def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
 
 def sharing_errors(url: str) -> float:
     text = httpx.get(url + "/metrics", timeout=30).text
-    match = re.search(r"^memory_sharing_errors_total (\S+)$", text, re.M)
+    match = re.search(r"^memory_sharing_errors_total (\S+)$", text, re.MULTILINE)
     assert match, "memory_sharing_errors_total is not exported"
     return float(match.group(1))
 

@@ -134,7 +134,7 @@ def test_bad_input_names_the_field_and_changes_nothing(
 ) -> None:
     with pytest.raises(error) as caught:
         states.put(session_id, agent_id="alice", namespace=NS, state=state, version=version)
-    assert getattr(caught.value, "field") == field
+    assert caught.value.field == field
     assert _row(db, session_id) is None
 
 
