@@ -41,7 +41,10 @@ def flag_stats(service: FlagService, *, window_s: float, now: datetime | None = 
     flags: dict[str, Any] = {}
     for name in FLAG_NAMES:
         value = service.value(name)
-        enabled = sum(1 for sid in session_ids if in_rollout(value, name, sid))
+        if value >= 1.0 or value <= 0.0:
+            enabled = active if value >= 1.0 else 0
+        else:
+            enabled = sum(1 for sid in session_ids if in_rollout(value, name, sid))
         changed_at = last.get(name)
         flags[name] = {
             "effective": value,
