@@ -120,7 +120,18 @@ def _text(value: object, field: str, limit: int) -> str:
         raise InvalidInput(field, "must not be empty")
     if len(value) > limit:
         raise InvalidInput(field, f"is {len(value)} characters long; the limit is {limit}")
+    _encodable(value, field)
     return value
+
+
+def _encodable(value: str, field: str) -> None:
+    """JSON can carry lone UTF-16 surrogates ("\\ud800") that no UTF-8 database can store."""
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidInput(field, f"holds an invalid character at position {exc.start} "
+                               "(a lone UTF-16 surrogate); send valid Unicode text") from None
 
 
 def _batch(items: Sequence[Any], field: str, limit: int = MAX_BATCH) -> None:
@@ -407,3 +418,4 @@ def _query(query: str) -> None:
         raise InvalidInput("query", f"must be a string, got {type(query).__name__}")
     if len(query) > MAX_QUERY_CHARS:
         raise InvalidInput("query", f"is {len(query)} characters long; the limit is {MAX_QUERY_CHARS}")
+    _encodable(query, "query")

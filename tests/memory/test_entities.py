@@ -239,6 +239,8 @@ def test_namespaces_never_see_each_other(graph: KnowledgeGraph) -> None:
         (lambda g: g.read_graph(""), "namespace"),
         (lambda g: g.create_entities([Entity("x", "t")], namespace=" "), "namespace"),
         (lambda g: g.list_entities(limit=0), "limit"),
+        (lambda g: g.create_entities([Entity("bad \ud800 name", "t")]), "entities[0].name"),
+        (lambda g: g.search_nodes("\udfff"), "query"),
     ],
 )
 def test_bad_input_names_the_field_and_changes_nothing(

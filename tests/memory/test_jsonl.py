@@ -104,6 +104,8 @@ def test_relation_with_a_missing_endpoint_is_skipped_and_reported_by_line(
         (json.dumps({"type": "relation", "from": "a", "to": "b"}), "line 3: field 'relationType'"),
         (json.dumps({"type": "relation", "from": "a", "to": " ", "relationType": "r"}),
          "line 3: field 'to' must not be empty"),
+        ('{"type":"entity","name":"\\ud800","entityType":"t","observations":[]}',
+         "line 3: field 'name' holds an invalid character"),
     ],
 )
 def test_a_bad_line_is_named_and_nothing_is_imported(
