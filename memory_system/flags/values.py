@@ -69,4 +69,6 @@ def describe(value: float) -> str:
         return "on"
     if value <= 0.0:
         return "off"
+    if percent(value) == 0:
+        return "off (under 0.5% rounds to 0% of sessions)"
     return f"{percent(value)}% of sessions"

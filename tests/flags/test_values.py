@@ -52,3 +52,4 @@ def test_unknown_flag_names_the_known_ones() -> None:
 def test_percent_rounds_half_up_and_describe() -> None:
     assert [percent(v) for v in (0.0, 0.004, 0.005, 0.01, 0.015, 0.29, 0.5, 1.0)] == [0, 0, 1, 1, 2, 29, 50, 100]
     assert (describe(1.0), describe(0.0), describe(0.1)) == ("on", "off", "10% of sessions")
+    assert describe(0.004).startswith("off")
