@@ -21,6 +21,7 @@ import mcp_types as types
 from jsonschema import Draft7Validator
 from mcp.server.lowlevel.server import Server
 from mcp.server.stdio import stdio_server
+from mcp.shared.exceptions import MCPError
 
 from memory_system import __version__
 from memory_system.memory.entities import (
@@ -31,6 +32,8 @@ from memory_system.memory.entities import (
     ObservationSet,
     Relation,
 )
+
+GRAPH_URI = "memory://knowledge-graph"  # the reference server's resource: the whole graph as JSON
 
 _ENTITY = {
     "type": "object",
@@ -241,7 +244,22 @@ def build_server(tools: GraphTools) -> Server[Any]:
         # SQLite calls block; a worker thread keeps the protocol loop answering pings meanwhile.
         return await anyio.to_thread.run_sync(tools.call, params.name, params.arguments)
 
-    return Server("memory-system", version=__version__, on_list_tools=list_tools, on_call_tool=call_tool)
+    async def list_resources(ctx: Any, params: types.PaginatedRequestParams | None) -> types.ListResourcesResult:
+        return types.ListResourcesResult(resources=[types.Resource(
+            name="knowledge-graph", title="Knowledge Graph", uri=GRAPH_URI, mime_type="application/json",
+            description="The full knowledge graph with all entities and relations",
+        )])
+
+    async def read_resource(ctx: Any, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:
+        if str(params.uri) != GRAPH_URI:
+            raise MCPError(types.INVALID_PARAMS, f"unknown resource {params.uri}; the one resource is {GRAPH_URI}")
+        graph = await anyio.to_thread.run_sync(tools.graph.read_graph, tools.namespace)
+        return types.ReadResourceResult(contents=[types.TextResourceContents(
+            uri=GRAPH_URI, mime_type="application/json", text=_as_json(graph.to_dict()),
+        )])
+
+    return Server("memory-system", version=__version__, on_list_tools=list_tools, on_call_tool=call_tool,
+                  on_list_resources=list_resources, on_read_resource=read_resource)
 
 
 def serve_stdio(graph: KnowledgeGraph, namespace: str = DEFAULT_NAMESPACE) -> None:

@@ -97,6 +97,9 @@ def test_a_session_creates_searches_opens_and_deletes(tmp_path: Path) -> None:
             {"entityName": "Ada", "observations": ["wrote the first program"]}]}))
         out["del_ent"] = _structured(await session.call_tool("delete_entities", {"entityNames": ["Babbage"]}))
         out["graph"] = _structured(await session.call_tool("read_graph", {}))
+        resources = (await session.list_resources()).resources
+        out["resources"] = [str(r.uri) for r in resources]
+        out["resource"] = json.loads((await session.read_resource("memory://knowledge-graph")).contents[0].text)
         return out
 
     out = anyio.run(_session, db, script)
@@ -114,6 +117,8 @@ def test_a_session_creates_searches_opens_and_deletes(tmp_path: Path) -> None:
     assert out["del_ent"] == {"success": True, "message": "Entities deleted successfully"}
     assert out["graph"] == {"entities": [{"name": "Ada", "entityType": "person", "observations": []}],
                             "relations": []}
+    assert out["resources"] == ["memory://knowledge-graph"]
+    assert out["resource"] == out["graph"]
 
 
 def test_namespace_option_scopes_the_tools(migrated_db: Path) -> None:
