@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -22,6 +23,7 @@ from pathlib import Path
 from memory_system.config import ConfigError
 from memory_system.flags.names import FLAG_NAMES, FLAGS
 from memory_system.flags.values import check_name, parse_value
+from memory_system.ops.logging import log_event
 from memory_system.store import flags as store
 from memory_system.store._sqlite import sqlite3
 from memory_system.store.connection import Database
@@ -33,6 +35,8 @@ ENV = "env"
 CONFIG_FILE = "config_file"
 DATABASE = "database"
 SOURCES = (ENV, CONFIG_FILE, DATABASE)
+
+logger = logging.getLogger("memory_system.flags")
 
 
 def read_env(env: Mapping[str, str]) -> dict[str, float]:
@@ -100,10 +104,29 @@ class DatabaseState:
                     raise
                 return self._rows
             self.last_error = None
-            self._rows = {k: v for k, v in fresh.items() if k in FLAGS}
+            known = {k: v for k, v in fresh.items() if k in FLAGS}
+            if self._rows is not None:
+                _log_applied(self._rows, known)
+            self._rows = known
             self._read_at = now
             return self._rows
 
     def invalidate(self) -> None:
         with self._lock:
             self._read_at = float("-inf")
+
+
+def _log_applied(old: dict[str, store.FlagState], new: dict[str, store.FlagState]) -> None:
+    """One line per database value this process starts to use, whichever process wrote it.
+
+    The writer logs ``feature_flag_changed``; this line puts the moment each running
+    service applied it into that service's own log.
+    """
+    for name in FLAG_NAMES:
+        before, after = old.get(name), new.get(name)
+        old_value = before.value if before else None
+        new_value = after.value if after else None
+        if old_value != new_value:
+            log_event(logger, "feature_flag_applied", flag=name, source=DATABASE, old_value=old_value,
+                      new_value=new_value, actor=after.actor if after else None,
+                      changed_at=after.updated_at if after else None)

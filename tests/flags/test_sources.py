@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -75,7 +76,7 @@ def test_config_file_that_cannot_be_read_is_refused(tmp_path: Path) -> None:
         read_config_file(tmp_path / "dir.json")
 
 
-def test_database_state_is_cached_for_max_age_then_reread(db: Database) -> None:
+def test_database_state_is_cached_for_max_age_then_reread(db: Database, caplog: pytest.LogCaptureFixture) -> None:
     now = [100.0]
     state = DatabaseState(db, max_age_s=0.5, clock=lambda: now[0])
     assert state.rows() == {}
@@ -87,7 +88,11 @@ def test_database_state_is_cached_for_max_age_then_reread(db: Database) -> None:
     now[0] += 0.49
     assert state.rows() == {}  # still within the cache age
     now[0] += 0.02
-    rows = state.rows()
+    with caplog.at_level(logging.INFO, logger="memory_system.flags"):
+        rows = state.rows()
+    (applied,) = [r for r in caplog.records if r.getMessage() == "feature_flag_applied"]
+    assert (applied.flag, applied.old_value, applied.new_value, applied.actor) == (  # type: ignore[attr-defined]
+        "USE_ENHANCED_INJECTION", None, 0.0, "ops")
     assert set(rows) == {"USE_ENHANCED_INJECTION"}  # a flag this release does not know is ignored
     assert (rows["USE_ENHANCED_INJECTION"].value, rows["USE_ENHANCED_INJECTION"].actor) == (0.0, "ops")
 
