@@ -433,7 +433,7 @@ def _memory_item(memory: Memory, total: float, relevance: float, scores: dict[st
     text = memory.content if content is None else content
     date = memory.occurred_at[:10]
     body = "\n  ".join(text.splitlines()) or text
-    value = {"id": memory.id, "content": text, "kind": memory.kind, "occurred_at": memory.occurred_at}
+    value = {"id": memory.id, "date": date, "content": text}
     manifest = {"id": memory.id, "tier": memory.tier, "score": round(total, 6),
                 "relevance": round(relevance, 6), "scores": scores}
     item = Item("memories", f"- [{date}] {body}", value, manifest, group=memory.tier if tiers else None)
