@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from memory_system.cli._common import DbOption, JsonOption, console, db_path, err_console, fail, print_json
 from memory_system.ops import schema
+from memory_system.ops.impact import Impact
 from memory_system.store.errors import StoreError
 
 EXIT_VERIFY_FAILED = 3  # the change was made but the checks after it failed: restore from the backup
@@ -78,18 +79,18 @@ def _log_to_stderr() -> None:
 
 
 @contextmanager
-def _progress(enabled: bool = True) -> Iterator[object]:
+def _progress(enabled: bool = True) -> Iterator[Callable[[str, int, int], None]]:
     """A rich progress bar on stderr (silent when not a terminal); yields ``cb(stage, done, total)``."""
     labels = {"copy": "copying pages", "checksum": "sha256"}
     bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                    TimeElapsedColumn(), console=err_console, transient=True,
                    disable=not enabled or not err_console.is_terminal)
-    tasks: dict[str, object] = {}
+    tasks: dict[str, TaskID] = {}
 
     def update(stage: str, done: int, total: int) -> None:
         if stage not in tasks:
             tasks[stage] = bar.add_task(labels.get(stage, stage), total=total)
-        bar.update(tasks[stage], completed=done, total=total)  # type: ignore[arg-type]
+        bar.update(tasks[stage], completed=done, total=total)
 
     with bar:
         yield update
@@ -125,7 +126,7 @@ def backup(
     path = db_path(db)
     try:
         with _progress(not json_out) as update:
-            made = create_backup(path, dest, progress=update)  # type: ignore[arg-type]
+            made = create_backup(path, dest, progress=update)
     except StoreError as exc:
         fail(str(exc))
     if json_out:
@@ -168,15 +169,15 @@ def check(
 MigrationOption = Annotated[int, typer.Option("--migration", help="Migration version, e.g. 004.")]
 
 
-def _print_impact(data: dict[str, object]) -> None:
-    table = Table(title=f"rolling back migration {int(data['migration']):03d}_{data['name']} "  # type: ignore[call-overload]
-                        f"(applied {data['applied_at']}) would drop")
+def _print_impact(result: Impact) -> None:
+    table = Table(title=f"rolling back migration {result.migration:03d}_{result.name} "
+                        f"(applied {result.applied_at}) would drop")
     table.add_column("table")
     table.add_column("rows", justify="right")
     table.add_column("created after the migration", justify="right")
-    for t in data["tables"]:  # type: ignore[attr-defined]
-        table.add_row(t["table"], str(t["rows"]), "-" if t["created_after"] is None else str(t["created_after"]))
-    table.add_row("[bold]total[/]", str(data["total_rows"]), str(data["total_created_after"]))
+    for t in result.tables:
+        table.add_row(t.table, str(t.rows), "-" if t.created_after is None else str(t.created_after))
+    table.add_row("[bold]total[/]", str(result.total_rows), str(result.total_created_after))
     console.print(table)
 
 
@@ -196,7 +197,7 @@ def impact(migration: MigrationOption, db: DbOption = None, json_out: JsonOption
     if json_out:
         print_json(result.to_dict())
     else:
-        _print_impact(result.to_dict())
+        _print_impact(result)
 
 
 @app.command()
@@ -227,7 +228,7 @@ def rollback(
     except StoreError as exc:
         fail(str(exc))
     if not json_out:
-        _print_impact(plan.impact.to_dict())
+        _print_impact(plan.impact)
     if plan.emergency:
         err_console.print(f"[bold red]EMERGENCY rollback: waived: {'; '.join(plan.waived) or 'nothing'}[/]",
                           highlight=False, soft_wrap=True)
@@ -273,7 +274,7 @@ def restore(
     path = db_path(db)
     try:
         with _progress(not json_out) as update:
-            plan = restoring.plan_restore(path, backup_file, force=force, progress=update)  # type: ignore[arg-type]
+            plan = restoring.plan_restore(path, backup_file, force=force, progress=update)
     except StoreError as exc:
         fail(str(exc))
     if not yes:
@@ -281,7 +282,7 @@ def restore(
                  "The current file is kept aside.")
     try:
         with _progress(not json_out) as update:
-            result = restoring.execute_restore(plan, progress=update)  # type: ignore[arg-type]
+            result = restoring.execute_restore(plan, progress=update)
     except StoreError as exc:
         fail(str(exc))
     if json_out:
