@@ -172,12 +172,14 @@ class SharingService:
         expiry = parse_expiry(expires_at)
         with self.db.write() as conn:
             visibility = self._owned(conn, memory_id, agent_id, namespace, targets)
+            if visibility != "shared":
+                # From now on grant rows alone decide, so a namespace grant's expiry holds even for a
+                # memory created namespace-visible (the trigger on memories records that revoke).
+                store.set_visibility(conn, memory_id, "shared")
             for grantee in targets:
                 store.upsert_grant(conn, memory_id, namespace, grantee, agent_id, expiry)
                 store.insert_event(conn, namespace=namespace, action="grant", actor=agent_id,
                                    memory_id=memory_id, grantee=grantee, expires_at=expiry)
-            if visibility == "private":
-                store.set_visibility(conn, memory_id, "shared")
             bump_scope(conn, namespace)
             grants = self._grants(conn, memory_id)
         log_event(_log, "memory_shared", memory_id=memory_id, namespace=namespace, actor=agent_id,
@@ -199,8 +201,9 @@ class SharingService:
                     who = "the namespace" if grantee is None else f"agent {grantee!r}"
                     raise ShareNotFound("agent_ids" if grantee else "namespace",
                                         f"memory {memory_id} is not shared with {who}; nothing revoked")
-                store.insert_event(conn, namespace=namespace, action="revoke", actor=agent_id,
-                                   memory_id=memory_id, grantee=grantee)
+                if not implicit:  # else the trigger on memories.visibility records it, once
+                    store.insert_event(conn, namespace=namespace, action="revoke", actor=agent_id,
+                                       memory_id=memory_id, grantee=grantee)
             grants = self._grants(conn, memory_id)
             if None in targets and visibility == "namespace":
                 store.set_visibility(conn, memory_id, "shared" if grants else "private")

@@ -103,6 +103,16 @@ CREATE TABLE share_events (
     created_at       TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
 CREATE INDEX share_events_namespace ON share_events (namespace, id);
+-- A memory written or changed to visibility 'namespace' is a namespace grant without a
+-- memory_shares row; the trail records it whichever path (API, batch, import) wrote it.
+CREATE TRIGGER memories_namespace_grant AFTER INSERT ON memories WHEN new.visibility = 'namespace' BEGIN
+    INSERT INTO share_events (memory_id, namespace, action, actor) VALUES (new.id, new.namespace, 'grant', new.agent_id);
+END;
+CREATE TRIGGER memories_namespace_regrant AFTER UPDATE OF visibility ON memories
+WHEN (old.visibility = 'namespace') != (new.visibility = 'namespace') BEGIN
+    INSERT INTO share_events (memory_id, namespace, action, actor) VALUES (
+        new.id, new.namespace, CASE WHEN new.visibility = 'namespace' THEN 'grant' ELSE 'revoke' END, new.agent_id);
+END;
 
 -- Typed stores.
 CREATE TABLE user_preferences (

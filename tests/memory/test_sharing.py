@@ -55,6 +55,17 @@ def _sees(memories: MemoryService, agent: str, memory_id: int, *, sharing_enable
     return True
 
 
+def _soon(seconds: float) -> str:
+    moment = time.time() + seconds
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(moment)) + f".{int(moment % 1 * 1000):03d}Z"
+
+
+def _wait_past(moment: str) -> None:
+    deadline = time.monotonic() + 10
+    while utc_now() <= moment and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
 def _rows(db: Database, sql: str, *params: Any) -> list[tuple[Any, ...]]:
     return [tuple(r) for r in db.reader().execute(sql, params)]
 
@@ -104,19 +115,44 @@ def test_revoking_the_namespace_of_a_memory_created_namespace_visible(
     sharing.revoke(mid, agent_id="alice", namespace=NS, whole_namespace=True)
     assert not _sees(memories, "bob", mid)
     assert memories.get(mid, namespace=NS, agent_id="alice", sharing_enabled=True).visibility == "private"
+    trail = sharing.list_events(agent_id="alice", namespace=NS, memory_id=mid)
+    assert [(e.action, e.agent_id, e.actor) for e in trail] == [("revoke", None, "alice"), ("grant", None, "alice")]
+
+
+def test_namespace_visibility_set_by_any_write_path_is_in_the_trail(
+    memories: MemoryService, sharing: SharingService
+) -> None:
+    batch = memories.create_batch(namespace=NS, agent_id="alice", items=[
+        {"content": "batch item one", "visibility": "namespace"}, {"content": "batch item two"}])
+    one, two = (r.memory.id for r in batch)
+    memories.update(two, {"visibility": "namespace"}, namespace=NS, agent_id="alice", sharing_enabled=True)
+    memories.update(two, {"visibility": "private"}, namespace=NS, agent_id="alice", sharing_enabled=True)
+    assert [e.action for e in sharing.list_events(agent_id="alice", namespace=NS, memory_id=one)] == ["grant"]
+    assert [e.action for e in sharing.list_events(agent_id="alice", namespace=NS, memory_id=two)] == [
+        "revoke", "grant"]
+
+
+def test_a_namespace_share_with_expiry_bounds_a_memory_created_namespace_visible(
+    memories: MemoryService, sharing: SharingService
+) -> None:
+    mid = _create(memories, "alice", "visible to the team until the retro", visibility="namespace")
+    sharing.share(mid, agent_id="alice", namespace=NS, whole_namespace=True, expires_at=_soon(1.0))
+    assert _sees(memories, "bob", mid)
+    _wait_past(sharing.list_shares(mid, agent_id="alice", namespace=NS)[0].expires_at)
+    assert not _sees(memories, "bob", mid)
+    trail = sharing.list_events(agent_id="alice", namespace=NS, memory_id=mid)
+    assert [(e.action, e.expires_at is not None) for e in trail] == [
+        ("grant", True), ("revoke", False), ("grant", False)]
 
 
 def test_an_expired_grant_stops_counting_and_is_listed_inactive(
     db: Database, memories: MemoryService, sharing: SharingService
 ) -> None:
     mid = _create(memories, "alice", "cache TTL is 30 s")
-    soon = time.time() + 1.2
-    expires = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(soon)) + f".{int(soon % 1 * 1000):03d}Z"
+    expires = _soon(1.2)
     sharing.share(mid, agent_id="alice", namespace=NS, grantees=["bob"], expires_at=expires)
     assert _sees(memories, "bob", mid)
-    deadline = time.monotonic() + 10
-    while utc_now() <= expires and time.monotonic() < deadline:
-        time.sleep(0.1)
+    _wait_past(expires)
     assert not _sees(memories, "bob", mid)
     [grant] = sharing.list_shares(mid, agent_id="alice", namespace=NS)
     assert grant.active is False and grant.expires_at == expires

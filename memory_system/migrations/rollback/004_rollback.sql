@@ -8,6 +8,8 @@ DROP TRIGGER code_patterns_fts_insert;
 DROP TABLE code_patterns_fts;
 DROP TABLE code_patterns;
 DROP TABLE user_preferences;
+DROP TRIGGER memories_namespace_regrant;
+DROP TRIGGER memories_namespace_grant;
 DROP TABLE share_events;
 DROP TABLE memory_shares;
 DROP TABLE memory_embeddings_next;
