@@ -29,11 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _report import git_revision, machine, write_section
 
-WORDS = (
-    "deploy review cache token latency schema rollback python sqlite index agent memory session user prefers "
-    "concise answers tests flaky retry timeout budget release branch merge config vector search embedding "
-    "tier promote decay share handoff namespace project incident alert metric dashboard runbook backup"
-).split()
+WORDS = [
+    "deploy", "review", "cache", "token", "latency", "schema", "rollback", "python", "sqlite", "index", "agent",
+    "memory", "session", "user", "prefers", "concise", "answers", "tests", "flaky", "retry", "timeout", "budget",
+    "release", "branch", "merge", "config", "vector", "search", "embedding", "tier", "promote", "decay", "share",
+    "handoff", "namespace", "project", "incident", "alert", "metric", "dashboard", "runbook", "backup",
+]
 
 
 def free_port() -> int:
@@ -116,11 +117,13 @@ def main() -> None:
     body = "\n".join([
         "## Batch ingest over HTTP",
         "",
-        f"`python benchmarks/ingest.py --batches {args.batches} --size {args.size} --embedder {args.embedder}` "
-        f"at {git_revision()} on {machine()}; `memory-system serve --dev` as a subprocess, one client posting "
-        "batches back to back. Acknowledged = committed to SQLite (full-text indexed by trigger); vectors are "
-        "computed afterwards by the background worker, which shares the CPU. Measured while other work ran "
-        f"on the machine (1-minute load average {load:.1f} at the end): treat as a floor.",
+        (
+            f"`python benchmarks/ingest.py --batches {args.batches} --size {args.size} --embedder {args.embedder}` "
+            f"at {git_revision()} on {machine()}; `memory-system serve --dev` as a subprocess, one client posting "
+            "batches back to back. Acknowledged = committed to SQLite (full-text indexed by trigger); vectors are "
+            "computed afterwards by the background worker, which shares the CPU. Measured while other work ran "
+            f"on the machine (1-minute load average {load:.1f} at the end): treat as a floor."
+        ),
         "",
         "| batches | embedder | memories/s acknowledged | batch p50 ms | batch max ms | total s |",
         "|---|---|---|---|---|---|",

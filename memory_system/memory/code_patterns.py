@@ -13,6 +13,7 @@ Usage::
 
 from __future__ import annotations
 
+import builtins
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -120,14 +121,16 @@ class CodePatternStore:
         return CodePattern.from_row(row)
 
     def list(self, namespace: str, *, language: str | None = None, cursor: int | None = None,
-             limit: int = 50) -> list[CodePattern]:
+             limit: int = 50) -> builtins.list[CodePattern]:
         if not 1 <= limit <= 500:
             raise MemoryValidationError("limit", "must be a whole number from 1 to 500")
         lang = check_language(language) if language is not None else None
         rows = store.list_patterns(self.db.reader(), namespace, language=lang, before_id=cursor, limit=limit)
         return [CodePattern.from_row(r) for r in rows]
 
-    def search(self, namespace: str, query: str, *, limit: int = 10, language: str | None = None) -> list[CodePattern]:
+    def search(
+        self, namespace: str, query: str, *, limit: int = 10, language: str | None = None
+    ) -> builtins.list[CodePattern]:
         """Best match first, each with its BM25 ``score`` (higher is better)."""
         if not isinstance(query, str) or not query.strip():
             raise MemoryValidationError("q", "is required: the words to search for")

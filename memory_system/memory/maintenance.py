@@ -49,6 +49,6 @@ class MaintenanceThread:
             try:
                 self._run_once()
                 self.passes += 1
-            except Exception:  # the next tick retries; the service keeps serving
+            except Exception:  # noqa: BLE001 - the next tick retries; the service keeps serving
                 self.failures += 1
                 log_event(_log, "tiers_maintenance_failed", level=logging.ERROR, exc_info=True)

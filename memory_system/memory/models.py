@@ -52,7 +52,7 @@ _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_\-]{0,39}$")
 _ID_TEXT_MAX = 200
 
 
-class MemoryError(Exception):  # noqa: A001 - scoped to this package, never the builtin
+class MemoryError(Exception):  # scoped to this package; shadows nothing it imports
     """Base of every error the memory services raise; the message says what to do."""
 
 
@@ -260,7 +260,7 @@ class NewMemory:
             raise MemoryValidationError("item", "must be a JSON object with at least 'content'")
         unknown = set(data) - set(cls.__dataclass_fields__)
         if unknown:
-            raise MemoryValidationError(sorted(unknown)[0], "is not a memory field")
+            raise MemoryValidationError(min(unknown), "is not a memory field")
         if "content" not in data:
             raise MemoryValidationError("content", "is required")
         clean = {k: v for k, v in data.items() if v is not None or k in ("tier",)}

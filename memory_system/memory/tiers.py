@@ -139,7 +139,7 @@ def _fmt(moment: datetime) -> str:
 
 
 def _parse(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return datetime.fromisoformat(text)
 
 
 def _flag_key(row: Mapping[str, Any]) -> str:
@@ -170,7 +170,7 @@ def maintain(
         )
         log_event(_log, "tiers_maintenance_skipped", reason="flag_off")
         return report
-    allowed: Callable[[str], bool] = (lambda _key: True) if tiers_enabled is True else tiers_enabled  # type: ignore[assignment]
+    allowed: Callable[[str], bool] = (lambda _key: True) if tiers_enabled is True else tiers_enabled
     report = MaintenanceReport(enabled=True, ran_at=ran_at)
     touched_namespaces: set[str] = set()
 
