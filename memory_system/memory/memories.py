@@ -14,6 +14,7 @@ Usage::
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -65,6 +66,17 @@ def validate_batch(items: Sequence[MemoryInput]) -> list[ValidMemory]:
     return valid
 
 
+def _as_stored(valid: ValidMemory, memory_id: int, namespace: str, agent_id: str, now: str) -> Memory:
+    """A just-inserted memory as ``get`` would return it, without reading it back."""
+    return Memory(
+        id=memory_id, namespace=namespace, agent_id=agent_id, session_id=valid.session_id,
+        user_id=valid.user_id, kind=valid.kind, tier=valid.tier, content=valid.content,
+        importance=valid.importance, metadata=json.loads(valid.metadata_json), visibility=valid.visibility,
+        occurred_at=valid.occurred_at or now, created_at=now, updated_at=now, last_accessed_at=None,
+        access_count=0, reinforcement_count=0, expires_at=valid.expires_at,
+    )
+
+
 class MemoryService:
     def __init__(self, db: Database, events: MemoryEvents) -> None:
         self.db = db
@@ -101,21 +113,28 @@ class MemoryService:
                     valid.content, digest, valid.importance, valid.metadata_json, valid.visibility,
                     valid.occurred_at or now, now, now, valid.expires_at,
                 ))
-            store.insert_many(conn, rows)
+            new_ids = store.insert_many(conn, rows)
+            ids = dict(zip(first_new, new_ids, strict=True))
             if bumps:
                 store.reinforce_by_hash(
                     conn, namespace, agent_id,
                     [(times, importance, expires, digest) for digest, (times, importance, expires) in bumps.items()],
                     now,
                 )
-            ids = store.ids_by_hash(conn, namespace, agent_id, hashes)
-            stored = store.fetch(conn, list(ids.values()))
+                ids.update(existing)
+            # Rows written as given are built from the input; only reinforced ones are read back.
+            changed = store.fetch(conn, [ids[digest] for digest in bumps])
             bump_scope(conn, namespace)
-        self.events.written([ids[d] for d in first_new])
-        return [
-            WriteResult(Memory.from_row(stored[ids[digest]]), reinforced=first_new.get(digest) != index)
-            for index, digest in enumerate(hashes)
-        ]
+        self.events.written(new_ids)
+        results: list[WriteResult] = []
+        for index, digest in enumerate(hashes):
+            memory_id = ids[digest]
+            if memory_id in changed:
+                memory = Memory.from_row(changed[memory_id])
+            else:
+                memory = _as_stored(items[index], memory_id, namespace, agent_id, now)
+            results.append(WriteResult(memory, reinforced=first_new.get(digest) != index))
+        return results
 
     def update(
         self, memory_id: int, patch: MemoryPatch | Mapping[str, Any], *, namespace: str, agent_id: str,

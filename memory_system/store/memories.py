@@ -43,10 +43,27 @@ INSERT_SQL = (
 )
 
 
-def insert_many(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Rows in ``INSERT_SQL`` column order; one executemany (the FTS trigger indexes each)."""
-    if rows:
-        conn.executemany(INSERT_SQL, rows)
+def _last_id(conn: Connection) -> int:
+    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'memories'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def insert_many(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> list[int]:
+    """Rows of one scope in ``INSERT_SQL`` column order; one executemany (the FTS trigger indexes each).
+
+    Returns the new ids in row order. Inside the write transaction nobody else inserts, and
+    AUTOINCREMENT hands out ``seq + 1, seq + 2, ...``; the sequence is checked after, and the
+    ids are looked up by content hash should it ever disagree.
+    """
+    if not rows:
+        return []
+    before = _last_id(conn)
+    conn.executemany(INSERT_SQL, rows)
+    if _last_id(conn) == before + len(rows):
+        return list(range(before + 1, before + len(rows) + 1))
+    namespace, agent_id = rows[0][0], rows[0][1]
+    found = ids_by_hash(conn, namespace, agent_id, [row[7] for row in rows])
+    return [found[row[7]] for row in rows]
 
 
 def ids_by_hash(conn: Connection, namespace: str, agent_id: str, hashes: Iterable[str]) -> dict[str, int]:

@@ -118,7 +118,11 @@ def test_batch_writes_all_with_in_batch_and_stored_duplicates(service: MemorySer
                                                               events: MemoryEvents) -> None:
     seen = Recorder(events)
     existing = create(service, "already here")
-    items = [{"content": f"fact {i}", "kind": "fact"} for i in range(5)]
+    items: list[dict[str, Any]] = [
+        {"content": f"fact {i}", "kind": "fact", "metadata": {"i": i, "f": 0.1 * i}, "user_id": "u",
+         "session_id": "s" if i % 2 else None, "occurred_at": "2020-02-29T23:59:59.5+05:30", "importance": 0.3}
+        for i in range(5)
+    ]
     items += [{"content": "Fact 2."}, {"content": "already here"}]
     results = service.create_batch(namespace=NS, agent_id="a1", items=items)
     assert [r.reinforced for r in results] == [False] * 5 + [True, True]
@@ -127,6 +131,12 @@ def test_batch_writes_all_with_in_batch_and_stored_duplicates(service: MemorySer
     assert results[6].memory.id == existing.memory.id
     assert count(db) == 6
     assert seen.written[-1] == [r.memory.id for r in results[:5]]
+    for result in results:  # what a write returns is what a read returns
+        stored = service.get(result.memory.id, namespace=NS, agent_id="a1", sharing_enabled=False)
+        if result.memory.id != results[2].memory.id:
+            assert result.memory == stored
+    assert results[5].memory == service.get(results[2].memory.id, namespace=NS, agent_id="a1",
+                                            sharing_enabled=False)
 
 
 def test_batch_is_all_or_nothing_and_names_the_bad_item(service: MemoryService, db: Database) -> None:
