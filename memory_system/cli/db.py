@@ -210,6 +210,8 @@ def rollback(
                                                           "give two different people.")] = None,
     emergency: Annotated[bool, typer.Option("--emergency", help="Waive the backup and approval "
                                             "requirements; logged at CRITICAL and recorded.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Roll back even while a service holds the "
+                                        "database (restart it right after).")] = False,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     json_out: JsonOption = False,
 ) -> None:
@@ -224,7 +226,7 @@ def rollback(
     path = db_path(db)
     try:
         plan = db_rollback.plan_rollback(path, migration, backup_path=backup_path,
-                                         approved_by=approved_by or [], emergency=emergency)
+                                         approved_by=approved_by or [], emergency=emergency, force=force)
     except StoreError as exc:
         fail(str(exc))
     if not json_out:
@@ -233,7 +235,7 @@ def rollback(
         err_console.print(f"[bold red]EMERGENCY rollback: waived: {'; '.join(plan.waived) or 'nothing'}[/]",
                           highlight=False, soft_wrap=True)
     if plan.service_running:
-        err_console.print("[yellow]warning:[/] a service holds this database; restart it after the rollback")
+        err_console.print("[yellow]warning:[/] --force: a service holds this database; restart it right after")
     if not yes:
         _confirm(f"Drop these {plan.impact.total_rows} rows of migration {migration:03d} from {path}?")
     try:

@@ -2,9 +2,11 @@
 
 The runbook's option C drops data, so the code asks for what a careful team would: a
 verified backup of this very database taken within the hour (so that ``db restore`` can
-undo the rollback), and two distinct approvers. ``--emergency`` waives those two
-requirements (never the checks that a named backup is sound and of this database) and is
-logged at CRITICAL and recorded. The rollback script runs in one transaction; afterwards
+undo the rollback), two distinct approvers, and a graph without dangling foreign keys
+(else the checks after the rollback could not tell its damage from what was there).
+``--emergency`` waives those (never the checks that a named backup is sound and of this
+database) and is logged at CRITICAL and recorded. A running service must be stopped
+first (``--force`` overrides): the rollback drops tables it reads. The rollback script runs in one transaction; afterwards
 integrity, foreign keys and the Phase 1 counts are verified, and what was lost is written
 to ``rollback_records``.
 
@@ -29,7 +31,7 @@ from memory_system.ops.logging import log_event
 from memory_system.store import inventory, maintenance, migrations
 from memory_system.store.connection import open_connection, transaction
 from memory_system.store.errors import MigrationError, StoreError
-from memory_system.store.lockfile import held_by_other
+from memory_system.store.lockfile import held_by_other, holder_pid
 
 BACKUP_MAX_AGE = timedelta(hours=1)
 REQUIRED_APPROVERS = 2
@@ -115,6 +117,7 @@ def plan_rollback(
     backup_path: Path | None,
     approved_by: list[str],
     emergency: bool = False,
+    force: bool = False,
     now: datetime | None = None,
 ) -> RollbackPlan:
     """Check every precondition; raises RollbackRefused/StoreError naming the first unmet one."""
@@ -126,13 +129,23 @@ def plan_rollback(
             raise RollbackRefused(f"{db_path} has no database identity; run 'memory-system db migrate' first")
         impact = impact_of(conn, migration)
         current = migrations.current_version(conn)
+        dangling = maintenance.foreign_key_problems(conn)
     finally:
         conn.close()
     if migration != current:
         raise MigrationError(f"migration {migration:03d} is not the newest applied (that is {current:03d}); "
                              f"roll back {current:03d} first")
 
+    running = held_by_other(db_path)
+    if running and not force:
+        raise RollbackRefused(
+            f"{db_path} is held by a running service (pid {holder_pid(db_path)}): the rollback drops tables it "
+            "reads, and its writes would race the Phase 1 verification; stop it first, or pass --force"
+        )
     unmet: list[str] = []
+    if dangling:
+        unmet.append(f"the database already has {len(dangling)} foreign key problem(s) (first: {dangling[0]}); "
+                     "run 'memory-system db check' and restore or repair first")
     approvers = distinct_approvers(approved_by)
     if len(approvers) < REQUIRED_APPROVERS:
         given = ", ".join(approved_by) if approved_by else "none"
@@ -163,7 +176,7 @@ def plan_rollback(
     return RollbackPlan(
         db_path=db_path, migration=migration, database_id=identity, impact=impact, backup=verified,
         approvers=approvers, emergency=emergency, waived=unmet if emergency else [],
-        service_running=held_by_other(db_path),
+        service_running=running,
     )
 
 

@@ -153,3 +153,40 @@ def test_a_database_changed_into_another_between_plan_and_execute_is_refused(rea
     conn = open_connection(db, create=False)
     assert "memories" in inventory.user_tables(conn)
     conn.close()
+
+
+def test_a_running_service_is_refused_unless_forced(ready, hold_service_lock) -> None:
+    db, made = ready
+    hold_service_lock(db)
+    before = _bytes(db)
+    with pytest.raises(StoreError, match="held by a running service .*stop it first, or pass --force"):
+        plan_rollback(db, 4, backup_path=made.path, approved_by=APPROVERS)
+    assert _bytes(db) == before
+    plan = plan_rollback(db, 4, backup_path=made.path, approved_by=APPROVERS, force=True)
+    assert plan.service_running and execute_rollback(plan).verified
+
+
+def test_dangling_foreign_keys_before_the_rollback_are_refused(ready) -> None:
+    db, made = ready
+    conn = open_connection(db, create=False)
+    conn.execute("PRAGMA foreign_keys = OFF")
+    conn.execute("INSERT INTO observations (entity_id, content) VALUES (42, 'orphan')")
+    conn.close()
+    before = _bytes(db)
+    with pytest.raises(StoreError, match="already has 1 foreign key problem.*table observations row 5"):
+        plan_rollback(db, 4, backup_path=made.path, approved_by=APPROVERS)
+    assert _bytes(db) == before
+
+
+def test_a_rollback_whose_checks_fail_says_so(ready) -> None:
+    db, made = ready
+    result = execute_rollback(plan_rollback(db, 4, backup_path=made.path, approved_by=APPROVERS))
+    assert result.verified and result.problems() == []
+    result.phase_1_after = {**result.phase_1_after, "entities": 2}
+    result.tables_left = ["memories"]
+    assert not result.verified
+    assert result.problems() == [
+        ("Phase 1 counts changed: before {'entities': 3, 'relations': 2, 'observations': 4}, "
+         "after {'entities': 2, 'relations': 2, 'observations': 4}"),
+        "tables of migration 004 still present: ['memories']",
+    ]
