@@ -129,10 +129,10 @@ def main() -> None:
         "|---|---|---|---|---|---|",
         *lines,
         "",
-        "Goal: >= 1,000 memories/s acknowledged. Where a batch's time goes (profiled in-process): about "
-        "half is SQLite's executemany (rows, five indexes, the FTS5 trigger), the rest request parsing and "
-        "validation. With `minilm` the embedding worker runs torch on both cores for the whole run, so "
-        "the same requests get a fraction of the CPU; that, not the write path, sets the first row.",
+        ("Goal: >= 1,000 memories/s acknowledged. Where a batch's time goes (profiled in-process): about "
+         "half is SQLite's executemany (rows, five indexes, the FTS5 trigger), the rest request parsing and "
+         "validation. With `minilm` the embedding worker runs torch on both cores for the whole run, so "
+         "the same requests get a fraction of the CPU; that, not the write path, sets the first row."),
     ])
     write_section("ingest", body)
 
