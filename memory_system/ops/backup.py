@@ -111,7 +111,7 @@ def create_backup(db_path: Path, dest_dir: Path | None = None, *, progress: Prog
                   now: datetime | None = None, pages_per_step: int = maintenance.PAGES_PER_STEP) -> Backup:
     """Copy the live database into ``dest_dir`` (default ``backups/`` beside it) and verify it."""
     started = time.monotonic()
-    maintenance.require_sqlite_file(db_path)
+    maintenance.require_memory_database(db_path)
     dest = dest_dir if dest_dir is not None else default_dest(db_path)
     _prepare_dest(dest)
     moment = now or datetime.now(UTC)

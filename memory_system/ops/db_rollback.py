@@ -121,7 +121,7 @@ def plan_rollback(
     now: datetime | None = None,
 ) -> RollbackPlan:
     """Check every precondition; raises RollbackRefused/StoreError naming the first unmet one."""
-    maintenance.require_sqlite_file(db_path)
+    maintenance.require_memory_database(db_path)
     conn = open_connection(db_path, create=False)
     try:
         identity = maintenance.database_id(conn)

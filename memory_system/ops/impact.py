@@ -63,7 +63,7 @@ def impact_of(conn: Connection, version: int) -> Impact:
 
 
 def impact(db_path: Path, version: int) -> Impact:
-    maintenance.require_sqlite_file(db_path)
+    maintenance.require_memory_database(db_path)
     conn = open_connection(db_path, create=False)
     try:
         return impact_of(conn, version)

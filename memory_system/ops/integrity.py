@@ -46,7 +46,7 @@ def check_connection(conn: Connection, database: str, *, quick: bool = False) ->
 
 def check(db_path: Path, *, quick: bool = False) -> CheckResult:
     """Run both checks on the database file; raises StoreError if it is not a database at all."""
-    maintenance.require_sqlite_file(db_path)
+    maintenance.require_memory_database(db_path)
     conn = open_connection(db_path, create=False)
     try:
         return check_connection(conn, str(db_path), quick=quick)

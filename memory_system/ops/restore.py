@@ -133,6 +133,13 @@ def plan_restore(db_path: Path, backup_path: Path, *, force: bool = False,
             maintenance.require_sqlite_file(db_path)
         except StoreError as exc:
             raise RestoreRefused(f"{exc}; refusing to replace it: move it away first") from exc
+        try:
+            foreign = not maintenance.has_schema_table(db_path)
+        except StoreError:
+            foreign = False  # unreadable: the damaged database a restore is for
+        if foreign:
+            raise RestoreRefused(f"{db_path} is a SQLite database but not a memory-system one; "
+                                 "refusing to replace it: check --db, or move it away first")
         current_id = _current_identity(db_path)
         if current_id is not None and current_id != backup.manifest["database_id"]:
             raise RestoreRefused(

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from memory_system.store._sqlite import sqlite3
-from memory_system.store.connection import Connection
+from memory_system.store.connection import Connection, open_connection
 from memory_system.store.errors import StoreError
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -41,12 +41,43 @@ def require_sqlite_file(path: Path, what: str = "database") -> None:
 def open_read_only(path: Path) -> Connection:
     """A connection that cannot change the file (for backups being verified)."""
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+        conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None)
         conn.row_factory = sqlite3.Row
         conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path} is not a readable SQLite database: {exc}") from exc
     return conn
+
+
+def has_schema_table(path: Path) -> bool:
+    """Whether the file carries ``schema_migrations``; raises StoreError if it cannot be read.
+
+    A file in rollback-journal mode (some other application's, say) is asked read-only,
+    so that nothing in it changes, not even its journal mode; a WAL file is opened as
+    usual, since a read-only connection would leave -wal/-shm files behind.
+    """
+    with path.open("rb") as handle:
+        wal_mode = handle.read(20)[18:19] == b"\x02"  # file format version: 2 = WAL
+    conn = open_connection(path, create=False) if wal_mode else open_read_only(path)
+    try:
+        row = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
+        return row.fetchone() is not None
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path} is not a readable SQLite database: {exc}") from exc
+    finally:
+        conn.close()
+
+
+def require_memory_database(path: Path) -> None:
+    """A SQLite file made by ``db migrate``; anything else is refused before it is opened for writing."""
+    require_sqlite_file(path)
+    try:
+        found = has_schema_table(path)
+    except StoreError as exc:
+        raise StoreError(f"{exc}; restore it with 'memory-system db restore BACKUP'") from exc
+    if not found:
+        raise StoreError(f"{path} is a SQLite database but not a memory-system one (no schema_migrations); "
+                         "check --db, or run 'memory-system db migrate' to make it one")
 
 
 def integrity_problems(conn: Connection, *, quick: bool = False) -> list[str]:

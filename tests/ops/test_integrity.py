@@ -43,3 +43,18 @@ def test_a_file_that_is_not_sqlite_is_an_error_and_stays_as_it_was(tmp_path: Pat
     with pytest.raises(StoreError, match="is not a SQLite database"):
         check(text)
     assert text.read_bytes() == before
+
+
+def test_another_applications_sqlite_file_is_refused_untouched(tmp_path: Path) -> None:
+    from memory_system.store._sqlite import sqlite3
+
+    other = tmp_path / "other app.db"
+    conn = sqlite3.connect(str(other))
+    conn.execute("CREATE TABLE things (x)")
+    conn.commit()
+    conn.close()
+    before = other.read_bytes()
+    with pytest.raises(StoreError, match="not a memory-system one"):
+        check(other)
+    assert other.read_bytes() == before  # still in rollback-journal mode: never opened for writing
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other app.db"]

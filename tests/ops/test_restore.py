@@ -134,3 +134,28 @@ def test_restore_onto_a_lost_database_recreates_it(ready) -> None:
     db.unlink()
     result = execute_restore(plan_restore(db, made.path))
     assert result.kept_aside is None and _counts(db)["memories"] == 5
+
+
+def test_restore_over_another_applications_database_is_refused(ready, tmp_path: Path) -> None:
+    from memory_system.store._sqlite import sqlite3
+
+    _, made = ready
+    other = tmp_path / "other.db"
+    conn = sqlite3.connect(str(other))
+    conn.execute("CREATE TABLE things (x)")
+    conn.commit()
+    conn.close()
+    before = _bytes(other)
+    with pytest.raises(StoreError, match="not a memory-system one"):
+        plan_restore(other, made.path)
+    assert _bytes(other) == before
+
+
+def test_restore_over_a_damaged_database_is_what_it_is_for(ready, corrupt_index) -> None:
+    db, made = ready
+    corrupt_index(db)
+    result = execute_restore(plan_restore(db, made.path))
+    conn = open_connection(db, create=False)
+    assert maintenance.integrity_problems(conn) == []
+    conn.close()
+    assert result.kept_aside is not None
