@@ -129,18 +129,20 @@ def graph_rows() -> Callable[[Path], tuple[list[tuple[object, ...]], ...]]:
 @pytest.fixture
 def fill_phase_data() -> Callable[[Path], None]:
     """``fill(db)``: Phase 1 rows (3 entities, 2 relations, 4 observations) and rows in the
-    Phase 2-4 tables, written with SQL through the store, for database-operation tests."""
+    Phase 2-4 tables, written with SQL through the store, for database-operation tests.
+    ``fill(db, phase_1=False)`` writes only the Phase 2-4 rows."""
     from memory_system.store.connection import open_connection, transaction
 
-    def fill(path: Path) -> None:
+    def fill(path: Path, phase_1: bool = True) -> None:
         conn = open_connection(path, create=False)
         with transaction(conn):
-            for i, name in enumerate(("alice", "bob", "carol"), 1):
+            for i, name in enumerate(("alice", "bob", "carol") if phase_1 else (), 1):
                 conn.execute("INSERT INTO entities (id, name, entity_type) VALUES (?, ?, 'person')", (i, name))
-            conn.executemany("INSERT INTO relations (from_id, to_id, relation_type) VALUES (?, ?, 'knows')",
-                             [(1, 2), (2, 3)])
-            conn.executemany("INSERT INTO observations (entity_id, content) VALUES (?, ?)",
-                             [(1, "likes tea"), (1, "writes Go"), (2, "on call"), (3, "new")])
+            if phase_1:
+                conn.executemany("INSERT INTO relations (from_id, to_id, relation_type) VALUES (?, ?, 'knows')",
+                                 [(1, 2), (2, 3)])
+                conn.executemany("INSERT INTO observations (entity_id, content) VALUES (?, ?)",
+                                 [(1, "likes tea"), (1, "writes Go"), (2, "on call"), (3, "new")])
             for i in range(1, 6):
                 conn.execute("INSERT INTO memories (agent_id, content, content_hash) VALUES ('a1', ?, ?)",
                              (f"memory {i}", f"h{i}"))

@@ -50,8 +50,16 @@ def test_migrate_write_backup_impact_rollback_check_restore_end_to_end(cli, tmp_
     db = tmp_path / "fresh" / "dir" / "memory.db"
     phase_2 = sorted(inventory.tables_created_by(4))
     cli("db", "migrate", "--db", str(db), check=True)
-    fill_phase_data(db)
+    graph = tmp_path / "memory.jsonl"
+    graph.write_text("\n".join(json.dumps(line) for line in [
+        {"type": "entity", "name": "alice", "entityType": "person", "observations": ["likes tea", "writes Go"]},
+        {"type": "entity", "name": "bob", "entityType": "person", "observations": ["on call"]},
+        {"type": "relation", "from": "alice", "to": "bob", "relationType": "knows"},
+    ]) + "\n")
+    cli("entities", "import", str(graph), "--db", str(db), check=True)  # entity writes, as a user makes them
+    fill_phase_data(db, phase_1=False)  # Phase 2-4 rows
     phase_1 = _counts(db, list(inventory.PHASE_1_TABLES))
+    assert phase_1 == {"entities": 2, "relations": 1, "observations": 3}
     stored = _counts(db, phase_2)
     assert stored["memories"] == 5
 
