@@ -145,7 +145,9 @@ five indexes on `memories`, 1,000 entities, 999 relations, 3,000 observations).
 | check | `db check` after the rollback | {check_s:.1f} |
 | restore | `db restore BACKUP --yes --json` (checksum + integrity_check of the backup, copy, swap) | {restore_s:.1f} |
 
-The backup's own timing (from its manifest, without Python start-up): {backup['duration_s']:.1f} s.
+The backup's own timing (from its manifest, without Python start-up): {backup['duration_s']:.1f} s, of which
+copy {backup['timings_s']['copy']:.1f} s, integrity_check and row counts of the copy
+{backup['timings_s']['integrity_check_and_counts']:.1f} s, sha256 {backup['timings_s']['sha256']:.1f} s.
 The rollback verified integrity, foreign keys and the Phase 1 counts ({rolled['phase_1_after']}) and
 recorded {rolled['rows_lost']['memories']:,} memories lost; its own timing: {rolled['duration_s']:.1f} s.
 """

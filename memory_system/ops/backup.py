@@ -129,6 +129,7 @@ def create_backup(db_path: Path, dest_dir: Path | None = None, *, progress: Prog
         copy_progress = None if progress is None else (lambda d, t: progress("copy", d, t))
         try:
             maintenance.copy_online(source, partial, copy_progress, pages_per_step)
+            copied = time.monotonic()
         except Exception:
             partial.unlink(missing_ok=True)
             raise
@@ -137,11 +138,13 @@ def create_backup(db_path: Path, dest_dir: Path | None = None, *, progress: Prog
 
     try:
         described = _describe_copy(partial)
+        checked = time.monotonic()
         if described["integrity_problems"]:
             raise BackupError(f"the backup copy failed integrity_check: {described['integrity_problems'][0]}")
         if described["database_id"] != identity:
             raise BackupError("the backup copy does not carry the database identity; nothing was kept")
         checksum = sha256_file(partial, progress)
+        hashed = time.monotonic()
         maintenance.fsync_path(partial)
         os.replace(partial, final)
     except BaseException:
@@ -160,6 +163,8 @@ def create_backup(db_path: Path, dest_dir: Path | None = None, *, progress: Prog
         "sha256": checksum,
         "integrity_check": "ok",
         "duration_s": round(time.monotonic() - started, 3),
+        "timings_s": {"copy": round(copied - started, 3), "integrity_check_and_counts": round(checked - copied, 3),
+                      "sha256": round(hashed - checked, 3)},
     }
     manifest_path = manifest_path_for(final)
     tmp = manifest_path.with_name(manifest_path.name + ".partial")
