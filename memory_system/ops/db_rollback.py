@@ -120,7 +120,7 @@ def plan_rollback(
     force: bool = False,
     now: datetime | None = None,
 ) -> RollbackPlan:
-    """Check every precondition; raises RollbackRefused/StoreError naming the first unmet one."""
+    """Check every precondition; raises RollbackRefused/StoreError naming what is unmet."""
     maintenance.require_memory_database(db_path)
     conn = open_connection(db_path, create=False)
     try:
@@ -183,6 +183,9 @@ def plan_rollback(
 def execute_rollback(plan: RollbackPlan) -> RollbackResult:
     """Run the rollback script in one transaction, then verify and record it."""
     started = time.monotonic()
+    if not plan.service_running and held_by_other(plan.db_path):  # started while we asked for confirmation
+        raise RollbackRefused(f"{plan.db_path} is now held by a running service (pid {holder_pid(plan.db_path)}); "
+                              "stop it first, or pass --force")
     if plan.emergency:
         log_event(logger, "db_rollback_emergency", logging.CRITICAL, database=str(plan.db_path),
                   migration=plan.migration, waived=plan.waived, approved_by=plan.approvers,

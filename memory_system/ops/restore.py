@@ -5,8 +5,8 @@ The current file is first checkpointed (its WAL folded in, so the file kept asid
 whole), then hard-linked to ``<db>.before-restore-<time>``; the backup is copied next to
 the database, its checksum checked again, and moved over the database with one
 ``os.replace``, so the path always names a whole database, old or new. Leftover
-``-wal``/``-shm`` files are moved aside with the old file: a WAL left next to the
-restored file would be replayed into it.
+``-wal``/``-shm``/``-journal`` files are moved aside with the old file: a WAL or hot
+journal left next to the restored file would be replayed into it.
 
 A running service keeps the old inode open and would go on writing into a WAL that no
 longer matches the file, so restore refuses while the service lock is held, unless
@@ -156,6 +156,9 @@ def plan_restore(db_path: Path, backup_path: Path, *, force: bool = False,
 def execute_restore(plan: RestorePlan, *, progress: backups.Progress | None = None) -> RestoreResult:
     started = time.monotonic()
     db_path = plan.db_path
+    if not plan.force and held_by_other(db_path):  # started while we asked for confirmation
+        raise RestoreRefused(f"{db_path} is now held by a running service (pid {holder_pid(db_path)}); "
+                             "stop it first, or pass --force")
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     staged = db_path.with_name(f".{db_path.name}.restore-{stamp}.partial")
     try:
@@ -182,7 +185,7 @@ def execute_restore(plan: RestorePlan, *, progress: backups.Progress | None = No
             os.link(db_path, kept_aside)
         except OSError:
             shutil.copy2(db_path, kept_aside)
-        for suffix in ("-wal", "-shm"):
+        for suffix in ("-wal", "-shm", "-journal"):  # any of them would be replayed into the new file
             if _side(db_path, suffix).exists():
                 os.replace(_side(db_path, suffix), _side(kept_aside, suffix))
     os.replace(staged, db_path)

@@ -190,3 +190,13 @@ def test_a_rollback_whose_checks_fail_says_so(ready) -> None:
          "after {'entities': 2, 'relations': 2, 'observations': 4}"),
         "tables of migration 004 still present: ['memories']",
     ]
+
+
+def test_a_service_started_after_the_checks_is_still_refused(ready, hold_service_lock) -> None:
+    db, made = ready
+    plan = plan_rollback(db, 4, backup_path=made.path, approved_by=APPROVERS)
+    hold_service_lock(db)
+    before = _bytes(db)
+    with pytest.raises(StoreError, match="now held by a running service"):
+        execute_rollback(plan)
+    assert _bytes(db) == before

@@ -159,3 +159,13 @@ def test_restore_over_a_damaged_database_is_what_it_is_for(ready, corrupt_index)
     assert maintenance.integrity_problems(conn) == []
     conn.close()
     assert result.kept_aside is not None
+
+
+def test_a_service_started_after_the_checks_is_still_refused(ready, hold_service_lock) -> None:
+    db, made = ready
+    plan = plan_restore(db, made.path)
+    hold_service_lock(db)
+    before = sorted(os.listdir(db.parent)), _bytes(db)
+    with pytest.raises(StoreError, match="now held by a running service"):
+        execute_restore(plan)
+    assert (sorted(os.listdir(db.parent)), _bytes(db)) == before
