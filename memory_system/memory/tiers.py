@@ -148,6 +148,125 @@ def _flag_key(row: Mapping[str, Any]) -> str:
 
 
 TiersEnabled = bool | Callable[[str], bool]
+# Rows per write transaction: a pass over 100k memories never holds the writer for long, so
+# writes (and the access counts injection records) keep flowing while it runs.
+CHUNK = 2000
+
+
+@dataclass
+class _Actions:
+    to_short: list[int] = field(default_factory=list)
+    to_long: list[int] = field(default_factory=list)
+    decays: list[tuple[float, int]] = field(default_factory=list)
+    to_delete: list[int] = field(default_factory=list)
+    namespaces: set[str] = field(default_factory=set)
+
+
+class _Pass:
+    """The decisions of one pass, row by row; ``maintain`` feeds it chunks and applies them."""
+
+    def __init__(self, policy: TierPolicy, allowed: Callable[[str], bool], moment: datetime,
+                 last_run: datetime | None, report: MaintenanceReport) -> None:
+        self.policy = policy
+        self.allowed = allowed
+        self.moment = moment
+        self.last_run = last_run
+        self.report = report
+        self.grace_cutoff = _fmt(moment - timedelta(seconds=policy.working_grace_seconds))
+        self.promoted_now: set[int] = set()  # a memory moves up at most one tier per pass
+
+    def working(self, rows: list[dict[str, Any]]) -> _Actions:
+        act = _Actions()
+        policy = self.policy
+        for row in rows:
+            if not self.allowed(_flag_key(row)):
+                self.report.skipped_flag_off += 1
+                continue
+            uses = row["access_count"] + row["reinforcement_count"]
+            if uses >= policy.working_promote_uses or row["importance"] >= policy.working_promote_importance:
+                act.to_short.append(row["id"])
+                self.promoted_now.add(row["id"])
+            elif row["ended_at"] <= self.grace_cutoff:
+                act.to_delete.append(row["id"])
+                self.report.expired_working += 1
+            else:
+                continue
+            act.namespaces.add(row["namespace"])
+        return act
+
+    def short_term(self, rows: list[dict[str, Any]]) -> _Actions:
+        act = _Actions()
+        policy = self.policy
+        for row in rows:
+            if row["id"] in self.promoted_now:
+                continue
+            if not self.allowed(_flag_key(row)):
+                self.report.skipped_flag_off += 1
+                continue
+            uses = row["access_count"] + row["reinforcement_count"]
+            if uses >= policy.long_term_promote_uses or row["importance"] >= policy.long_term_promote_importance:
+                act.to_long.append(row["id"])
+                act.namespaces.add(row["namespace"])
+                continue
+            activity = _parse(row["last_activity"])
+            start = activity + timedelta(seconds=policy.decay_after_seconds)
+            if self.last_run is not None and self.last_run > start:
+                start = self.last_run
+            if self.moment <= start:
+                continue
+            days = (self.moment - start).total_seconds() / 86400
+            importance = max(0.0, row["importance"] * policy.decay_per_day**days)
+            untouched = (self.moment - activity).total_seconds()
+            if importance < policy.forget_below_importance and untouched >= policy.forget_after_seconds:
+                act.to_delete.append(row["id"])
+                self.report.forgotten += 1
+            elif importance != row["importance"]:
+                act.decays.append((importance, row["id"]))
+                self.report.decayed += 1
+            else:
+                continue
+            act.namespaces.add(row["namespace"])
+        return act
+
+    def expired(self, rows: list[dict[str, Any]]) -> _Actions:
+        act = _Actions()
+        for row in rows:
+            if not self.allowed(_flag_key(row)):
+                self.report.skipped_flag_off += 1
+                continue
+            act.to_delete.append(row["id"])
+            act.namespaces.add(row["namespace"])
+            self.report.expired += 1
+        return act
+
+
+def _in_chunks(
+    db: Database,
+    select: Callable[[Any, int], list[dict[str, Any]]],
+    decide: Callable[[list[dict[str, Any]]], _Actions],
+    report: MaintenanceReport,
+    events: MemoryEvents | None,
+) -> None:
+    """Select, decide and apply ``CHUNK`` rows at a time (by id), each chunk one transaction."""
+    after = 0
+    while True:
+        with db.write() as conn:
+            rows = select(conn, after)
+            act = decide(rows)
+            store.set_tier(conn, act.to_short, "short_term")
+            store.set_tier(conn, act.to_long, "long_term")
+            store.set_importance(conn, act.decays)
+            store.delete(conn, act.to_delete)
+            for namespace in sorted(act.namespaces):
+                bump_scope(conn, namespace)
+        report.promoted_to_short_term += len(act.to_short)
+        report.promoted_to_long_term += len(act.to_long)
+        report.deleted_ids.extend(act.to_delete)
+        if events is not None:
+            events.deleted(act.to_delete)
+        if len(rows) < CHUNK:
+            return
+        after = rows[-1]["id"]
 
 
 def maintain(
@@ -172,84 +291,21 @@ def maintain(
         return report
     allowed: Callable[[str], bool] = (lambda _key: True) if tiers_enabled is True else tiers_enabled
     report = MaintenanceReport(enabled=True, ran_at=ran_at)
-    touched_namespaces: set[str] = set()
+    last_raw = metadata_store.get(db.reader(), LAST_RUN_KEY)
+    decisions = _Pass(policy, allowed, moment, _parse(json.loads(last_raw)) if last_raw else None, report)
+    idle_before = _fmt(moment - timedelta(seconds=policy.session_idle_seconds))
+    untouched_before = _fmt(moment - timedelta(seconds=policy.decay_after_seconds))
+
+    _in_chunks(db, lambda conn, after: store.working_of_ended_sessions(
+        conn, now=ran_at, idle_before=idle_before, after_id=after, limit=CHUNK), decisions.working, report, events)
+    _in_chunks(db, lambda conn, after: store.short_term_candidates(
+        conn, promote_uses=policy.long_term_promote_uses, promote_importance=policy.long_term_promote_importance,
+        untouched_before=untouched_before, after_id=after, limit=CHUNK), decisions.short_term, report, events)
+    _in_chunks(db, lambda conn, after: store.expired_rows(conn, ran_at, after_id=after, limit=CHUNK),
+               decisions.expired, report, events)
 
     with db.write() as conn:
-        last_raw = metadata_store.get(conn, LAST_RUN_KEY)
-        last_run = _parse(json.loads(last_raw)) if last_raw else None
-
-        to_short: list[int] = []
-        to_delete: list[int] = []
-        grace_cutoff = _fmt(moment - timedelta(seconds=policy.working_grace_seconds))
-        idle_before = _fmt(moment - timedelta(seconds=policy.session_idle_seconds))
-        for row in store.working_of_ended_sessions(conn, now=ran_at, idle_before=idle_before):
-            if not allowed(_flag_key(row)):
-                report.skipped_flag_off += 1
-                continue
-            uses = row["access_count"] + row["reinforcement_count"]
-            if uses >= policy.working_promote_uses or row["importance"] >= policy.working_promote_importance:
-                to_short.append(row["id"])
-            elif row["ended_at"] <= grace_cutoff:
-                to_delete.append(row["id"])
-                report.expired_working += 1
-            else:
-                continue
-            touched_namespaces.add(row["namespace"])
-
-        to_long: list[int] = []
-        decays: list[tuple[float, int]] = []
-        for row in store.short_term_rows(conn):
-            if not allowed(_flag_key(row)):
-                report.skipped_flag_off += 1
-                continue
-            uses = row["access_count"] + row["reinforcement_count"]
-            if uses >= policy.long_term_promote_uses or row["importance"] >= policy.long_term_promote_importance:
-                to_long.append(row["id"])
-                touched_namespaces.add(row["namespace"])
-                continue
-            activity = _parse(row["last_activity"])
-            start = activity + timedelta(seconds=policy.decay_after_seconds)
-            if last_run is not None and last_run > start:
-                start = last_run
-            if moment <= start:
-                continue
-            days = (moment - start).total_seconds() / 86400
-            importance = max(0.0, row["importance"] * policy.decay_per_day**days)
-            untouched = (moment - activity).total_seconds()
-            if importance < policy.forget_below_importance and untouched >= policy.forget_after_seconds:
-                to_delete.append(row["id"])
-                report.forgotten += 1
-            elif importance != row["importance"]:
-                decays.append((importance, row["id"]))
-                report.decayed += 1
-            else:
-                continue
-            touched_namespaces.add(row["namespace"])
-
-        pending = set(to_delete)
-        for row in store.expired_rows(conn, ran_at):
-            if row["id"] in pending:
-                continue
-            if not allowed(_flag_key(row)):
-                report.skipped_flag_off += 1
-                continue
-            to_delete.append(row["id"])
-            report.expired += 1
-            touched_namespaces.add(row["namespace"])
-
-        store.set_tier(conn, to_short, "short_term")
-        store.set_tier(conn, to_long, "long_term")
-        store.set_importance(conn, decays)
-        store.delete(conn, to_delete)
-        for namespace in sorted(touched_namespaces):
-            bump_scope(conn, namespace)
-        report.promoted_to_short_term = len(to_short)
-        report.promoted_to_long_term = len(to_long)
-        report.deleted_ids = to_delete
         metadata_store.put(conn, LAST_RUN_KEY, json.dumps(ran_at))
         metadata_store.put(conn, LAST_REPORT_KEY, json.dumps(report.to_dict()))
-
-    if events is not None:
-        events.deleted(to_delete)
     log_event(_log, "tiers_maintained", **{k: v for k, v in report.to_dict().items() if k != "message"})
     return report

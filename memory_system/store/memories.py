@@ -186,7 +186,9 @@ def list_visible(
 # --- tier maintenance (system-wide, no agent's view) ----------------------------------------
 
 
-def working_of_ended_sessions(conn: Connection, *, now: str, idle_before: str) -> list[dict[str, Any]]:
+def working_of_ended_sessions(
+    conn: Connection, *, now: str, idle_before: str, after_id: int = 0, limit: int = -1
+) -> list[dict[str, Any]]:
     """Working memories whose session ended, or went idle before ``idle_before``.
 
     A session counts as ended when ``sessions.ended_at`` is set, or when its last activity
@@ -209,27 +211,36 @@ def working_of_ended_sessions(conn: Connection, *, now: str, idle_before: str) -
         SELECT m.id, m.namespace, m.agent_id, m.session_id, m.importance, m.access_count,
                m.reinforcement_count, e.ended_at
         FROM memories m JOIN ended e ON e.sid = m.session_id
-        WHERE m.tier = 'working' AND e.ended_at IS NOT NULL AND e.ended_at <= :now
+        WHERE m.tier = 'working' AND e.ended_at IS NOT NULL AND e.ended_at <= :now AND m.id > :after
+        ORDER BY m.id LIMIT :limit
         """,
-        {"now": now, "idle_before": idle_before},
+        {"now": now, "idle_before": idle_before, "after": after_id, "limit": limit},
     )
     return [dict(row) for row in rows]
 
 
-def short_term_rows(conn: Connection) -> list[dict[str, Any]]:
+def short_term_candidates(
+    conn: Connection, *, promote_uses: int, promote_importance: float, untouched_before: str, after_id: int = 0,
+    limit: int = -1,
+) -> list[dict[str, Any]]:
+    """Short-term memories a pass may act on: promotable, or untouched since ``untouched_before``."""
     rows = conn.execute(
-        "SELECT id, namespace, agent_id, session_id, importance, access_count, reinforcement_count,"
-        " max(created_at, updated_at, coalesce(last_accessed_at, '')) AS last_activity"
-        " FROM memories WHERE tier = 'short_term'"
+        "SELECT * FROM (SELECT id, namespace, agent_id, session_id, importance, access_count,"
+        " reinforcement_count, max(created_at, updated_at, coalesce(last_accessed_at, '')) AS last_activity"
+        " FROM memories WHERE tier = 'short_term' AND id > :after)"
+        " WHERE access_count + reinforcement_count >= :uses OR importance >= :importance"
+        " OR last_activity < :before ORDER BY id LIMIT :limit",
+        {"uses": promote_uses, "importance": promote_importance, "before": untouched_before, "after": after_id,
+         "limit": limit},
     )
     return [dict(row) for row in rows]
 
 
-def expired_rows(conn: Connection, now: str) -> list[dict[str, Any]]:
+def expired_rows(conn: Connection, now: str, *, after_id: int = 0, limit: int = -1) -> list[dict[str, Any]]:
     rows = conn.execute(
         "SELECT id, namespace, agent_id, session_id FROM memories"
-        " WHERE expires_at IS NOT NULL AND expires_at <= ?",
-        (now,),
+        " WHERE expires_at IS NOT NULL AND expires_at <= ? AND id > ? ORDER BY id LIMIT ?",
+        (now, after_id, limit),
     )
     return [dict(row) for row in rows]
 

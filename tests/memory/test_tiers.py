@@ -188,3 +188,26 @@ def test_policy_from_config_file(tmp_path: Path) -> None:
         config.write_text(json.dumps({"tiers": bad}))
         with pytest.raises(ConfigError, match=name):
             load_tier_policy(config)
+
+
+def test_a_pass_works_in_small_transactions_and_misses_nothing(service: MemoryService, db: Database,
+                                                              events: MemoryEvents,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from memory_system.memory import tiers
+
+    monkeypatch.setattr(tiers, "CHUNK", 3)
+    deleted: list[int] = []
+    events.on_deleted(deleted.extend)
+    working = [add(service, db, f"w{i}", session_id="s1", importance=0.9 if i % 2 else 0.1) for i in range(7)]
+    stale = [add(service, db, f"st{i}", importance=0.5) for i in range(8)]
+    promotable = [add(service, db, f"p{i}", importance=0.85) for i in range(5)]
+    expiring = [add(service, db, f"e{i}", tier="long_term", expires_at=iso(T0 + timedelta(days=1))) for i in range(4)]
+    end_session(db, "s1", T0)
+    report = maintain(db, POLICY, True, events=events, now=T0 + timedelta(days=8))
+    assert report.promoted_to_short_term == 3 and report.expired_working == 4
+    assert report.decayed == len(stale) and report.promoted_to_long_term == len(promotable)
+    assert report.expired == len(expiring)
+    assert sorted(deleted) == sorted([w for i, w in enumerate(working) if i % 2 == 0] + expiring)
+    assert all(row(db, i)["tier"] == "short_term" for i in working if row(db, i))  # type: ignore[index]
+    assert all(row(db, i)["tier"] == "long_term" for i in promotable)  # type: ignore[index]
+    assert db.reader().execute("SELECT count(*) FROM memories").fetchone()[0] == 3 + 8 + 5
