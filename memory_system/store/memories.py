@@ -223,11 +223,15 @@ def short_term_candidates(
     conn: Connection, *, promote_uses: int, promote_importance: float, untouched_before: str, after_id: int = 0,
     limit: int = -1,
 ) -> list[dict[str, Any]]:
-    """Short-term memories a pass may act on: promotable, or untouched since ``untouched_before``."""
+    """Short-term memories a pass may act on: promotable, or untouched since ``untouched_before``.
+
+    A rowid-range scan (``NOT INDEXED``) from ``after_id`` that stops at ``limit`` matches, so the
+    chunks of one pass read the table about once instead of sorting every short-term row per chunk.
+    """
     rows = conn.execute(
         "SELECT * FROM (SELECT id, namespace, agent_id, session_id, importance, access_count,"
         " reinforcement_count, max(created_at, updated_at, coalesce(last_accessed_at, '')) AS last_activity"
-        " FROM memories WHERE tier = 'short_term' AND id > :after)"
+        " FROM memories NOT INDEXED WHERE id > :after AND tier = 'short_term')"
         " WHERE access_count + reinforcement_count >= :uses OR importance >= :importance"
         " OR last_activity < :before ORDER BY id LIMIT :limit",
         {"uses": promote_uses, "importance": promote_importance, "before": untouched_before, "after": after_id,
