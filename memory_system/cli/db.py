@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -81,7 +81,7 @@ def _log_to_stderr() -> None:
 @contextmanager
 def _progress(enabled: bool = True) -> Iterator[Callable[[str, int, int], None]]:
     """A rich progress bar on stderr (silent when not a terminal); yields ``cb(stage, done, total)``."""
-    labels = {"copy": "copying pages", "checksum": "sha256"}
+    labels = {"copy": "copying pages", "verify": "integrity_check", "checksum": "sha256"}
     bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                    TimeElapsedColumn(), console=err_console, transient=True,
                    disable=not enabled or not err_console.is_terminal)
@@ -94,6 +94,11 @@ def _progress(enabled: bool = True) -> Iterator[Callable[[str, int, int], None]]
 
     with bar:
         yield update
+
+
+def _spinner(text: str) -> AbstractContextManager[object]:
+    """A rich spinner on stderr for work without a measurable total; nothing when not a terminal."""
+    return err_console.status(text) if err_console.is_terminal else nullcontext()
 
 
 def _confirm(question: str) -> None:
@@ -152,7 +157,8 @@ def check(
 
     path = db_path(db)
     try:
-        result = run_check(path, quick=quick)
+        with _spinner("integrity_check and foreign_key_check..."):
+            result = run_check(path, quick=quick)
     except StoreError as exc:
         fail(str(exc))
     if json_out:
@@ -191,7 +197,8 @@ def impact(migration: MigrationOption, db: DbOption = None, json_out: JsonOption
 
     path = db_path(db)
     try:
-        result = compute(path, migration)
+        with _spinner("counting rows..."):
+            result = compute(path, migration)
     except StoreError as exc:
         fail(str(exc))
     if json_out:
@@ -239,7 +246,7 @@ def rollback(
     if not yes:
         _confirm(f"Drop these {plan.impact.total_rows} rows of migration {migration:03d} from {path}?")
     try:
-        with err_console.status(f"rolling back migration {migration:03d}..."):
+        with _spinner(f"rolling back migration {migration:03d}, then integrity and foreign key checks..."):
             result = db_rollback.execute_rollback(plan)
     except StoreError as exc:
         fail(str(exc))

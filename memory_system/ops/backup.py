@@ -30,7 +30,7 @@ _REQUIRED = ("format", "source", "database_id", "created_at", "schema_version", 
              "sha256", "integrity_check")
 
 Progress = Callable[[str, int, int], None]
-"""``progress(stage, done, total)``: stage is "copy" (pages) or "checksum" (bytes)."""
+"""``progress(stage, done, total)``: stage is "copy" (pages), "verify" (0 then 1) or "checksum" (bytes)."""
 
 
 class BackupError(StoreError):
@@ -137,7 +137,11 @@ def create_backup(db_path: Path, dest_dir: Path | None = None, *, progress: Prog
         source.close()
 
     try:
+        if progress is not None:
+            progress("verify", 0, 1)
         described = _describe_copy(partial)
+        if progress is not None:
+            progress("verify", 1, 1)
         checked = time.monotonic()
         if described["integrity_problems"]:
             raise BackupError(f"the backup copy failed integrity_check: {described['integrity_problems'][0]}")
@@ -216,12 +220,16 @@ def verify_backup(backup_path: Path, *, full_integrity: bool = True,
             f"manifest says {str(manifest['sha256'])[:12]}...): the file changed or is corrupt"
         )
     if full_integrity:
+        if progress is not None:
+            progress("verify", 0, 1)
         conn = maintenance.open_read_only(backup_path)
         try:
             problems = maintenance.integrity_problems(conn)
             inner_id = maintenance.database_id(conn)
         finally:
             conn.close()
+        if progress is not None:
+            progress("verify", 1, 1)
         if problems:
             raise BackupError(f"backup {backup_path} fails integrity_check: {problems[0]}")
         if inner_id != manifest["database_id"]:
