@@ -35,7 +35,8 @@ class SessionService:
     def __init__(self, db: Database, *, touch_interval_s: float = 1.0) -> None:
         self._db = db
         self._touch_interval_s = touch_interval_s
-        self._last_touch: dict[str, float] = {}
+        # Keyed by (session, agent): another agent naming the session cannot use up its slot.
+        self._last_touch: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
 
     def start(self, agent_id: str, namespace: str) -> SessionRecord:
@@ -60,22 +61,23 @@ class SessionService:
                 session_store.end(conn, session_id, utc_now())
                 record = session_store.get(conn, session_id) or record
         with self._lock:
-            self._last_touch.pop(session_id, None)
+            self._last_touch.pop((session_id, agent_id), None)
         log_event(logger, "session_ended", session_id=session_id, agent_id=agent_id)
         return record
 
     def touch(self, session_id: str, agent_id: str, namespace: str) -> None:
         """Record activity; never fails the request that carries the session id."""
         now = time.monotonic()
+        slot = (session_id, agent_id)
         with self._lock:
-            last = self._last_touch.get(session_id)
+            last = self._last_touch.get(slot)
             if last is not None and now - last < self._touch_interval_s:
                 return
             if len(self._last_touch) >= _MAX_TRACKED:
                 oldest = sorted(self._last_touch.items(), key=lambda kv: kv[1])[: _MAX_TRACKED // 10]
                 for key, _ in oldest:
                     del self._last_touch[key]
-            self._last_touch[session_id] = now
+            self._last_touch[slot] = now
         try:
             with self._db.write() as conn:
                 session_store.touch(conn, session_id, agent_id, namespace, utc_now())

@@ -28,6 +28,7 @@ from memory_system.store.visibility import utc_now
 
 OK = "ok"
 NOT_CONFIGURED = "not configured"
+NOT_STARTED = "not started"
 MIN_HEADROOM_BYTES = 64 * 1024 * 1024
 MIN_HEADROOM_FRACTION = 0.05
 
@@ -169,25 +170,43 @@ def _cgroup_limit() -> int | None:
     return _read_int("/sys/fs/cgroup/memory.max")  # "max" (no limit) reads as None
 
 
-def _optional_service(runtime: Runtime, name: str) -> tuple[str, dict[str, Any]]:
-    """A service that another part of the system adds to the runtime; absent means not configured."""
-    if not hasattr(type(runtime), name):
-        return NOT_CONFIGURED, {}
-    service = getattr(runtime, name)
-    for method in ("status", "check", "stats"):
-        fn = getattr(service, method, None)
-        if callable(fn):
-            result = fn()
-            break
-    else:
-        return OK, {}
+def _interpret(result: object, method: str) -> tuple[str, dict[str, Any]]:
     if isinstance(result, str):
         return (OK if result in (OK, "pass") else result), {}
     if isinstance(result, dict):
+        if "ok" in result:
+            return (OK if result["ok"] else str(result.get("reason") or "not ok")), result
         verdict = result.get("status", OK)
         ok = verdict in (OK, "pass", "ready", "degraded", "warn") or method == "stats"
         return (OK if ok else str(result.get("error") or verdict)), result
     return OK, {"result": str(result)}
+
+
+def _probe(service: object) -> tuple[str, dict[str, Any]]:
+    for method in ("status", "check", "stats"):
+        fn = getattr(service, method, None)
+        if callable(fn):
+            return _interpret(fn(), method)
+    return OK, {}
+
+
+def _rag(runtime: Runtime) -> tuple[str, dict[str, Any]]:
+    """The retrieval service, when this build has one (``runtime.retrieval``)."""
+    if not hasattr(type(runtime), "retrieval"):
+        return NOT_CONFIGURED, {}
+    if "retrieval" not in vars(runtime):
+        # serve builds it at start when there is a model; building it here would load one
+        # inside a health check. Until a first search there is no RAG service to fail.
+        return NOT_STARTED, {"embedder": runtime.settings.embedder}
+    return _probe(runtime.retrieval)
+
+
+def _cache(runtime: Runtime) -> tuple[str, dict[str, Any]]:
+    """The injection cache: answers its own stats (a dead lock or a broken cache raises)."""
+    if not hasattr(type(runtime), "injector"):
+        return NOT_CONFIGURED, {}
+    cache = getattr(runtime.injector, "cache", None)
+    return (NOT_CONFIGURED, {}) if cache is None else _probe(cache)
 
 
 def _flags(runtime: Runtime) -> tuple[str, dict[str, Any]]:
@@ -227,8 +246,8 @@ def deep(runtime: Runtime, state: ServiceState) -> tuple[bool, dict[str, Any]]:
         "database_read": database_read,
         "database_write": database_write,
         "integrity": integrity,
-        "rag": lambda: _optional_service(runtime, "retrieval"),
-        "cache": lambda: _optional_service(runtime, "injection_cache"),
+        "rag": lambda: _rag(runtime),
+        "cache": lambda: _cache(runtime),
         "memory_headroom": memory_headroom,
         "flags": lambda: _flags(runtime),
         "config": config,
@@ -243,7 +262,7 @@ def deep(runtime: Runtime, state: ServiceState) -> tuple[bool, dict[str, Any]]:
             verdict, detail = f"{type(exc).__name__}: {exc}", {}
         results[name] = verdict
         details[name] = {**detail, "duration_ms": round((time.perf_counter() - started) * 1000, 2)}
-    healthy = all(v in (OK, NOT_CONFIGURED) for v in results.values())
+    healthy = all(v in (OK, NOT_CONFIGURED, NOT_STARTED) for v in results.values())
     return healthy, {
         "status": "pass" if healthy else "fail",
         "version": __version__,

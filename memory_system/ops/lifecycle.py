@@ -144,6 +144,19 @@ def _acquire_lock(settings: Settings) -> Any:
     return lock
 
 
+def _warm_up(runtime: Runtime) -> None:
+    """Build the services that run in the background, so none waits for a first request:
+    the retrieval service (loads the embedding model, starts the embedding worker) and the
+    tier maintenance thread. Both stop in ``runtime.close``."""
+    started = time.perf_counter()
+    if hasattr(type(runtime), "retrieval") and runtime.settings.embedder != "none":
+        runtime.retrieval  # noqa: B018 - with embedder "none" there is no model and no worker
+    if hasattr(runtime, "start_maintenance"):
+        runtime.start_maintenance()
+    log_event(logger, "service_warmed", duration_ms=round((time.perf_counter() - started) * 1000, 1),
+              embedder=runtime.settings.embedder)
+
+
 def run_service(settings: Settings, options: Mapping[str, object], *, migrate: bool = True) -> int:
     """Serve until SIGTERM/SIGINT; returns the exit code. Raises ServiceStartError before serving."""
     from memory_system.api.app import create_app
@@ -167,6 +180,7 @@ def run_service(settings: Settings, options: Mapping[str, object], *, migrate: b
         runtime = Runtime(settings)
         state = ServiceState(db_identity=file_identity(settings.db_path))
         runtime.flags  # noqa: B018 - a broken config file must stop the start, not the first request
+        _warm_up(runtime)
         app = create_app(runtime)
         app.state.service = state
         config = uvicorn.Config(

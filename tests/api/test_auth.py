@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import httpx
 
 from memory_system.ops import schema
+
+# Generous timeouts: the test machine is shared and loaded; these are not speed checks.
+http_get = partial(httpx.get, timeout=30)
+http_post = partial(httpx.post, timeout=30)
+http_request = partial(httpx.request, timeout=30)
 
 ADMIN = "admin-token-for-tests-0123456789"
 
@@ -22,7 +28,7 @@ def _auth(token: str) -> dict[str, str]:
 
 def test_admin_endpoints_without_a_configured_token_say_how_to_configure_one(serve_process: Any) -> None:
     served = serve_process()
-    response = httpx.get(served.url + "/admin/feature-flags", headers=_auth("anything-at-all-123"))
+    response = http_get(served.url + "/admin/feature-flags", headers=_auth("anything-at-all-123"))
     assert response.status_code == 403
     assert "MEMORY_SYSTEM_ADMIN_TOKEN" in response.json()["detail"]
     assert "adminToken" in response.json()["detail"]
@@ -31,23 +37,23 @@ def test_admin_endpoints_without_a_configured_token_say_how_to_configure_one(ser
 def test_admin_calls_without_with_a_wrong_and_with_the_right_token(serve_process: Any) -> None:
     served = serve_process(env={"MEMORY_SYSTEM_ADMIN_TOKEN": ADMIN})
     url = served.url + "/admin/feature-flags"
-    missing = httpx.get(url)
+    missing = http_get(url)
     assert missing.status_code == 401 and missing.headers["www-authenticate"] == "Bearer"
-    assert httpx.get(url, headers=_auth(ADMIN + "x")).status_code == 401
-    assert httpx.get(url, headers=_auth(ADMIN[:-1])).status_code == 401
-    assert httpx.get(url, headers={"Authorization": ADMIN}).status_code == 401  # no scheme
-    assert httpx.get(url, headers=_auth(ADMIN)).status_code == 200
+    assert http_get(url, headers=_auth(ADMIN + "x")).status_code == 401
+    assert http_get(url, headers=_auth(ADMIN[:-1])).status_code == 401
+    assert http_get(url, headers={"Authorization": ADMIN}).status_code == 401  # no scheme
+    assert http_get(url, headers=_auth(ADMIN)).status_code == 200
     # refused writes changed nothing
-    assert httpx.post(url, json={"USE_ENHANCED_INJECTION": False}, headers=_auth("wrong-token-0123456789")
+    assert http_post(url, json={"USE_ENHANCED_INJECTION": False}, headers=_auth("wrong-token-0123456789")
                       ).status_code == 401
-    flags = httpx.get(url, headers=_auth(ADMIN)).json()["flags"]
+    flags = http_get(url, headers=_auth(ADMIN)).json()["flags"]
     assert flags["USE_ENHANCED_INJECTION"]["sources"]["database"] is None
     assert ADMIN not in served.log_file.read_text()
 
 
 def test_admin_token_from_the_config_file(serve_process: Any) -> None:
     served = serve_process(config={"adminToken": ADMIN})
-    assert httpx.get(served.url + "/admin/feature-flags", headers=_auth(ADMIN)).status_code == 200
+    assert http_get(served.url + "/admin/feature-flags", headers=_auth(ADMIN)).status_code == 200
 
 
 def test_an_agent_token_cannot_read_or_write_as_another_agent(serve_process: Any, cli: Any, tmp_path: Any) -> None:
@@ -59,56 +65,56 @@ def test_an_agent_token_cannot_read_or_write_as_another_agent(serve_process: Any
     served = serve_process(db=db)
     url = served.url
 
-    assert httpx.post(url + "/v1/sessions").status_code == 401
-    assert httpx.post(url + "/v1/sessions", headers=_auth("mst_not-a-real-token")).status_code == 401
+    assert http_post(url + "/v1/sessions").status_code == 401
+    assert http_post(url + "/v1/sessions", headers=_auth("mst_not-a-real-token")).status_code == 401
 
-    session = httpx.post(url + "/v1/sessions", headers=_auth(alice))
+    session = http_post(url + "/v1/sessions", headers=_auth(alice))
     assert session.status_code == 201
     assert session.json()["agent_id"] == "alice" and session.json()["namespace"] == "p1"
     sid = session.json()["session_id"]
 
     # bob (same namespace) cannot see or end alice's session
-    assert httpx.get(f"{url}/v1/sessions/{sid}", headers=_auth(bob)).status_code == 404
-    assert httpx.post(f"{url}/v1/sessions/{sid}/end", headers=_auth(bob)).status_code == 404
-    assert httpx.get(f"{url}/v1/sessions/{sid}", headers=_auth(alice)).json()["ended_at"] is None
+    assert http_get(f"{url}/v1/sessions/{sid}", headers=_auth(bob)).status_code == 404
+    assert http_post(f"{url}/v1/sessions/{sid}/end", headers=_auth(bob)).status_code == 404
+    assert http_get(f"{url}/v1/sessions/{sid}", headers=_auth(alice)).json()["ended_at"] is None
 
     # claiming another identity next to a token is refused, whatever the route
     for headers in ({"X-Agent-Id": "alice"}, {"X-Namespace": "p2"}):
-        refused = httpx.post(url + "/v1/sessions", headers={**_auth(bob), **headers})
+        refused = http_post(url + "/v1/sessions", headers={**_auth(bob), **headers})
         assert refused.status_code == 403, refused.text
-    refused = httpx.post(url + "/v1/sessions", headers=_auth(bob), json={"agent_id": "alice"})
+    refused = http_post(url + "/v1/sessions", headers=_auth(bob), json={"agent_id": "alice"})
     assert refused.status_code == 403 and "another agent" in refused.json()["detail"]
 
     # entities: namespace p1 is invisible and unwritable to carol's p2 token
-    created = httpx.post(url + "/v1/entities", headers=_auth(alice),
+    created = http_post(url + "/v1/entities", headers=_auth(alice),
                          json={"entities": [{"name": "Rome", "entityType": "city", "observations": ["old"]}]})
     assert created.status_code == 201, created.text
-    assert httpx.get(url + "/v1/entities/Rome", headers=_auth(carol)).status_code == 404
-    assert httpx.get(url + "/v1/graph", headers=_auth(carol)).json()["entities"] == []
-    assert httpx.get(url + "/v1/entities/Rome", headers={**_auth(carol), "X-Namespace": "p1"}).status_code == 403
-    sneaky = httpx.post(url + "/v1/entities", headers=_auth(carol),
+    assert http_get(url + "/v1/entities/Rome", headers=_auth(carol)).status_code == 404
+    assert http_get(url + "/v1/graph", headers=_auth(carol)).json()["entities"] == []
+    assert http_get(url + "/v1/entities/Rome", headers={**_auth(carol), "X-Namespace": "p1"}).status_code == 403
+    sneaky = http_post(url + "/v1/entities", headers=_auth(carol),
                         json={"namespace": "p1", "entities": [{"name": "Paris", "entityType": "city"}]})
     assert sneaky.status_code == 403
-    names = [e["name"] for e in httpx.get(url + "/v1/graph", headers=_auth(alice)).json()["entities"]]
+    names = [e["name"] for e in http_get(url + "/v1/graph", headers=_auth(alice)).json()["entities"]]
     assert names == ["Rome"]
-    assert httpx.get(url + "/v1/entities/Rome", headers=_auth(bob)).status_code == 200  # same project
+    assert http_get(url + "/v1/entities/Rome", headers=_auth(bob)).status_code == 200  # same project
 
     # a revoked token is refused from the next request on, with the service running
     token_id = next(t["id"] for t in __import__("json").loads(
         cli("tokens", "list", "--json", "--db", str(db), check=True).stdout) if t["agent_id"] == "bob")
     cli("tokens", "revoke", token_id, "--db", str(db), check=True)
-    assert httpx.post(url + "/v1/sessions", headers=_auth(bob)).status_code == 401
+    assert http_post(url + "/v1/sessions", headers=_auth(bob)).status_code == 401
     log = served.log_file.read_text()
     assert alice not in log and bob not in log and carol not in log
 
 
 def test_dev_mode_uses_headers_and_defaults(serve_process: Any) -> None:
     served = serve_process(dev=True)
-    default = httpx.post(served.url + "/v1/sessions").json()
+    default = http_post(served.url + "/v1/sessions").json()
     assert (default["agent_id"], default["namespace"]) == ("dev", "default")
-    named = httpx.post(served.url + "/v1/sessions", headers={"X-Agent-Id": "a1", "X-Namespace": "p9"}).json()
+    named = http_post(served.url + "/v1/sessions", headers={"X-Agent-Id": "a1", "X-Namespace": "p9"}).json()
     assert (named["agent_id"], named["namespace"]) == ("a1", "p9")
-    other = httpx.get(f"{served.url}/v1/sessions/{named['session_id']}", headers={"X-Agent-Id": "a2",
+    other = http_get(f"{served.url}/v1/sessions/{named['session_id']}", headers={"X-Agent-Id": "a2",
                                                                                   "X-Namespace": "p9"})
     assert other.status_code == 404
 
