@@ -168,6 +168,8 @@ def run_variant(data: list[dict[str, Any]], workdir: Path, label: str, extra: di
         if worker is not None and not worker.wait_idle(timeout=1800):
             raise SystemExit("embedding did not finish within 30 minutes")
         embed_s = time.perf_counter() - started
+        print(f"  {label}: {total} memories acknowledged at {total / ack_s:.0f}/s, embedded at "
+              f"{total / embed_s:.0f}/s; asking questions...", flush=True)
 
         hits: dict[str, dict[int, list[list[float]]]] = {s: defaultdict(list) for s in SOURCE_SETS}
         modes: dict[str, int] = defaultdict(int)

@@ -30,6 +30,8 @@ def embed(
     from memory_system.store.errors import StoreError
 
     path = db_path(db)
+    if not path.exists():
+        fail(f"database file {path} does not exist; run 'memory-system db migrate' first")
     spec = os.environ.get("MEMORY_SYSTEM_EMBEDDER", "minilm")
     try:
         embedder = make_embedder(spec)

@@ -48,6 +48,7 @@ class EmbeddingWorker:
         self._queue: dict[int, None] = {}
         self._busy = 0
         self._cond = threading.Condition()
+        self._scan_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._high_water = 0
@@ -87,8 +88,13 @@ class EmbeddingWorker:
             return len(self._queue) + self._busy
 
     def wait_idle(self, timeout: float) -> bool:
-        """True once nothing is queued or being embedded (tests and benchmarks wait on this)."""
+        """True once nothing is queued or being embedded (tests and benchmarks wait on this).
+
+        Looks for memories without a vector first, so writes made before this worker listened
+        (or by another process) are waited for too.
+        """
         deadline = time.monotonic() + timeout
+        self._scan_missing()
         while time.monotonic() < deadline:
             if self.pending() == 0:
                 return True
@@ -220,12 +226,7 @@ class EmbeddingWorker:
         if generation != self._generation:
             self._generation = generation
             self.index.clear()
-        while True:
-            ids = store.missing_after(reader, self._high_water, 1000)
-            if not ids:
-                break
-            self._high_water = ids[-1]
-            self.notify(ids)
+        self._scan_missing()
         since = self._vectors_seen
         rows = store.vectors_since(reader, _minus_seconds(since, 5), self.embedder.name, self.embedder.dim)
         for row in rows:
@@ -233,6 +234,16 @@ class EmbeddingWorker:
                 vector = np.frombuffer(row["vector"], dtype="<f4").reshape(1, -1)
                 self.index.upsert(row["namespace"], [row["memory_id"]], vector)
             self._vectors_seen = max(self._vectors_seen, row["created_at"])
+
+    def _scan_missing(self) -> None:
+        reader = self.db.reader()
+        with self._scan_lock:
+            while True:
+                ids = store.missing_after(reader, self._high_water, 1000)
+                if not ids:
+                    break
+                self._high_water = ids[-1]
+                self.notify(ids)
 
     def _read_generation(self) -> str | None:
         return store.get_meta(self.db.reader(), store.GENERATION_KEY)

