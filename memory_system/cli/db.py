@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -103,7 +104,7 @@ def _spinner(text: str) -> AbstractContextManager[object]:
 
 def _confirm(question: str) -> None:
     """Ask on stderr, read one line from stdin; anything but yes (or no stdin) refuses."""
-    err_console.print(f"{question} [y/N] ", end="")
+    err_console.print(f"{question} [y/N] ", end="", markup=False, highlight=False)
     try:
         answer = sys.stdin.readline() if sys.stdin is not None else ""
     except (OSError, ValueError):
@@ -164,10 +165,10 @@ def check(
     if json_out:
         print_json(result.to_dict())
     elif result.ok:
-        console.print(f"{path}: integrity ok, foreign keys ok")
+        console.print(f"{path}: integrity ok, foreign keys ok", markup=False, highlight=False, soft_wrap=True)
     else:
         for line in result.problems():
-            err_console.print(f"[bold red]problem:[/] {line}", highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]problem:[/] {escape(line)}", highlight=False, soft_wrap=True)
     if not result.ok:
         raise typer.Exit(1)
 
@@ -239,7 +240,7 @@ def rollback(
     if not json_out:
         _print_impact(plan.impact)
     if plan.emergency:
-        err_console.print(f"[bold red]EMERGENCY rollback: waived: {'; '.join(plan.waived) or 'nothing'}[/]",
+        err_console.print(f"[bold red]EMERGENCY rollback: waived: {escape('; '.join(plan.waived) or 'nothing')}[/]",
                           highlight=False, soft_wrap=True)
     if plan.service_running:
         err_console.print("[yellow]warning:[/] --force: a service holds this database; restart it right after")
@@ -254,14 +255,15 @@ def rollback(
         print_json(result.to_dict())
     if not result.verified:
         for line in result.problems():
-            err_console.print(f"[bold red]problem:[/] {line}", highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]problem:[/] {escape(line)}", highlight=False, soft_wrap=True)
         backup_hint = plan.backup.path if plan.backup else "your latest backup"
         fail(f"rollback of {migration:03d} ran but verification failed; restore with "
              f"'memory-system db restore {backup_hint}'", EXIT_VERIFY_FAILED)
     if not json_out:
         console.print(f"rolled back migration {migration:03d}: {sum(result.rows_lost.values())} rows dropped, "
                       f"integrity ok, foreign keys ok, Phase 1 unchanged {result.phase_1_after}, "
-                      f"recorded as rollback #{result.record_id} in {result.duration_s} s", highlight=False)
+                      f"recorded as rollback #{result.record_id} in {result.duration_s} s",
+                      markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -299,4 +301,4 @@ def restore(
         return
     aside = f"; previous file kept as {result.kept_aside}" if result.kept_aside else ""
     console.print(f"restored {path} from {backup_file} (schema {result.schema_version}, "
-                  f"{sum(result.row_counts.values())} rows){aside}", highlight=False, soft_wrap=True)
+                  f"{sum(result.row_counts.values())} rows){aside}", markup=False, highlight=False, soft_wrap=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -135,6 +136,7 @@ def test_rollback_without_confirmation_on_stdin_is_refused(cli, ready) -> None:
     before = _bytes(db)
     proc = cli("db", "rollback", "--db", str(db), "--migration", "004", "--backup", backup, *APPROVALS, input="")
     assert proc.returncode == 1 and "pass --yes" in proc.stderr
+    assert f"from {db}? [y/N]" in proc.stderr  # the question, asked on stderr
     assert "memories" in proc.stdout  # the impact was shown first
     proc = cli("db", "rollback", "--db", str(db), "--migration", "004", "--backup", backup, *APPROVALS, input="n\n")
     assert proc.returncode == 1 and "not confirmed" in proc.stderr
@@ -142,6 +144,8 @@ def test_rollback_without_confirmation_on_stdin_is_refused(cli, ready) -> None:
     proc = cli("db", "rollback", "--db", str(db), "--migration", "004", "--backup", backup, *APPROVALS, input="yes\n")
     assert proc.returncode == 0, proc.stderr
     assert "memories" not in _tables(db)
+    summary = proc.stdout.strip().splitlines()[-1]  # one line, however long
+    assert re.match(r"rolled back migration 004: \d+ rows dropped, integrity ok, .* rollback #1 in ", summary)
 
 
 def test_rollback_of_a_migration_that_is_not_applied(cli, db_file: Path) -> None:
