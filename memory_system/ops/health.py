@@ -116,6 +116,10 @@ def readiness(runtime: Runtime, state: ServiceState) -> tuple[bool, dict[str, An
         body["schema_note"] = (f"the database is at schema {schema.current}, newer than the {schema.expected} "
                                "this release expects (a later release migrated it); this release ignores "
                                "what it does not know and keeps working")
+    if "retrieval" in vars(runtime):  # vectors of another model: still ready (full text answers), but say so
+        rag = runtime.retrieval.status()
+        body["vectors"] = ("stale: stored vectors come from another model; run 'memory-system embed --reembed'"
+                           if rag.get("stale") else ("current" if rag.get("semantic") else "none (full-text only)"))
     if reasons:
         body["reasons"] = reasons
     return not reasons, body

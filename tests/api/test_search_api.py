@@ -88,3 +88,19 @@ def test_unknown_body_field_is_refused(live_server: Callable[..., str]) -> None:
     url = live_server(embedder="none")
     resp = search(url, {"query": "x", "top": 3})
     assert resp.status_code == 422 and "top" in resp.text
+
+
+def test_ready_says_when_vectors_come_from_another_model(live_server: Callable[..., str], tmp_path: Any,
+                                                         minilm: Any) -> None:
+    from memory_system.store import embeddings as vec_store
+    from memory_system.store.connection import open_connection
+
+    url = live_server()
+    store(url, [{"content": "tea"}])
+    search(url, {"query": "tea"})  # the retrieval service is up
+    assert httpx.get(f"{url}/health/ready", timeout=30).json()["vectors"] == "current"
+    conn = open_connection(tmp_path / "server0.db", create=False)
+    vec_store.record_model(conn, "old-model", 384)
+    conn.close()
+    ready = httpx.get(f"{url}/health/ready", timeout=30).json()
+    assert ready["vectors"].startswith("stale") and "--reembed" in ready["vectors"]
