@@ -170,3 +170,30 @@ def test_tiers_flag_off_reads_one_flat_tier(live_server: Callable[..., str], tmp
     assert page["tiers"] == "flat"
     assert sorted((m["content"], m["tier"]) for m in page["memories"]) == [("short one", "short_term"),
                                                                           ("working one", "working")]
+
+
+def test_delete_means_gone_from_the_vector_index_too(live_server: Callable[..., str], tmp_path: Path,
+                                                     minilm: Any) -> None:
+    """With the real model and embedding worker: embedded, found by meaning, deleted, never found again."""
+    import time
+
+    url = live_server()
+    db = tmp_path / "server0.db"
+    with httpx.Client(base_url=url, timeout=60) as client:
+        client.post("/v1/memories/search", headers=A, json={"query": "warm up"})  # starts the worker
+        memory = client.post("/v1/memories", headers=A, json={"content": "The flamingo flock migrates south"}).json()
+        client.post("/v1/memories", headers=A, json={"content": "Quarterly taxes are due in April"})
+        deadline = time.monotonic() + 120
+        while sql_count(db, "SELECT count(*) FROM memory_embeddings") < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert sql_count(db, "SELECT count(*) FROM memory_embeddings WHERE memory_id = ?", memory["id"]) == 1
+        query = {"query": "pink wading birds travelling", "sources": ["dense"]}
+        before = client.post("/v1/memories/search", headers=A, json=query).json()
+        assert memory["id"] in [h["memory"]["id"] for h in before["hits"]]
+
+        assert client.delete(f"/v1/memories/{memory['id']}", headers=A).status_code == 200
+        after = client.post("/v1/memories/search", headers=A, json=query).json()
+    assert memory["id"] not in [h["memory"]["id"] for h in after["hits"]]
+    assert sql_count(db, "SELECT count(*) FROM memories WHERE id = ?", memory["id"]) == 0
+    assert sql_count(db, "SELECT count(*) FROM memories_fts WHERE memories_fts MATCH 'flamingo'") == 0
+    assert sql_count(db, "SELECT count(*) FROM memory_embeddings WHERE memory_id = ?", memory["id"]) == 0
