@@ -19,6 +19,7 @@ from memory_system.flags.names import USE_CROSS_AGENT_SHARING, USE_HIERARCHICAL_
 from memory_system.memory.models import (
     MAX_BATCH,
     MAX_LIST_LIMIT,
+    BatchTooLarge,
     MemoryConflict,
     MemoryError,
     MemoryFilter,
@@ -78,8 +79,7 @@ def flags_for(runtime: Runtime, request: Request, caller: Identity) -> tuple[boo
 
 def refuse(exc: MemoryError) -> HTTPException:
     if isinstance(exc, MemoryValidationError):
-        status = 413 if exc.field == "items" and "limit" in exc.message else 422
-        return HTTPException(status, detail=exc.to_dict())
+        return HTTPException(413 if isinstance(exc, BatchTooLarge) else 422, detail=exc.to_dict())
     if isinstance(exc, MemoryNotFound):
         return HTTPException(404, detail={"error": "not_found", "message": str(exc)})
     if isinstance(exc, MemoryForbidden):

@@ -23,6 +23,7 @@ from memory_system.memory.events import MemoryEvents
 from memory_system.memory.models import (
     MAX_BATCH,
     MAX_LIST_LIMIT,
+    BatchTooLarge,
     Memory,
     MemoryConflict,
     MemoryFilter,
@@ -54,9 +55,7 @@ def validate_batch(items: Sequence[MemoryInput]) -> list[ValidMemory]:
     if len(items) == 0:
         raise MemoryValidationError("items", "must hold at least one memory")
     if len(items) > MAX_BATCH:
-        raise MemoryValidationError(
-            "items", f"holds {len(items)} memories; the limit is {MAX_BATCH} per batch, split it"
-        )
+        raise BatchTooLarge("items", f"holds {len(items)} memories; the limit is {MAX_BATCH} per batch, split it")
     valid: list[ValidMemory] = []
     for index, item in enumerate(items):
         try:

@@ -22,6 +22,7 @@ __all__ = [
     "MAX_METADATA_BYTES",
     "TIERS",
     "VISIBILITIES",
+    "BatchTooLarge",
     "Memory",
     "MemoryConflict",
     "MemoryError",
@@ -74,6 +75,10 @@ class MemoryValidationError(MemoryError, ValueError):
         if self.index is not None:
             out["index"] = self.index
         return out
+
+
+class BatchTooLarge(MemoryValidationError):
+    """More items than ``MAX_BATCH`` in one call (HTTP 413)."""
 
 
 class MemoryNotFound(MemoryError, LookupError):
@@ -263,8 +268,7 @@ class NewMemory:
             raise MemoryValidationError(min(unknown), "is not a memory field")
         if "content" not in data:
             raise MemoryValidationError("content", "is required")
-        clean = {k: v for k, v in data.items() if v is not None or k in ("tier",)}
-        return cls(**clean)
+        return cls(**{k: v for k, v in data.items() if v is not None})
 
     def validated(self) -> ValidMemory:
         session_id = _check_text_id(self.session_id, "session_id")
