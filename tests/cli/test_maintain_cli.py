@@ -65,3 +65,28 @@ def test_maintain_refuses_bad_config_and_missing_database(cli, migrated_db: Path
     missing = cli("maintain", "--db", str(tmp_path / "nope.db"), "--config", str(tmp_path / "none.json"))
     assert missing.returncode == 1 and "does not exist" in missing.stderr
     assert not (tmp_path / "nope.db").exists()
+
+
+def test_end_to_end_session_end_then_maintain_against_a_running_service(  # type: ignore[no-untyped-def]
+    cli, live_server, tmp_path: Path
+) -> None:
+    """HTTP writes in a session, the session ends over HTTP, the operator runs maintain on the
+    live database: the used memory is promoted, the unused one is gone, as the API then shows."""
+    import httpx
+
+    url = live_server()
+    headers = {"X-Agent-Id": "a", "X-Namespace": "p"}
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"tiers": {"workingGraceSeconds": 0}}))
+    with httpx.Client(base_url=url, timeout=30, headers=headers) as client:
+        session = client.post("/v1/sessions").json()["session_id"]
+        in_session = {**headers, "X-Session-Id": session}
+        kept = client.post("/v1/memories", headers=in_session, json={"content": "chose Postgres", "importance": 0.9})
+        dropped = client.post("/v1/memories", headers=in_session, json={"content": "scratch note"})
+        assert kept.json()["tier"] == dropped.json()["tier"] == "working"
+        assert client.post(f"/v1/sessions/{session}/end").status_code == 200
+        proc = cli("maintain", "--db", str(tmp_path / "server0.db"), "--config", str(config), "--json")
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)["promoted_to_short_term"] == 1
+        assert client.get(f"/v1/memories/{kept.json()['id']}").json()["tier"] == "short_term"
+        assert client.get(f"/v1/memories/{dropped.json()['id']}").status_code == 404
