@@ -113,22 +113,42 @@ def counts(db: Path) -> tuple[int, int]:
     return int(memories), int(vectors)
 
 
-BASES = 2000  # distinct sentences the memories are built from (each memory adds its own ref tag)
+BASES = 2000  # generated sentences when LoCoMo is absent
+LOCOMO = ROOT.parent / "shared" / "data" / "locomo" / "locomo_dev.json"
 
 
-def base_texts() -> list[str]:
+def corpus() -> tuple[str, list[str], list[str]]:
+    """(name, base texts, questions): LoCoMo's dialogue turns and questions when the data is
+    there (real vocabulary, so full-text matches are as selective as real memories'), else
+    sentences generated from templates."""
+    if LOCOMO.exists():
+        data = json.loads(LOCOMO.read_text())
+        turns: dict[str, None] = {}
+        questions: dict[str, None] = {}
+        for sample in data:
+            conv = sample["conversation"]
+            for key, value in conv.items():
+                if key.startswith("session_") and isinstance(value, list):
+                    for turn in value:
+                        turns[f"{turn['speaker']}: {turn['text']}"] = None
+            for qa in sample["qa"]:
+                questions[qa["question"]] = None
+        return "LoCoMo dev dialogue turns", list(turns), list(questions)
     rng = random.Random(42)
     seen: dict[str, None] = {}
     while len(seen) < BASES:
         seen[rng.choice(TEMPLATES).format(n=rng.randint(100, 999), **slots(rng))] = None
-    return list(seen)
+    return "generated sentences", list(seen), distinct_queries(random.Random(7), 1000)
 
 
 def base_vectors(workdir: Path, bases: list[str]) -> np.ndarray:
     """The model's vectors of the base sentences, computed once and kept in ``workdir``."""
+    import hashlib
+
     from memory_system.memory.embeddings import make_embedder
 
-    path = workdir / f"bases-{len(bases)}.npy"
+    digest = hashlib.sha256("\n".join(bases).encode()).hexdigest()[:12]
+    path = workdir / f"bases-{digest}.npy"
     if path.exists():
         return np.load(path)
     embedder = make_embedder("minilm")
@@ -161,7 +181,7 @@ def fill(db: Path, size: int) -> dict[str, Any]:
         db.unlink()
         for suffix in ("-wal", "-shm"):
             Path(str(db) + suffix).unlink(missing_ok=True)
-    bases = base_texts()
+    _, bases, _ = corpus()
     start = time.perf_counter()
     vectors = base_vectors(db.parent, bases)
     info["embed_s"] = round(time.perf_counter() - start, 1)
@@ -291,24 +311,41 @@ def run(url: str, queries: list[str], rate: float) -> dict[str, Any]:
     return asyncio.run(open_loop(url, queries, rate))
 
 
-def measure_size(url: str, size: int, requests: int, step_s: float) -> dict[str, Any]:
-    rng = random.Random(1000 + size)
+class Queries:
+    """Distinct queries, never repeated within a run: the corpus's questions in a shuffled
+    order, then the same questions again with a round marker (still distinct strings)."""
+
+    def __init__(self, questions: list[str], seed: int) -> None:
+        self.questions = list(questions)
+        random.Random(seed).shuffle(self.questions)
+        self.used = 0
+
+    def take(self, count: int) -> list[str]:
+        out = []
+        for _ in range(count):
+            n = self.used
+            self.used += 1
+            q = self.questions[n % len(self.questions)]
+            rounds = n // len(self.questions)
+            out.append(q if rounds == 0 else f"{q} (round {rounds})")
+        return out
+
+
+def measure_size(url: str, size: int, requests: int, step_s: float, questions: list[str]) -> dict[str, Any]:
+    queries = Queries(questions, seed=size)
     # Warm-up: loads the namespace's vectors and the model; not measured.
-    run(url, distinct_queries(rng, 30), 10)
+    run(url, queries.take(30), 10)
     out: dict[str, Any] = {}
-    out["miss_20"] = run(url, distinct_queries(rng, requests), 20)
-    hot = distinct_queries(rng, 8)
+    out["miss_20"] = run(url, queries.take(requests), 20)
+    hot = queries.take(8)
     run(url, hot, 8)  # each asked once: now cached
     out["hit_20"] = run(url, [hot[i % len(hot)] for i in range(requests)], 20)
     for kind in ("miss", "hit"):
         best: dict[str, Any] | None = None
         steps = []
         for rate in (20, 30, 40, 60, 80, 120, 160, 240, 320, 480, 640):
-            count = max(40, int(rate * step_s))
-            if kind == "miss":
-                qs = distinct_queries(rng, count)
-            else:
-                qs = [hot[i % len(hot)] for i in range(count)]
+            count = min(max(40, int(rate * step_s)), 1200)
+            qs = queries.take(count) if kind == "miss" else [hot[i % len(hot)] for i in range(count)]
             result = run(url, qs, rate)
             steps.append({k: result[k] for k in ("rate", "requests", "errors", "p50", "p95", "p99")})
             print(f"  {size} {kind} {rate}/s: p50 {result['p50']} p95 {result['p95']} "
@@ -320,13 +357,16 @@ def measure_size(url: str, size: int, requests: int, step_s: float) -> dict[str,
     return out
 
 
-def section(results: dict[int, dict[str, Any]], setups: dict[int, dict[str, Any]], command: str) -> str:
+def section(results: dict[int, dict[str, Any]], setups: dict[int, dict[str, Any]], command: str,
+            corpus_name: str) -> str:
     lines = [
         "## Injection latency (POST /v1/inject over HTTP)",
         "",
         f"Machine: {machine()}. Revision {git_revision()}. Command: `{command}`.",
-        "Setup: memories created through the service layer (`MemoryService.create_batch`, 1,000 per call),",
-        "all embedded (`memory-system embed --backfill`) before measuring; one namespace, one agent;",
+        f"Setup: memories created through the service layer (`MemoryService.create_batch`, 1,000 per call),",
+        f"each one of the {corpus_name} plus its own `(ref n)` tag, stored with the model's vector of that",
+        "text before measuring; one namespace, one agent; queries: the corpus's questions, never repeated",
+        "for cache misses;",
         "`memory-system serve --dev` as its own process; client: httpx (async) in another process on",
         "the same cores, open-loop schedule, latency from each request's planned send time; token",
         "budget 1,000, markdown. Measured while other work ran on the machine.",
@@ -371,6 +411,7 @@ def main() -> None:
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     command = "python benchmarks/injection.py " + " ".join(sys.argv[1:])
+    corpus_name, _, questions = corpus()
     results: dict[int, dict[str, Any]] = {}
     setups: dict[int, dict[str, Any]] = {}
     for size in args.sizes:
@@ -382,14 +423,14 @@ def main() -> None:
             continue
         proc, url = start_server(db, args.workdir)
         try:
-            results[size] = measure_size(url, size, args.requests, args.step_seconds)
+            results[size] = measure_size(url, size, args.requests, args.step_seconds, questions)
         finally:
             stop_server(proc)
         print(json.dumps({"size": size, **{k: v for k, v in results[size].items() if not k.startswith("max")}}),
               flush=True)
     if args.fill_only:
         return
-    text = section(results, setups, command.strip())
+    text = section(results, setups, command.strip(), corpus_name)
     print(text)
     (args.workdir / "results.json").write_text(json.dumps({"results": results, "setups": setups}, indent=1))
     if not args.no_write:

@@ -33,9 +33,18 @@ from typing import TYPE_CHECKING, Any
 
 from memory_system.config import ConfigError
 from memory_system.memory import ranking
-from memory_system.memory.injection_block import BlockBuilder, Item
+from memory_system.memory.injection_block import (
+    BlockBuilder,
+    Item,
+    add_memories,
+    entity_item,
+    manifest_of,
+    plain,
+    try_within,
+)
 from memory_system.memory.injection_cache import CacheKey, InjectionCache, normalise_query
 from memory_system.memory.models import Memory
+from memory_system.memory.reinforcer import BatchReinforcer
 from memory_system.memory.tokens import TOKEN_COUNTER
 from memory_system.ops.logging import log_event
 from memory_system.ops.metrics import INJECTION_LATENCY, RAG_TIMEOUTS
@@ -58,7 +67,6 @@ ENTITIES = 8
 # Shares of the budget code patterns and entities may take while memories still wait.
 PATTERN_SHARE = 0.15
 ENTITY_SHARE = 0.10
-MIN_MEMORY_TOKENS = 8     # "- [2024-05-01] x" already counts 8: below this nothing fits
 
 
 class InjectionError(ValueError):
@@ -145,55 +153,6 @@ def load_injection_config(settings: Any) -> dict[str, Any]:
     return dict(raw)
 
 
-class _Reinforcer:
-    """Reinforces injected memories in batches on one background thread: a write per
-    request would queue every injection behind the single writer."""
-
-    def __init__(self, reinforce: Any, interval_s: float = 0.5) -> None:
-        self._reinforce = reinforce
-        self._interval_s = interval_s
-        self._pending: list[int] = []
-        self._lock = threading.Lock()          # guards _pending
-        self._apply_lock = threading.Lock()    # one batch applied at a time
-        self._wake = threading.Event()
-        self._stop = False
-        self._thread = threading.Thread(target=self._run, name="injection-reinforcer", daemon=True)
-        self._thread.start()
-
-    def submit(self, ids: list[int]) -> None:
-        if ids:
-            with self._lock:
-                self._pending.extend(ids)  # one access per injection: duplicates count
-            self._wake.set()
-
-    def _run(self) -> None:
-        while not self._stop:
-            self._wake.wait()
-            self._wake.clear()
-            if not self._stop:
-                time.sleep(self._interval_s)  # gather what the next requests inject
-            self.flush()
-
-    def flush(self) -> None:
-        """Apply everything submitted so far before returning (tests, shutdown)."""
-        with self._apply_lock:
-            with self._lock:
-                ids, self._pending = self._pending, []
-            if not ids:
-                return
-            try:
-                self._reinforce(ids)
-            except Exception:
-                log_event(_log, "injection_reinforce_failed", level=logging.WARNING, ids=len(ids),
-                          exc_info=True)
-
-    def close(self) -> None:
-        self._stop = True
-        self._wake.set()
-        self._thread.join(timeout=10)
-        self.flush()
-
-
 _WORD = re.compile(r"[^\W_][\w\-.']*", re.UNICODE)
 
 
@@ -212,7 +171,7 @@ class Injector:
         self.cache = cache or InjectionCache(
             max_entries=int(raw.get("cache_max_entries", 1024)), ttl_s=float(raw.get("cache_ttl_s", 30.0)),
         )
-        self._reinforcer = _Reinforcer(self._reinforce)
+        self._reinforcer = BatchReinforcer(self._reinforce)
         runtime.on_close(self._reinforcer.close)
 
     def _reinforce(self, ids: Sequence[int]) -> None:
@@ -271,17 +230,17 @@ class Injector:
         for item in patterns:
             if builder.used + 1 > pattern_cap:
                 break
-            _try_within(builder, item, pattern_cap)
+            try_within(builder, item, pattern_cap)
         entity_cap = builder.used + int(budget * ENTITY_SHARE)
         for item in entities:
-            _try_within(builder, item, entity_cap)
-        _add_memories(builder, memories, flags.tiers)
+            try_within(builder, item, entity_cap)
+        add_memories(builder, memories, flags.tiers)
         added = {id(i) for i in builder.added}
         for item in [*patterns, *entities]:
             if id(item) not in added:
                 builder.try_add(item)
         block, items, tokens = builder.render()
-        manifest = _manifest(items)
+        manifest = manifest_of(items)
         result = InjectionResult(
             block=block, format=fmt, mode=mode, cache="miss", took_ms=0.0, tokens=tokens,
             token_budget=budget, manifest=manifest, retrieval=search["info"],
@@ -314,7 +273,7 @@ class Injector:
             RAG_TIMEOUTS.labels(reason="error").inc()
             log_event(_log, "injection_retrieval_failed", level=logging.WARNING, error=type(exc).__name__)
             recent = self._recent(agent_id, namespace, flags, LEGACY_RECENT)
-            hits = [(m, 0.0, {}) for m in recent]
+            hits: list[tuple[Memory, float, dict[str, float]]] = [(m, 0.0, {}) for m in recent]
             return {"hits": hits, "degraded": True,
                     "info": {"mode": "recency", "degraded": True, "reason": f"retrieval failed: {type(exc).__name__}"}}
         return _read_search(found)
@@ -348,12 +307,12 @@ class Injector:
         builder = BlockBuilder(fmt, budget)
         page = self.runtime.graph.list_entities(namespace, limit=ENTITIES)
         entities = page[0] if isinstance(page, tuple) else page  # (items, next offset)
-        entity_items = [_entity_item(e) for e in entities]
+        entity_items = [entity_item(e) for e in entities]
         entity_cap = builder.used + int(budget * 0.3)
         for item in entity_items:
-            _try_within(builder, item, entity_cap)
+            try_within(builder, item, entity_cap)
         recent = self._recent(agent_id, namespace, flags, LEGACY_RECENT)
-        _add_memories(builder, [(m, 0.0, 0.0, {}) for m in recent], flags.tiers)
+        add_memories(builder, [(m, 0.0, 0.0, {}) for m in recent], flags.tiers)
         added = {id(i) for i in builder.added}
         for item in entity_items:
             if id(item) not in added:
@@ -361,7 +320,7 @@ class Injector:
         block, items, tokens = builder.render()
         return InjectionResult(
             block=block, format=fmt, mode="legacy", cache="bypass", took_ms=0.0, tokens=tokens,
-            token_budget=budget, manifest=_manifest(items), retrieval={"mode": "none", "degraded": False},
+            token_budget=budget, manifest=manifest_of(items), retrieval={"mode": "none", "degraded": False},
         )
 
     def _recent(self, agent_id: str, namespace: str, flags: InjectionFlags, limit: int) -> list[Memory]:
@@ -379,7 +338,7 @@ class Injector:
         prefs = self.runtime.preferences.list(namespace=namespace, user_id=user_id)
         pairs = prefs.items() if isinstance(prefs, dict) else ((p.key, p.value) for p in prefs)
         return [
-            Item("preferences", f"- {key}: {_plain(value)}", value, {"key": key}, json_key=key)
+            Item("preferences", f"- {key}: {plain(value)}", value, {"key": key}, json_key=key)
             for key, value in sorted(pairs)
         ]
 
@@ -412,65 +371,7 @@ class Injector:
                 break
             for entity in graph.search_nodes(word, namespace).entities[:ENTITIES]:
                 seen.setdefault(entity.name, entity)
-        return [_entity_item(e) for e in list(seen.values())[:ENTITIES]]
-
-
-def _entity_item(entity: Any) -> Item:
-    observations = "; ".join(entity.observations[:5])
-    text = f"- **{entity.name}** ({entity.entity_type})" + (f": {observations}" if observations else "")
-    value = {"name": entity.name, "type": entity.entity_type, "observations": list(entity.observations[:5])}
-    return Item("entities", text, value, {"name": entity.name})
-
-
-def _plain(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _memory_item(memory: Memory, total: float, relevance: float, scores: dict[str, float],
-                 tiers: bool, content: str | None = None) -> Item:
-    text = memory.content if content is None else content
-    date = memory.occurred_at[:10]
-    body = "\n  ".join(text.splitlines()) or text
-    value = {"id": memory.id, "date": date, "content": text}
-    manifest = {"id": memory.id, "tier": memory.tier, "score": round(total, 6),
-                "relevance": round(relevance, 6), "scores": scores}
-    item = Item("memories", f"- [{date}] {body}", value, manifest, group=memory.tier if tiers else None)
-    item.truncatable_text = memory.content
-    item.manifest["_expires_at"] = memory.expires_at
-    item.manifest["_agent_id"] = memory.agent_id
-    return item
-
-
-def _add_memories(builder: BlockBuilder, ranked: list[tuple[Memory, float, float, dict[str, float]]],
-                  tiers: bool) -> None:
-    truncated_once = False
-    for memory, total, relevance, scores in ranked:
-        if builder.remaining < MIN_MEMORY_TOKENS:
-            break
-        item = _memory_item(memory, total, relevance, scores, tiers)
-        if builder.try_add(item) or truncated_once:
-            continue
-        truncated_once = builder.try_add_truncated(
-            item, lambda text, m=memory, t=total, r=relevance, s=scores: _memory_item(m, t, r, s, tiers, text)
-        )
-
-
-def _try_within(builder: BlockBuilder, item: Item, cap: int) -> bool:
-    saved = builder.budget
-    builder.budget = min(saved, cap)
-    try:
-        return builder.try_add(item)
-    finally:
-        builder.budget = saved
-
-
-def _manifest(items: list[Item]) -> dict[str, Any]:
-    out: dict[str, Any] = {"preferences": [], "memories": [], "code_patterns": [], "entities": []}
-    for item in items:
-        out[item.section].append({k: v for k, v in item.manifest.items() if not k.startswith("_")})
-    return out
+        return [entity_item(e) for e in list(seen.values())[:ENTITIES]]
 
 
 def _read_search(found: Any) -> dict[str, Any]:

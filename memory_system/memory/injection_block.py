@@ -18,9 +18,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from memory_system.memory.models import Memory
 from memory_system.memory.tokens import count_tokens, truncate_to_tokens
 
-__all__ = ["Item", "BlockBuilder", "SECTIONS", "MIN_TRUNCATED_TOKENS"]
+__all__ = ["Item", "BlockBuilder", "SECTIONS", "MIN_TRUNCATED_TOKENS", "MIN_MEMORY_TOKENS", "add_memories",
+           "entity_item", "manifest_of", "memory_item", "plain", "try_within"]
 
 SECTIONS = ("preferences", "memories", "code_patterns", "entities")
 TIER_ORDER = ("long_term", "short_term", "working")
@@ -31,6 +33,7 @@ _TITLES = {
 }
 # A memory cut to fewer tokens than this says too little to be worth its place.
 MIN_TRUNCATED_TOKENS = 16
+MIN_MEMORY_TOKENS = 8     # "- [2024-05-01] x" already counts 8: below this nothing fits
 
 
 @dataclass
@@ -195,3 +198,63 @@ def _render_json(items: Sequence[Item]) -> str:
         else:
             out[section] = [i.value for i in chosen]
     return _json(out) if out else ""
+
+
+# --- the items injection packs --------------------------------------------------------
+
+def entity_item(entity: Any) -> Item:
+    observations = "; ".join(entity.observations[:5])
+    text = f"- **{entity.name}** ({entity.entity_type})" + (f": {observations}" if observations else "")
+    value = {"name": entity.name, "type": entity.entity_type, "observations": list(entity.observations[:5])}
+    return Item("entities", text, value, {"name": entity.name})
+
+
+def plain(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def memory_item(memory: Memory, total: float, relevance: float, scores: dict[str, float],
+                 tiers: bool, content: str | None = None) -> Item:
+    text = memory.content if content is None else content
+    date = memory.occurred_at[:10]
+    body = "\n  ".join(text.splitlines()) or text
+    value = {"id": memory.id, "date": date, "content": text}
+    manifest = {"id": memory.id, "tier": memory.tier, "score": round(total, 6),
+                "relevance": round(relevance, 6), "scores": scores}
+    item = Item("memories", f"- [{date}] {body}", value, manifest, group=memory.tier if tiers else None)
+    item.truncatable_text = memory.content
+    item.manifest["_expires_at"] = memory.expires_at
+    item.manifest["_agent_id"] = memory.agent_id
+    return item
+
+
+def add_memories(builder: BlockBuilder, ranked: list[tuple[Memory, float, float, dict[str, float]]],
+                  tiers: bool) -> None:
+    truncated_once = False
+    for memory, total, relevance, scores in ranked:
+        if builder.remaining < MIN_MEMORY_TOKENS:
+            break
+        item = memory_item(memory, total, relevance, scores, tiers)
+        if builder.try_add(item) or truncated_once:
+            continue
+        truncated_once = builder.try_add_truncated(
+            item, lambda text, m=memory, t=total, r=relevance, s=scores: memory_item(m, t, r, s, tiers, text)
+        )
+
+
+def try_within(builder: BlockBuilder, item: Item, cap: int) -> bool:
+    saved = builder.budget
+    builder.budget = min(saved, cap)
+    try:
+        return builder.try_add(item)
+    finally:
+        builder.budget = saved
+
+
+def manifest_of(items: list[Item]) -> dict[str, Any]:
+    out: dict[str, Any] = {"preferences": [], "memories": [], "code_patterns": [], "entities": []}
+    for item in items:
+        out[item.section].append({k: v for k, v in item.manifest.items() if not k.startswith("_")})
+    return out

@@ -275,3 +275,18 @@ def test_cache_entry_ends_when_a_memory_in_it_expires(make_runtime: Callable[...
     cache = runtime.injector.cache
     (deadline, _), = cache._entries.values()
     assert deadline - cache._clock() <= 3.0
+
+
+def test_config_file_injection_section_is_read_strictly(make_runtime: Callable[..., Runtime], tmp_path: Path) -> None:
+    from memory_system.config import ConfigError
+
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"injection": {"half_life_days": 7, "cache_ttl_s": 5,
+                                                "tier_weights": {"working": 1.5}}}))
+    runtime = make_runtime(config_path=config)
+    assert runtime.injector.config.half_life_days == 7
+    assert runtime.injector.config.tier_weights["working"] == 1.5
+    assert runtime.injector.cache.ttl_s == 5
+    config.write_text(json.dumps({"injection": {"half_lif_days": 7}}))
+    with pytest.raises(ConfigError, match="injection.half_lif_days"):
+        make_runtime(config_path=config).injector
