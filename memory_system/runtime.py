@@ -129,10 +129,12 @@ class Runtime:
         from memory_system.memory.tiers import maintain
 
         value = self.flags.value(USE_HIERARCHICAL_TIERS)
-        enabled: Any = value >= 1.0 or (
-            value > 0 and (lambda key: self.flags.enabled(USE_HIERARCHICAL_TIERS, key))
-        )
-        return maintain(self.db, self.tier_policy, enabled, events=self.events)
+        if 0.0 < value < 1.0:
+            def in_rollout(key: str) -> bool:
+                return self.flags.enabled(USE_HIERARCHICAL_TIERS, key)
+
+            return maintain(self.db, self.tier_policy, in_rollout, events=self.events)
+        return maintain(self.db, self.tier_policy, value >= 1.0, events=self.events)
 
     def start_maintenance(self, interval_s: float | None = None) -> MaintenanceThread:
         """Start the periodic tier maintenance (``serve`` calls this); stopped at ``close``."""
