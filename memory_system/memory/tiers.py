@@ -31,6 +31,7 @@ from typing import Any
 
 from memory_system.config import ConfigError
 from memory_system.memory.events import MemoryEvents
+from memory_system.ops import metrics
 from memory_system.ops.logging import log_event
 from memory_system.store import memories as store
 from memory_system.store import metadata as metadata_store
@@ -43,6 +44,7 @@ CONFIG_KEY = "tiers"
 LAST_RUN_KEY = "tiers:last_maintained_at"
 LAST_REPORT_KEY = "tiers:last_report"
 _log = logging.getLogger(__name__)
+_ACTIONS = ("promoted_to_short_term", "promoted_to_long_term", "decayed", "expired_working", "forgotten", "expired")
 
 
 def _camel(name: str) -> str:
@@ -307,5 +309,8 @@ def maintain(
     with db.write() as conn:
         metadata_store.put(conn, LAST_RUN_KEY, json.dumps(ran_at))
         metadata_store.put(conn, LAST_REPORT_KEY, json.dumps(report.to_dict()))
+    for action in _ACTIONS:
+        metrics.TIER_TRANSITIONS.labels(action=action).inc(getattr(report, action))
+    metrics.TIER_MAINTENANCE_LAST_RUN.set_to_current_time()
     log_event(_log, "tiers_maintained", **{k: v for k, v in report.to_dict().items() if k != "message"})
     return report

@@ -43,6 +43,14 @@ PROCESS_MEMORY = Gauge("memory_process_resident_bytes", "Resident memory of the 
 ACTIVE_SESSIONS = Gauge(
     "memory_active_sessions", "Active sessions with the flag enabled.", ["flag"], registry=REGISTRY
 )
+TIER_TRANSITIONS = Counter(
+    "memory_tier_transitions_total", "Memories moved by tier maintenance, by action (promoted_to_short_term, "
+    "promoted_to_long_term, decayed, expired_working, forgotten, expired).", ["action"], registry=REGISTRY,
+)
+TIER_MAINTENANCE_LAST_RUN = Gauge(
+    "memory_tier_maintenance_last_run_timestamp_seconds", "When the last tier-maintenance pass finished "
+    "(0 until one has; passes while USE_HIERARCHICAL_TIERS is off do not count).", registry=REGISTRY,
+)
 
 
 def refresh_process_gauges() -> None:

@@ -211,3 +211,17 @@ def test_a_pass_works_in_small_transactions_and_misses_nothing(service: MemorySe
     assert all(row(db, i)["tier"] == "short_term" for i in working if row(db, i))  # type: ignore[index]
     assert all(row(db, i)["tier"] == "long_term" for i in promotable)  # type: ignore[index]
     assert db.reader().execute("SELECT count(*) FROM memories").fetchone()[0] == 3 + 8 + 5
+
+
+def test_a_pass_counts_its_actions_in_prometheus(service: MemoryService, db: Database) -> None:
+    from memory_system.ops.metrics import REGISTRY
+
+    def sample(action: str) -> float:
+        return REGISTRY.get_sample_value("memory_tier_transitions_total", {"action": action}) or 0.0
+
+    before = sample("promoted_to_long_term"), sample("expired")
+    add(service, db, "weighty", importance=0.9)
+    add(service, db, "gone", tier="long_term", expires_at=iso(T0 + timedelta(days=1)))
+    maintain(db, POLICY, True, now=T0 + timedelta(days=2))
+    assert (sample("promoted_to_long_term"), sample("expired")) == (before[0] + 1, before[1] + 1)
+    assert (REGISTRY.get_sample_value("memory_tier_maintenance_last_run_timestamp_seconds") or 0) > 0
