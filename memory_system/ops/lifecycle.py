@@ -193,7 +193,13 @@ def run_service(settings: Settings, options: Mapping[str, object], *, migrate: b
         log_event(logger, "service_starting", version=__version__, host=settings.host, port=settings.port,
                   db=str(settings.db_path), dev=settings.dev, pid=os.getpid(),
                   admin_api="enabled" if settings.admin_token else "disabled (no admin token configured)")
-        server.run()
+        try:
+            server.run()
+        except SystemExit as exc:  # uvicorn exits when it cannot bind
+            raise ServiceStartError(
+                f"cannot listen on {settings.host}:{settings.port} (in use, or not an address of this "
+                "machine; see the log line above); choose another --host/--port"
+            ) from exc
         if not server.started:
             return 1
     except (StoreError, ConfigError) as exc:

@@ -107,3 +107,21 @@ def test_sighup_reloads_the_admin_token_and_refuses_a_broken_file(serve_process:
     assert "refused" in deep["checks"]["config"]
     assert rotated not in served.log_file.read_text()
     assert served.stop() == 0
+
+
+def test_a_port_in_use_is_one_clear_line_and_releases_the_database(cli: Any, tmp_path: Any) -> None:
+    import socket
+
+    from memory_system.store.lockfile import held_by_other
+
+    (tmp_path / "c.json").write_text("{}")
+    db = tmp_path / "busy" / "memory.db"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = cli("serve", "--dev", "--port", str(port), "--db", str(db), "--config", str(tmp_path / "c.json"),
+                   env={"MEMORY_SYSTEM_EMBEDDER": "none"})
+    assert proc.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in proc.stderr.splitlines()[-1]
+    assert not held_by_other(db)
