@@ -121,7 +121,11 @@ class ManagedServer(uvicorn.Server):
     async def on_tick(self, counter: int) -> bool:
         if self._reload_requested:
             self._reload_requested = False
-            await asyncio.to_thread(self._on_reload)
+            try:
+                await asyncio.to_thread(self._on_reload)
+            except Exception:  # a reload must never take the serving loop down with it
+                log_event(logger, "config_reload_failed", logging.ERROR, exc_info=True,
+                          outcome="refused; the previous configuration stays in force")
         if self._exit_at is not None and not self.should_exit:
             if not self._stop_logged:
                 self._stop_logged = True
@@ -142,6 +146,14 @@ def _acquire_lock(settings: Settings) -> Any:
     lock = ServiceLock(settings.db_path)
     lock.acquire()
     return lock
+
+
+def _check_config_file(settings: Settings) -> None:
+    """The config file's sections that other modules parse, checked before the database is
+    touched: a typo in ``featureFlags`` must stop the start, not half of it."""
+    from memory_system.flags.sources import read_config_file
+
+    read_config_file(settings.config_path)
 
 
 def _warm_up(runtime: Runtime) -> None:
@@ -168,6 +180,10 @@ def run_service(settings: Settings, options: Mapping[str, object], *, migrate: b
             "Use --host 127.0.0.1, or drop --dev and issue tokens with 'memory-system tokens create'"
         )
     try:
+        _check_config_file(settings)
+    except ConfigError as exc:
+        raise ServiceStartError(str(exc)) from exc
+    try:
         lock = _acquire_lock(settings)
     except (StoreError, OSError) as exc:
         raise ServiceStartError(str(exc)) from exc
@@ -177,7 +193,7 @@ def run_service(settings: Settings, options: Mapping[str, object], *, migrate: b
             applied = schema.migrate(settings.db_path)
             log_event(logger, "schema_migrated", db=str(settings.db_path),
                       applied=[f"{m.version:03d}_{m.name}" for m in applied])
-        runtime = Runtime(settings)
+        runtime = live = Runtime(settings)
         state = ServiceState(db_identity=file_identity(settings.db_path))
         runtime.flags  # noqa: B018 - a broken config file must stop the start, not the first request
         _warm_up(runtime)
@@ -188,7 +204,7 @@ def run_service(settings: Settings, options: Mapping[str, object], *, migrate: b
             timeout_graceful_shutdown=settings.drain_timeout_s,  # type: ignore[arg-type]
             server_header=False,
         )
-        server = ManagedServer(config, state, lambda: reload_config(runtime, state, options),
+        server = ManagedServer(config, state, lambda: reload_config(live, state, options),
                                settings.shutdown_delay_s)
         log_event(logger, "service_starting", version=__version__, host=settings.host, port=settings.port,
                   db=str(settings.db_path), dev=settings.dev, pid=os.getpid(),

@@ -125,3 +125,14 @@ def test_a_port_in_use_is_one_clear_line_and_releases_the_database(cli: Any, tmp
     assert proc.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in proc.stderr.splitlines()[-1]
     assert not held_by_other(db)
+
+
+def test_a_broken_config_file_at_start_is_refused_before_anything_changes(cli: Any, tmp_path: Any) -> None:
+    db = tmp_path / "never" / "memory.db"
+    for broken, named in (('{"featureFlags": {"USE_ENHANCED_INJECTION": "maybe"}}', "USE_ENHANCED_INJECTION"),
+                          ('{"adminToken": 42}', "adminToken"), ("{", "not valid JSON")):
+        (tmp_path / "c.json").write_text(broken)
+        proc = cli("serve", "--dev", "--port", "1", "--db", str(db), "--config", str(tmp_path / "c.json"),
+                   env={"MEMORY_SYSTEM_EMBEDDER": "none"})
+        assert proc.returncode == 1 and named in proc.stderr, proc.stderr
+    assert not db.exists()
