@@ -137,11 +137,15 @@ def run_variant(data: list[dict[str, Any]], workdir: Path, label: str, extra: di
                 patch: dict[str, Any]) -> dict[str, Any]:
     import httpx
 
-    from memory_system.store import search as fts_store
+    import importlib
 
-    saved = {name: getattr(fts_store, name) for name in patch}
-    for name, value in patch.items():
-        setattr(fts_store, name, value)
+    def target(key: str) -> tuple[Any, str]:
+        module, _, attr = key.rpartition(".")
+        return importlib.import_module(module), attr
+
+    saved = {key: getattr(*target(key)) for key in patch}
+    for key, value in patch.items():
+        setattr(*target(key), value)
     server = Server(workdir / f"{label}.db", extra=dict(extra))
     try:
         client = httpx.Client(base_url=server.url, timeout=120)
@@ -200,8 +204,8 @@ def run_variant(data: list[dict[str, Any]], workdir: Path, label: str, extra: di
         client.close()
     finally:
         server.close()
-        for name, value in saved.items():
-            setattr(fts_store, name, value)
+        for key, value in saved.items():
+            setattr(*target(key), value)
 
     def mean(rows: list[list[float]]) -> list[float]:
         return [sum(r[i] for r in rows) / len(rows) for i in range(len(KS))] if rows else [0.0] * len(KS)

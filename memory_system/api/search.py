@@ -40,7 +40,7 @@ class SearchIn(BaseModel):
 
 @router.post("/search")
 def search_memories(body: SearchIn, request: Request, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
-    """Hybrid search (full text + dense vectors, reciprocal rank fusion) over the memories the
+    """Hybrid search (full text + dense vectors, relative score fusion) over the memories the
     caller may see. ``hits`` best first, each with ``score`` (fused), ``ranks`` and ``scores``
     per source; ``mode`` hybrid / fulltext / degraded and ``reason`` when not hybrid."""
     key = request.headers.get("x-session-id") or f"agent:{caller.agent_id}"
