@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from memory_system.ops.logging import REQUEST_ID, log_event
+from memory_system.ops.metrics import REQUESTS
 
 logger = logging.getLogger("memory_system.http")
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -82,10 +83,18 @@ class RequestContext:
             await _send_json(send_with_id, 413, {"detail": exc.detail, "error": "body_too_large",
                                                  "request_id": request_id})
         finally:
-            route = scope.get("route")
+            route = getattr(scope.get("route"), "path", None)
             log_event(logger, "http_request", method=scope["method"], path=scope["path"],
-                      route=getattr(route, "path", None), status=response["status"],
+                      route=route, status=response["status"],
                       duration_ms=round((time.perf_counter() - started) * 1000, 2), request_id=request_id)
+            REQUESTS.labels(kind=route_kind(route), status=f"{response['status'] // 100}xx").inc()
+
+
+def route_kind(route: str | None) -> str:
+    """A label of bounded cardinality: the route template's first two segments, never ids."""
+    if route is None:
+        return "unmatched"
+    return "/" + "/".join(route.strip("/").split("/")[:2])
 
 
 async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:

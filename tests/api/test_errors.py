@@ -111,3 +111,13 @@ def test_every_log_line_of_a_request_carries_its_id(serve_process: Any) -> None:
     assert access["duration_ms"] >= 0
     stderr = served.stderr.read_text()
     assert "trace-me-42" in stderr  # the same JSON lines go to stderr
+
+
+def test_requests_are_counted_by_route_kind_and_status_class_never_by_id(app_url: str) -> None:
+    sid = httpx.post(app_url + "/v1/sessions", timeout=30).json()["session_id"]
+    httpx.get(f"{app_url}/v1/sessions/{sid}", timeout=30)
+    httpx.get(app_url + "/v1/sessions/nope", timeout=30)
+    text = httpx.get(app_url + "/metrics", timeout=30).text
+    assert 'memory_requests_total{kind="/v1/sessions",status="2xx"}' in text
+    assert 'memory_requests_total{kind="/v1/sessions",status="4xx"}' in text
+    assert sid not in text
