@@ -35,6 +35,7 @@ from memory_system.store.lockfile import held_by_other, holder_pid
 
 BACKUP_MAX_AGE = timedelta(hours=1)
 REQUIRED_APPROVERS = 2
+FIRST_ROLLBACKABLE = 4  # 001-003: Phase 1 and operational tables (DESIGN.md, Storage)
 
 logger = logging.getLogger("memory_system.ops.db_rollback")
 
@@ -121,6 +122,12 @@ def plan_rollback(
     now: datetime | None = None,
 ) -> RollbackPlan:
     """Check every precondition; raises RollbackRefused/StoreError naming what is unmet."""
+    if migration < FIRST_ROLLBACKABLE:
+        raise RollbackRefused(
+            f"migration {migration:03d} holds Phase 1 and operational tables (the graph, flags, incidents, "
+            f"the rollback records), which survive every rollback; 'db rollback' undoes "
+            f"{FIRST_ROLLBACKABLE:03d} and later"
+        )
     maintenance.require_memory_database(db_path)
     conn = open_connection(db_path, create=False)
     try:

@@ -118,7 +118,7 @@ def test_a_backup_whose_bytes_changed_is_refused(ready) -> None:
 def test_a_migration_that_is_not_applied_or_not_the_newest_is_refused(ready, db_file: Path) -> None:
     db, made = ready
     before = _bytes(db)
-    with pytest.raises(StoreError, match="not the newest applied .*roll back 004 first"):
+    with pytest.raises(StoreError, match="survive every rollback"):
         plan_rollback(db, 3, backup_path=made.path, approved_by=APPROVERS)
     with pytest.raises(StoreError, match="migration 005 is not applied|no migration 005"):
         plan_rollback(db, 5, backup_path=made.path, approved_by=APPROVERS)
