@@ -134,7 +134,11 @@ class Server:
 
 
 def run_variant(data: list[dict[str, Any]], workdir: Path, label: str, extra: dict[str, Any],
-                patch: dict[str, Any]) -> dict[str, Any]:
+                patch: dict[str, Any], fusions: tuple[str, ...] = ("relative",)) -> dict[str, Any]:
+    """One ingest; full text, dense and fused recall (fused once per fusion method in ``fusions``,
+    switched in this process between passes: the first is the one reported as "fused")."""
+    from memory_system.memory import retrieval as retrieval_module
+
     import httpx
 
     import importlib
@@ -146,7 +150,7 @@ def run_variant(data: list[dict[str, Any]], workdir: Path, label: str, extra: di
     saved = {key: getattr(*target(key)) for key in patch}
     for key, value in patch.items():
         setattr(*target(key), value)
-    server = Server(workdir / f"{label}.db", extra=dict(extra))
+    server = Server(workdir / (re.sub(r"\W+", "_", label).strip("_") + ".db"), extra=dict(extra))
     try:
         client = httpx.Client(base_url=server.url, timeout=120)
         turn_of: dict[str, dict[int, list[str]]] = {}
@@ -175,22 +179,26 @@ def run_variant(data: list[dict[str, Any]], workdir: Path, label: str, extra: di
         print(f"  {label}: {total} memories acknowledged at {total / ack_s:.0f}/s, embedded at "
               f"{total / embed_s:.0f}/s; asking questions...", flush=True)
 
-        hits: dict[str, dict[int, list[list[float]]]] = {s: defaultdict(list) for s in SOURCE_SETS}
+        passes = [(name, sources, fusions[0]) for name, sources in SOURCE_SETS.items()]
+        passes += [(f"fused:{f}", SOURCE_SETS["fused"], f) for f in fusions[1:]]
+        hits: dict[str, dict[int, list[list[float]]]] = {name: defaultdict(list) for name, _, _ in passes}
         modes: dict[str, int] = defaultdict(int)
         questions = 0
-        for sample in data:
-            ns = f"locomo-{sample['sample_id']}"
-            headers = {"X-Agent-Id": "locomo", "X-Namespace": ns}
-            known = {t for ts in turn_of[ns].values() for t in ts}
-            for qa in sample["qa"]:
-                category = qa.get("category")
-                if category not in CATEGORIES:
-                    continue
-                evidence = evidence_ids(qa.get("evidence", []), known)
-                if not evidence:
-                    continue
-                questions += 1
-                for name, sources in SOURCE_SETS.items():
+        for name, sources, fusion in passes:
+            retrieval_module.FUSION = fusion
+            questions = 0
+            for sample in data:
+                ns = f"locomo-{sample['sample_id']}"
+                headers = {"X-Agent-Id": "locomo", "X-Namespace": ns}
+                known = {t for ts in turn_of[ns].values() for t in ts}
+                for qa in sample["qa"]:
+                    category = qa.get("category")
+                    if category not in CATEGORIES:
+                        continue
+                    evidence = evidence_ids(qa.get("evidence", []), known)
+                    if not evidence:
+                        continue
+                    questions += 1
                     resp = client.post("/v1/memories/search", headers=headers,
                                        json={"query": qa["question"], "k": max(KS), "sources": sources})
                     resp.raise_for_status()
@@ -203,6 +211,7 @@ def run_variant(data: list[dict[str, Any]], workdir: Path, label: str, extra: di
                         [len(set(ranked[:k]) & set(evidence)) / len(evidence) for k in KS])
         client.close()
     finally:
+        retrieval_module.FUSION = "relative"
         server.close()
         for key, value in saved.items():
             setattr(*target(key), value)
@@ -211,7 +220,7 @@ def run_variant(data: list[dict[str, Any]], workdir: Path, label: str, extra: di
         return [sum(r[i] for r in rows) / len(rows) for i in range(len(KS))] if rows else [0.0] * len(KS)
 
     results: dict[str, Any] = {}
-    for name in SOURCE_SETS:
+    for name in hits:
         every = [r for rows in hits[name].values() for r in rows]
         results[name] = {"all": mean(every), **{CATEGORIES[c]: mean(hits[name][c]) for c in CATEGORIES},
                          "n": {CATEGORIES[c]: len(hits[name][c]) for c in CATEGORIES}}
@@ -219,13 +228,14 @@ def run_variant(data: list[dict[str, Any]], workdir: Path, label: str, extra: di
             "ack_per_s": total / ack_s, "embed_per_s": total / embed_s, "modes": dict(modes)}
 
 
-VARIANTS = [
-    ("plain", "the turn alone is embedded; full text indexes the turn only",
-     {"embedding_document": "plain"}, {"CONTEXT_WEIGHT": 0.0}),
-    ("speaker+date", "+ speaker and session date in the embedded text; speaker (metadata) in full text",
-     {"embedding_document": "speaker,date"}, {}),
-    ("shipped", "+ the previous turn of the session as context in the embedded text (the default)",
-     {}, {}),
+VARIANTS: list[tuple[str, str, dict[str, Any], dict[str, Any], tuple[str, ...]]] = [
+    ("plain", "the turn alone is embedded; full text indexes the turn only; RRF (k = 60)",
+     {"embedding_document": "plain"}, {"memory_system.store.search.CONTEXT_WEIGHT": 0.0}, ("rrf",)),
+    ("+ speaker, date", "embedded `[date] speaker: turn`; full text also indexes the speaker (metadata); RRF",
+     {"embedding_document": "speaker,date"}, {}, ("rrf",)),
+    ("+ previous turn", "embedded text also holds the previous turn of the session; RRF",
+     {}, {}, ("rrf",)),
+    ("shipped", "+ relative score fusion instead of RRF", {}, {}, ("relative",)),
 ]
 
 
@@ -251,12 +261,15 @@ def main() -> None:
         raise SystemExit(f"LoCoMo data not found at {args.data}: it lives in ../shared/data/locomo/ "
                          "next to the repository (see its README); pass --data PATH")
     data = json.loads(args.data.read_text())
-    variants = VARIANTS if args.ablations else VARIANTS[-1:]
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
-        for label, _, extra, patch in variants:
-            run = run_variant(data, Path(tmp), label, extra, patch)
-            runs.append(run)
+        if args.ablations:  # the last two variants share one ingest (they differ only in fusion)
+            for label, _, extra, patch, fusions in VARIANTS[:2]:
+                runs.append(run_variant(data, Path(tmp), label, extra, patch, fusions))
+        run = run_variant(data, Path(tmp), "shipped", {}, {}, ("relative", "rrf") if args.ablations else ("relative",))
+        runs.append(run)
+        for run in runs:
+            label = run["label"]
             fused = run["results"]["fused"]["all"]
             print(f"{label}: fused R@5/10/20 {fused[0]:.3f}/{fused[1]:.3f}/{fused[2]:.3f}; full text "
                   f"{run['results']['fulltext']['all'][1]:.3f}; dense {run['results']['dense']['all'][1]:.3f} "
@@ -283,12 +296,13 @@ def main() -> None:
         "at half weight, the string values of its metadata (here the speaker and turn id).",
     ]
     if len(runs) > 1:
-        body += ["", "What each change bought (R@10):", "",
+        rows = [(VARIANTS[0], runs[0]["results"], "fused"), (VARIANTS[1], runs[1]["results"], "fused"),
+                (VARIANTS[2], shipped["results"], "fused:rrf"), (VARIANTS[3], shipped["results"], "fused")]
+        body += ["", "What each change bought (R@5 / R@10 / R@20; each row adds to the one above):", "",
                  "| variant | what changes | full text | dense | fused |", "|---|---|---|---|---|"]
-        for (label, what, _, _), run in zip(variants, runs, strict=True):
-            r = run["results"]
-            body.append(f"| {label} | {what} | {r['fulltext']['all'][1]:.3f} | {r['dense']['all'][1]:.3f} | "
-                         f"{r['fused']['all'][1]:.3f} |")
+        for (label, what, *_), r, fused_key in rows:
+            cells = [" / ".join(f"{v:.3f}" for v in r[key]["all"]) for key in ("fulltext", "dense", fused_key)]
+            body.append(f"| {label} | {what} | " + " | ".join(cells) + " |")
     text = "\n".join(body)
     print(text)
     if not args.no_write:
