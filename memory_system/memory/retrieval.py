@@ -300,7 +300,9 @@ def _contributions(ranked: list[tuple[int, float]]) -> list[tuple[int, float, fl
     values = [score for _, score in ranked]
     low, high = min(values), max(values)
     span = high - low
-    return [(memory_id, score, (score - low) / span if span > 0 else 1.0) for memory_id, score in ranked]
+    # A floor of 0.01: the last candidate of a list is still a candidate (score > 0).
+    return [(memory_id, score, 0.01 + 0.99 * ((score - low) / span if span > 0 else 1.0))
+            for memory_id, score in ranked]
 
 
 def _check_query(query: Any) -> str:
