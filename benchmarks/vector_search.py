@@ -12,6 +12,7 @@ content), the same SQL the service runs. Writes the "vector-search" section of B
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -89,7 +90,8 @@ def main() -> None:
         "## Vector search at 100k in one namespace (benchmarks/vector_search.py)",
         "",
         f"`python benchmarks/vector_search.py --n {args.n}` at {git_revision()}; {machine()}; "
-        f"{args.queries} queries, k = 50, exact cosine, random unit vectors; measured while other work ran.",
+        f"{args.queries} queries, k = 50, exact cosine, random unit vectors; measured while other work ran "
+        f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores).",
         "",
         "| method | p50 ms | p95 ms |",
         "|---|---|---|",
