@@ -102,7 +102,7 @@ def test_schema_ahead_from_a_later_release_is_still_ready_and_says_so(serve_proc
 
 
 def test_readiness_fails_while_draining_and_the_process_exits_zero(serve_process: Any) -> None:
-    served = serve_process(dev=True, env={"MEMORY_SYSTEM_SHUTDOWN_DELAY_S": "3"})
+    served = serve_process(dev=True, env={"MEMORY_SYSTEM_SHUTDOWN_DELAY_S": "5"})
     assert http_get(served.url + "/health/ready").status_code == 200
     served.send(signal.SIGTERM)
     ready = _poll(served.url + "/health/ready", lambda r: r.status_code == 503)
