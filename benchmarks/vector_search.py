@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _report import git_revision, machine, write_section  # noqa: E402
+from _report import git_revision, machine, write_section
 
 DIM = 384
 
@@ -89,18 +89,18 @@ def main() -> None:
     lines = [
         "## Vector search at 100k in one namespace (benchmarks/vector_search.py)",
         "",
-        f"`python benchmarks/vector_search.py --n {args.n}` at {git_revision()}; {machine()}; "
-        f"{args.queries} queries, k = 50, exact cosine, random unit vectors; measured while other work ran "
-        f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores).",
+        (f"`python benchmarks/vector_search.py --n {args.n}` at {git_revision()}; {machine()}; "
+         f"{args.queries} queries, k = 50, exact cosine, random unit vectors; measured while other work ran "
+         f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)."),
         "",
         "| method | p50 ms | p95 ms |",
         "|---|---|---|",
         *[f"| {name} | {p50:.1f} | {p95:.1f} |" for name, (p50, p95) in rows],
         "",
-        f"Loading the namespace's {args.n:,} stored vectors into the matrix: {load_s:.2f} s (once per process, "
-        "lazily, on the first search of that namespace). Choice: the matrix for whole-namespace search "
-        "(the injection path), sqlite-vec when the caller's visible scope is a small part of a crowded "
-        "namespace (SQL narrows first, then exact distance on the few rows).",
+        (f"Loading the namespace's {args.n:,} stored vectors into the matrix: {load_s:.2f} s (once per process, "
+         "lazily, on the first search of that namespace). Choice: the matrix for whole-namespace search "
+         "(the injection path), sqlite-vec when the caller's visible scope is a small part of a crowded "
+         "namespace (SQL narrows first, then exact distance on the few rows)."),
     ]
     text = "\n".join(lines)
     print(text)

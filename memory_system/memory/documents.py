@@ -68,7 +68,7 @@ def _date(occurred_at: str | None) -> str | None:
     if not occurred_at:
         return None
     try:
-        moment = datetime.fromisoformat(occurred_at.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(occurred_at)
     except ValueError:
         return None
     return f"{moment.day} {moment:%B %Y}"

@@ -251,5 +251,5 @@ class EmbeddingWorker:
 
 def _minus_seconds(stamp: str, seconds: float) -> str:
     """A little overlap, so a vector committed late by another process is not skipped."""
-    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00")) - timedelta(seconds=seconds)
+    moment = datetime.fromisoformat(stamp) - timedelta(seconds=seconds)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

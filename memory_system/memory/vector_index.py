@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -98,7 +99,7 @@ class VectorIndex:
         self._loader = loader
         self._spaces: dict[str, _Namespace] = {}
         self._namespace_of: dict[int, str] = {}
-        self._loading: dict[str, list[tuple[str, object]]] = {}
+        self._loading: dict[str, list[tuple[str, Any]]] = {}
         self._lock = threading.RLock()
         self._load_locks: dict[str, threading.Lock] = {}
 
@@ -133,10 +134,10 @@ class VectorIndex:
             with self._lock:
                 for op, payload in self._loading.pop(namespace, []):
                     if op == "upsert":
-                        up_ids, up_vectors = payload  # type: ignore[misc]
+                        up_ids, up_vectors = payload
                         space.upsert(up_ids, up_vectors)
                     else:
-                        space.remove(int(payload))  # type: ignore[call-overload]
+                        space.remove(int(payload))
                 self._spaces[namespace] = space
                 for memory_id in space.row_of:
                     self._namespace_of[memory_id] = namespace

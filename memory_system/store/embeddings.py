@@ -29,12 +29,12 @@ def load_sqlite_vec(conn: Connection) -> bool:
         if key in _vec_loaded:
             return True
         try:
-            import sqlite_vec
+            import sqlite_vec  # type: ignore[import-untyped]
 
             conn.enable_load_extension(True)
             sqlite_vec.load(conn)
             conn.enable_load_extension(False)
-        except (AttributeError, ImportError, Exception):  # stdlib sqlite3 without extension loading
+        except Exception:  # noqa: BLE001 - stdlib sqlite3 without extension loading, or no wheel
             return False
         _vec_loaded.add(key)
         return True

@@ -63,7 +63,7 @@ def test_written_memories_get_vectors_in_the_background(make: Callable[..., Any]
 
 
 def test_memories_written_by_another_process_are_picked_up(make: Callable[..., Any], migrated_db: Path) -> None:
-    _, retrieval = make(poll_s=0.1)
+    make(poll_s=0.1)
     other = MemoryService(Database(migrated_db), MemoryEvents())  # no listener: like another process
     written = other.create(namespace="p", agent_id="a", item={"content": "written elsewhere"})
     other.db.close()
