@@ -191,3 +191,26 @@ def test_bad_filters_name_the_filter() -> None:
     with pytest.raises(MemoryValidationError) as err:
         SearchFilters.from_dict({"occurred_after": "last tuesday"})
     assert err.value.field == "filters.occurred_after"
+
+
+def test_without_the_semantic_extra_the_service_says_full_text_only(migrated_db: Path) -> None:
+    """A process where sentence-transformers cannot be imported (as without the extra)."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, json; sys.modules['sentence_transformers'] = None\n"
+        "from pathlib import Path\n"
+        "from memory_system.runtime import Runtime\nfrom memory_system.settings import Settings\n"
+        f"rt = Runtime(Settings(db_path=Path({str(migrated_db)!r})))\n"
+        "rt.memories.create(namespace='p', agent_id='a', item={'content': 'tea with lemon'})\n"
+        "res = rt.retrieval.search(agent_id='a', namespace='p', query='lemon tea')\n"
+        "print(json.dumps({'status': rt.retrieval.status(), 'mode': res.mode, 'reason': res.reason,"
+        " 'hits': len(res.hits)}))\nrt.close()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["mode"] == "fulltext" and out["hits"] == 1
+    assert "semantic" in out["reason"] and out["status"]["semantic"] is False
