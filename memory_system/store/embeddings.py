@@ -18,16 +18,17 @@ DIM_KEY = "embedding_dim"
 GENERATION_KEY = "embedding_generation"  # bumped by a swap: other processes reload their index
 
 _TABLES = ("memory_embeddings", "memory_embeddings_next")
-_vec_loaded: set[int] = set()
 _vec_lock = threading.Lock()
 
 
 def load_sqlite_vec(conn: Connection) -> bool:
-    """Load sqlite-vec into this connection once; False where SQLite cannot load extensions."""
-    key = id(conn)
+    """Load sqlite-vec into this connection unless it has it; False where SQLite cannot load extensions."""
+    try:
+        conn.execute("SELECT vec_version()").fetchone()
+        return True
+    except Exception:  # noqa: BLE001 - "no such function": not loaded on this connection yet
+        pass
     with _vec_lock:
-        if key in _vec_loaded:
-            return True
         try:
             import sqlite_vec  # type: ignore[import-untyped]
 
@@ -36,7 +37,6 @@ def load_sqlite_vec(conn: Connection) -> bool:
             conn.enable_load_extension(False)
         except Exception:  # noqa: BLE001 - stdlib sqlite3 without extension loading, or no wheel
             return False
-        _vec_loaded.add(key)
         return True
 
 
@@ -69,6 +69,12 @@ def missing_after(conn: Connection, after_id: int, limit: int) -> list[int]:
         " (SELECT 1 FROM memory_embeddings e WHERE e.memory_id = m.id) ORDER BY m.id LIMIT ?",
         (after_id, limit),
     )]
+
+
+def max_memory_id(conn: Connection) -> int:
+    """The highest memory id now: a later commit always gets a higher one (AUTOINCREMENT)."""
+    row = conn.execute("SELECT max(id) FROM memories").fetchone()
+    return int(row[0] or 0)
 
 
 def count_missing(conn: Connection) -> int:
