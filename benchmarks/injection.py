@@ -213,6 +213,21 @@ def fill(db: Path, size: int) -> dict[str, Any]:
     return info
 
 
+def contention_probe() -> float:
+    """p50 ms of a fixed numpy job (100k x 384 matrix @ vector + top-20): 8.3 ms on an idle
+    machine of this kind (MEASURED.md); a larger figure says how busy the cores were."""
+    rng = np.random.default_rng(0)
+    matrix = rng.standard_normal((100_000, 384), dtype=np.float32)
+    query = rng.standard_normal(384, dtype=np.float32)
+    times = []
+    for _ in range(25):
+        start = time.perf_counter()
+        scores = matrix @ query
+        np.argpartition(-scores, 20)[:20]
+        times.append((time.perf_counter() - start) * 1000)
+    return round(float(np.percentile(times, 50)), 1)
+
+
 # --- the server -------------------------------------------------------------------------
 
 def free_port() -> int:
@@ -372,7 +387,7 @@ def measure_size(url: str, size: int, requests: int, step_s: float, questions: l
 
 
 def section(results: dict[int, dict[str, Any]], setups: dict[int, dict[str, Any]], command: str,
-            corpus_name: str) -> str:
+            corpus_name: str, probes: dict[int, float]) -> str:
     lines = [
         "## Injection latency (POST /v1/inject over HTTP)",
         "",
@@ -383,7 +398,9 @@ def section(results: dict[int, dict[str, Any]], setups: dict[int, dict[str, Any]
         "for cache misses;",
         "`memory-system serve --dev` as its own process; client: httpx (async) in another process on",
         "the same cores, open-loop schedule, latency from each request's planned send time; token",
-        "budget 1,000, markdown. Measured while other work ran on the machine.",
+        "budget 1,000, markdown. Measured while other work ran on the machine. Contention probe (a fixed",
+        "numpy job, 8.3 ms p50 on an idle machine of this kind per MEASURED.md) before each size: "
+        + ", ".join(f"{size:,}: {ms} ms" for size, ms in probes.items()) + ".",
         "",
         "| memories | load | requests | p50 ms | p95 ms | p99 ms | server took_ms p50 / p95 | mode |",
         "|---|---|---|---|---|---|---|---|",
@@ -427,6 +444,7 @@ def main() -> None:
     command = "python benchmarks/injection.py " + " ".join(sys.argv[1:])
     corpus_name, _, questions = corpus()
     results: dict[int, dict[str, Any]] = {}
+    probes: dict[int, float] = {}
     setups: dict[int, dict[str, Any]] = {}
     for size in args.sizes:
         db = args.workdir / f"inject-{size}.db"
@@ -436,6 +454,7 @@ def main() -> None:
         if args.fill_only:
             continue
         proc, url = start_server(db, args.workdir)
+        probes[size] = contention_probe()
         try:
             results[size] = measure_size(url, size, args.requests, args.step_seconds, questions)
         finally:
@@ -444,7 +463,7 @@ def main() -> None:
               flush=True)
     if args.fill_only:
         return
-    text = section(results, setups, command.strip(), corpus_name)
+    text = section(results, setups, command.strip(), corpus_name, probes)
     print(text)
     (args.workdir / "results.json").write_text(json.dumps({"results": results, "setups": setups}, indent=1))
     if not args.no_write:
