@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from memory_system.ops.logging import REQUEST_ID, log_event
-from memory_system.ops.metrics import REQUESTS
+from memory_system.ops.metrics import ERRORS, REQUESTS
 
 logger = logging.getLogger("memory_system.http")
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -87,7 +87,10 @@ class RequestContext:
             log_event(logger, "http_request", method=scope["method"], path=scope["path"],
                       route=route, status=response["status"],
                       duration_ms=round((time.perf_counter() - started) * 1000, 2), request_id=request_id)
-            REQUESTS.labels(kind=route_kind(route), status=f"{response['status'] // 100}xx").inc()
+            kind = route_kind(route)
+            REQUESTS.labels(kind=kind, status=f"{response['status'] // 100}xx").inc()
+            if response["status"] >= 500:
+                ERRORS.labels(kind=kind).inc()
 
 
 def route_kind(route: str | None) -> str:

@@ -9,6 +9,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from memory_system.config import resolve_db_path
 
@@ -32,7 +33,7 @@ def db_path(option: Path | None) -> Path:
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """One line on stderr saying what was wrong and what to do, then exit non-zero."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
