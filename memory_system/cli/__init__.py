@@ -16,6 +16,7 @@ from memory_system.cli import tokens as tokens_cli
 from memory_system.cli import flags as flags_cli
 from memory_system.cli import maintain as maintain_cli
 from memory_system.cli import embed as embed_cli
+from memory_system.cli import verify as verify_cli
 
 app = typer.Typer(
     name="memory-system",
@@ -32,6 +33,7 @@ app.command("serve")(serve_cli.serve)
 app.add_typer(flags_cli.app, name="flags")
 app.command("maintain")(maintain_cli.maintain)
 app.command("embed")(embed_cli.embed)
+app.command("verify")(verify_cli.verify)
 
 
 @app.command()
