@@ -27,7 +27,7 @@ had has have having he her here hers herself him himself his how i if in into is
 just let me more most my myself no nor not now of off on once only or other our ours ourselves out
 over own same she should so some such than that the their theirs them themselves then there these
 they this those through to too under until up very was we were what when where which while who
-whom why will with would you your yours yourself yourselves s t d ll m re ve y also did does
+whom why will with would you your yours yourself yourselves s t d ll m re ve y also
 """.split())
 
 
@@ -71,8 +71,11 @@ def fetch_visible(conn: Connection, columns: str, ids: list[int], where: str,
     if not ids:
         return {}
     marks = ",".join(f":id{i}" for i in range(len(ids)))
+    # NOT INDEXED: with the visibility predicate the planner otherwise walks the (namespace,
+    # agent) index over every row of the agent (100k memories: ~350 ms) instead of looking up
+    # the ids (~0.5 ms). The id lookup is the rowid, which NOT INDEXED still uses.
     rows = conn.execute(
-        f"SELECT {columns} FROM memories m WHERE m.id IN ({marks}) AND {where}",
+        f"SELECT {columns} FROM memories m NOT INDEXED WHERE m.id IN ({marks}) AND {where}",
         {**params, **{f"id{i}": v for i, v in enumerate(ids)}},
     ).fetchall()
     return {int(r[0]): r for r in rows}
