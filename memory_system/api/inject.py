@@ -7,9 +7,11 @@ call of every live session. Errors: ``{"detail": {"error", "field", "message"}}`
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from functools import partial
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -46,7 +48,7 @@ def request_flags(runtime: Runtime, identity: Identity, session_id: str | None) 
 
 
 @router.post("/inject", response_class=JSONResponse)
-def inject(
+async def inject(
     body: InjectRequest,
     identity: Annotated[Identity, Depends(agent_identity)],
     runtime: Annotated[Runtime, Depends(get_runtime)],
@@ -55,12 +57,16 @@ def inject(
     ``token_budget`` (by the counter named in ``token_counter``), with the manifest of what
     was used, ``mode`` (enhanced, degraded, legacy), ``cache`` (hit, miss, bypass) and ``took_ms``."""
     flags = request_flags(runtime, identity, body.session_id)
+    args: dict[str, Any] = {"agent_id": identity.agent_id, "namespace": identity.namespace, "query": body.query,
+            "session_id": body.session_id, "token_budget": body.token_budget, "format": body.format,
+            "user_id": body.user_id, "flags": flags}
+    injector = runtime.injector
     try:
-        result = runtime.injector.inject(
-            agent_id=identity.agent_id, namespace=identity.namespace, query=body.query,
-            session_id=body.session_id, token_budget=body.token_budget, format=body.format,
-            user_id=body.user_id, flags=flags,
-        )
+        # A hit is answered here on the event loop (~0.1 ms, no blocking); a miss runs retrieval
+        # on a worker thread so the loop keeps serving.
+        result = injector.lookup(**args)
+        if result is None:
+            result = await run_in_threadpool(partial(injector.inject, **args))
     except InjectionError as exc:
         raise HTTPException(422, detail={"error": "invalid_input", "field": exc.field, "message": str(exc)}) from None
     # Returned as is: the result is plain JSON already; FastAPI's re-encoding costs ~1 ms here.

@@ -193,11 +193,7 @@ class Injector:
         if not flags.enhanced:
             result = self._legacy(agent_id, namespace, session_id, token_budget, format, flags)
         else:
-            key = CacheKey(
-                namespace=namespace, agent_id=agent_id, flags=flags.key(), user_id=user_id,
-                query=normalise_query(query), token_budget=token_budget, format=format,
-                scope_version=scope_version(self.runtime.db.reader(), namespace), session_id=session_id,
-            )
+            key = self._key(agent_id, namespace, query, flags, session_id, token_budget, format, user_id)
             cached = self.cache.get(key)
             if cached is not None:
                 result = replace(cached, cache="hit")
@@ -206,6 +202,32 @@ class Injector:
                                                token_budget, format, flags)
                 if result.mode == "enhanced":
                     self.cache.put(key, result, ttl_s)
+        return self._finish(result, started)
+
+    def lookup(
+        self, *, agent_id: str, namespace: str, query: str, flags: InjectionFlags,
+        session_id: str | None = None, token_budget: int = 1000, format: str = "markdown",
+        user_id: str | None = None,
+    ) -> InjectionResult | None:
+        """The cached answer, or None (a miss is not counted: ``inject`` counts it). Cheap and
+        non-blocking, so the HTTP layer answers hits on its event loop without a thread hop."""
+        started = time.perf_counter()
+        query, token_budget, format = check_request(query, token_budget, format)
+        if not flags.enhanced:
+            return None
+        key = self._key(agent_id, namespace, query, flags, session_id, token_budget, format, user_id)
+        cached = self.cache.get(key, count_miss=False)
+        return None if cached is None else self._finish(replace(cached, cache="hit"), started)
+
+    def _key(self, agent_id: str, namespace: str, query: str, flags: InjectionFlags, session_id: str | None,
+             token_budget: int, format: str, user_id: str | None) -> CacheKey:
+        return CacheKey(
+            namespace=namespace, agent_id=agent_id, flags=flags.key(), user_id=user_id,
+            query=normalise_query(query), token_budget=token_budget, format=format,
+            scope_version=scope_version(self.runtime.db.reader(), namespace), session_id=session_id,
+        )
+
+    def _finish(self, result: InjectionResult, started: float) -> InjectionResult:
         took_ms = round((time.perf_counter() - started) * 1000, 3)
         result = replace(result, took_ms=took_ms)
         INJECTION_LATENCY.labels(mode=result.mode, cache=result.cache).observe(took_ms / 1000)

@@ -60,7 +60,8 @@ class InjectionCache:
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: CacheKey) -> Any | None:
+    def get(self, key: CacheKey, *, count_miss: bool = True) -> Any | None:
+        """``count_miss=False`` for a peek whose miss the caller's next ``get`` will count."""
         now = self._clock()
         with self._lock:
             entry = self._entries.get(key)
@@ -71,6 +72,8 @@ class InjectionCache:
                 return entry[1]
             if entry is not None:
                 del self._entries[key]
+            if not count_miss:
+                return None
             self.misses += 1
         CACHE_MISSES.inc()
         return None

@@ -290,3 +290,18 @@ def test_config_file_injection_section_is_read_strictly(make_runtime: Callable[.
     config.write_text(json.dumps({"injection": {"half_lif_days": 7}}))
     with pytest.raises(ConfigError, match="injection.half_lif_days"):
         make_runtime(config_path=config).injector
+
+
+def test_lookup_answers_only_from_the_cache(make_runtime: Callable[..., Runtime]) -> None:
+    runtime = make_runtime()
+    facts(runtime)
+    injector = runtime.injector
+    args = {"agent_id": "a1", "namespace": NS, "query": "postgres upgrade", "flags": ON}
+    assert injector.lookup(**args) is None  # type: ignore[arg-type]
+    assert injector.cache.stats()["misses"] == 0
+    first = injector.inject(**args)  # type: ignore[arg-type]
+    hit = injector.lookup(**args)  # type: ignore[arg-type]
+    assert hit is not None and hit.cache == "hit" and hit.block == first.block
+    assert injector.lookup(**{**args, "flags": InjectionFlags(enhanced=False)}) is None  # type: ignore[arg-type]
+    with pytest.raises(InjectionError, match="token_budget"):
+        injector.lookup(**args, token_budget=0)  # type: ignore[arg-type]

@@ -84,3 +84,12 @@ def test_bad_sizes_are_refused() -> None:
         InjectionCache(max_entries=0)
     with pytest.raises(ValueError, match="ttl_s"):
         InjectionCache(ttl_s=0)
+
+
+def test_a_peek_counts_hits_but_leaves_the_miss_to_the_next_get() -> None:
+    cache = InjectionCache()
+    assert cache.get(KEY, count_miss=False) is None
+    assert (cache.hits, cache.misses) == (0, 0)
+    cache.put(KEY, "answer")
+    assert cache.get(KEY, count_miss=False) == "answer"
+    assert (cache.hits, cache.misses) == (1, 0)
