@@ -276,41 +276,78 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
 
 # --- load -------------------------------------------------------------------------------
 
+class _Pool:
+    """A minimal keep-alive HTTP/1.1 client on asyncio streams: a few microseconds per request,
+    where httpx's async client spends ~2 ms of Python per request on these cores and would
+    count as server latency."""
+
+    def __init__(self, host: str, port: int, headers: dict[str, str]) -> None:
+        self.host, self.port = host, port
+        self.head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def post(self, path: str, payload: dict[str, Any]) -> tuple[int, bytes]:
+        conn = self.idle.pop() if self.idle else await asyncio.open_connection(self.host, self.port)
+        reader, writer = conn
+        body = json.dumps(payload).encode()
+        try:
+            writer.write(f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
+                         f"Content-Length: {len(body)}\r\n{self.head}\r\n".encode() + body)
+            await writer.drain()
+            status = int((await reader.readline()).split()[1])
+            length = 0
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                name, _, value = line.decode("latin-1").partition(":")
+                if name.strip().lower() == "content-length":
+                    length = int(value)
+            data = await reader.readexactly(length)
+        except Exception:
+            writer.close()
+            raise
+        self.idle.append(conn)
+        return status, data
+
+    def close(self) -> None:
+        for _, writer in self.idle:
+            writer.close()
+
+
 async def open_loop(url: str, queries: list[str], rate: float, budget: int = 1000) -> dict[str, Any]:
     """Send ``queries`` at ``rate``/s on a fixed schedule; latency from each planned send time."""
-    import httpx
-
-    headers = {"x-agent-id": AGENT, "x-namespace": NAMESPACE}
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    host, port = url.removeprefix("http://").split(":")
+    pool = _Pool(host, int(port), {"x-agent-id": AGENT, "x-namespace": NAMESPACE})
     latencies: list[float] = []
     server_ms: list[float] = []
     modes: dict[str, int] = {}
     cache: dict[str, int] = {}
     errors = 0
-    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=30) as client:
-        loop = asyncio.get_running_loop()
-        start = loop.time() + 0.05
+    loop = asyncio.get_running_loop()
+    start = loop.time() + 0.05
 
-        async def one(i: int, query: str) -> None:
-            nonlocal errors
-            planned = start + i / rate
-            await asyncio.sleep(max(0.0, planned - loop.time()))
-            try:
-                response = await client.post("/v1/inject", json={"query": query, "token_budget": budget})
-            except httpx.HTTPError:
-                errors += 1
-                return
-            done = loop.time()
-            if response.status_code != 200:
-                errors += 1
-                return
-            body = response.json()
-            latencies.append((done - planned) * 1000)
-            server_ms.append(float(body["took_ms"]))
-            modes[body["mode"]] = modes.get(body["mode"], 0) + 1
-            cache[body["cache"]] = cache.get(body["cache"], 0) + 1
+    async def one(i: int, query: str) -> None:
+        nonlocal errors
+        planned = start + i / rate
+        await asyncio.sleep(max(0.0, planned - loop.time()))
+        try:
+            status, data = await asyncio.wait_for(
+                pool.post("/v1/inject", {"query": query, "token_budget": budget}), timeout=60)
+        except (OSError, asyncio.TimeoutError, ValueError, IndexError, asyncio.IncompleteReadError):
+            errors += 1
+            return
+        done = loop.time()
+        if status != 200:
+            errors += 1
+            return
+        body = json.loads(data)
+        latencies.append((done - planned) * 1000)
+        server_ms.append(float(body["took_ms"]))
+        modes[body["mode"]] = modes.get(body["mode"], 0) + 1
+        cache[body["cache"]] = cache.get(body["cache"], 0) + 1
 
+    try:
         await asyncio.gather(*(one(i, q) for i, q in enumerate(queries)))
+    finally:
+        pool.close()
     return {"rate": rate, "requests": len(queries), "errors": errors, "modes": modes, "cache": cache,
             **pcts("", latencies), **pcts("server_", server_ms)}
 
@@ -323,6 +360,7 @@ def pcts(prefix: str, values: list[float]) -> dict[str, float]:
 
 
 def run(url: str, queries: list[str], rate: float) -> dict[str, Any]:
+    time.sleep(2)  # let work left from the previous phase (abandoned dense steps, reinforcement) finish
     return asyncio.run(open_loop(url, queries, rate))
 
 
@@ -426,7 +464,7 @@ def section(results: dict[int, dict[str, Any]], setups: dict[int, dict[str, Any]
         f"each one of the {corpus_name} plus its own `(ref n)` tag, stored with the model's vector of that",
         "text before measuring; one namespace, one agent; queries: the corpus's questions, never repeated",
         "for cache misses;",
-        "`memory-system serve --dev` as its own process; client: httpx (async) in another process on",
+        "`memory-system serve --dev` as its own process; client: a minimal asyncio HTTP/1.1 keep-alive client in another process on",
         "the same cores, open-loop schedule, latency from each request's planned send time; token",
         "budget 1,000, markdown. Measured while other work ran on the machine. Contention probe (a fixed",
         "numpy job, 8.3 ms p50 on an idle machine of this kind per MEASURED.md) before each size: "
