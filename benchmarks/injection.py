@@ -287,9 +287,17 @@ class _Pool:
         self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
 
     async def post(self, path: str, payload: dict[str, Any]) -> tuple[int, bytes]:
-        conn = self.idle.pop() if self.idle else await asyncio.open_connection(self.host, self.port)
-        reader, writer = conn
         body = json.dumps(payload).encode()
+        while self.idle:  # a kept-alive connection the server may have closed meanwhile (idle timeout)
+            try:
+                return await self._send(self.idle.pop(), path, body)
+            except (OSError, ValueError, IndexError, asyncio.IncompleteReadError):
+                continue
+        return await self._send(await asyncio.open_connection(self.host, self.port), path, body)
+
+    async def _send(self, conn: tuple[asyncio.StreamReader, asyncio.StreamWriter], path: str,
+                    body: bytes) -> tuple[int, bytes]:
+        reader, writer = conn
         try:
             writer.write(f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
                          f"Content-Length: {len(body)}\r\n{self.head}\r\n".encode() + body)

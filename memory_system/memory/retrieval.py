@@ -168,6 +168,10 @@ class Retrieval:
             try:
                 lists["dense"] = dense_future.result(timeout=max(0.0, remaining))
             except FutureTimeout:
+                # Not started yet (queued behind other dense steps): drop it, nobody will read it.
+                # Under load, abandoned steps otherwise run anyway and push the next ones past
+                # their budget too (found by benchmarks/injection.py at 100k memories).
+                dense_future.cancel()
                 degraded, reason = True, f"dense step exceeded its {budget_s * 1000:.0f} ms budget"
                 metrics.RAG_TIMEOUTS.labels(reason="timeout").inc()
             except Exception as exc:
