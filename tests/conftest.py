@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from memory_system.memory.events import MemoryEvents
+from memory_system.store.connection import Database
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
@@ -27,6 +30,19 @@ def migrated_db(db_file: Path) -> Path:
 
     schema.migrate(db_file)
     return db_file
+
+
+@pytest.fixture
+def db(migrated_db: Path) -> Iterator[Database]:
+    """The service layer's handle on a migrated database file, closed at teardown."""
+    database = Database(migrated_db)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def events() -> MemoryEvents:
+    return MemoryEvents()
 
 
 CliRunner = Callable[..., subprocess.CompletedProcess[str]]

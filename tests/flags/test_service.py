@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,13 +20,6 @@ from memory_system.ops.logging import JsonFormatter
 from memory_system.store.connection import Database
 
 INJ, SHARE, TIERS = "USE_ENHANCED_INJECTION", "USE_CROSS_AGENT_SHARING", "USE_HIERARCHICAL_TIERS"
-
-
-@pytest.fixture
-def db(migrated_db: Path) -> Iterator[Database]:
-    database = Database(migrated_db)
-    yield database
-    database.close()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,13 +12,6 @@ from memory_system.config import ConfigError
 from memory_system.flags.sources import DatabaseState, read_config_file, read_env
 from memory_system.store import flags as store
 from memory_system.store.connection import Database
-
-
-@pytest.fixture
-def db(migrated_db: Path) -> Iterator[Database]:
-    database = Database(migrated_db)
-    yield database
-    database.close()
 
 
 def test_env_uses_the_flag_names_and_ignores_empty_and_other_variables() -> None:

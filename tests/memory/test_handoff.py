@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -17,18 +16,6 @@ from memory_system.memory.sharing import InvalidShare, SharingService
 from memory_system.store.connection import Database
 
 NS = "proj"
-
-
-@pytest.fixture
-def db(migrated_db: Path) -> Iterator[Database]:
-    database = Database(migrated_db)
-    yield database
-    database.close()
-
-
-@pytest.fixture
-def events() -> MemoryEvents:
-    return MemoryEvents()
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,18 +28,6 @@ class Recorder:
         self.deleted: list[list[int]] = []
         events.on_written(lambda ids: self.written.append(list(ids)))
         events.on_deleted(lambda ids: self.deleted.append(list(ids)))
-
-
-@pytest.fixture
-def db(migrated_db: Path) -> Iterator[Database]:
-    database = Database(migrated_db)
-    yield database
-    database.close()
-
-
-@pytest.fixture
-def events() -> MemoryEvents:
-    return MemoryEvents()
 
 
 @pytest.fixture

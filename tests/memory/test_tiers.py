@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,18 +28,6 @@ POLICY = TierPolicy(
 
 def iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-@pytest.fixture
-def db(migrated_db: Path) -> Iterator[Database]:
-    database = Database(migrated_db)
-    yield database
-    database.close()
-
-
-@pytest.fixture
-def events() -> MemoryEvents:
-    return MemoryEvents()
 
 
 @pytest.fixture

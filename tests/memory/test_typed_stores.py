@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -13,13 +11,6 @@ from memory_system.memory.models import MemoryValidationError
 from memory_system.memory.preferences import PreferenceNotFound, PreferenceStore
 from memory_system.store.connection import Database
 from memory_system.store.scopes import scope_version
-
-
-@pytest.fixture
-def db(migrated_db: Path) -> Iterator[Database]:
-    database = Database(migrated_db)
-    yield database
-    database.close()
 
 
 def rows(db: Database, table: str) -> list[tuple[object, ...]]:
