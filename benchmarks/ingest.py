@@ -121,8 +121,8 @@ def main() -> None:
             f"`python benchmarks/ingest.py --batches {args.batches} --size {args.size} --embedder {args.embedder}` "
             f"at {git_revision()} on {machine()}; `memory-system serve --dev` as a subprocess, one client posting "
             "batches back to back. Acknowledged = committed to SQLite (full-text indexed by trigger); vectors are "
-            "computed afterwards by the background worker, which shares the CPU. Measured while other work ran "
-            f"on the machine (1-minute load average {load:.1f} at the end): treat as a floor."
+            "computed afterwards by the background worker, which shares the CPU. 1-minute load average "
+            f"{load:.1f} at the end (above ~2 means other work shared the 2 cores: treat the rates as a floor)."
         ),
         "",
         "| batches | embedder | memories/s acknowledged | batch p50 ms | batch max ms | total s |",
@@ -131,8 +131,8 @@ def main() -> None:
         "",
         ("Goal: >= 1,000 memories/s acknowledged. Where a batch's time goes (profiled in-process): about "
          "half is SQLite's executemany (rows, five indexes, the FTS5 trigger), the rest request parsing and "
-         "validation. With `minilm` the embedding worker runs torch on both cores for the whole run, so "
-         "the same requests get a fraction of the CPU; that, not the write path, sets the first row."),
+         "validation. With `minilm` the embedding worker runs torch beside the requests for the whole run, "
+         "so the same requests get less of the CPU; that, not the write path, is the gap between the rows."),
     ])
     write_section("ingest", body)
 
