@@ -452,7 +452,8 @@ benchmarks/fulltext.py and benchmarks/vector_search.py measure the two retrieval
   joining every match) brought it to ~12 / 21 ms p50 / p95 quiet; the namespace scope token
   costs a few ms of that even in a one-namespace database.
 - Dense, in parallel with full text: query embedding on onnxruntime (~3 ms quiet) + an exact
-  scan of 100k x 384 float32 (~4-7 ms).
+  scan of 100k x 384 float32 (~4-7 ms). The two compete for the same 2 cores: `serve` limits
+  BLAS to one thread, which took this benchmark's 100k miss p95 from 49 to 37 ms.
 - The rest of `took_ms` is fusion, re-checking candidates, ranking, packing the block and the
   thread hand-offs; the HTTP path adds ~3 ms (see the cache-hit rows: the service's own work
   on a hit is ~0.15 ms).
@@ -472,7 +473,7 @@ def section(results: dict[int, dict[str, Any]], setups: dict[int, dict[str, Any]
         "## Injection latency (POST /v1/inject over HTTP)",
         "",
         f"Machine: {machine()}. Revision {git_revision()}. Command: `{command}`.",
-        f"Setup: memories created through the service layer (`MemoryService.create_batch`, 1,000 per call),",
+        "Setup: memories created through the service layer (`MemoryService.create_batch`, 1,000 per call),",
         f"each one of the {corpus_name} plus its own `(ref n)` tag, stored with the model's vector of that",
         "text before measuring; one namespace, one agent; queries: the corpus's questions, never repeated",
         "for cache misses;",
