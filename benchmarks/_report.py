@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import re
+import socket
 import subprocess
 from pathlib import Path
 
@@ -38,6 +39,19 @@ def git_revision() -> str:
                               check=True, cwd=BENCHMARKS_MD.parent).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100) of values, numpy's linear interpolation."""
+    import numpy as np
+
+    return float(np.percentile(np.asarray(values), q))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def write_section(name: str, body: str) -> None:

@@ -13,12 +13,11 @@ import time
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _report import git_revision, machine, write_section  # noqa: E402
+from _report import git_revision, machine, percentile, write_section  # noqa: E402
 
 QUERIES = [
     "what did the user decide about the database migration",
@@ -27,10 +26,6 @@ QUERIES = [
     "how do we roll back the deploy safely",
     "which tests are flaky on CI and why",
 ]
-
-
-def percentile(values: list[float], q: float) -> float:
-    return float(np.percentile(np.array(values), q))
 
 
 def measure(encode: Callable[[list[str]], object], n: int) -> tuple[float, float, float]:

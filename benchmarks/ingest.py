@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,7 +26,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _report import git_revision, machine, write_section
+from _report import free_port, git_revision, machine, write_section
 
 WORDS = [
     "deploy", "review", "cache", "token", "latency", "schema", "rollback", "python", "sqlite", "index", "agent",
@@ -35,12 +34,6 @@ WORDS = [
     "release", "branch", "merge", "config", "vector", "search", "embedding", "tier", "promote", "decay", "share",
     "handoff", "namespace", "project", "incident", "alert", "metric", "dashboard", "runbook", "backup",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def batch(rng: random.Random, index: int, size: int) -> list[dict[str, object]]:

@@ -31,7 +31,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -44,7 +43,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _report import git_revision, machine, write_section  # noqa: E402
+from _report import free_port, git_revision, machine, write_section  # noqa: E402
 
 NAMESPACE = "bench"
 AGENT = "bench-agent"
@@ -229,12 +228,6 @@ def contention_probe() -> float:
 
 
 # --- the server -------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 def start_server(db: Path, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()

@@ -22,13 +22,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _report import git_revision, machine, write_section
+from _report import git_revision, machine, percentile, write_section
 
 DIM = 384
-
-
-def pct(values: list[float], q: float) -> float:
-    return float(np.percentile(np.array(values), q))
 
 
 def main() -> None:
@@ -73,7 +69,7 @@ def main() -> None:
                 start = time.perf_counter()
                 fn(q)  # type: ignore[operator]
                 out.append((time.perf_counter() - start) * 1000)
-            return pct(out, 50), pct(out, 95)
+            return percentile(out, 50), percentile(out, 95)
 
         rows: list[tuple[str, tuple[float, float]]] = []
         rows.append((f"numpy matrix, whole namespace ({args.n:,})", timed(lambda q: index.search("ns", q, 50))))
