@@ -134,10 +134,11 @@ def _encodable(value: str, field: str) -> None:
                                "(a lone UTF-16 surrogate); send valid Unicode text") from None
 
 
-def _batch(items: Sequence[Any], field: str, limit: int = MAX_BATCH) -> None:
+def _batch(items: Sequence[Any], field: str, limit: int | None = MAX_BATCH) -> None:
+    """A list of at most ``limit`` items (``None``: any number, as an import takes)."""
     if isinstance(items, (str, bytes)):
         raise InvalidInput(field, "must be a list")
-    if len(items) > limit:
+    if limit is not None and len(items) > limit:
         raise InvalidInput(field, f"has {len(items)} items; the limit is {limit} per call")
 
 
@@ -145,22 +146,22 @@ def check_namespace(namespace: str) -> str:
     return _text(namespace, "namespace", MAX_NAMESPACE_CHARS)
 
 
-def _check_entities(entities: Sequence[Entity], field: str = "entities") -> None:
-    _batch(entities, field)
+def _check_entities(entities: Sequence[Entity], field: str = "entities", *, capped: bool = True) -> None:
+    _batch(entities, field, MAX_BATCH if capped else None)
     for i, e in enumerate(entities):
         _text(e.name, f"{field}[{i}].name", MAX_NAME_CHARS)
         _text(e.entity_type, f"{field}[{i}].entityType", MAX_TYPE_CHARS)
-        _check_contents(e.observations, f"{field}[{i}].observations")
+        _check_contents(e.observations, f"{field}[{i}].observations", capped=capped)
 
 
-def _check_contents(contents: Sequence[str], field: str) -> None:
-    _batch(contents, field, MAX_OBSERVATIONS_PER_ITEM)
+def _check_contents(contents: Sequence[str], field: str, *, capped: bool = True) -> None:
+    _batch(contents, field, MAX_OBSERVATIONS_PER_ITEM if capped else None)
     for j, content in enumerate(contents):
         _text(content, f"{field}[{j}]", MAX_OBSERVATION_CHARS)
 
 
-def _check_relations(relations: Sequence[Relation], field: str = "relations") -> None:
-    _batch(relations, field)
+def _check_relations(relations: Sequence[Relation], field: str = "relations", *, capped: bool = True) -> None:
+    _batch(relations, field, MAX_BATCH if capped else None)
     for i, r in enumerate(relations):
         _text(r.from_entity, f"{field}[{i}].from", MAX_NAME_CHARS)
         _text(r.to_entity, f"{field}[{i}].to", MAX_NAME_CHARS)
@@ -284,15 +285,8 @@ class KnowledgeGraph:
         Sizes are not capped per call here; each value is still checked.
         """
         check_namespace(namespace)
-        for i, e in enumerate(entities):
-            _text(e.name, f"entities[{i}].name", MAX_NAME_CHARS)
-            _text(e.entity_type, f"entities[{i}].entityType", MAX_TYPE_CHARS)
-            for j, content in enumerate(e.observations):
-                _text(content, f"entities[{i}].observations[{j}]", MAX_OBSERVATION_CHARS)
-        for i, r in enumerate(relations):
-            _text(r.from_entity, f"relations[{i}].from", MAX_NAME_CHARS)
-            _text(r.to_entity, f"relations[{i}].to", MAX_NAME_CHARS)
-            _text(r.relation_type, f"relations[{i}].relationType", MAX_TYPE_CHARS)
+        _check_entities(entities, capped=False)
+        _check_relations(relations, capped=False)
         result = ImportResult()
         with self.db.write() as conn:
             existing = sql.entity_ids(conn, namespace, (e.name for e in entities))
