@@ -195,9 +195,7 @@ def _probe(service: object) -> tuple[str, dict[str, Any]]:
 
 
 def _rag(runtime: Runtime) -> tuple[str, dict[str, Any]]:
-    """The retrieval service, when this build has one (``runtime.retrieval``)."""
-    if not hasattr(type(runtime), "retrieval"):
-        return NOT_CONFIGURED, {}
+    """The retrieval service (``runtime.retrieval``), once something has built it."""
     if "retrieval" not in vars(runtime):
         # serve builds it at start when there is a model; building it here would load one
         # inside a health check. Until a first search there is no RAG service to fail.
@@ -207,16 +205,11 @@ def _rag(runtime: Runtime) -> tuple[str, dict[str, Any]]:
 
 def _cache(runtime: Runtime) -> tuple[str, dict[str, Any]]:
     """The injection cache: answers its own stats (a dead lock or a broken cache raises)."""
-    if not hasattr(type(runtime), "injector"):
-        return NOT_CONFIGURED, {}
-    cache = getattr(runtime.injector, "cache", None)
-    return (NOT_CONFIGURED, {}) if cache is None else _probe(cache)
+    return _probe(runtime.injector.cache)
 
 
 def _flags(runtime: Runtime) -> tuple[str, dict[str, Any]]:
-    flags = runtime.flags
-    verdict = flags.check() if hasattr(flags, "check") else OK
-    return verdict, {"effective": flags.values()} if hasattr(flags, "values") else {}
+    return runtime.flags.check(), {"effective": runtime.flags.values()}
 
 
 def deep(runtime: Runtime, state: ServiceState) -> tuple[bool, dict[str, Any]]:
