@@ -26,7 +26,6 @@ from memory_system.memory.entities import (
     Entity,
     EntityNotFound,
     GraphError,
-    KnowledgeGraph,
     ObservationSet,
     Relation,
 )
@@ -110,15 +109,11 @@ def _refuse(exc: GraphError) -> HTTPException:
     return HTTPException(422, detail={"error": code, "field": exc.field, "message": str(exc)})
 
 
-def _graph(runtime: Runtime) -> KnowledgeGraph:
-    return runtime.graph
-
-
 @router.post("/entities", status_code=201)
 def create_entities(body: CreateEntities, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Create entities; names that exist in the namespace are skipped. Returns those created."""
     try:
-        created = _graph(runtime).create_entities([e.to_entity() for e in body.entities], caller.namespace)
+        created = runtime.graph.create_entities([e.to_entity() for e in body.entities], caller.namespace)
     except GraphError as exc:
         raise _refuse(exc) from None
     return {"entities": [e.to_dict() for e in created]}
@@ -136,7 +131,7 @@ def list_entities(
 ) -> dict[str, Any]:
     """A page of entities in creation order; ``next_offset`` is null on the last page."""
     try:
-        page, next_offset = _graph(runtime).list_entities(caller.namespace, query=q, limit=limit, offset=offset)
+        page, next_offset = runtime.graph.list_entities(caller.namespace, query=q, limit=limit, offset=offset)
     except GraphError as exc:
         raise _refuse(exc) from None
     return {"entities": [e.to_dict() for e in page], "next_offset": next_offset}
@@ -146,7 +141,7 @@ def list_entities(
 def get_entity(name: str, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """One entity with its observations, and every relation from or to it."""
     try:
-        found = _graph(runtime).get_entity(name, caller.namespace)
+        found = runtime.graph.get_entity(name, caller.namespace)
     except EntityNotFound as exc:
         raise HTTPException(404, detail={"error": "entity_not_found", "field": "name",
                                          "message": str(exc)}) from None
@@ -159,7 +154,7 @@ def get_entity(name: str, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]
 def delete_entities(body: DeleteEntities, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Delete entities with their observations and relations; unknown names are ignored."""
     try:
-        deleted = _graph(runtime).delete_entities(body.entityNames, caller.namespace)
+        deleted = runtime.graph.delete_entities(body.entityNames, caller.namespace)
     except GraphError as exc:
         raise _refuse(exc) from None
     return {"deleted": deleted}
@@ -169,7 +164,7 @@ def delete_entities(body: DeleteEntities, runtime: RuntimeDep, caller: Caller) -
 def delete_entity(name: str, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Delete one entity with its observations and relations; 404 when it does not exist."""
     try:
-        deleted = _graph(runtime).delete_entities([name], caller.namespace)
+        deleted = runtime.graph.delete_entities([name], caller.namespace)
     except GraphError as exc:
         raise _refuse(exc) from None
     if not deleted:
@@ -183,7 +178,7 @@ def delete_entity(name: str, runtime: RuntimeDep, caller: Caller) -> dict[str, A
 def create_relations(body: Relations, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Create relations; exact duplicates are skipped, an unknown endpoint refuses the whole call."""
     try:
-        created = _graph(runtime).create_relations([r.to_relation() for r in body.relations],
+        created = runtime.graph.create_relations([r.to_relation() for r in body.relations],
                                                    caller.namespace)
     except GraphError as exc:
         raise _refuse(exc) from None
@@ -194,7 +189,7 @@ def create_relations(body: Relations, runtime: RuntimeDep, caller: Caller) -> di
 def delete_relations(body: Relations, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Delete relations; those that do not exist are ignored."""
     try:
-        deleted = _graph(runtime).delete_relations([r.to_relation() for r in body.relations],
+        deleted = runtime.graph.delete_relations([r.to_relation() for r in body.relations],
                                                    caller.namespace)
     except GraphError as exc:
         raise _refuse(exc) from None
@@ -205,7 +200,7 @@ def delete_relations(body: Relations, runtime: RuntimeDep, caller: Caller) -> di
 def add_observations(body: AddObservations, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Add observations the entities lack; an unknown entity refuses the whole call."""
     try:
-        results = _graph(runtime).add_observations(
+        results = runtime.graph.add_observations(
             [ObservationSet(o.entityName, tuple(o.contents)) for o in body.observations], caller.namespace
         )
     except GraphError as exc:
@@ -218,7 +213,7 @@ def add_observations(body: AddObservations, runtime: RuntimeDep, caller: Caller)
 def delete_observations(body: DeleteObservations, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Delete observations; unknown entities and contents are ignored."""
     try:
-        deleted = _graph(runtime).delete_observations(
+        deleted = runtime.graph.delete_observations(
             [ObservationSet(d.entityName, tuple(d.observations)) for d in body.deletions], caller.namespace
         )
     except GraphError as exc:
@@ -229,14 +224,14 @@ def delete_observations(body: DeleteObservations, runtime: RuntimeDep, caller: C
 @router.get("/graph")
 def read_graph(runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """The caller's whole graph: every entity and relation of its namespace."""
-    return _graph(runtime).read_graph(caller.namespace).to_dict()
+    return runtime.graph.read_graph(caller.namespace).to_dict()
 
 
 @router.post("/graph/search")
 def search_graph(body: SearchGraph, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Entities whose name, type or an observation contains ``query``, and their relations."""
     try:
-        return _graph(runtime).search_nodes(body.query, caller.namespace).to_dict()
+        return runtime.graph.search_nodes(body.query, caller.namespace).to_dict()
     except GraphError as exc:
         raise _refuse(exc) from None
 
@@ -245,6 +240,6 @@ def search_graph(body: SearchGraph, runtime: RuntimeDep, caller: Caller) -> dict
 def open_nodes(body: OpenNodes, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """The named entities (unknown names skipped) and their relations."""
     try:
-        return _graph(runtime).open_nodes(body.names, caller.namespace).to_dict()
+        return runtime.graph.open_nodes(body.names, caller.namespace).to_dict()
     except GraphError as exc:
         raise _refuse(exc) from None
