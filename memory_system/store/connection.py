@@ -75,7 +75,6 @@ class Database:
 
     def __init__(self, path: str | Path, *, create: bool = True) -> None:
         self.path = Path(path)
-        self._create = create
         self._write_lock = threading.RLock()
         self._writer = open_connection(self.path, create=create)
         self._local = threading.local()
