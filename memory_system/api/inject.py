@@ -64,6 +64,8 @@ async def inject(
     try:
         # A hit is answered here on the event loop (~0.1 ms, no blocking); a miss runs retrieval
         # on a worker thread so the loop keeps serving.
+        # The key is read once (scope version: one SQLite query) for both the lookup and a miss.
+        args["key"] = injector.cache_key(**args)
         result = injector.lookup(**args)
         if result is None:
             result = await run_in_threadpool(partial(injector.inject, **args))

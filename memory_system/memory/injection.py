@@ -185,14 +185,15 @@ class Injector:
     def inject(
         self, *, agent_id: str, namespace: str, query: str, flags: InjectionFlags,
         session_id: str | None = None, token_budget: int = 1000, format: str = "markdown",
-        user_id: str | None = None,
+        user_id: str | None = None, key: CacheKey | None = None,
     ) -> InjectionResult:
+        """``key``: this request's ``cache_key``, when the caller has it already."""
         started = time.perf_counter()
         query, token_budget, format = check_request(query, token_budget, format)
         if not flags.enhanced:
             result = self._legacy(agent_id, namespace, session_id, token_budget, format, flags)
         else:
-            key = self._key(agent_id, namespace, query, flags, session_id, token_budget, format, user_id)
+            key = key or self._key(agent_id, namespace, query, flags, session_id, token_budget, format, user_id)
             cached = self.cache.get(key)
             if cached is not None:
                 result = replace(cached, cache="hit")
@@ -206,17 +207,31 @@ class Injector:
     def lookup(
         self, *, agent_id: str, namespace: str, query: str, flags: InjectionFlags,
         session_id: str | None = None, token_budget: int = 1000, format: str = "markdown",
-        user_id: str | None = None,
+        user_id: str | None = None, key: CacheKey | None = None,
     ) -> InjectionResult | None:
         """The cached answer, or None (a miss is not counted: ``inject`` counts it). Cheap and
-        non-blocking, so the HTTP layer answers hits on its event loop without a thread hop."""
+        non-blocking, so the HTTP layer answers hits on its event loop without a thread hop.
+        ``key``: this request's ``cache_key``, when the caller has it already."""
         started = time.perf_counter()
         query, token_budget, format = check_request(query, token_budget, format)
         if not flags.enhanced:
             return None
-        key = self._key(agent_id, namespace, query, flags, session_id, token_budget, format, user_id)
+        key = key or self._key(agent_id, namespace, query, flags, session_id, token_budget, format, user_id)
         cached = self.cache.get(key, count_miss=False)
         return None if cached is None else self._finish(replace(cached, cache="hit"), started)
+
+    def cache_key(
+        self, *, agent_id: str, namespace: str, query: str, flags: InjectionFlags,
+        session_id: str | None = None, token_budget: int = 1000, format: str = "markdown",
+        user_id: str | None = None,
+    ) -> CacheKey | None:
+        """The request's cache key (one read of the namespace's scope version), None on the
+        legacy path (never cached). Pass it to ``lookup`` and then ``inject`` so that a miss
+        reads it once, not twice."""
+        query, token_budget, format = check_request(query, token_budget, format)
+        if not flags.enhanced:
+            return None
+        return self._key(agent_id, namespace, query, flags, session_id, token_budget, format, user_id)
 
     def _key(self, agent_id: str, namespace: str, query: str, flags: InjectionFlags, session_id: str | None,
              token_budget: int, format: str, user_id: str | None) -> CacheKey:

@@ -105,7 +105,9 @@ def test_add_observations_to_an_unknown_entity_fails_and_adds_nothing(
     assert graph_rows(migrated_db) == before
 
 
-def test_delete_entities_cascades_to_observations_and_relations(graph: KnowledgeGraph, migrated_db: Path) -> None:
+def test_delete_entities_cascades_to_observations_and_relations(
+    graph: KnowledgeGraph, migrated_db: Path
+) -> None:
     seed(graph)
     assert graph.delete_entities(["Babbage", "Nobody"]) == 1
     remaining = graph.read_graph()

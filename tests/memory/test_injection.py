@@ -305,3 +305,20 @@ def test_lookup_answers_only_from_the_cache(make_runtime: Callable[..., Runtime]
     assert injector.lookup(**{**args, "flags": InjectionFlags(enhanced=False)}) is None  # type: ignore[arg-type]
     with pytest.raises(InjectionError, match="token_budget"):
         injector.lookup(**args, token_budget=0)  # type: ignore[arg-type]
+
+
+def test_cache_key_read_once_serves_lookup_and_inject(make_runtime: Callable[..., Runtime]) -> None:
+    runtime = make_runtime()
+    facts(runtime)
+    injector = runtime.injector
+    args = {"agent_id": "a1", "namespace": NS, "query": "postgres upgrade", "flags": ON}
+    key = injector.cache_key(**args)  # type: ignore[arg-type]
+    assert key is not None and key.query == "postgres upgrade"
+    assert injector.lookup(**args, key=key) is None  # type: ignore[arg-type]
+    first = injector.inject(**args, key=key)  # type: ignore[arg-type]
+    assert first.cache == "miss"
+    hit = injector.lookup(**args)  # type: ignore[arg-type]
+    assert hit is not None and hit.block == first.block  # stored under the same key as a fresh read
+    assert injector.cache_key(**{**args, "flags": InjectionFlags(enhanced=False)}) is None  # type: ignore[arg-type]
+    with pytest.raises(InjectionError, match="token_budget"):
+        injector.cache_key(**args, token_budget=0)  # type: ignore[arg-type]
