@@ -42,10 +42,8 @@ def find(conn: Connection, token_hash: str) -> TokenRecord | None:
 
 
 def find_active(conn: Connection, token_hash: str) -> TokenRecord | None:
-    row = conn.execute(
-        f"SELECT {_COLUMNS} FROM agent_tokens WHERE token_hash = ? AND revoked_at IS NULL", (token_hash,)
-    ).fetchone()
-    return None if row is None else TokenRecord(*row)
+    record = find(conn, token_hash)
+    return record if record is not None and record.revoked_at is None else None
 
 
 def list_all(conn: Connection, *, include_revoked: bool = True) -> list[TokenRecord]:
