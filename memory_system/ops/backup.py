@@ -23,6 +23,7 @@ from typing import Any
 from memory_system.store import inventory, maintenance, migrations
 from memory_system.store.connection import open_connection
 from memory_system.store.errors import StoreError
+from memory_system.store.visibility import format_utc
 
 MANIFEST_FORMAT = 1
 MANIFEST_SUFFIX = ".manifest.json"
@@ -65,10 +66,6 @@ def default_dest(db_path: Path) -> Path:
 def parse_utc(text: str) -> datetime:
     moment = datetime.fromisoformat(text)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def sha256_file(path: Path, progress: Progress | None = None) -> str:
@@ -160,7 +157,7 @@ def create_backup(db_path: Path, dest_dir: Path | None = None, *, progress: Prog
         "backup_file": final.name,
         "source": str(db_path.resolve()),
         "database_id": identity,
-        "created_at": _iso(moment),
+        "created_at": format_utc(moment),
         "schema_version": described["schema_version"],
         "row_counts": described["row_counts"],
         "size_bytes": final.stat().st_size,
