@@ -7,6 +7,7 @@ streams in rather than after it has been read into memory.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -101,8 +102,6 @@ def route_kind(route: str | None) -> str:
 
 
 async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
-    import json
-
     payload = json.dumps(body).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})

@@ -32,6 +32,7 @@ from memory_system.flags.sources import (
     read_config_file,
     read_env,
 )
+from memory_system.flags.stats import flag_stats
 from memory_system.flags.values import FlagError, check_name, describe, parse_value, percent
 from memory_system.ops.logging import log_event
 from memory_system.store import flags as store
@@ -178,8 +179,6 @@ class FlagService:
         return [e.to_dict() for e in store.list_events(self.db.reader(), limit=limit, flag=flag)]
 
     def stats(self, window_s: float | None = None) -> dict[str, Any]:
-        from memory_system.flags.stats import flag_stats
-
         return flag_stats(self, window_s=self.active_window_s if window_s is None else window_s)
 
     def check(self) -> str:
