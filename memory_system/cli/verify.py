@@ -41,9 +41,7 @@ def verify(
             checks = verifier.verify_option_c(db_path(db), url or None, expect_version=schema_version)
         else:
             fail(f"--option {option!r} is not a runbook option; use a (flags), b (code) or c (database)")
-    except ValueError as exc:
-        fail(str(exc))
-    except StoreError as exc:
+    except (ValueError, StoreError) as exc:
         fail(str(exc))
     except verifier.httpx.TransportError as exc:
         fail(f"cannot reach the service at {url}: {exc}; is it running? (--url)")

@@ -86,16 +86,20 @@ class Verifier:
         checks.extend(behaviours[flag](session_id) for flag in flags)
         return checks
 
+    def _in_session(self, session_id: str | None) -> dict[str, str]:
+        """The agent's headers, inside the session when there is one."""
+        return {**self._agent, "X-Session-Id": session_id} if session_id else self._agent
+
     def _legacy_injection(self, session_id: str | None) -> Check:
         response = self._post("/v1/inject", {"query": "rollback verification", "session_id": session_id},
-                              {**self._agent, **({"X-Session-Id": session_id} if session_id else {})})
+                              self._in_session(session_id))
         mode = _json(response).get("mode")
         return Check("injection uses the legacy path", response.status_code == 200 and mode == "legacy",
                      f"POST /v1/inject -> HTTP {response.status_code}, mode = {mode}")
 
     def _sharing_refused(self, session_id: str | None) -> Check:
-        headers = {**self._agent, **({"X-Session-Id": session_id} if session_id else {})}
-        response = self._post(f"/v1/memories/{PROBE_MEMORY_ID}/shares", {"namespace": True}, headers)
+        response = self._post(f"/v1/memories/{PROBE_MEMORY_ID}/shares", {"namespace": True},
+                              self._in_session(session_id))
         error = (_json(response).get("detail") or {})
         error = error.get("error") if isinstance(error, dict) else _json(response).get("error")
         return Check("sharing calls are refused as disabled",
@@ -103,8 +107,7 @@ class Verifier:
                      f"POST /v1/memories/{{id}}/shares -> HTTP {response.status_code}, error = {error}")
 
     def _flat_tiers(self, session_id: str | None) -> Check:
-        headers = {**self._agent, **({"X-Session-Id": session_id} if session_id else {})}
-        response = self._get("/v1/memories?limit=1", headers)
+        response = self._get("/v1/memories?limit=1", self._in_session(session_id))
         tiers = _json(response).get("tiers")
         return Check("memories are read as one flat tier", response.status_code == 200 and tiers == "flat",
                      f"GET /v1/memories -> HTTP {response.status_code}, tiers = {tiers}")
