@@ -44,6 +44,7 @@ from memory_system.memory.injection_block import (
 from memory_system.memory.injection_cache import CacheKey, InjectionCache, normalise_query
 from memory_system.memory.models import Memory
 from memory_system.memory.reinforcer import BatchReinforcer
+from memory_system.memory.retrieval import MAX_QUERY_CHARS  # what retrieval accepts
 from memory_system.memory.tokens import TOKEN_COUNTER
 from memory_system.ops.logging import log_event
 from memory_system.ops.metrics import INJECTION_LATENCY, RAG_TIMEOUTS
@@ -57,7 +58,6 @@ __all__ = ["InjectionFlags", "InjectionResult", "Injector", "InjectionError", "M
 _log = logging.getLogger(__name__)
 
 MAX_TOKEN_BUDGET = 32000
-MAX_QUERY_CHARS = 4000  # what retrieval accepts
 FORMATS = ("markdown", "json")
 CANDIDATES = 40          # memories asked of retrieval; ranking re-orders them
 LEGACY_RECENT = 50       # most recent memories the legacy path considers
@@ -191,7 +191,7 @@ class Injector:
         started = time.perf_counter()
         query, token_budget, format = check_request(query, token_budget, format)
         if not flags.enhanced:
-            result = self._legacy(agent_id, namespace, session_id, token_budget, format, flags)
+            result = self._legacy(agent_id, namespace, token_budget, format, flags)
         else:
             key = key or self._key(agent_id, namespace, query, flags, session_id, token_budget, format, user_id)
             cached = self.cache.get(key)
@@ -337,12 +337,9 @@ class Injector:
 
     # --- legacy --------------------------------------------------------------------------
 
-    def _legacy(
-        self, agent_id: str, namespace: str, session_id: str | None, budget: int, fmt: str, flags: InjectionFlags,
-    ) -> InjectionResult:
+    def _legacy(self, agent_id: str, namespace: str, budget: int, fmt: str, flags: InjectionFlags) -> InjectionResult:
         builder = BlockBuilder(fmt, budget)
-        page = self.runtime.graph.list_entities(namespace, limit=ENTITIES)
-        entities = page[0] if isinstance(page, tuple) else page  # (items, next offset)
+        entities, _next_offset = self.runtime.graph.list_entities(namespace, limit=ENTITIES)
         entity_items = [entity_item(e) for e in entities]
         entity_cap = builder.used + int(budget * 0.3)
         for item in entity_items:
@@ -372,7 +369,7 @@ class Injector:
         if not user_id:
             return []
         prefs = self.runtime.preferences.list(namespace=namespace, user_id=user_id)
-        pairs = prefs.items() if isinstance(prefs, dict) else ((p.key, p.value) for p in prefs)
+        pairs = ((p.key, p.value) for p in prefs)
         return [
             Item("preferences", f"- {key}: {plain(value)}", value, {"key": key}, json_key=key)
             for key, value in sorted(pairs)
@@ -399,7 +396,7 @@ class Injector:
         seen: dict[str, Any] = {}
         words = _WORD.findall(query)
         grams = {" ".join(words[i:i + n]) for n in (1, 2, 3) for i in range(len(words) - n + 1)}
-        candidates = sorted({g for g in grams} | {g.lower() for g in grams} | {g.title() for g in grams})
+        candidates = sorted(grams | {g.lower() for g in grams} | {g.title() for g in grams})
         for entity in graph.open_nodes(candidates[:500], namespace).entities:
             seen.setdefault(entity.name, entity)
         for word in sorted({w for w in words if len(w) >= 4}, key=len, reverse=True)[:3]:
