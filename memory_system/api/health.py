@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from memory_system.api.deps import get_runtime
 from memory_system.ops import health
-from memory_system.runtime import Runtime
 
 router = APIRouter(prefix="/health", tags=["health"])
 
@@ -28,14 +28,12 @@ async def live() -> dict[str, str]:
 
 @router.get("/ready")
 def ready(request: Request) -> JSONResponse:
-    runtime: Runtime = request.app.state.runtime
-    ok, body = health.readiness(runtime, _state(request))
+    ok, body = health.readiness(get_runtime(request), _state(request))
     return JSONResponse(body, status_code=200 if ok else 503, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/deep")
 def deep(request: Request) -> JSONResponse:
-    runtime: Runtime = request.app.state.runtime
-    ok, body = health.deep(runtime, _state(request))
+    ok, body = health.deep(get_runtime(request), _state(request))
     return JSONResponse(body, status_code=200 if ok else 503, media_type=HEALTH_JSON,
                         headers={"Cache-Control": "no-store"})
