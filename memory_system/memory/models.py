@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from memory_system.store.visibility import format_utc
+
 __all__ = [
     "DEFAULT_IMPORTANCE",
     "KINDS",
@@ -115,8 +117,7 @@ def parse_timestamp(value: Any, field: str) -> str:
         raise MemoryValidationError(field, "must be an ISO 8601 time string, e.g. 2024-05-01T12:00:00Z")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return format_utc(moment)
 
 
 def default_tier(session_id: str | None) -> str:

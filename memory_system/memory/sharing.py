@@ -19,14 +19,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from memory_system.ops.logging import log_event
 from memory_system.store import sharing as store
 from memory_system.store.connection import Connection, Database
 from memory_system.store.scopes import bump_scope
-from memory_system.store.visibility import utc_now
+from memory_system.store.visibility import format_utc, utc_now
 
 if TYPE_CHECKING:
     from memory_system.memory.events import MemoryEvents
@@ -124,7 +124,7 @@ def parse_expiry(value: object, *, field: str = "expires_at", now: str | None = 
         raise InvalidShare(field, f"{value!r} is not an ISO 8601 time; e.g. 2030-01-01T00:00:00Z") from None
     if parsed.tzinfo is None:
         raise InvalidShare(field, f"{value!r} has no timezone; add 'Z' for UTC or an offset like +02:00")
-    normalised = parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    normalised = format_utc(parsed)
     if normalised <= (now or utc_now()):
         raise InvalidShare(field, f"{value!r} is not in the future; omit it for a grant that never expires")
     return normalised

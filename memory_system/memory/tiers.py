@@ -37,6 +37,7 @@ from memory_system.store import memories as store
 from memory_system.store import metadata as metadata_store
 from memory_system.store.connection import Database
 from memory_system.store.scopes import bump_scope
+from memory_system.store.visibility import format_utc
 
 __all__ = ["MaintenanceReport", "TierPolicy", "load_tier_policy", "maintain"]
 
@@ -136,10 +137,6 @@ class MaintenanceReport:
         return out
 
 
-def _fmt(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
 def _parse(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
@@ -173,7 +170,7 @@ class _Pass:
         self.moment = moment
         self.last_run = last_run
         self.report = report
-        self.grace_cutoff = _fmt(moment - timedelta(seconds=policy.working_grace_seconds))
+        self.grace_cutoff = format_utc(moment - timedelta(seconds=policy.working_grace_seconds))
         self.promoted_now: set[int] = set()  # a memory moves up at most one tier per pass
 
     def working(self, rows: list[dict[str, Any]]) -> _Actions:
@@ -282,7 +279,7 @@ def maintain(
     the flag key (session id, else ``agent:<id>``) for a percentage rollout, so that a memory
     outside the rollout is never promoted, decayed or deleted."""
     moment = now or datetime.now(UTC)
-    ran_at = _fmt(moment)
+    ran_at = format_utc(moment)
     if tiers_enabled is False:
         report = MaintenanceReport(
             enabled=False, ran_at=ran_at,
@@ -294,8 +291,8 @@ def maintain(
     report = MaintenanceReport(enabled=True, ran_at=ran_at)
     last_raw = metadata_store.get(db.reader(), LAST_RUN_KEY)
     decisions = _Pass(policy, allowed, moment, _parse(json.loads(last_raw)) if last_raw else None, report)
-    idle_before = _fmt(moment - timedelta(seconds=policy.session_idle_seconds))
-    untouched_before = _fmt(moment - timedelta(seconds=policy.decay_after_seconds))
+    idle_before = format_utc(moment - timedelta(seconds=policy.session_idle_seconds))
+    untouched_before = format_utc(moment - timedelta(seconds=policy.decay_after_seconds))
 
     _in_chunks(db, lambda conn, after: store.working_of_ended_sessions(
         conn, now=ran_at, idle_before=idle_before, after_id=after, limit=CHUNK), decisions.working, report, events)

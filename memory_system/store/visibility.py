@@ -17,9 +17,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 
-def utc_now() -> str:
+def format_utc(moment: datetime) -> str:
     """Timestamps as SQLite writes them: ISO 8601 UTC with milliseconds, sortable as text."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def utc_now() -> str:
+    return format_utc(datetime.now(UTC))
 
 
 def visible_sql(
