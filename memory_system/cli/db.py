@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -16,6 +15,7 @@ from rich.table import Table
 
 from memory_system.cli._common import DbOption, JsonOption, console, db_path, err_console, fail, print_json
 from memory_system.ops import schema
+from memory_system.ops.logging import configure_logging
 from memory_system.ops.impact import Impact
 from memory_system.store._sqlite import sqlite3
 from memory_system.store.errors import StoreError
@@ -66,18 +66,6 @@ def status(db: DbOption = None, json_out: JsonOption = False) -> None:
     console.print(f"schema version {st.current_version}, code expects {st.expected_version} ({st.state})")
     if st.state == "behind":
         raise typer.Exit(1)
-
-
-def _log_to_stderr() -> None:
-    """Operations log JSON lines on stderr unless logging was set up already."""
-    from memory_system.ops.logging import JsonFormatter
-
-    root = logging.getLogger("memory_system")
-    if not root.handlers and not logging.getLogger().handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(JsonFormatter())
-        root.addHandler(handler)
-        root.setLevel(logging.INFO)
 
 
 @contextmanager
@@ -231,7 +219,7 @@ def rollback(
     """
     from memory_system.ops import db_rollback
 
-    _log_to_stderr()
+    configure_logging()  # the rollback / restore events go to stderr as JSON lines
     path = db_path(db)
     try:
         plan = db_rollback.plan_rollback(path, migration, backup_path=backup_path,
@@ -282,7 +270,7 @@ def restore(
     """
     from memory_system.ops import restore as restoring
 
-    _log_to_stderr()
+    configure_logging()  # the rollback / restore events go to stderr as JSON lines
     path = db_path(db)
     try:
         with _progress(not json_out) as update:
