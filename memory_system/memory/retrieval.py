@@ -230,9 +230,10 @@ class Retrieval:
         return [(i, s) for i, s in candidates if i in visible][:depth]
 
     def _vec_ok(self, conn: Any) -> bool:
-        ok = vec_store.load_sqlite_vec(conn)
-        self._sqlite_vec = ok
-        return ok
+        """Whether this connection has sqlite-vec; once SQLite refused it, not tried again per search."""
+        if self._sqlite_vec is not False:
+            self._sqlite_vec = vec_store.load_sqlite_vec(conn)
+        return self._sqlite_vec
 
     @staticmethod
     def _fuse(reader: Any, lists: dict[str, list[tuple[int, float]]], where: str,
