@@ -187,11 +187,7 @@ class MemoryService:
     # --- reads ----------------------------------------------------------------------------
 
     def get(self, memory_id: int, *, namespace: str, agent_id: str, sharing_enabled: bool) -> Memory:
-        visible = visible_sql("m", agent_id=agent_id, namespace=namespace, sharing_enabled=sharing_enabled)
-        row = store.get_visible(self.db.reader(), memory_id, visible)
-        if row is None:
-            raise MemoryNotFound(f"memory {memory_id} not found")
-        return Memory.from_row(row)
+        return self._visible(self.db.reader(), memory_id, namespace, agent_id, sharing_enabled)
 
     def list(
         self,
@@ -225,12 +221,16 @@ class MemoryService:
         next_cursor = str(items[-1].id) if len(rows) > limit else None
         return MemoryPage(items=items, next_cursor=next_cursor, tiers_enabled=tiers_enabled)
 
-    def _owned(self, conn: Any, memory_id: int, namespace: str, agent_id: str, sharing_enabled: bool) -> Memory:
+    @staticmethod
+    def _visible(conn: Any, memory_id: int, namespace: str, agent_id: str, sharing_enabled: bool) -> Memory:
         visible = visible_sql("m", agent_id=agent_id, namespace=namespace, sharing_enabled=sharing_enabled)
         row = store.get_visible(conn, memory_id, visible)
         if row is None:
             raise MemoryNotFound(f"memory {memory_id} not found")
-        memory = Memory.from_row(row)
+        return Memory.from_row(row)
+
+    def _owned(self, conn: Any, memory_id: int, namespace: str, agent_id: str, sharing_enabled: bool) -> Memory:
+        memory = self._visible(conn, memory_id, namespace, agent_id, sharing_enabled)
         if memory.agent_id != agent_id:
             raise MemoryForbidden(
                 f"memory {memory_id} belongs to agent {memory.agent_id!r}; only its owner can change or delete it"
