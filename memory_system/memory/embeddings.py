@@ -61,13 +61,13 @@ class MiniLMEmbedder:
 
     Batches (the background worker) run through sentence-transformers on torch. Queries
     (``encode_query``) run through onnxruntime when it is installed (``onnx_runtime.OnnxMiniLM``:
-    the same weights exported once, cosine 1.000 to torch's vectors, ~3 ms instead of ~10),
+    the same weights exported once, cosine 1.000 to torch's vectors, 2.2 ms p50 instead of 6.9
+    by benchmarks/embedding.py),
     else through the tokenizer and transformer directly.
 
-    One thread each, by measurement on this 2-core box (benchmarks/embedding.py, BENCHMARKS.md):
-    with the HTTP threads and the worker busy, two-thread torch/onnxruntime stall at their
-    barriers (query p50 ~200 ms under load vs ~30 ms with one thread), and one thread leaves
-    the other core to the requests while the worker embeds.
+    One thread each on this 2-core box: with the HTTP threads and the worker busy, two-thread
+    torch/onnxruntime stall at their barriers, and one thread leaves the other core to the
+    requests while the worker embeds.
     """
 
     name = MODEL_NAME
@@ -209,7 +209,7 @@ _shared_lock = threading.Lock()
 
 
 def shared_minilm() -> MiniLMEmbedder:
-    """One model per process (~90 MB of weights, ~5 s to load through torch)."""
+    """One model per process: its weights are loaded once, whoever asks."""
     with _shared_lock:
         model = _shared.get("minilm")
         if model is None:

@@ -1,9 +1,9 @@
 """In-memory exact vector search: one float32 matrix per namespace, rebuilt from SQLite.
 
 Why not sqlite-vec for every query: measured on this 2-core box (benchmarks/vector_search.py,
-BENCHMARKS.md) exact search over 100k vectors in one namespace costs ~40-60 ms in sqlite-vec
-(its wheel has no AVX code) and ~7 ms as a numpy matrix-vector product, and injection must
-answer in < 25 ms including the query embedding. SQLite stays the durable home of the vectors
+BENCHMARKS.md) exact search over 100k vectors in one namespace costs 164 ms p50 in sqlite-vec
+and 4.3 ms as a numpy matrix-vector product, and injection must answer in < 25 ms including
+the query embedding. SQLite stays the durable home of the vectors
 (sqlite-vec's float32 layout), and sqlite-vec answers the queries whose scope SQL narrows to a
 few rows (see ``store.embeddings.exact_search``).
 
