@@ -132,14 +132,6 @@ def touch(conn: Connection, ids: Sequence[int], now: str) -> int:
     return touched
 
 
-def namespaces_of(conn: Connection, ids: Sequence[int]) -> set[str]:
-    found: set[str] = set()
-    for chunk in _chunks(list(ids)):
-        rows = conn.execute(f"SELECT DISTINCT namespace FROM memories WHERE id IN ({_marks(len(chunk))})", chunk)
-        found.update(row[0] for row in rows)
-    return found
-
-
 # --- visibility-filtered reads ------------------------------------------------------------
 
 
