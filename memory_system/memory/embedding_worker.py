@@ -1,7 +1,7 @@
 """The background embedder: writes are acknowledged first, vectors follow in batches.
 
 A memory is findable by text as soon as its write commits (FTS triggers) and by meaning once
-this worker has embedded it (typically well under a second later; ~140 texts/s on two cores).
+this worker has embedded it (benchmarks/ingest.py: 28 memories/s behind a bulk ingest).
 New ids arrive through ``MemoryEvents.on_written``; a periodic check (a high-water mark on
 memory id) picks up memories written by other processes (CLI imports), vectors written by
 other processes (``embed --backfill`` while the service runs) and model swaps.
@@ -245,8 +245,8 @@ class EmbeddingWorker:
                     break
                 self._high_water = ids[-1]
                 self.notify(ids)
-            # Nothing missing up to ``top``: the next scan starts there, not at 0 (a full scan of
-            # 100k memories cost ~1 s of CPU every poll).
+            # Nothing missing up to ``top``: the next scan starts there, not at 0 (a full scan
+            # of every memory on every poll).
             self._high_water = max(self._high_water, top)
 
     def _read_generation(self) -> str | None:

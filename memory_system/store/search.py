@@ -90,8 +90,7 @@ def fetch_visible(conn: Connection, columns: str, ids: list[int], where: str,
         return {}
     marks = ",".join(f":id{i}" for i in range(len(ids)))
     # NOT INDEXED: with the visibility predicate the planner otherwise walks the (namespace,
-    # agent) index over every row of the agent (100k memories: ~350 ms) instead of looking up
-    # the ids (~0.5 ms). The id lookup is the rowid, which NOT INDEXED still uses.
+    # agent) index over every row of the agent instead of looking up the ids. The id lookup is the rowid, which NOT INDEXED still uses.
     rows = conn.execute(
         f"SELECT {columns} FROM memories m NOT INDEXED WHERE m.id IN ({marks}) AND {where}",
         {**params, **{f"id{i}": v for i, v in enumerate(ids)}},
