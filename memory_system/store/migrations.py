@@ -8,6 +8,7 @@ after it was applied is caught before anything else runs.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -55,7 +56,17 @@ def migrations_dir() -> Path:
 
 def load_migrations(directory: Path | None = None) -> list[Migration]:
     """Every migration shipped with the code, in version order."""
-    directory = directory or migrations_dir()
+    return list(_shipped()) if directory is None else _load(directory)
+
+
+@functools.cache
+def _shipped() -> tuple[Migration, ...]:
+    """The files installed with the code cannot change under a running process: read them once
+    (``/health/ready`` asks for the expected version on every probe)."""
+    return tuple(_load(migrations_dir()))
+
+
+def _load(directory: Path) -> list[Migration]:
     found: list[Migration] = []
     for path in sorted(directory.glob("*.sql")):
         match = _FILE_NAME.match(path.name)

@@ -27,7 +27,7 @@ def test_migrate_to_stops_at_the_named_version(db_file: Path) -> None:
     assert "entities" in tables and "memories" not in tables
 
 
-def test_changed_applied_file_is_refused(db_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_changed_applied_file_is_refused(db_file: Path) -> None:
     conn = open_connection(db_file)
     migrations.migrate(conn)
     conn.execute("UPDATE schema_migrations SET checksum = 'deadbeef' WHERE version = 2")
