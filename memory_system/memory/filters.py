@@ -66,6 +66,3 @@ class SearchFilters:
         if not tiers_enabled:
             values["tier"] = None
         return filter_sql(alias, **values)
-
-    def is_empty(self) -> bool:
-        return not any(asdict(self).values())
