@@ -6,6 +6,7 @@ whichever process (service, CLI import) wrote it. Lives in ``memory_metadata``.
 
 from __future__ import annotations
 
+from memory_system.store import metadata
 from memory_system.store.connection import Connection
 
 
@@ -15,12 +16,14 @@ def bump_scope(conn: Connection, namespace: str) -> None:
         "INSERT INTO memory_metadata (key, value) VALUES (?, '1') "
         "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1, "
         "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
-        (f"scope_version:{namespace}",),
+        (_key(namespace),),
     )
 
 
 def scope_version(conn: Connection, namespace: str) -> int:
-    row = conn.execute(
-        "SELECT value FROM memory_metadata WHERE key = ?", (f"scope_version:{namespace}",)
-    ).fetchone()
-    return int(row[0]) if row else 0
+    value = metadata.get(conn, _key(namespace))
+    return 0 if value is None else int(value)
+
+
+def _key(namespace: str) -> str:
+    return f"scope_version:{namespace}"
