@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from memory_system.api.deps import Identity, agent_identity, get_runtime
+from memory_system.api.sharing import flag_key
 from memory_system.flags.names import USE_CROSS_AGENT_SHARING, USE_HIERARCHICAL_TIERS
 from memory_system.memory.models import (
     MAX_BATCH,
@@ -65,10 +66,6 @@ class BatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     items: list[MemoryIn] = Field(description=f"Up to {MAX_BATCH} memories, written all or none.")
-
-
-def flag_key(request: Request, caller: Identity) -> str:
-    return request.headers.get("x-session-id") or f"agent:{caller.agent_id}"
 
 
 def flags_for(runtime: Runtime, request: Request, caller: Identity) -> tuple[bool, bool]:
