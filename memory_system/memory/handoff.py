@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from memory_system.memory.session_state import SessionEnded, check_session
 from memory_system.memory.sharing import MAX_AGENT_ID_CHARS, InvalidShare
 from memory_system.ops.logging import log_event
+from memory_system.store import memories as memory_store
 from memory_system.store import session_state as store
 from memory_system.store import sessions as session_store
 from memory_system.store import sharing as share_store
@@ -87,8 +88,11 @@ def hand_off(
         new_session = session_store.insert(conn, str(uuid.uuid4()), receiver, namespace)
         state_version = store.copy_state(conn, session.id, new_session, now)
         moved = 0
-        for memory_id, content_hash, times, importance in store.working_memories(conn, session):
-            existing = store.existing_by_hash(conn, namespace, receiver, content_hash)
+        working = store.working_memories(conn, session)
+        # The sender's hashes are unique in its scope, so one lookup before the moves suffices.
+        held = memory_store.ids_by_hash(conn, namespace, receiver, [row[1] for row in working])
+        for memory_id, content_hash, times, importance in working:
+            existing = held.get(content_hash)
             if existing is None:
                 store.move_memory(conn, memory_id, receiver, new_session.id, now)
                 moved += 1

@@ -15,7 +15,6 @@ from memory_system.store.sessions import SessionRecord
 __all__ = [
     "StateRow",
     "copy_state",
-    "existing_by_hash",
     "insert_handoff",
     "merge_memory",
     "move_memory",
@@ -79,14 +78,6 @@ def working_memories(conn: Connection, session: SessionRecord) -> list[tuple[int
         (session.id, session.namespace, session.agent_id),
     )
     return [(row[0], row[1], row[2], row[3]) for row in rows]
-
-
-def existing_by_hash(conn: Connection, namespace: str, agent_id: str, content_hash: str) -> int | None:
-    row = conn.execute(
-        "SELECT id FROM memories WHERE namespace = ? AND agent_id = ? AND content_hash = ?",
-        (namespace, agent_id, content_hash),
-    ).fetchone()
-    return int(row[0]) if row else None
 
 
 def move_memory(conn: Connection, memory_id: int, agent_id: str, session_id: str, now: str) -> None:
