@@ -26,7 +26,6 @@ import time
 from collections.abc import Callable, Generator, Mapping
 from contextlib import contextmanager
 from types import FrameType
-from typing import Any
 
 import uvicorn
 from threadpoolctl import threadpool_limits
@@ -39,6 +38,7 @@ from memory_system.ops.settings_loader import load_settings, reloadable_changes
 from memory_system.runtime import Runtime
 from memory_system.settings import Settings
 from memory_system.store.errors import StoreError
+from memory_system.store.lockfile import ServiceLock
 from memory_system.store.visibility import utc_now
 
 logger = logging.getLogger("memory_system.lifecycle")
@@ -64,9 +64,7 @@ def reload_config(
     path = str(runtime.settings.config_path)
     try:
         fresh = load_settings(options, env)
-        flags = getattr(runtime, "flags", None)
-        if flags is not None:
-            flags.reload_config()
+        runtime.flags.reload_config()
     except ConfigError as exc:
         state.config_error = str(exc)
         log_event(logger, "config_reload_failed", logging.ERROR, path=path, error=str(exc),
@@ -138,11 +136,7 @@ class ManagedServer(uvicorn.Server):
         return await super().on_tick(counter)
 
 
-def _acquire_lock(settings: Settings) -> Any:
-    try:
-        from memory_system.store.lockfile import ServiceLock
-    except ImportError:  # pragma: no cover - the lock module ships with the store
-        return None
+def _acquire_lock(settings: Settings) -> ServiceLock:
     settings.db_path.parent.mkdir(parents=True, exist_ok=True)
     lock = ServiceLock(settings.db_path)
     lock.acquire()
@@ -163,13 +157,12 @@ def _warm_up(runtime: Runtime) -> None:
     tier maintenance thread. Both stop in ``runtime.close``."""
     started = time.perf_counter()
     # One BLAS thread: requests already run in parallel threads on few cores, and a two-thread
-    # vector scan beside the full-text query slowed injection (100k memories, in-process:
-    # p50/p95 31.7/42.5 ms with the default threads, 26.3/34.2 ms with one).
+    # vector scan beside the full-text query slowed injection (benchmarks/injection.py: 100k
+    # miss p95 49 -> 37 ms over HTTP, see BENCHMARKS.md).
     threadpool_limits(limits=1, user_api="blas")
-    if hasattr(type(runtime), "retrieval") and runtime.settings.embedder != "none":
+    if runtime.settings.embedder != "none":
         runtime.retrieval  # noqa: B018 - with embedder "none" there is no model and no worker
-    if hasattr(runtime, "start_maintenance"):
-        runtime.start_maintenance()
+    runtime.start_maintenance()
     log_event(logger, "service_warmed", duration_ms=round((time.perf_counter() - started) * 1000, 1),
               embedder=runtime.settings.embedder)
 
@@ -228,7 +221,6 @@ def run_service(settings: Settings, options: Mapping[str, object], *, migrate: b
     finally:
         if runtime is not None:
             runtime.close()
-        if lock is not None:
-            lock.release()
+        lock.release()
     log_event(logger, "service_stopped", db=str(settings.db_path), clean=True)
     return 0
