@@ -16,7 +16,7 @@ import uuid
 from memory_system.ops.logging import log_event
 from memory_system.store import sessions as session_store
 from memory_system.store._sqlite import sqlite3
-from memory_system.store.connection import Database
+from memory_system.store.connection import Connection, Database
 from memory_system.store.errors import StoreError
 from memory_system.store.sessions import SessionRecord
 from memory_system.store.visibility import utc_now
@@ -29,6 +29,13 @@ _MAX_TRACKED = 10_000
 
 class SessionNotFound(LookupError):
     """No such session for this agent."""
+
+
+def _owned(conn: Connection, session_id: str, agent_id: str, namespace: str) -> SessionRecord:
+    record = session_store.get(conn, session_id)
+    if record is None or record.agent_id != agent_id or record.namespace != namespace:
+        raise SessionNotFound(f"no session {session_id!r} for agent {agent_id!r}")
+    return record
 
 
 class SessionService:
@@ -46,17 +53,12 @@ class SessionService:
         return record
 
     def get(self, session_id: str, agent_id: str, namespace: str) -> SessionRecord:
-        record = session_store.get(self._db.reader(), session_id)
-        if record is None or record.agent_id != agent_id or record.namespace != namespace:
-            raise SessionNotFound(f"no session {session_id!r} for agent {agent_id!r}")
-        return record
+        return _owned(self._db.reader(), session_id, agent_id, namespace)
 
     def end(self, session_id: str, agent_id: str, namespace: str) -> SessionRecord:
         """End the session; ending one that already ended returns it unchanged."""
         with self._db.write() as conn:
-            record = session_store.get(conn, session_id)
-            if record is None or record.agent_id != agent_id or record.namespace != namespace:
-                raise SessionNotFound(f"no session {session_id!r} for agent {agent_id!r}")
+            record = _owned(conn, session_id, agent_id, namespace)
             if record.ended_at is None:
                 session_store.end(conn, session_id, utc_now())
                 record = session_store.get(conn, session_id) or record
