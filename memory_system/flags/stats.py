@@ -15,15 +15,12 @@ from memory_system.flags.bucketing import in_rollout
 from memory_system.flags.names import FLAG_NAMES
 from memory_system.flags.values import FlagError
 from memory_system.store import flags as store
+from memory_system.store.visibility import format_utc
 
 if TYPE_CHECKING:
     from memory_system.flags.service import FlagService
 
 __all__ = ["flag_stats"]
-
-
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def _parse(text: str) -> datetime:
@@ -35,7 +32,7 @@ def flag_stats(service: FlagService, *, window_s: float, now: datetime | None = 
         raise FlagError(f"active-session window must be between 1 second and 30 days, got {window_s} s")
     now = now or datetime.now(UTC)
     conn = service.db.reader()
-    session_ids = store.active_session_ids(conn, since=_iso(now - timedelta(seconds=window_s)))
+    session_ids = store.active_session_ids(conn, since=format_utc(now - timedelta(seconds=window_s)))
     last = store.last_changes(conn)
     active = len(session_ids)
     flags: dict[str, Any] = {}
@@ -56,4 +53,4 @@ def flag_stats(service: FlagService, *, window_s: float, now: datetime | None = 
                 round((now - _parse(changed_at)).total_seconds(), 3) if changed_at else None
             ),
         }
-    return {"window_s": window_s, "active_sessions": active, "as_of": _iso(now), "flags": flags}
+    return {"window_s": window_s, "active_sessions": active, "as_of": format_utc(now), "flags": flags}
