@@ -115,7 +115,7 @@ def test_a_backup_whose_bytes_changed_is_refused(ready) -> None:
     assert _bytes(db) == before
 
 
-def test_a_migration_that_is_not_applied_or_not_the_newest_is_refused(ready, db_file: Path) -> None:
+def test_a_migration_that_is_not_applied_or_not_the_newest_is_refused(ready) -> None:
     db, made = ready
     before = _bytes(db)
     with pytest.raises(StoreError, match="survive every rollback"):
@@ -142,7 +142,7 @@ def test_emergency_waives_backup_and_approvals_loudly(ready, caplog: pytest.LogC
     assert json.dumps(record["details"]["waived"]).count("needs") == 2
 
 
-def test_a_database_changed_into_another_between_plan_and_execute_is_refused(ready, tmp_path: Path) -> None:
+def test_a_database_changed_into_another_between_plan_and_execute_is_refused(ready) -> None:
     db, made = ready
     plan = plan_rollback(db, 4, backup_path=made.path, approved_by=APPROVERS)
     conn = open_connection(db, create=False)
