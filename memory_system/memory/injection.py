@@ -20,7 +20,6 @@ the block are reinforced afterwards, in a background batch, off the request's pa
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -48,6 +47,7 @@ from memory_system.memory.retrieval import MAX_QUERY_CHARS  # what retrieval acc
 from memory_system.memory.tokens import TOKEN_COUNTER
 from memory_system.ops.logging import log_event
 from memory_system.ops.metrics import INJECTION_LATENCY, RAG_TIMEOUTS
+from memory_system.ops.settings_loader import read_config_file
 from memory_system.store.scopes import scope_version
 
 if TYPE_CHECKING:
@@ -127,14 +127,8 @@ def load_injection_config(settings: Any) -> dict[str, Any]:
     """The ``injection`` section: ``Settings.extra["injection"]`` if set (tests, embedding
     callers), else the config file's. Unknown keys are refused, naming the key."""
     raw = settings.extra.get("injection")
-    if raw is None:
-        path = Path(settings.config_path) if settings.config_path else None
-        if path is not None and path.exists():
-            try:
-                data = json.loads(path.read_text())
-            except (OSError, ValueError) as exc:
-                raise ConfigError(f"config file {path} cannot be read as JSON: {exc}") from None
-            raw = data.get("injection") if isinstance(data, dict) else None
+    if raw is None and settings.config_path:
+        raw = read_config_file(Path(settings.config_path)).get("injection")
     if raw is None:
         return {}
     if not isinstance(raw, dict):
