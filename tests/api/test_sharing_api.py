@@ -54,7 +54,7 @@ def in_seconds(seconds: float) -> str:
     return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def routes_seeing(url: str, client: httpx.Client, memory_id: int, content: str) -> set[str]:
+def routes_seeing(client: httpx.Client, memory_id: int, content: str) -> set[str]:
     """Every read route through which ``client`` gets the memory back."""
     seen = set()
     if client.get(f"/v1/memories/{memory_id}").status_code == 200:
@@ -154,7 +154,7 @@ def test_flag_off_refuses_share_and_revoke_keeps_grants_and_hides_them_until_bac
     mid = remember(alice, "the release branch is cut on Tuesdays")
     nsmid = remember(alice, "namespace-visible from the start", visibility="namespace")
     assert alice.post(f"/v1/memories/{mid}/shares", json={"agent_ids": ["bob"]}).status_code == 201
-    assert routes_seeing(url, bob, mid, "release branch Tuesdays") >= {"get", "list", "inject"}
+    assert routes_seeing(bob, mid, "release branch Tuesdays") >= {"get", "list", "inject"}
     stored = rows(db, "SELECT * FROM memory_shares")
     errors = sharing_errors(url)
 
@@ -167,15 +167,15 @@ def test_flag_off_refuses_share_and_revoke_keeps_grants_and_hides_them_until_bac
         detail = response.json()["detail"]
         assert detail["error"] == "feature_disabled" and detail["flag"] == FLAG and FLAG in detail["message"]
     assert rows(db, "SELECT * FROM memory_shares") == stored
-    assert routes_seeing(url, bob, mid, "release branch Tuesdays") == set()
-    assert routes_seeing(url, bob, nsmid, "namespace-visible from the start") == set()
-    assert "get" in routes_seeing(url, alice, mid, "release branch Tuesdays")
+    assert routes_seeing(bob, mid, "release branch Tuesdays") == set()
+    assert routes_seeing(bob, nsmid, "namespace-visible from the start") == set()
+    assert "get" in routes_seeing(alice, mid, "release branch Tuesdays")
     assert alice.get(f"/v1/memories/{mid}/shares").json()["shares"][0]["agent_id"] == "bob"
     assert sharing_errors(url) == errors  # the rollback working is not an error
 
     set_flag(url, True)
-    assert routes_seeing(url, bob, mid, "release branch Tuesdays") >= {"get", "list", "inject"}
-    assert "get" in routes_seeing(url, bob, nsmid, "namespace-visible from the start")
+    assert routes_seeing(bob, mid, "release branch Tuesdays") >= {"get", "list", "inject"}
+    assert "get" in routes_seeing(bob, nsmid, "namespace-visible from the start")
 
 
 def test_an_agent_never_sees_another_agents_private_memory_by_any_route(server: tuple[str, Path]) -> None:
@@ -186,26 +186,26 @@ def test_an_agent_never_sees_another_agents_private_memory_by_any_route(server: 
     query = "staging database password rotates"
     mid = remember(alice, content)
     routes = ALL_ROUTES
-    assert routes_seeing(url, alice, mid, query) == routes
+    assert routes_seeing(alice, mid, query) == routes
 
-    assert routes_seeing(url, bob, mid, query) == set()
+    assert routes_seeing(bob, mid, query) == set()
     assert alice.post(f"/v1/memories/{mid}/shares", json={"agent_ids": ["bob"]}).status_code == 201
-    assert routes_seeing(url, bob, mid, query) == routes
-    assert routes_seeing(url, agent(url, "carol"), mid, query) == set()
-    assert routes_seeing(url, agent(url, "bob", "elsewhere"), mid, query) == set()
+    assert routes_seeing(bob, mid, query) == routes
+    assert routes_seeing(agent(url, "carol"), mid, query) == set()
+    assert routes_seeing(agent(url, "bob", "elsewhere"), mid, query) == set()
 
     assert alice.request("DELETE", f"/v1/memories/{mid}/shares", params={"agent_id": "bob"}).status_code == 200
-    assert routes_seeing(url, bob, mid, query) == set()
+    assert routes_seeing(bob, mid, query) == set()
 
     expires = in_seconds(1.5)
     r = alice.post(f"/v1/memories/{mid}/shares", json={"namespace": True, "expires_at": expires})
     assert r.status_code == 201, r.text
-    assert routes_seeing(url, bob, mid, query) == routes
+    assert routes_seeing(bob, mid, query) == routes
     deadline = time.monotonic() + 15
     while datetime.now(UTC).isoformat() <= expires.replace("Z", "+00:00") and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert routes_seeing(url, bob, mid, query) == set()
-    assert routes_seeing(url, alice, mid, query) == routes
+    assert routes_seeing(bob, mid, query) == set()
+    assert routes_seeing(alice, mid, query) == routes
 
 
 def test_agents_with_real_tokens_share_and_cannot_pose_as_each_other(

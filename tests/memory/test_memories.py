@@ -183,7 +183,7 @@ def test_tier_filter_applies_only_with_tiers_on(service: MemoryService) -> None:
     assert off.tiers_enabled is False
 
 
-def test_other_agents_private_memories_are_invisible_and_untouchable(service: MemoryService, db: Database) -> None:
+def test_other_agents_private_memories_are_invisible_and_untouchable(service: MemoryService) -> None:
     mine = create(service, "a1's secret").memory
     for sharing in (False, True):
         kwargs = {"namespace": NS, "agent_id": "a2", "sharing_enabled": sharing}

@@ -68,7 +68,7 @@ def test_a_stale_write_is_refused_with_the_current_version_and_changes_nothing(
 
 
 def test_of_two_writers_on_the_same_version_exactly_one_wins(
-    db: Database, states: SessionStateService, session_id: str
+    states: SessionStateService, session_id: str
 ) -> None:
     states.put(session_id, agent_id="alice", namespace=NS, state={"n": 0}, version=0)
     outcomes: list[str] = []

@@ -74,7 +74,7 @@ def test_share_with_a_named_agent_makes_it_visible_to_that_agent_only(
 
 
 def test_namespace_share_reaches_every_agent_of_the_namespace_and_no_other(
-    db: Database, memories: MemoryService, sharing: SharingService
+    memories: MemoryService, sharing: SharingService
 ) -> None:
     mid = _create(memories, "alice", "staging uses port 8443")
     sharing.share(mid, agent_id="alice", namespace=NS, whole_namespace=True)
@@ -137,7 +137,7 @@ def test_a_namespace_share_with_expiry_bounds_a_memory_created_namespace_visible
 
 
 def test_an_expired_grant_stops_counting_and_is_listed_inactive(
-    db: Database, memories: MemoryService, sharing: SharingService
+    memories: MemoryService, sharing: SharingService
 ) -> None:
     mid = _create(memories, "alice", "cache TTL is 30 s")
     expires = _soon(1.2)

@@ -107,7 +107,7 @@ def test_short_term_promoted_to_long_term_by_use_or_importance(service: MemorySe
     assert scope_version(db.reader(), NS) == version + 1
 
 
-def test_decay_follows_time_not_the_number_of_passes(service: MemoryService, db: Database, tmp_path: Path,
+def test_decay_follows_time_not_the_number_of_passes(service: MemoryService, db: Database,
                                                      events: MemoryEvents) -> None:
     fresh = add(service, db, "fresh", importance=0.8 - 0.01)  # below promotion
     stale = add(service, db, "stale", importance=0.6)
