@@ -25,7 +25,7 @@ from memory_system.flags.service import FlagChange, FlagService
 from memory_system.flags.sources import CONFIG_FILE, DATABASE, ENV
 from memory_system.flags.values import describe
 from memory_system.ops.logging import configure_logging
-from memory_system.ops.settings_loader import ENV_CONFIG
+from memory_system.ops.settings_loader import ENV_CONFIG, resolve_config_path
 from memory_system.settings import DEFAULT_CONFIG_PATH
 from memory_system.store._sqlite import sqlite3
 from memory_system.store.connection import Database
@@ -48,10 +48,6 @@ ActorOption = Annotated[
 ]
 
 
-def _config_path(option: Path | None) -> Path:
-    return option or Path(os.environ.get(ENV_CONFIG) or DEFAULT_CONFIG_PATH)
-
-
 def _actor(option: str | None) -> str:
     if option is not None:
         return option
@@ -70,7 +66,7 @@ def _service(db: Path | None, config: Path | None) -> Iterator[FlagService]:
     except StoreError as exc:
         fail(str(exc))
     try:
-        yield FlagService(database, os.environ, _config_path(config), strict=False)
+        yield FlagService(database, os.environ, resolve_config_path(config), strict=False)
     except ConfigError as exc:
         fail(str(exc))
     except sqlite3.OperationalError as exc:

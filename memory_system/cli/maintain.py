@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +9,6 @@ import typer
 
 from memory_system.cli._common import DbOption, JsonOption, console, db_path, fail, print_json
 from memory_system.config import ConfigError
-from memory_system.settings import DEFAULT_CONFIG_PATH
 
 _LABELS = (
     ("promoted_to_short_term", "working -> short_term"),
@@ -34,13 +32,14 @@ def maintain(
 ) -> None:
     """Apply the tier rules once: promote, decay and expire memories (nothing while
     USE_HIERARCHICAL_TIERS is off)."""
+    from memory_system.ops.settings_loader import resolve_config_path
     from memory_system.runtime import Runtime
     from memory_system.settings import Settings
     from memory_system.store._sqlite import sqlite3
     from memory_system.store.connection import Database
     from memory_system.store.errors import StoreError
 
-    config_path = config or Path(os.environ.get("MEMORY_SYSTEM_CONFIG") or DEFAULT_CONFIG_PATH)
+    config_path = resolve_config_path(config)
     path = db_path(db)
     try:
         database = Database(path, create=False)

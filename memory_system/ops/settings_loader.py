@@ -35,6 +35,12 @@ _NOT_IN_FILE = {"config_path", "dev", "extra"}
 RELOADABLE = ("admin_token", "max_body_bytes")
 
 
+def resolve_config_path(option: str | Path | None, env: Mapping[str, str] | None = None) -> Path:
+    """``--config``, else ``$MEMORY_SYSTEM_CONFIG``, else /etc/memory-system/config.json."""
+    raw = option or (os.environ if env is None else env).get(ENV_CONFIG)
+    return Path(str(raw)) if raw else DEFAULT_CONFIG_PATH
+
+
 def camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.capitalize() for part in rest)
@@ -129,7 +135,7 @@ def load_settings(
     options = {k: v for k, v in (options or {}).items() if v is not None}
     env = os.environ if env is None else env
     config_raw = options.get("config_path") or env.get(ENV_CONFIG)
-    config_path = Path(str(config_raw)) if config_raw else DEFAULT_CONFIG_PATH
+    config_path = resolve_config_path(config_raw, env)  # type: ignore[arg-type]
     values: dict[str, object] = _from_file(config_path, read_config_file(config_path, required=bool(config_raw)))
     types = _field_types()
     for name, hint in types.items():
