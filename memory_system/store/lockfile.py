@@ -104,9 +104,7 @@ def held_by_other(db_path: str | Path) -> bool:
     path = lock_path(db_path)
     try:
         fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return False
-    except OSError:
+    except OSError:  # no lock file (or none we may read): nobody took the lock
         return False
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
