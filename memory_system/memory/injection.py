@@ -287,7 +287,7 @@ class Injector:
                 ends.append(until)
         if not ends:
             return None
-        moment = datetime.fromisoformat(min(ends).replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(min(ends))  # 3.11+ reads the "Z"
         return max(0.0, (moment - datetime.now(UTC)).total_seconds())
 
     def _search(self, agent_id: str, namespace: str, query: str, flags: InjectionFlags) -> dict[str, Any]:

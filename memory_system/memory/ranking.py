@@ -92,15 +92,11 @@ def _number(key: str, value: Any) -> float:
     return float(value)
 
 
-def _parse_ts(ts: str) -> datetime:
-    return datetime.fromisoformat(ts.replace("Z", "+00:00"))
-
-
 def age_days(last_used: str | None, now: datetime) -> float:
     if not last_used:
         return 0.0
     try:
-        then = _parse_ts(last_used)
+        then = datetime.fromisoformat(last_used)  # 3.11+ reads the "Z"
     except ValueError:
         return 0.0
     if then.tzinfo is None:
