@@ -33,6 +33,7 @@ from memory_system.config import ConfigError
 from memory_system.memory.events import MemoryEvents
 from memory_system.ops import metrics
 from memory_system.ops.logging import log_event
+from memory_system.ops.settings_loader import camel, read_config_file
 from memory_system.store import memories as store
 from memory_system.store import metadata as metadata_store
 from memory_system.store.connection import Database
@@ -46,11 +47,6 @@ LAST_RUN_KEY = "tiers:last_maintained_at"
 LAST_REPORT_KEY = "tiers:last_report"
 _log = logging.getLogger(__name__)
 _ACTIONS = ("promoted_to_short_term", "promoted_to_long_term", "decayed", "expired_working", "forgotten", "expired")
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.capitalize() for part in rest)
 
 
 @dataclass(frozen=True)
@@ -78,7 +74,7 @@ class TierPolicy:
         """Strict: an unknown key or a value out of range is a ``ConfigError`` naming it."""
         if not isinstance(data, Mapping):
             raise ConfigError(f"{CONFIG_KEY} must be a JSON object of thresholds")
-        by_key = {_camel(f.name): f for f in fields(cls)}
+        by_key = {camel(f.name): f for f in fields(cls)}
         values: dict[str, Any] = {}
         for key, raw in data.items():
             spec = by_key.get(key)
@@ -98,20 +94,14 @@ class TierPolicy:
         return cls(**values)
 
     def to_config(self) -> dict[str, Any]:
-        return {_camel(k): v for k, v in asdict(self).items()}
+        return {camel(k): v for k, v in asdict(self).items()}
 
 
 def load_tier_policy(config_path: Path | None) -> TierPolicy:
     """The ``tiers`` section of the JSON config file; defaults where the file or key is absent."""
-    if config_path is None or not Path(config_path).exists():
+    if config_path is None:
         return TierPolicy()
-    try:
-        data = json.loads(Path(config_path).read_text())
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"config file {config_path} cannot be read as JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file {config_path} must hold a JSON object")
-    return TierPolicy.from_mapping(data.get(CONFIG_KEY, {}))
+    return TierPolicy.from_mapping(read_config_file(Path(config_path)).get(CONFIG_KEY, {}))
 
 
 @dataclass
