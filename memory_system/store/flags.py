@@ -6,7 +6,7 @@ Tables come from migrations 002 (``sessions``) and 003 (``feature_flag_state``,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from memory_system.store.connection import Connection
@@ -41,15 +41,7 @@ class FlagEvent:
     created_at: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "flag": self.flag,
-            "old_value": self.old_value,
-            "new_value": self.new_value,
-            "source": self.source,
-            "actor": self.actor,
-            "created_at": self.created_at,
-        }
+        return asdict(self)
 
 
 def read_state(conn: Connection) -> dict[str, FlagState]:
