@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-MAX_SEQ_LENGTH = 256  # the model's sentence_bert_config.json
+from memory_system.memory.embeddings import MAX_SEQ_LENGTH, MODEL_DIM
 
 
 def default_cache_dir() -> Path:
@@ -83,7 +83,7 @@ def export_onnx(model_dir: Path, dest: Path) -> Path:
 class OnnxMiniLM:
     """Tokenise with ``tokenizers``, infer with onnxruntime, mean-pool and normalise."""
 
-    dim = 384
+    dim = MODEL_DIM
 
     def __init__(self, model_dir: Path, cache_dir: Path | None = None, threads: int = 2) -> None:
         import onnxruntime as ort
