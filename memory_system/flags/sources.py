@@ -29,12 +29,11 @@ from memory_system.store._sqlite import sqlite3
 from memory_system.store.connection import Database
 from memory_system.store.errors import StoreError
 
-__all__ = ["CONFIG_FILE", "DATABASE", "ENV", "SOURCES", "DatabaseState", "read_config_file", "read_env"]
+__all__ = ["CONFIG_FILE", "DATABASE", "ENV", "DatabaseState", "read_config_file", "read_env"]
 
 ENV = "env"
 CONFIG_FILE = "config_file"
 DATABASE = "database"
-SOURCES = (ENV, CONFIG_FILE, DATABASE)
 
 logger = logging.getLogger("memory_system.flags")
 
