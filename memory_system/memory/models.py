@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from memory_system.store.memories import MEMORY_COLUMNS
 from memory_system.store.visibility import format_utc
 
 __all__ = [
@@ -209,16 +210,11 @@ class Memory:
     reinforcement_count: int
     expires_at: str | None
 
-    COLUMNS = (
-        "id, namespace, agent_id, session_id, user_id, kind, tier, content, importance, metadata,"
-        " visibility, occurred_at, created_at, updated_at, last_accessed_at, access_count,"
-        " reinforcement_count, expires_at"
-    )
-
-    @classmethod
-    def columns(cls, alias: str) -> str:
-        """``COLUMNS`` prefixed by a table alias, for a SELECT that ``from_row`` reads."""
-        return ", ".join(f"{alias}.{c.strip()}" for c in cls.COLUMNS.split(","))
+    @staticmethod
+    def columns(alias: str) -> str:
+        """The memories table's columns (``store.memories.MEMORY_COLUMNS``) prefixed by a table alias,
+        for a SELECT that ``from_row`` reads."""
+        return ", ".join(f"{alias}.{c}" for c in MEMORY_COLUMNS)
 
     @classmethod
     def from_row(cls, row: Any) -> Memory:
