@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -12,6 +14,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from memory_system.config import resolve_db_path
+from memory_system.store.connection import Database
+from memory_system.store.errors import StoreError
 
 console = Console()
 err_console = Console(stderr=True)
@@ -29,6 +33,19 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable
 
 def db_path(option: Path | None) -> Path:
     return resolve_db_path(option)
+
+
+@contextmanager
+def open_database(path: Path) -> Iterator[Database]:
+    """An existing database, closed on the way out; one that cannot be opened is a one-line error."""
+    try:
+        database = Database(path, create=False)
+    except StoreError as exc:
+        fail(str(exc))
+    try:
+        yield database
+    finally:
+        database.close()
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

@@ -10,12 +10,19 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from memory_system.cli._common import DbOption, JsonOption, console, db_path, err_console, fail, print_json
+from memory_system.cli._common import (
+    DbOption,
+    JsonOption,
+    console,
+    db_path,
+    err_console,
+    fail,
+    open_database,
+    print_json,
+)
 from memory_system.memory.entities import DEFAULT_NAMESPACE, GraphError, KnowledgeGraph
 from memory_system.memory.jsonl import JsonlError, export_jsonl, import_jsonl
 from memory_system.store import migrations
-from memory_system.store.connection import Database
-from memory_system.store.errors import StoreError
 
 app = typer.Typer(help="Phase 1 entity memory: import, export, show.", no_args_is_help=True)
 
@@ -27,16 +34,10 @@ NamespaceOption = Annotated[
 @contextmanager
 def _graph(db: Path | None) -> Iterator[KnowledgeGraph]:
     path = db_path(db)
-    try:
-        database = Database(path, create=False)
-    except StoreError as exc:
-        fail(str(exc))
-    try:
+    with open_database(path) as database:
         if migrations.current_version(database.reader()) < 1:
             fail(f"{path} has no entity tables yet; run 'memory-system db migrate --db {path}' first")
         yield KnowledgeGraph(database)
-    finally:
-        database.close()
 
 
 @app.command("import")

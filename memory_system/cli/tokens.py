@@ -4,33 +4,35 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from memory_system.cli._common import DbOption, JsonOption, console, db_path, err_console, fail, print_json
+from memory_system.cli._common import (
+    DbOption,
+    JsonOption,
+    console,
+    db_path,
+    err_console,
+    fail,
+    open_database,
+    print_json,
+)
 from memory_system.ops.tokens import TokenError, TokenService
-from memory_system.store.connection import Database
-from memory_system.store.errors import StoreError
 from memory_system.store.tokens import TokenRecord
 
 app = typer.Typer(help="Agent tokens: each binds an agent id and a namespace.", no_args_is_help=True)
 
 
 @contextmanager
-def _service(option: object) -> Iterator[TokenService]:
-    path = db_path(option)  # type: ignore[arg-type]
-    try:
-        db = Database(path, create=False)
-    except StoreError as exc:
-        fail(str(exc))
-    try:
+def _service(option: Path | None) -> Iterator[TokenService]:
+    path = db_path(option)
+    with open_database(path) as db:
         if db.reader().execute("SELECT 1 FROM sqlite_master WHERE name = 'agent_tokens'").fetchone() is None:
             fail(f"{path} has no agent_tokens table; run 'memory-system db migrate --db {path}' first")
         yield TokenService(db)
-    finally:
-        db.close()
 
 
 def _as_dict(record: TokenRecord) -> dict[str, object]:
