@@ -145,18 +145,15 @@ class Retrieval:
         dense_future: Future[list[tuple[int, float]]] | None = None
         reason: str | None = None
         degraded = False
-        if "dense" in wanted:
-            if self.embedder is None:
-                reason = self.unavailable_reason
-            else:
-                dense_future = self._submit_dense(namespace, query, where, params, depth)
-                if dense_future is None:
-                    degraded, reason = True, "busy: too many dense searches in flight"
-                    metrics.RAG_TIMEOUTS.labels(reason="busy").inc()
-        elif self.embedder is None:
+        if self.embedder is None:
             reason = self.unavailable_reason
-        else:
+        elif "dense" not in wanted:
             reason = "fulltext requested"
+        else:
+            dense_future = self._submit_dense(namespace, query, where, params, depth)
+            if dense_future is None:
+                degraded, reason = True, "busy: too many dense searches in flight"
+                metrics.RAG_TIMEOUTS.labels(reason="busy").inc()
 
         lists: dict[str, list[tuple[int, float]]] = {}
         reader = self.db.reader()
