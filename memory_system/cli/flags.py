@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from memory_system.cli._common import DbOption, JsonOption, console, db_path, fail, print_json
+from memory_system.cli._common import DbOption, JsonOption, console, db_path, fail, open_database, print_json
 from memory_system.config import ConfigError
 from memory_system.flags.names import FLAG_NAMES
 from memory_system.flags.service import FlagChange, FlagService
@@ -28,8 +28,6 @@ from memory_system.ops.logging import configure_logging
 from memory_system.ops.settings_loader import ENV_CONFIG, resolve_config_path
 from memory_system.settings import DEFAULT_CONFIG_PATH
 from memory_system.store._sqlite import sqlite3
-from memory_system.store.connection import Database
-from memory_system.store.errors import StoreError
 
 app = typer.Typer(
     help="Feature flags: show each source and the effective value, set one, roll all back, list changes.",
@@ -61,18 +59,13 @@ def _actor(option: str | None) -> str:
 def _service(db: Path | None, config: Path | None) -> Iterator[FlagService]:
     """A non-strict service: a broken config file is reported, never a reason to refuse a rollback."""
     path = db_path(db)
-    try:
-        database = Database(path, create=False)
-    except StoreError as exc:
-        fail(str(exc))
-    try:
-        yield FlagService(database, os.environ, resolve_config_path(config), strict=False)
-    except ConfigError as exc:
-        fail(str(exc))
-    except sqlite3.OperationalError as exc:
-        fail(f"{path}: {exc}; is the schema migrated? run 'memory-system db migrate --db {path}'")
-    finally:
-        database.close()
+    with open_database(path) as database:
+        try:
+            yield FlagService(database, os.environ, resolve_config_path(config), strict=False)
+        except ConfigError as exc:
+            fail(str(exc))
+        except sqlite3.OperationalError as exc:
+            fail(f"{path}: {exc}; is the schema migrated? run 'memory-system db migrate --db {path}'")
 
 
 def _fmt(value: float | None) -> str:
