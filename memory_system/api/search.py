@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from memory_system.api.deps import Identity, agent_identity, get_runtime
+from memory_system.api.sharing import flag_key
 from memory_system.flags.names import USE_CROSS_AGENT_SHARING, USE_HIERARCHICAL_TIERS
 from memory_system.memory.filters import SearchFilters
 from memory_system.memory.models import MemoryValidationError
@@ -43,7 +44,7 @@ def search_memories(body: SearchIn, request: Request, runtime: RuntimeDep, calle
     """Hybrid search (full text + dense vectors, relative score fusion) over the memories the
     caller may see. ``hits`` best first, each with ``score`` (fused), ``ranks`` and ``scores``
     per source; ``mode`` hybrid / fulltext / degraded and ``reason`` when not hybrid."""
-    key = request.headers.get("x-session-id") or f"agent:{caller.agent_id}"
+    key = flag_key(request, caller)
     try:
         filters = SearchFilters.from_dict(body.filters)
         result = runtime.retrieval.search(
