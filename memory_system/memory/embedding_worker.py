@@ -27,7 +27,7 @@ from memory_system.ops import metrics
 from memory_system.ops.logging import log_event
 from memory_system.store import embeddings as store
 from memory_system.store.connection import Database
-from memory_system.store.visibility import utc_now
+from memory_system.store.visibility import format_utc, utc_now
 
 Progress = Callable[[int, int], None]
 _log = logging.getLogger(__name__)
@@ -255,5 +255,4 @@ class EmbeddingWorker:
 
 def _minus_seconds(stamp: str, seconds: float) -> str:
     """A little overlap, so a vector committed late by another process is not skipped."""
-    moment = datetime.fromisoformat(stamp) - timedelta(seconds=seconds)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return format_utc(datetime.fromisoformat(stamp) - timedelta(seconds=seconds))
