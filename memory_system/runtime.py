@@ -170,6 +170,8 @@ class Runtime:
         retrieval = Retrieval(self.db, embedder, unavailable_reason=reason,
                               rag_timeout_ms=self.settings.rag_timeout_ms,
                               options=DocumentOptions.parse(self.settings.extra.get("embedding_document")))
+        self.events.on_written(retrieval.text.written)
+        self.events.on_deleted(retrieval.text.deleted)
         if retrieval.worker is not None:
             self.events.on_written(retrieval.worker.notify)
             self.events.on_deleted(retrieval.worker.forget)

@@ -161,7 +161,8 @@ class MemoryService:
             store.update_fields(conn, memory_id, changes, now)
             updated = Memory.from_row(store.fetch(conn, [memory_id])[memory_id])
             bump_scope(conn, namespace)
-        if "content" in changes and changes["content"] != current.content:
+        # Metadata strings are indexed too (full text) and its speaker is part of what is embedded.
+        if updated.content != current.content or updated.metadata != current.metadata:
             self.events.written([memory_id])
         return updated
 

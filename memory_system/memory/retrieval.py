@@ -37,6 +37,7 @@ from memory_system.memory.embedding_worker import EmbeddingWorker
 from memory_system.memory.embeddings import Embedder, QueryCache, query_vector, to_blob
 from memory_system.memory.filters import SearchFilters
 from memory_system.memory.models import Memory, MemoryValidationError
+from memory_system.memory.text_index import TextIndex
 from memory_system.memory.vector_index import VectorIndex
 from memory_system.ops import metrics
 from memory_system.ops.logging import log_event
@@ -104,6 +105,8 @@ class Retrieval:
         self._lock = threading.Lock()
         self._stale_cache: tuple[float, bool] = (0.0, False)
         self._sqlite_vec: bool | None = None
+        self.text = TextIndex(lambda ns: fts_store.namespace_texts(self.db.reader(), ns),
+                              lambda ids: fts_store.texts_of(self.db.reader(), ids))
         if embedder is not None:
             model, dim = embedder.name, embedder.dim
             self.index = VectorIndex(dim, lambda ns: vec_store.namespace_vectors(self.db.reader(), ns, model, dim))
@@ -159,7 +162,7 @@ class Retrieval:
         reader = self.db.reader()
         terms = fts_store.query_terms(query)
         if "fulltext" in wanted:
-            lists["fulltext"] = fts_store.fulltext_search(reader, namespace, terms, where, params, depth)
+            lists["fulltext"] = self._fulltext(reader, namespace, terms, where, params, depth)
         if dense_future is not None:
             remaining = budget_s - (time.perf_counter() - started)
             try:
@@ -176,7 +179,7 @@ class Retrieval:
                 metrics.RAG_TIMEOUTS.labels(reason="error").inc()
                 log_event(_log, "rag_dense_failed", level=logging.WARNING, error=str(exc))
         if "dense" not in lists and "fulltext" not in lists:
-            lists["fulltext"] = fts_store.fulltext_search(reader, namespace, terms, where, params, depth)
+            lists["fulltext"] = self._fulltext(reader, namespace, terms, where, params, depth)
 
         hits = self._fuse(reader, lists, where, params, k)
         mode = "hybrid" if "dense" in lists and "fulltext" in wanted else (
@@ -186,6 +189,12 @@ class Retrieval:
         return SearchResult(hits=hits, mode=mode, reason=reason, sources=tuple(lists),
                             took_ms=(time.perf_counter() - started) * 1000,
                             vectors_stale=self._stale_cached())
+
+    def _fulltext(self, reader: Any, namespace: str, terms: list[str], where: str,
+                  params: dict[str, Any], depth: int) -> list[tuple[int, float]]:
+        """BM25 candidates from the in-memory index once the namespace is loaded, else FTS5's."""
+        ranked = self.text.search(namespace, terms, fts_store.pool_size(depth)) if terms else None
+        return fts_store.fulltext_search(reader, namespace, terms, where, params, depth, ranked=ranked)
 
     def _submit_dense(self, namespace: str, query: str, where: str, params: dict[str, Any],
                       depth: int) -> Future[list[tuple[int, float]]] | None:
@@ -260,9 +269,10 @@ class Retrieval:
 
     def status(self) -> dict[str, Any]:
         """For /health/ready and /health/deep: mode, model, staleness, the worker's backlog."""
+        text = {"namespaces_loaded": len(self.text.namespaces()), "last_error": self.text.last_error}
         if self.embedder is None or self.worker is None or self.index is None:
             return {"ok": True, "semantic": False, "mode": "fulltext", "reason": self.unavailable_reason,
-                    "stale": False}
+                    "stale": False, "text_index": text}
         stored_model, stored_dim = self.worker.stored_model()
         stale = self.worker.stale()
         self._stale_cache = (time.monotonic(), stale)
@@ -278,6 +288,7 @@ class Retrieval:
             "pending": self.worker.pending(), "embedded": self.worker.embedded,
             "last_error": self.worker.last_error,
             "index_vectors": self.index.size(), "rag_timeout_ms": self.rag_timeout_ms,
+            "text_index": text,
         }
 
     def close(self) -> None:

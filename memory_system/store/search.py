@@ -8,7 +8,9 @@ rather than ranking every namespace's matches and filtering afterwards.
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from memory_system.store.connection import Connection
@@ -51,36 +53,65 @@ def match_expression(namespace: str, terms: list[str]) -> str:
     return f'scope : "{scope_token(namespace)}" AND {{content context}} : ({quoted})'
 
 
+def pool_size(limit: int) -> int:
+    """Candidates ranked before the visibility re-check: enough that a caller who sees most of
+    the namespace gets ``limit`` of them, few enough to re-check by rowid in ~1 ms."""
+    return max(4 * limit, 200)
+
+
 def fulltext_search(conn: Connection, namespace: str, terms: list[str], where: str,
-                    params: dict[str, Any], limit: int) -> list[tuple[int, float]]:
+                    params: dict[str, Any], limit: int,
+                    ranked: list[tuple[int, float]] | None = None) -> list[tuple[int, float]]:
     """(memory id, BM25 score, higher is better) for visible memories matching any term.
 
-    Ranks in the index alone first and re-checks only the top candidates by rowid: joining
-    every match to ``memories`` for the visibility predicate doubled the cost at 100k
-    memories (24 -> 11 ms p50, benchmarks/fulltext.py). When the caller may see too few of
-    those candidates (a small scope in a crowded namespace), the joined query ranks only
-    what it may see. Both give exactly the same top ``limit``.
+    ``ranked``: the namespace's best ``pool_size(limit)`` candidates when an in-memory index
+    (memory/text_index.py) has ranked them already; else FTS5 ranks them in the index alone.
+    Either way only those candidates are re-checked, by rowid: joining every match to
+    ``memories`` for the visibility predicate doubled the cost at 100k memories (24 -> 11 ms
+    p50, benchmarks/fulltext.py). When the caller may see too few of them (a small scope in a
+    crowded namespace), FTS5's joined query ranks only what the caller may see.
     """
     if not terms:
         return []
-    expression = match_expression(namespace, terms)
-    pool = max(4 * limit, 200)
-    ranked = conn.execute(
-        f"SELECT rowid, -bm25(memories_fts, {CONTENT_WEIGHT}, {CONTEXT_WEIGHT}, 0.0) AS score"
-        " FROM memories_fts WHERE memories_fts MATCH ? ORDER BY score DESC LIMIT ?",
-        (expression, pool),
-    ).fetchall()
-    visible = fetch_visible(conn, "m.id", [int(r[0]) for r in ranked], where, params)
-    hits = [(int(r[0]), float(r[1])) for r in ranked if int(r[0]) in visible][:limit]
+    pool = pool_size(limit)
+    if ranked is None:
+        ranked = [(int(r[0]), float(r[1])) for r in conn.execute(
+            f"SELECT rowid, -bm25(memories_fts, {CONTENT_WEIGHT}, {CONTEXT_WEIGHT}, 0.0) AS score"
+            " FROM memories_fts WHERE memories_fts MATCH ? ORDER BY score DESC LIMIT ?",
+            (match_expression(namespace, terms), pool),
+        )]
+    visible = fetch_visible(conn, "m.id", [memory_id for memory_id, _ in ranked], where, params)
+    hits = [(memory_id, score) for memory_id, score in ranked if memory_id in visible][:limit]
     if len(hits) >= limit or len(ranked) < pool:
         return hits
     rows = conn.execute(
         f"SELECT m.id, -bm25(memories_fts, {CONTENT_WEIGHT}, {CONTEXT_WEIGHT}, 0.0) AS score"
         " FROM memories_fts CROSS JOIN memories m ON m.id = memories_fts.rowid"
         f" WHERE memories_fts MATCH :fts_query AND {where} ORDER BY score DESC LIMIT :fts_limit",
-        {**params, "fts_query": expression, "fts_limit": limit},
+        {**params, "fts_query": match_expression(namespace, terms), "fts_limit": limit},
     ).fetchall()
     return [(int(r[0]), float(r[1])) for r in rows]
+
+
+_TEXT_SELECT = (
+    "SELECT m.id, m.namespace, m.content,"
+    " (SELECT group_concat(value, ' ') FROM json_each(m.metadata) WHERE type = 'text')"
+    " FROM memories m"
+)  # the same text the memories_fts triggers index
+
+
+def namespace_texts(conn: Connection, namespace: str) -> Iterator[tuple[int, str, str, str | None]]:
+    """(id, namespace, content, metadata strings) of every memory of a namespace: the
+    in-memory BM25 index (memory/text_index.py) is built from these."""
+    yield from conn.execute(f"{_TEXT_SELECT} WHERE m.namespace = ?", (namespace,))
+
+
+def texts_of(conn: Connection, ids: Sequence[int]) -> list[tuple[int, str, str, str | None]]:
+    """The same for the given ids (those that still exist)."""
+    if not ids:
+        return []
+    return [tuple(r) for r in conn.execute(  # type: ignore[misc]
+        f"{_TEXT_SELECT} WHERE m.id IN (SELECT value FROM json_each(?))", (json.dumps(list(ids)),))]
 
 
 def fetch_visible(conn: Connection, columns: str, ids: list[int], where: str,
