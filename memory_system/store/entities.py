@@ -8,9 +8,11 @@ query is bound to one namespace; nothing here ever crosses namespaces.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
+from memory_system.store._sqlite import sqlite3
 from memory_system.store.connection import Connection
 
 # Lists travel as one JSON array parameter read with json_each: no cap on host parameters,
@@ -147,6 +149,29 @@ def _casefold_contains(haystack: str | None, needle: str) -> bool:
     return haystack is not None and needle in haystack.lower()
 
 
+# Characters whose case folding in SQLite's trigram tokenizer equals Python's str.lower(),
+# one character for one, without context (Σ lowers to σ or ς by position; İ to two
+# characters): the same ranges as the GLOB in migration 004's entity_search_charset, which a
+# test compares. A query made only of these can trust the trigram index; text holding any
+# other character is marked odd there and always re-checked.
+FOLD_SAFE_RANGES: tuple[tuple[int, int], ...] = (
+    (0x01, 0xB4), (0xB6, 0x12F), (0x131, 0x17E),
+    (0x180, 0x344), (0x346, 0x37E), (0x380, 0x3A2), (0x3A4, 0x3C1), (0x3C3, 0x3CF),
+    (0x3D2, 0x3D4), (0x3D7, 0x3EF), (0x3F2, 0x3F4), (0x3F6, 0x527), (0x530, 0x6FF),
+    (0x900, 0xDFF), (0x1E00, 0x1E9A), (0x1E9C, 0x1FBD), (0x1FBF, 0x2BFF), (0x2E80, 0x9FFF),
+    (0xAC00, 0xD7A3), (0xF900, 0xFAFF), (0xFE30, 0xFE4F), (0xFF00, 0xFFEF), (0x1F000, 0x1FAFF),
+)
+_FOLD_SAFE = re.compile(
+    "[" + "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in FOLD_SAFE_RANGES) + "]*"
+)
+_TRIGRAM = 3
+
+
+def fold_safe_glob() -> str:
+    """The GLOB that migration 004 stores: matches text holding a character outside the ranges."""
+    return "*[^" + "".join(f"{chr(a)}-{chr(b)}" for a, b in FOLD_SAFE_RANGES) + "]*"
+
+
 def _contains(column: str, ascii_query: bool) -> str:
     """SQL for "column contains the query, ignoring case" as Python's ``str.lower`` sees it.
 
@@ -167,21 +192,52 @@ def _like_pattern(query: str) -> str:
     return f"%{escaped}%"
 
 
+def _matches(ascii_query: bool) -> str:
+    return (f"({_contains('e.name', ascii_query)} OR {_contains('e.entity_type', ascii_query)}"
+            " OR EXISTS (SELECT 1 FROM observations o WHERE o.entity_id = e.id"
+            f" AND {_contains('o.content', ascii_query)}))")
+
+
+# Candidates from the trigram indexes (a superset of the matches: odd rows always come
+# along), then the exact test above on those alone. CROSS JOIN keeps the planner from
+# walking the whole namespace and probing the candidate list instead.
+_CANDIDATES = (
+    "WITH hits (id) AS MATERIALIZED ("
+    " SELECT rowid FROM entities_search_fts WHERE entities_search_fts MATCH :entity_match"
+    " UNION SELECT o.entity_id FROM observations_search_fts f JOIN observations o ON o.id = f.rowid"
+    " WHERE observations_search_fts MATCH :observation_match)"
+    " SELECT e.id, e.name, e.entity_type FROM hits h CROSS JOIN entities e ON e.id = h.id"
+    " WHERE e.namespace = :ns AND "
+)
+
+
+def _indexable(query: str) -> bool:
+    """Whether the trigram index can find every match: 3+ characters, all fold-safe."""
+    return len(query) >= _TRIGRAM and _FOLD_SAFE.fullmatch(query) is not None
+
+
 def search_entities(
     conn: Connection, namespace: str, query: str, *, limit: int | None = None, offset: int = 0
 ) -> list[EntityRow]:
     """Entities whose name, type or any observation contains ``query``, ignoring case."""
     conn.create_function("ms_icontains", 2, _casefold_contains, deterministic=True)
     ascii_query = query.isascii()
-    rows = _plain(conn).execute(
-        "SELECT e.id, e.name, e.entity_type FROM entities e WHERE e.namespace = :ns AND ("
-        f" {_contains('e.name', ascii_query)} OR {_contains('e.entity_type', ascii_query)}"
-        " OR EXISTS (SELECT 1 FROM observations o WHERE o.entity_id = e.id"
-        f" AND {_contains('o.content', ascii_query)}))"
-        " ORDER BY e.id LIMIT :limit OFFSET :offset",
-        {"ns": namespace, "q": query.lower(), "like": _like_pattern(query),
-         "limit": -1 if limit is None else limit, "offset": offset},
-    ).fetchall()
+    params = {"ns": namespace, "q": query.lower(), "like": _like_pattern(query),
+              "limit": -1 if limit is None else limit, "offset": offset}
+    select = "SELECT e.id, e.name, e.entity_type FROM entities e WHERE e.namespace = :ns AND "
+    tail = " ORDER BY e.id LIMIT :limit OFFSET :offset"
+    if _indexable(query):
+        phrase = '"' + query.replace('"', '""') + '"'
+        params["entity_match"] = f'{{name entity_type}} : {phrase} OR odd : "odd"'
+        params["observation_match"] = f'content : {phrase} OR odd : "odd"'
+        try:
+            rows = _plain(conn).execute(f"{_CANDIDATES}{_matches(ascii_query)}{tail}", params).fetchall()
+            return _with_observations(conn, rows)
+        except sqlite3.OperationalError as exc:
+            if "no such table" not in str(exc):
+                raise
+            # Migration 004 rolled back: the Phase 1 graph has no index; scan as before.
+    rows = _plain(conn).execute(f"{select}{_matches(ascii_query)}{tail}", params).fetchall()
     return _with_observations(conn, rows)
 
 

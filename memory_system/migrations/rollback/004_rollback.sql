@@ -1,4 +1,14 @@
 -- Removes every Phase 2-4 object and nothing else: Phase 1 and operational tables stay.
+-- (Entity search falls back to a full scan without its index.)
+DROP TRIGGER observations_search_update;
+DROP TRIGGER observations_search_delete;
+DROP TRIGGER observations_search_insert;
+DROP TRIGGER entities_search_update;
+DROP TRIGGER entities_search_delete;
+DROP TRIGGER entities_search_insert;
+DROP TABLE observations_search_fts;
+DROP TABLE entities_search_fts;
+DROP TABLE entity_search_charset;
 DROP TABLE memory_metadata;
 DROP TABLE session_handoffs;
 DROP TABLE session_state;
