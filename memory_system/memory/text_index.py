@@ -47,6 +47,8 @@ _STEMMER_LOCK = threading.Lock()
 
 @lru_cache(maxsize=200_000)
 def _stem(word: str) -> str:
+    if not 3 <= len(word) <= 64:  # FTS5's porter passes these through unstemmed
+        return word
     with _STEMMER_LOCK:  # a PyStemmer object is not safe to share between threads
         return str(_STEMMER.stemWord(word))
 
@@ -230,6 +232,9 @@ class TextIndex:
 
     def namespaces(self) -> list[str]:
         return list(self._spaces)
+
+    def loading(self) -> int:
+        return len(self._loading)
 
     def size(self, namespace: str) -> int:
         space = self._spaces.get(namespace)

@@ -160,8 +160,7 @@ def _warm_up(runtime: Runtime) -> None:
     # vector scan beside the full-text query slowed injection (benchmarks/injection.py: 100k
     # miss p95 49 -> 37 ms over HTTP, see BENCHMARKS.md).
     threadpool_limits(limits=1, user_api="blas")
-    if runtime.settings.embedder != "none":
-        runtime.retrieval  # noqa: B018 - with embedder "none" there is no model and no worker
+    runtime.retrieval.preload()  # indexes load in the background; FTS5 answers meanwhile
     runtime.start_maintenance()
     log_event(logger, "service_warmed", duration_ms=round((time.perf_counter() - started) * 1000, 1),
               embedder=runtime.settings.embedder)

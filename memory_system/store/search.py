@@ -106,6 +106,12 @@ def namespace_texts(conn: Connection, namespace: str) -> Iterator[tuple[int, str
     yield from conn.execute(f"{_TEXT_SELECT} WHERE m.namespace = ?", (namespace,))
 
 
+def namespaces_by_size(conn: Connection) -> list[str]:
+    """Every namespace with memories, largest first (the order a warm-up loads them in)."""
+    rows = conn.execute("SELECT namespace FROM memories GROUP BY namespace ORDER BY count(*) DESC")
+    return [str(r[0]) for r in rows]
+
+
 def texts_of(conn: Connection, ids: Sequence[int]) -> list[tuple[int, str, str, str | None]]:
     """The same for the given ids (those that still exist)."""
     if not ids:
