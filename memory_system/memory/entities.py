@@ -16,16 +16,20 @@ One deliberate difference: relations point at entity rows, so a relation naming 
 that does not exist is refused with an error naming it (the reference stores a dangling
 relation). Within one request, repeated names are folded (first wins) where the reference
 would store duplicates. Everything is per namespace: one project never sees another's graph.
+Every write that changes the graph bumps the namespace's scope version in its own
+transaction (``store/scopes.py``), as memory writes do: injection shows graph entities, and
+its cache must not hide a change.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from memory_system.store import entities as sql
 from memory_system.store.connection import Connection, Database
+from memory_system.store.scopes import bump_scope
 
 DEFAULT_NAMESPACE = "default"
 MAX_NAME_CHARS = 512
@@ -35,6 +39,8 @@ MAX_NAMESPACE_CHARS = 128
 MAX_QUERY_CHARS = 1_024
 MAX_BATCH = 1_000
 MAX_OBSERVATIONS_PER_ITEM = 1_000
+
+_T = TypeVar("_T")
 
 
 class GraphError(ValueError):
@@ -202,7 +208,7 @@ class KnowledgeGraph:
         check_namespace(namespace)
         _check_entities(entities)
         with self.db.write() as conn:
-            return self._create_entities(conn, namespace, entities)
+            return _changed(conn, namespace, self._create_entities(conn, namespace, entities))
 
     def create_relations(
         self, relations: Sequence[Relation], namespace: str = DEFAULT_NAMESPACE
@@ -220,7 +226,7 @@ class KnowledgeGraph:
                 for key, name in (("from", r.from_entity), ("to", r.to_entity)):
                     if name not in ids:
                         raise EntityNotFound(f"relations[{i}].{key}", name, namespace)
-            return self._create_relations(conn, namespace, relations, ids)
+            return _changed(conn, namespace, self._create_relations(conn, namespace, relations, ids))
 
     def add_observations(
         self, additions: Sequence[ObservationSet], namespace: str = DEFAULT_NAMESPACE
@@ -239,17 +245,19 @@ class KnowledgeGraph:
             for i, a in enumerate(additions):
                 if a.entity_name not in ids:
                     raise EntityNotFound(f"observations[{i}].entityName", a.entity_name, namespace)
-            return [
+            added = [
                 ObservationSet(a.entity_name, tuple(sql.insert_observations(conn, ids[a.entity_name], a.contents)))
                 for a in additions
             ]
+            _changed(conn, namespace, any(a.contents for a in added))
+            return added
 
     def delete_entities(self, names: Sequence[str], namespace: str = DEFAULT_NAMESPACE) -> int:
         """How many entities were deleted, with their observations and relations."""
         check_namespace(namespace)
         _check_names(names, "entityNames")
         with self.db.write() as conn:
-            return sql.delete_entities(conn, namespace, names)
+            return _changed(conn, namespace, sql.delete_entities(conn, namespace, names))
 
     def delete_observations(
         self, deletions: Sequence[ObservationSet], namespace: str = DEFAULT_NAMESPACE
@@ -261,17 +269,19 @@ class KnowledgeGraph:
             _text(d.entity_name, f"deletions[{i}].entityName", MAX_NAME_CHARS)
             _check_contents(d.contents, f"deletions[{i}].observations")
         with self.db.write() as conn:
-            return sum(sql.delete_observations(conn, namespace, d.entity_name, d.contents) for d in deletions)
+            return _changed(conn, namespace, sum(
+                sql.delete_observations(conn, namespace, d.entity_name, d.contents) for d in deletions
+            ))
 
     def delete_relations(self, relations: Sequence[Relation], namespace: str = DEFAULT_NAMESPACE) -> int:
         """How many relations were deleted; relations that do not exist are ignored."""
         check_namespace(namespace)
         _check_relations(relations)
         with self.db.write() as conn:
-            return sum(
+            return _changed(conn, namespace, sum(
                 sql.delete_relation(conn, namespace, r.from_entity, r.to_entity, r.relation_type)
                 for r in relations
-            )
+            ))
 
     def import_graph(
         self, entities: Sequence[Entity], relations: Sequence[Relation], namespace: str = DEFAULT_NAMESPACE
@@ -314,6 +324,8 @@ class KnowledgeGraph:
                     result.relations_created += 1
                 else:
                     result.relations_existing += 1
+            _changed(conn, namespace, result.entities_created or result.observations_added
+                     or result.relations_created)
         return result
 
     # -- reads ----------------------------------------------------------------------------
@@ -401,6 +413,14 @@ class KnowledgeGraph:
     def _subgraph(conn: Connection, rows: list[sql.EntityRow]) -> Graph:
         relations = sql.relations_touching(conn, [r.id for r in rows])
         return Graph(tuple(_entity(r) for r in rows), tuple(_relation(r) for r in relations))
+
+
+def _changed(conn: Connection, namespace: str, outcome: _T) -> _T:
+    """Bump the namespace's scope version in the write's own transaction when the write
+    changed something (a truthy outcome), so that no cached injection hides the change."""
+    if outcome:
+        bump_scope(conn, namespace)
+    return outcome
 
 
 def _endpoints(relations: Iterable[Relation]) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -293,3 +294,77 @@ def test_large_name_lists_are_handled_in_chunks(graph: KnowledgeGraph) -> None:
     assert len(opened.entities) == MAX_BATCH and len(opened.relations) == MAX_BATCH - 1
     assert graph.delete_entities([f"node{i}" for i in range(0, MAX_BATCH, 2)]) == MAX_BATCH // 2
     assert graph.counts() == {"entities": 500, "observations": 500, "relations": 0}
+
+
+def scope(graph: KnowledgeGraph, namespace: str = "default") -> int:
+    from memory_system.store.scopes import scope_version
+
+    return scope_version(graph.db.reader(), namespace)
+
+
+def test_every_graph_write_that_changes_something_bumps_the_scope_version(graph: KnowledgeGraph) -> None:
+    """The injection cache keys on the scope version: a graph write that left it alone would
+    let a cached block hide the change for the cache's TTL."""
+    writes: list[tuple[str, Callable[[], object]]] = [
+        ("create_entities", lambda: graph.create_entities([Entity("Ada", "person"), Entity("Bob", "person")])),
+        ("create_relations", lambda: graph.create_relations([Relation("Ada", "Bob", "knows")])),
+        ("add_observations", lambda: graph.add_observations([ObservationSet("Ada", ("wrote code",))])),
+        ("delete_observations", lambda: graph.delete_observations([ObservationSet("Ada", ("wrote code",))])),
+        ("delete_relations", lambda: graph.delete_relations([Relation("Ada", "Bob", "knows")])),
+        ("delete_entities", lambda: graph.delete_entities(["Bob"])),
+        ("import_graph", lambda: graph.import_graph([Entity("Cy", "person", ("new",))], [])),
+    ]
+    for name, write in writes:
+        before, other = scope(graph), scope(graph, "elsewhere")
+        write()
+        assert scope(graph) == before + 1, name
+        write()  # the same write again changes nothing: no bump, cached blocks stay valid
+        assert scope(graph) == before + 1, name
+        assert scope(graph, "elsewhere") == other, name
+
+
+def test_a_failed_graph_write_leaves_the_scope_version_alone(graph: KnowledgeGraph) -> None:
+    graph.create_entities([Entity("Ada", "person")])
+    before = scope(graph)
+    with pytest.raises(EntityNotFound):
+        graph.create_relations([Relation("Ada", "Nobody", "knows")])
+    with pytest.raises(EntityNotFound):
+        graph.add_observations([ObservationSet("Ada", ("x",)), ObservationSet("Nobody", ("y",))])
+    assert scope(graph) == before
+    assert graph.read_graph().to_dict()["entities"] == [{"name": "Ada", "entityType": "person", "observations": []}]
+
+
+def test_a_new_entity_shows_in_the_next_injection_not_a_cached_block(tmp_path: Path) -> None:
+    """The real Injector (full-text retrieval, no model needed): a block cached before a graph
+    write is not served after it; the next request misses and carries the change."""
+    from memory_system.memory.injection import InjectionFlags
+    from memory_system.ops import schema
+    from memory_system.runtime import Runtime
+    from memory_system.settings import Settings
+
+    db = tmp_path / "inject.db"
+    schema.migrate(db)
+    runtime = Runtime(Settings(db_path=db, config_path=tmp_path / "absent.json", embedder="none"))
+    try:
+        flags = InjectionFlags(enhanced=True, tiers=True, sharing=False)
+
+        def inject() -> Any:
+            return runtime.injector.inject(agent_id="a1", namespace="proj", query="what is Zanzibar about?",
+                                           flags=flags)
+
+        runtime.memories.create_batch(namespace="proj", agent_id="a1",
+                                      items=[{"content": "Zanzibar is the codename of the billing rewrite."}])
+        first = inject()
+        assert first.cache == "miss" and "Zanzibar" in first.block
+        assert "Spice" not in first.block and inject().cache == "hit"
+        runtime.graph.create_entities([Entity("Zanzibar", "project", ("Spice island rewrite",))], "proj")
+        after_create = inject()
+        assert after_create.cache == "miss" and "Spice island rewrite" in after_create.block
+        assert inject().cache == "hit"
+        runtime.graph.add_observations([ObservationSet("Zanzibar", ("ships in March",))], "proj")
+        assert "ships in March" in inject().block
+        runtime.graph.delete_entities(["Zanzibar"], "proj")
+        after_delete = inject()
+        assert after_delete.cache == "miss" and "Spice island rewrite" not in after_delete.block
+    finally:
+        runtime.close()
