@@ -91,7 +91,7 @@ class _Namespace:
     def __init__(self) -> None:
         self.terms: dict[str, _Postings] = {}
         self.ids = np.full(1024, -1, dtype=np.int64)
-        self.lengths = np.zeros(1024, dtype=np.float32)
+        self.lengths = np.zeros(1024, dtype=np.float64)
         self.size = 0
         self.row_of: dict[int, int] = {}
         self.total_length = 0.0
@@ -142,7 +142,7 @@ class _Namespace:
                 weights[word] = weights.get(word, 0.0) + weight
         if self.size == len(self.ids):
             self.ids = np.concatenate([self.ids, np.full(self.size, -1, dtype=np.int64)])
-            self.lengths = np.concatenate([self.lengths, np.zeros(self.size, dtype=np.float32)])
+            self.lengths = np.concatenate([self.lengths, np.zeros(self.size, dtype=np.float64)])
         row = self.size
         self.size += 1
         self.ids[row] = memory_id
@@ -184,20 +184,20 @@ class _Namespace:
             return []
         alive = self.ids[: self.size] >= 0
         average = max(self.total_length / count, 1e-9)
-        norm = K1 * (1 - B + B * self.lengths[: self.size] / average)
         rows_parts: list[np.ndarray] = []
         score_parts: list[np.ndarray] = []
         for term in terms:
             postings = self.terms.get(term)
             if postings is None:
                 continue
-            rows, tf = postings.rows[: postings.n], postings.tf[: postings.n]
+            rows, tf = postings.rows[: postings.n], postings.tf[: postings.n].astype(np.float64)
             hits = int(np.count_nonzero(alive[rows]))
             if hits == 0:
                 continue
             idf = max(float(np.log((count - hits + 0.5) / (hits + 0.5))), MIN_IDF)
             rows_parts.append(rows)
-            score_parts.append(idf * tf * (K1 + 1) / (tf + norm[rows]))
+            norm = K1 * (1 - B + B * self.lengths[rows] / average)
+            score_parts.append(idf * tf * (K1 + 1) / (tf + norm))
         if not rows_parts:
             return []
         scores = np.bincount(np.concatenate(rows_parts), weights=np.concatenate(score_parts),
