@@ -224,8 +224,7 @@ class Retrieval:
         reader = self.db.reader()
         wide = max(4 * depth, 256)
         candidates = self.index.search(namespace, vector, wide)
-        visible = fts_store.fetch_visible(reader, "m.id", [c[0] for c in candidates], where, params)
-        found = [(i, s) for i, s in candidates if i in visible][:depth]
+        found = fts_store.first_visible(reader, candidates, where, params, depth)
         if len(found) >= depth or len(candidates) < wide:
             return found
         # The caller's scope is a small part of the namespace: let SQL narrow it, then exact cosine.
@@ -233,8 +232,7 @@ class Retrieval:
             return vec_store.exact_search(reader, to_blob(vector), self.embedder.name, self.embedder.dim,
                                           where, params, depth)
         candidates = self.index.search(namespace, vector, self.index.size(namespace))
-        visible = fts_store.fetch_visible(reader, "m.id", [c[0] for c in candidates], where, params)
-        return [(i, s) for i, s in candidates if i in visible][:depth]
+        return fts_store.first_visible(reader, candidates, where, params, depth)
 
     def _vec_ok(self, conn: Any) -> bool:
         """Whether this connection has sqlite-vec; once SQLite refused it, not tried again per search."""

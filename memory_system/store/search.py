@@ -80,8 +80,7 @@ def fulltext_search(conn: Connection, namespace: str, terms: list[str], where: s
             " FROM memories_fts WHERE memories_fts MATCH ? ORDER BY score DESC LIMIT ?",
             (match_expression(namespace, terms), pool),
         )]
-    visible = fetch_visible(conn, "m.id", [memory_id for memory_id, _ in ranked], where, params)
-    hits = [(memory_id, score) for memory_id, score in ranked if memory_id in visible][:limit]
+    hits = first_visible(conn, ranked, where, params, limit)
     if len(hits) >= limit or len(ranked) < pool:
         return hits
     rows = conn.execute(
@@ -118,6 +117,20 @@ def texts_of(conn: Connection, ids: Sequence[int]) -> list[tuple[int, str, str, 
         return []
     return [tuple(r) for r in conn.execute(  # type: ignore[misc]
         f"{_TEXT_SELECT} WHERE m.id IN (SELECT value FROM json_each(?))", (json.dumps(list(ids)),))]
+
+
+def first_visible(conn: Connection, ranked: list[tuple[int, float]], where: str, params: dict[str, Any],
+                  want: int) -> list[tuple[int, float]]:
+    """The first ``want`` of ``ranked`` that ``where`` lets through, in order. Checks twice
+    ``want`` first (enough when the caller sees most of the namespace, half the rowid
+    lookups of checking the whole pool), then the rest only if that fell short."""
+    head = 2 * want
+    visible = fetch_visible(conn, "m.id", [memory_id for memory_id, _ in ranked[:head]], where, params)
+    hits = [(memory_id, score) for memory_id, score in ranked[:head] if memory_id in visible]
+    if len(hits) < want and len(ranked) > head:
+        visible = fetch_visible(conn, "m.id", [memory_id for memory_id, _ in ranked[head:]], where, params)
+        hits += [(memory_id, score) for memory_id, score in ranked[head:] if memory_id in visible]
+    return hits[:want]
 
 
 def fetch_visible(conn: Connection, columns: str, ids: list[int], where: str,
