@@ -26,6 +26,7 @@ from array import array
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
+from itertools import islice
 
 import numpy as np
 import Stemmer
@@ -39,6 +40,7 @@ K1 = 1.2
 B = 0.75
 CONTEXT_WEIGHT = 0.5  # as store.search.CONTEXT_WEIGHT: metadata words count half
 MIN_IDF = 1e-6
+SMALL_NAMESPACE = 1000  # loaded inside the first search; larger ones load in the background
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _STEMMER = Stemmer.Stemmer("porter")
@@ -266,7 +268,7 @@ class TextIndex:
     def search(self, namespace: str, terms: Sequence[str], n: int) -> list[tuple[int, float]] | None:
         """The ``n`` best (memory id, BM25 score) for query ``terms`` (from ``query_terms``),
         best first; None while the namespace is not loaded yet (a load is then under way)."""
-        space = self._spaces.get(namespace)
+        space = self._spaces.get(namespace) or self._load_small(namespace)
         if space is None:
             self._start_load(namespace)
             return None
@@ -280,6 +282,21 @@ class TextIndex:
             self._spaces.clear()
             self._pending.clear()
 
+    def _load_small(self, namespace: str) -> _Namespace | None:
+        """A namespace of at most ``SMALL_NAMESPACE`` memories (a new agent's, a test's) loads
+        within the first search (~10 ms at 500), so even that search is ranked here."""
+        with self._lock:
+            if namespace in self._loading:
+                return None
+            self._loading.add(namespace)
+        rows = list(islice(self._loader(namespace), SMALL_NAMESPACE + 1))
+        if len(rows) > SMALL_NAMESPACE:
+            with self._lock:
+                self._loading.discard(namespace)
+            return None
+        self._build(namespace, rows)
+        return self._spaces.get(namespace)
+
     def _start_load(self, namespace: str) -> None:
         with self._lock:
             if namespace in self._spaces or namespace in self._loading:
@@ -287,10 +304,10 @@ class TextIndex:
             self._loading.add(namespace)
         threading.Thread(target=self._build, args=(namespace,), name="text-index-load", daemon=True).start()
 
-    def _build(self, namespace: str) -> None:
+    def _build(self, namespace: str, rows: Iterable[TextRow] | None = None) -> None:
         try:
             space = _Namespace()
-            space.add_all(self._loader(namespace))
+            space.add_all(self._loader(namespace) if rows is None else rows)
             with self._lock:
                 # The loader may have read rows deleted since; ids queued before or during
                 # the load stay queued and are read again at the next search.

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from memory_system.memory import text_index
 from memory_system.memory.text_index import TextIndex, tokens
 from memory_system.runtime import Runtime
 from memory_system.settings import Settings
@@ -121,7 +122,17 @@ def test_namespaces_are_separate_indexes(runtime: Runtime) -> None:
     assert [i for i, _ in ranked(runtime, "alpha secret", ns="q")] == [other]
 
 
-def test_search_answers_from_fts5_until_loaded_then_from_memory(runtime: Runtime) -> None:
+def test_a_small_namespace_loads_within_its_first_search(runtime: Runtime) -> None:
+    (found,) = write(runtime, ["The gateway speaks gRPC."], ns="fresh")
+    hits = runtime.retrieval.search(agent_id="a", namespace="fresh", query="gateway", k=3).hits
+    assert [h.memory.id for h in hits] == [found]
+    assert runtime.retrieval.text.loaded("fresh")
+
+
+def test_a_large_namespace_answers_from_fts5_until_loaded_then_from_memory(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(text_index, "SMALL_NAMESPACE", 3)  # TEXTS is "large" now
     write(runtime, TEXTS)
     text = runtime.retrieval.text
     first = runtime.retrieval.search(agent_id="a", namespace="p", query="billing invoices", k=3)
@@ -147,15 +158,17 @@ def test_a_small_scope_in_a_crowded_namespace_still_gets_its_matches(runtime: Ru
     assert sorted(i for i, _ in found) == sorted(mine)
 
 
-def test_writes_and_deletes_during_a_load_are_not_lost(runtime: Runtime) -> None:
+def test_writes_and_deletes_during_a_load_are_not_lost(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(text_index, "SMALL_NAMESPACE", 0)  # load in the background
     ids = write(runtime, TEXTS)
     reader_started, release = threading.Event(), threading.Event()
 
     def slow_loader(ns: str) -> Iterator[Any]:
         rows = list(fts.namespace_texts(runtime.db.reader(), ns))  # read before the writes below
+        yield rows[0]  # all the first search's quick look at the size takes
         reader_started.set()
         assert release.wait(30)
-        yield from rows
+        yield from rows[1:]
 
     index = TextIndex(slow_loader, lambda batch: fts.texts_of(runtime.db.reader(), batch))
     runtime.events.on_written(index.written)
