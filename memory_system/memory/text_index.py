@@ -182,7 +182,7 @@ class _Namespace:
 
     def search(self, terms: Sequence[str], n: int) -> list[tuple[int, float]]:
         count = len(self.row_of)
-        if count == 0:
+        if count == 0 or n <= 0:
             return []
         alive = self.ids[: self.size] >= 0
         average = max(self.total_length / count, 1e-9)
