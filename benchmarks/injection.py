@@ -257,6 +257,35 @@ def start_server(db: Path, workdir: Path) -> tuple[subprocess.Popen[bytes], str]
     raise SystemExit("server did not come up within 180 s")
 
 
+def _find(body: Any, key: str) -> Any:
+    """The first value named ``key`` anywhere in a JSON body."""
+    if isinstance(body, dict):
+        if key in body:
+            return body[key]
+        body = list(body.values())
+    if isinstance(body, list):
+        for item in body:
+            found = _find(item, key)
+            if found is not None:
+                return found
+    return None
+
+
+def wait_for_indexes(url: str, timeout_s: float = 600) -> float:
+    """Seconds until the service's start-up preload of the full-text and vector indexes ended
+    (``/health/deep``, the retrieval check): measured requests must not pay for it."""
+    import httpx
+
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        body = httpx.get(url + "/health/deep", timeout=10).json()
+        status, vectors = _find(body, "text_index"), _find(body, "vector_index") or {}
+        if status and not status["preloading"] and not status["loading"] and not vectors.get("building"):
+            return time.monotonic() - started
+        time.sleep(0.5)
+    raise SystemExit(f"the service's indexes did not load within {timeout_s:.0f} s")
+
+
 def stop_server(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -501,6 +530,8 @@ def section(results: dict[int, dict[str, Any]], setups: dict[int, dict[str, Any]
     lines += ["", notes(results), "", "Setup times: " + "; ".join(
         f"{size:,}: " + (s.get("note") or ("reused an earlier filled database" if s.get("reused")
                          else f"ingest {s.get('ingest_s')} s, embedding {s.get('embed_s')} s"))
+        + (f"; the service's start-up index load took {s['index_load_s']} s (waited for before measuring)"
+           if "index_load_s" in s else "")
         for size, s in setups.items()) + "."]
     return "\n".join(lines)
 
@@ -539,6 +570,7 @@ def main() -> None:
         if args.fill_only:
             continue
         proc, url = start_server(db, args.workdir)
+        setups[size]["index_load_s"] = round(wait_for_indexes(url), 1)
         probes[size] = contention_probe()
         try:
             results[size] = measure_size(url, size, args.requests, args.step_seconds, questions)
