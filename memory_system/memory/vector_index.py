@@ -1,11 +1,18 @@
-"""In-memory exact vector search: one float32 matrix per namespace, rebuilt from SQLite.
+"""In-memory dense search: one float32 matrix per namespace, plus an HNSW graph for large ones.
 
 Why not sqlite-vec for every query: measured on this 2-core box (benchmarks/vector_search.py,
 BENCHMARKS.md) exact search over 100k vectors in one namespace costs 164 ms p50 in sqlite-vec
-and 4.3 ms as a numpy matrix-vector product, and injection must answer in < 25 ms including
-the query embedding. SQLite stays the durable home of the vectors
-(sqlite-vec's float32 layout), and sqlite-vec answers the queries whose scope SQL narrows to a
-few rows (see ``store.embeddings.exact_search``).
+and ~5 ms as a numpy matrix-vector product, and injection must answer in < 25 ms including
+the query embedding. SQLite stays the durable home of the vectors (sqlite-vec's float32
+layout), and sqlite-vec answers the queries whose scope SQL narrows to a few rows (see
+``store.embeddings.exact_search``).
+
+Why HNSW beside the matrix: the exact scan grows with the namespace (~0.06 ms per 1k vectors
+on one core), an HNSW graph (usearch) much more slowly. A namespace that reaches
+``hnsw_min_vectors`` gets a graph built on a background thread; the matrix stays, because it
+answers while the graph is built or busy, holds the exact float32 vectors that rescore the
+graph's candidates (so scores are the same cosines as the exact path's, whatever the graph's
+dtype), and covers vectors written since the graph last caught up (``stale``).
 
 A namespace is loaded on first use. The embedding worker adds vectors as it writes them and
 deletes drop rows at once; results are only candidates: the caller re-checks every id against
@@ -14,17 +21,54 @@ the database (visibility, expiry, deletion by another process) before returning 
 
 from __future__ import annotations
 
+import itertools
+import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
+from memory_system.ops.logging import log_event
+
+_log = logging.getLogger(__name__)
+
 Loader = Callable[[str], Iterable[tuple[int, bytes]]]
+
+# Chosen by benchmarks/vector_search.py (BENCHMARKS.md, "vector-search"): see the report there.
+HNSW_MIN_VECTORS = 20_000
+HNSW_DTYPE = "f16"
+HNSW_EXPANSION_SEARCH = 64
+HNSW_MAX_N = 1_000  # asking a graph for more neighbours than this costs more than the scan
+_SYNC_CHUNK = 8  # vectors added to a serving graph per hold of its lock
+_BUILD_CHUNK = 4096
+
+
+class _Graph:
+    """A usearch HNSW index; every call holds ``lock`` (one usearch context, shared by threads)."""
+
+    def __init__(self, dim: int, dtype: str, expansion_search: int) -> None:
+        from usearch.index import Index
+
+        self.index = Index(ndim=dim, metric="cos", dtype=dtype, expansion_search=expansion_search)
+        self.lock = threading.Lock()
+        self.tombstones = 0  # removed nodes still in the graph: a rebuild drops them
+
+    def put(self, ids: Sequence[int], vectors: np.ndarray) -> None:
+        keys = np.asarray(ids, dtype=np.uint64)
+        self.tombstones += int(np.count_nonzero(self.index.remove(keys)))
+        self.index.add(keys, vectors, threads=1)
+
+    def drop(self, ids: Sequence[int]) -> None:
+        self.tombstones += int(np.count_nonzero(self.index.remove(np.asarray(ids, dtype=np.uint64))))
 
 
 class _Namespace:
-    """Rows of one namespace; ``ids[i] == -1`` marks a deleted row (its vector is zeroed)."""
+    """Rows of one namespace; ``ids[i] == -1`` marks a deleted row (its vector is zeroed).
+
+    ``stale`` maps ids whose current vector the graph lacks to the write's version; the graph's
+    own fields are read and written under the index's lock.
+    """
 
     def __init__(self, dim: int, capacity: int = 1024) -> None:
         self.dim = dim
@@ -33,6 +77,11 @@ class _Namespace:
         self.size = 0
         self.row_of: dict[int, int] = {}
         self.holes = 0
+        self.graph: _Graph | None = None
+        self.stale: dict[int, int] = {}
+        self.building = False
+        self.failed = False
+        self.removed_in_build: list[int] | None = None
 
     def upsert(self, ids: Sequence[int], vectors: np.ndarray) -> None:
         for memory_id, vector in zip(ids, vectors, strict=True):
@@ -58,7 +107,7 @@ class _Namespace:
         return True
 
     def _grow(self) -> None:
-        # A new array, so a search holding the old one keeps a consistent view.
+        # A new array, so a search or a graph build holding the old one keeps a consistent view.
         capacity = max(1024, len(self.ids) * 2)
         matrix = np.zeros((capacity, self.dim), dtype=np.float32)
         matrix[: self.size] = self.matrix[: self.size]
@@ -86,15 +135,28 @@ class _Namespace:
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(int(ids[i]), float(scores[i])) for i in top if ids[i] >= 0]
 
+    def rescore(self, candidates: Iterable[int], query: np.ndarray, n: int) -> list[tuple[int, float]]:
+        """Exact cosines of the live candidates, best ``n`` first (caller holds the index lock)."""
+        found = list(dict.fromkeys(c for c in candidates if c in self.row_of))
+        if not found:
+            return []
+        scores = self.matrix[[self.row_of[c] for c in found]] @ query
+        order = np.argsort(-scores, kind="stable")[:n]
+        return [(found[i], float(scores[i])) for i in order]
+
 
 class VectorIndex:
-    """Exact cosine search per namespace over unit vectors of one model.
+    """Cosine search per namespace over unit vectors of one model.
 
     Namespaces load lazily with ``loader`` (the stored vectors); writes that arrive while one
-    is loading are replayed after the load, so nothing written meanwhile is missed.
+    is loading are replayed after the load, so nothing written meanwhile is missed. A
+    namespace with at least ``hnsw_min_vectors`` vectors is also indexed by an HNSW graph
+    (``None`` turns graphs off); a search uses it when it is built and free, the exact scan
+    otherwise, and never waits for a build.
     """
 
-    def __init__(self, dim: int, loader: Loader) -> None:
+    def __init__(self, dim: int, loader: Loader, *, hnsw_min_vectors: int | None = HNSW_MIN_VECTORS,
+                 hnsw_dtype: str = HNSW_DTYPE, expansion_search: int = HNSW_EXPANSION_SEARCH) -> None:
         self.dim = dim
         self._loader = loader
         self._spaces: dict[str, _Namespace] = {}
@@ -102,6 +164,15 @@ class VectorIndex:
         self._loading: dict[str, list[tuple[str, Any]]] = {}
         self._lock = threading.RLock()
         self._load_locks: dict[str, threading.Lock] = {}
+        self.hnsw_min_vectors = hnsw_min_vectors
+        self._hnsw_dtype = hnsw_dtype
+        self._expansion_search = expansion_search
+        self._versions = itertools.count(1)
+        self._generation = 0
+        self._worker: threading.Thread | None = None
+        self._idle = threading.Condition(self._lock)
+        self._closed = False
+        self.graph_searches = 0  # answered by a graph (the rest by the exact scan)
 
     def loaded(self, namespace: str) -> bool:
         return namespace in self._spaces
@@ -141,6 +212,7 @@ class VectorIndex:
                 self._spaces[namespace] = space
                 for memory_id in space.row_of:
                     self._namespace_of[memory_id] = namespace
+                self._want_graph(space)
 
     def upsert(self, namespace: str, ids: Sequence[int], vectors: np.ndarray) -> None:
         """Add or replace vectors; ignored for a namespace nobody has searched yet (it loads later)."""
@@ -148,7 +220,7 @@ class VectorIndex:
             for memory_id in ids:
                 old = self._namespace_of.get(memory_id)
                 if old is not None and old != namespace and old in self._spaces:
-                    self._spaces[old].remove(memory_id)
+                    self._remove_from(self._spaces[old], memory_id)
             if namespace in self._loading:
                 self._loading[namespace].append(("upsert", (list(ids), np.array(vectors, copy=True))))
                 return
@@ -156,11 +228,15 @@ class VectorIndex:
             if space is None:
                 return
             space.upsert(ids, vectors)
+            tracked = space.graph is not None or space.building
             for memory_id in ids:
                 self._namespace_of[memory_id] = namespace
+                if tracked:
+                    space.stale[memory_id] = next(self._versions)
+            self._want_graph(space)
 
     def remove(self, ids: Iterable[int]) -> int:
-        """Drop deleted memories at once; returns how many were indexed."""
+        """Drop deleted memories at once (matrix and graph); returns how many were indexed."""
         removed = 0
         with self._lock:
             for memory_id in ids:
@@ -168,7 +244,7 @@ class VectorIndex:
                     pending.append(("remove", memory_id))
                 namespace = self._namespace_of.pop(memory_id, None)
                 if namespace is not None and namespace in self._spaces:
-                    removed += self._spaces[namespace].remove(memory_id)
+                    removed += self._remove_from(self._spaces[namespace], memory_id)
         return removed
 
     def contains(self, memory_id: int) -> bool:
@@ -179,10 +255,167 @@ class VectorIndex:
         """The ``n`` nearest ids of the namespace by cosine (vectors are unit length), best first."""
         self.ensure_loaded(namespace)
         space = self._spaces.get(namespace)
-        return space.search(np.asarray(query, dtype=np.float32), n) if space else []
+        if space is None:
+            return []
+        query = np.asarray(query, dtype=np.float32)
+        graph = space.graph
+        if graph is None or n > HNSW_MAX_N or len(space.stale) * 8 > len(space.row_of) \
+                or not graph.lock.acquire(blocking=False):
+            return space.search(query, n)
+        try:
+            keys = graph.index.search(query, n, threads=1).keys.tolist()
+        finally:
+            graph.lock.release()
+        with self._lock:
+            self.graph_searches += 1
+            return space.rescore(itertools.chain(keys, space.stale), query, n)
+
+    def graph_stats(self, namespace: str) -> dict[str, Any] | None:
+        """The namespace's HNSW graph (None without one): its nodes, removed nodes still in it,
+        vectors it has not caught up with, and bytes (health output, tests, benchmarks)."""
+        with self._lock:
+            space = self._spaces.get(namespace)
+            graph = space.graph if space is not None else None
+            if space is None or graph is None:
+                return None
+            return {"vectors": len(graph.index), "tombstones": graph.tombstones, "stale": len(space.stale),
+                    "bytes": int(graph.index.memory_usage), "dtype": self._hnsw_dtype,
+                    "expansion_search": self._expansion_search}
+
+    def wait_graphs(self, timeout: float) -> bool:
+        """Block until no graph is being built or caught up (tests, benchmarks); False on timeout."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._worker is None, timeout)
 
     def clear(self) -> None:
-        """Forget every namespace (after a model swap); they reload on next use."""
+        """Forget every namespace and graph (after a model swap); they reload on next use."""
         with self._lock:
+            self._generation += 1
             self._spaces.clear()
             self._namespace_of.clear()
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the graph thread (a build stops at its next chunk)."""
+        with self._lock:
+            self._closed = True
+            worker = self._worker
+        if worker is not None:
+            worker.join(timeout)
+
+    # -- graphs (everything below runs under self._lock unless it says otherwise) -----------
+    def _remove_from(self, space: _Namespace, memory_id: int) -> bool:
+        found = space.remove(memory_id)
+        space.stale.pop(memory_id, None)
+        if space.removed_in_build is not None:
+            space.removed_in_build.append(memory_id)
+        graph = space.graph
+        if found and graph is not None:
+            with graph.lock:
+                graph.drop([memory_id])
+            if not self._big(space):
+                space.graph = None  # small again: the scan is as fast, and the memory comes back
+                space.stale.clear()
+            else:
+                self._want_graph(space)
+        return found
+
+    def _big(self, space: _Namespace) -> bool:
+        """Worth a graph: at the threshold to get one, at half of it to keep one."""
+        live, least = len(space.row_of), self.hnsw_min_vectors
+        return least is not None and live >= (least if space.graph is None else least / 2)
+
+    def _want_graph(self, space: _Namespace) -> None:
+        if self._closed or space.failed or not self._big(space):
+            return
+        graph = space.graph
+        if graph is None or graph.tombstones * 4 > len(space.row_of):
+            space.building = True
+        if (space.building or space.stale) and self._worker is None:
+            self._worker = threading.Thread(target=self._work, name="vector-graphs", daemon=True)
+            self._worker.start()
+
+    def _work(self) -> None:
+        """The graph thread: builds wanted graphs, then catches serving graphs up; exits idle."""
+        try:
+            while True:
+                with self._lock:
+                    job = None if self._closed else self._next_job()
+                    if job is None:
+                        self._worker = None
+                        self._idle.notify_all()
+                        return
+                    space, generation = job, self._generation
+                try:
+                    if space.building:
+                        self._build(space, generation)
+                    else:
+                        self._sync(space)
+                except Exception:  # usearch refused: this namespace stays on the exact scan
+                    log_event(_log, "vector_graph_failed", level=logging.WARNING, exc_info=True)
+                    with self._lock:
+                        space.failed, space.building, space.graph = True, False, None
+                        space.removed_in_build = None
+                        space.stale.clear()
+        except BaseException:
+            with self._lock:
+                self._worker = None
+                self._idle.notify_all()
+            raise
+
+    def _next_job(self) -> _Namespace | None:
+        spaces = list(self._spaces.values())
+        return next((s for s in spaces if s.building), None) or next(
+            (s for s in spaces if s.graph is not None and s.stale), None)
+
+    def _build(self, space: _Namespace, generation: int) -> None:
+        """Build a graph from a snapshot without the lock; writes meanwhile stay ``stale``."""
+        with self._lock:
+            ids, matrix, size = space.ids.copy(), space.matrix, space.size
+            snapshot_version = next(self._versions)
+            space.removed_in_build = []
+        graph = _Graph(self.dim, self._hnsw_dtype, self._expansion_search)
+        self._fill(graph, ids[:size], matrix, generation)
+        with self._lock:
+            removed, space.removed_in_build = space.removed_in_build or [], None
+            space.building = False
+            if self._closed or generation != self._generation or not self._big(space):
+                return
+            if removed:
+                graph.drop(removed)
+            graph.tombstones = 0
+            space.stale = {i: v for i, v in space.stale.items() if v > snapshot_version}
+            space.graph = graph
+
+    def _fill(self, graph: _Graph, ids: np.ndarray, matrix: np.ndarray, generation: int) -> None:
+        """Add the snapshot's live rows (no lock: ``matrix`` is only ever rewritten in place, and
+        a row rewritten or deleted meanwhile is stale or removed, so fixed after the build)."""
+        for start in range(0, len(ids), _BUILD_CHUNK):
+            if self._closed or generation != self._generation:
+                return
+            chunk = ids[start:start + _BUILD_CHUNK]
+            rows = np.nonzero(chunk >= 0)[0] + start
+            vectors = matrix[rows]
+            keep = np.linalg.norm(vectors, axis=1) > 0
+            if keep.any():
+                graph.index.add(ids[rows[keep]].astype(np.uint64), vectors[keep], threads=1)
+
+    def _sync(self, space: _Namespace) -> None:
+        """Add a few stale vectors to the serving graph; searches skip the graph while it is held."""
+        with self._lock:
+            graph = space.graph
+            if graph is None:
+                return
+            batch = list(itertools.islice(space.stale.items(), _SYNC_CHUNK))
+            ids = [memory_id for memory_id, _ in batch]
+            vectors = space.matrix[[space.row_of[i] for i in ids]]
+        with graph.lock:
+            graph.put(ids, vectors)
+        with self._lock:
+            for memory_id, version in batch:
+                if space.stale.get(memory_id) == version:
+                    del space.stale[memory_id]
+            gone = [i for i in ids if i not in space.row_of]
+            if gone:
+                with graph.lock:
+                    graph.drop(gone)
+            self._want_graph(space)
