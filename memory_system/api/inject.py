@@ -1,8 +1,10 @@
 """``POST /v1/inject``: a ready-to-paste context block for the agent's next step.
 
-Flags are evaluated for this request, keyed by the session when the body names one (else
-``agent:<agent id>``), so turning ``USE_ENHANCED_INJECTION`` off takes effect on the next
-call of every live session. Errors: ``{"detail": {"error", "field", "message"}}`` with 422.
+Flags are evaluated for this request with the key every endpoint uses
+(``api/sharing.flag_key``): the ``X-Session-Id`` header, else the body's ``session_id``, else
+``agent:<agent id>``; so turning ``USE_ENHANCED_INJECTION`` off takes effect on the next call
+of every live session. The session whose working memories the block may show is the body's
+``session_id``, else the header, as for ``POST /v1/memories``. Errors: ``{"detail": {"error", "field", "message"}}`` with 422.
 """
 
 from __future__ import annotations
@@ -10,12 +12,13 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from memory_system.api.deps import Identity, agent_identity, get_runtime
+from memory_system.api.sharing import flag_key
 from memory_system.flags.names import USE_CROSS_AGENT_SHARING, USE_ENHANCED_INJECTION, USE_HIERARCHICAL_TIERS
 from memory_system.memory.injection import MAX_QUERY_CHARS, MAX_TOKEN_BUDGET, InjectionError, InjectionFlags
 from memory_system.runtime import Runtime
@@ -37,8 +40,8 @@ class InjectRequest(BaseModel):
     user_id: Id | None = Field(default=None, description="Whose preferences go first in the block.")
 
 
-def request_flags(runtime: Runtime, identity: Identity, session_id: str | None) -> InjectionFlags:
-    key = session_id or f"agent:{identity.agent_id}"
+def request_flags(runtime: Runtime, key: str) -> InjectionFlags:
+    """The flag states for one request; ``key``: ``api/sharing.flag_key`` of the request."""
     flags = runtime.flags
     return InjectionFlags(
         enhanced=flags.enabled(USE_ENHANCED_INJECTION, key),
@@ -50,15 +53,17 @@ def request_flags(runtime: Runtime, identity: Identity, session_id: str | None) 
 @router.post("/inject", response_class=JSONResponse)
 async def inject(
     body: InjectRequest,
+    request: Request,
     identity: Annotated[Identity, Depends(agent_identity)],
     runtime: Annotated[Runtime, Depends(get_runtime)],
 ) -> JSONResponse:
     """Preferences, relevant memories by tier, code patterns and related entities, within
     ``token_budget`` (by the counter named in ``token_counter``), with the manifest of what
     was used, ``mode`` (enhanced, degraded, legacy), ``cache`` (hit, miss, bypass) and ``took_ms``."""
-    flags = request_flags(runtime, identity, body.session_id)
+    flags = request_flags(runtime, flag_key(request, identity, body.session_id))
+    session_id = body.session_id or request.headers.get("x-session-id")
     args: dict[str, Any] = {"agent_id": identity.agent_id, "namespace": identity.namespace, "query": body.query,
-            "session_id": body.session_id, "token_budget": body.token_budget, "format": body.format,
+            "session_id": session_id, "token_budget": body.token_budget, "format": body.format,
             "user_id": body.user_id, "flags": flags}
     injector = runtime.injector
     try:

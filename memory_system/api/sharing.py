@@ -22,6 +22,7 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from memory_system.api.deps import Identity, agent_identity, get_runtime
+from memory_system.flags import keys
 from memory_system.flags.names import USE_CROSS_AGENT_SHARING
 from memory_system.memory.sharing import (
     MAX_EVENTS_PAGE,
@@ -44,8 +45,10 @@ _log = logging.getLogger(__name__)
 
 
 def flag_key(request: Request, identity: Identity, session_id: str | None = None) -> str:
-    """The sticky rollout key: the request's session if it names one, else the agent."""
-    return request.headers.get("x-session-id") or session_id or f"agent:{identity.agent_id}"
+    """The sticky rollout key of an HTTP request (``flags.keys.flag_key``): its session, else
+    the agent. The session is the ``X-Session-Id`` header, else ``session_id`` from the body;
+    the header wins when both are given, so every endpoint evaluates one request alike."""
+    return keys.flag_key(request.headers.get("x-session-id") or session_id, identity.agent_id)
 
 
 def sharing_enabled(

@@ -1,5 +1,6 @@
 """Feature flags: three phase switches, each from env, config file and database; off anywhere is off."""
 
+from memory_system.flags.keys import flag_key
 from memory_system.flags.names import (
     FLAG_NAMES,
     FLAGS,
@@ -19,4 +20,5 @@ __all__ = [
     "FlagChange",
     "FlagError",
     "FlagService",
+    "flag_key",
 ]

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from memory_system.config import ConfigError
+from memory_system.flags.keys import flag_key
 from memory_system.memory.events import MemoryEvents
 from memory_system.ops import metrics
 from memory_system.ops.logging import log_event
@@ -132,8 +133,8 @@ def _parse(text: str) -> datetime:
 
 
 def _flag_key(row: Mapping[str, Any]) -> str:
-    """The same key the HTTP layer evaluates flags with: the session, else the agent."""
-    return str(row["session_id"]) if row.get("session_id") else f"agent:{row['agent_id']}"
+    """The row's key by the rule every request is evaluated with: its session, else its agent."""
+    return flag_key(row.get("session_id"), str(row["agent_id"]))
 
 
 TiersEnabled = bool | Callable[[str], bool]

@@ -148,3 +148,43 @@ def test_no_agent_gets_another_agents_private_memory(server: str) -> None:
         out = inject(a1, query="postgres admin password", session_id=session)
         assert secret not in [m["id"] for m in out["manifest"]["memories"]]
         assert "password" not in out["block"]
+
+
+def test_the_x_session_id_header_alone_picks_the_rollout_key(server: str) -> None:
+    """At a 50% rollout, two sessions on either side of the line get different paths when
+    each is named only by the X-Session-Id header (the key every endpoint uses); the header
+    wins over the body's session_id, as for sharing."""
+    from memory_system.flags.bucketing import in_rollout
+
+    flag = "USE_ENHANCED_INJECTION"
+    sessions = [f"s-{i}" for i in range(100)]
+    inside = next(s for s in sessions if in_rollout(0.5, flag, s))
+    outside = next(s for s in sessions if not in_rollout(0.5, flag, s))
+    a1 = agent(server)
+    remember(a1, FACTS[0])
+    r = httpx.post(server + "/admin/feature-flags", json={flag: 0.5}, headers={"Authorization": f"Bearer {ADMIN}"},
+                   timeout=30)
+    assert r.status_code == 200, r.text
+
+    def mode(header: str, **body: Any) -> str:
+        r = a1.post("/v1/inject", json={"query": "deploy billing", **body}, headers={"X-Session-Id": header})
+        assert r.status_code == 200, r.text
+        return str(r.json()["mode"])
+
+    assert (mode(inside), mode(outside)) == ("enhanced", "legacy")
+    assert (mode(inside, session_id=outside), mode(outside, session_id=inside)) == ("enhanced", "legacy")
+
+
+def test_a_working_memory_of_the_header_session_reaches_its_injection(server: str) -> None:
+    """A memory written under X-Session-Id lives in that session; an injection that names the
+    session only by the same header sees it (the body's session_id, when given, decides)."""
+    a1 = agent(server)
+    headers = {"X-Session-Id": "s-work"}
+    r = a1.post("/v1/memories", json={"content": "Scratch note: the billing deploy is paused today.",
+                                      "tier": "working"}, headers=headers)
+    assert r.status_code == 201, r.text
+    seen = a1.post("/v1/inject", json={"query": "billing deploy paused"}, headers=headers).json()
+    assert "billing deploy is paused" in seen["block"]
+    other = a1.post("/v1/inject", json={"query": "billing deploy paused", "session_id": "s-other"},
+                    headers=headers).json()
+    assert "billing deploy is paused" not in other["block"]
