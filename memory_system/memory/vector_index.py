@@ -44,13 +44,28 @@ _SYNC_CHUNK = 8  # vectors added to a serving graph per hold of its lock
 _BUILD_CHUNK = 4096
 
 
+def _usearch_index() -> Any:
+    """usearch's Index class, imported after onnxruntime when that is installed.
+
+    usearch 2.26.6's wheel links libstdc++ statically and exports its locale facet ids as
+    unique symbols; an onnxruntime imported after it binds to them and crashes (SIGSEGV) in
+    its module init. Imported first, both work (tests/memory/test_vector_index.py checks it
+    in a subprocess).
+    """
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        pass
+    from usearch.index import Index
+
+    return Index
+
+
 class _Graph:
     """A usearch HNSW index; every call holds ``lock`` (one usearch context, shared by threads)."""
 
     def __init__(self, dim: int, dtype: str, expansion_search: int) -> None:
-        from usearch.index import Index
-
-        self.index = Index(ndim=dim, metric="cos", dtype=dtype, expansion_search=expansion_search)
+        self.index = _usearch_index()(ndim=dim, metric="cos", dtype=dtype, expansion_search=expansion_search)
         self.lock = threading.Lock()
         self.tombstones = 0  # removed nodes still in the graph: a rebuild drops them
 

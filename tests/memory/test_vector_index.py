@@ -4,6 +4,8 @@ HNSW graphs for large namespaces that agree with the scan and lose no write made
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -296,3 +298,22 @@ def test_graph_recall_on_real_minilm_vectors(minilm: object) -> None:
     wide = [recall([i for i, _ in index.search("ns", q, 320)][:20], brute(ids, vectors, q, 20)) for q in queries]
     assert index.graph_searches == 2 * len(queries)
     assert np.mean(at_20) >= 0.95 and np.mean(wide) >= 0.95, (np.mean(at_20), np.mean(wide))
+
+
+def test_onnxruntime_still_loads_after_a_graph_was_built() -> None:
+    """usearch's wheel breaks an onnxruntime imported after it (SIGSEGV): the index imports
+    onnxruntime first, so the query embedder may load after the first graph."""
+    pytest.importorskip("onnxruntime", reason="onnxruntime is not installed")
+    code = (
+        "import numpy as np\n"
+        "from memory_system.memory.embeddings import to_blob\n"
+        "from memory_system.memory.vector_index import VectorIndex\n"
+        "v = np.eye(8, dtype=np.float32)\n"
+        "index = VectorIndex(8, lambda ns: ((i + 1, to_blob(x)) for i, x in enumerate(v)), hnsw_min_vectors=4)\n"
+        "index.ensure_loaded('ns')\n"
+        "assert index.wait_graphs(30) and index.graph_stats('ns')\n"
+        "import onnxruntime\n"
+        "print('loaded', onnxruntime.__version__)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "loaded" in done.stdout, (done.returncode, done.stderr[-2000:])
