@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from memory_system import __version__
+from memory_system.ops.schema import schema_state
 from memory_system.runtime import Runtime
 from memory_system.store import health as probes
 from memory_system.store import maintenance, migrations
@@ -61,11 +62,7 @@ class SchemaProbe:
 
     @property
     def state(self) -> str:
-        if self.current is None:
-            return "unknown"
-        if self.current == self.expected:
-            return "current"
-        return "behind" if self.current < self.expected else "ahead"
+        return "unknown" if self.current is None else schema_state(self.current, self.expected)
 
 
 def probe_database(path: Path, identity: tuple[int, int] | None) -> SchemaProbe:

@@ -20,12 +20,18 @@ class SchemaStatus:
 
     @property
     def state(self) -> str:
-        if self.current_version == self.expected_version:
-            return "current"
-        return "behind" if self.current_version < self.expected_version else "ahead"
+        return schema_state(self.current_version, self.expected_version)
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "state": self.state}
+
+
+def schema_state(current: int, expected: int) -> str:
+    """"current", "behind" (a migration is pending: not ready) or "ahead" (a later release
+    migrated this database: still ready, see /health/ready)."""
+    if current == expected:
+        return "current"
+    return "behind" if current < expected else "ahead"
 
 
 def migrate(path: Path, to: int | None = None) -> list[migrations.Migration]:
