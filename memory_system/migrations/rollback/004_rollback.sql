@@ -8,7 +8,7 @@ DROP TRIGGER entities_search_delete;
 DROP TRIGGER entities_search_insert;
 DROP TABLE observations_search_fts;
 DROP TABLE entities_search_fts;
-DROP TABLE entity_search_charset;
+DROP VIEW entity_search_charset;
 DROP TABLE memory_metadata;
 DROP TABLE session_handoffs;
 DROP TABLE session_state;
