@@ -14,8 +14,10 @@ diacritics folded, Porter-stemmed by PyStemmer). Scores are Okapi BM25 with FTS5
 (k1 = 1.2, b = 0.75, idf floored at 1e-6), counted within the namespace.
 
 Kept current in-process: writes are queued by id (``MemoryEvents``) and read back before the
-next search; deletes drop rows at once. Results are only candidates: the caller re-checks
-every id against the database (visibility, expiry, deletion by another process).
+next search; deletes drop rows at once. That is every write: memories are written only by the
+service, which holds the database alone (``store/lockfile.py``); ``memory-system maintain``
+run beside it only deletes. Results are only candidates: the caller re-checks every id
+against the database (visibility, expiry, deletion by another process).
 """
 
 from __future__ import annotations
