@@ -396,7 +396,9 @@ class Injector:
         for word in sorted({w for w in words if len(w) >= 4}, key=len, reverse=True)[:3]:
             if len(seen) >= ENTITIES:
                 break
-            for entity in graph.search_nodes(word, namespace).entities[:ENTITIES]:
+            # The same entities in the same order as search_nodes, without loading the
+            # relations it would return (benchmarks/entities.py: 3.8 -> 1.7 ms p50 per miss).
+            for entity in graph.list_entities(namespace, query=word, limit=ENTITIES)[0]:
                 seen.setdefault(entity.name, entity)
         return [entity_item(e) for e in list(seen.values())[:ENTITIES]]
 
