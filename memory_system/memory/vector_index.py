@@ -7,12 +7,13 @@ the query embedding. SQLite stays the durable home of the vectors (sqlite-vec's 
 layout), and sqlite-vec answers the queries whose scope SQL narrows to a few rows (see
 ``store.embeddings.exact_search``).
 
-Why HNSW beside the matrix: the exact scan grows with the namespace (~0.06 ms per 1k vectors
-on one core), an HNSW graph (usearch) much more slowly. A namespace that reaches
-``hnsw_min_vectors`` gets a graph built on a background thread; the matrix stays, because it
-answers while the graph is built or busy, holds the exact float32 vectors that rescore the
-graph's candidates (so scores are the same cosines as the exact path's, whatever the graph's
-dtype), and covers vectors written since the graph last caught up (``stale``).
+Why HNSW beside the matrix: the exact scan grows with the namespace (~0.1 ms per 1k vectors
+on one core, more once the matrix outgrows the caches), an HNSW graph (usearch) much more
+slowly. A namespace that reaches ``hnsw_min_vectors`` gets a graph built on a background
+thread. The matrix stays (154 MB per 100k vectors; the f16 graph adds ~150 MB): it answers
+while the graph is built, rebuilt or busy, scores exactly the vectors written since the graph
+last caught up (``stale``), and is what a rebuild reads. A graph's scores are
+``1 - cosine distance`` on its f16 copies: cosines on the exact path's scale, within ~1e-3.
 
 A namespace is loaded on first use. The embedding worker adds vectors as it writes them and
 deletes drop rows at once; results are only candidates: the caller re-checks every id against
@@ -36,10 +37,10 @@ _log = logging.getLogger(__name__)
 Loader = Callable[[str], Iterable[tuple[int, bytes]]]
 
 # Chosen by benchmarks/vector_search.py (BENCHMARKS.md, "vector-search"): see the report there.
-HNSW_MIN_VECTORS = 20_000
+HNSW_MIN_VECTORS = 30_000
 HNSW_DTYPE = "f16"
-HNSW_EXPANSION_SEARCH = 64
-HNSW_MAX_N = 1_000  # asking a graph for more neighbours than this costs more than the scan
+HNSW_EXPANSION_SEARCH = 256  # only matters for n < 256: retrieval asks for >= 256
+HNSW_N_SHARE = 0.01  # a graph asked for more than this share of its namespace is slower than the scan
 _SYNC_CHUNK = 8  # vectors added to a serving graph per hold of its lock
 _BUILD_CHUNK = 4096
 
@@ -148,16 +149,22 @@ class _Namespace:
         n = min(n, size)
         top = np.argpartition(-scores, n - 1)[:n] if n < size else np.arange(size)
         top = top[np.argsort(-scores[top], kind="stable")]
-        return [(int(ids[i]), float(scores[i])) for i in top if ids[i] >= 0]
+        top = top[ids[top] >= 0]
+        return list(zip(ids[top].tolist(), scores[top].tolist()))
 
-    def rescore(self, candidates: Iterable[int], query: np.ndarray, n: int) -> list[tuple[int, float]]:
-        """Exact cosines of the live candidates, best ``n`` first (caller holds the index lock)."""
-        found = list(dict.fromkeys(c for c in candidates if c in self.row_of))
-        if not found:
-            return []
-        scores = self.matrix[[self.row_of[c] for c in found]] @ query
-        order = np.argsort(-scores, kind="stable")[:n]
-        return [(found[i], float(scores[i])) for i in order]
+    def merge(self, keys: list[int], distances: list[float], query: np.ndarray,
+              n: int) -> list[tuple[int, float]]:
+        """A graph's answer made current (caller holds the index lock): deleted ids dropped, and
+        the vectors the graph has not caught up with scored here, exactly, and merged in."""
+        stale = self.stale
+        found = [(k, 1.0 - d) for k, d in zip(keys, distances) if k in self.row_of and k not in stale]
+        if not stale:
+            return found
+        rows = np.asarray([self.row_of[k] for k in stale])
+        scores = self.matrix[rows] @ query
+        found += zip(self.ids[rows].tolist(), scores.tolist())
+        found.sort(key=lambda pair: -pair[1])
+        return found[:n]
 
 
 class VectorIndex:
@@ -166,12 +173,13 @@ class VectorIndex:
     Namespaces load lazily with ``loader`` (the stored vectors); writes that arrive while one
     is loading are replayed after the load, so nothing written meanwhile is missed. A
     namespace with at least ``hnsw_min_vectors`` vectors is also indexed by an HNSW graph
-    (``None`` turns graphs off); a search uses it when it is built and free, the exact scan
-    otherwise, and never waits for a build.
+    (``None`` turns graphs off); a search for at most ``hnsw_n_share`` of the namespace uses
+    it when it is built and free, the exact scan otherwise, and never waits for a build.
     """
 
     def __init__(self, dim: int, loader: Loader, *, hnsw_min_vectors: int | None = HNSW_MIN_VECTORS,
-                 hnsw_dtype: str = HNSW_DTYPE, expansion_search: int = HNSW_EXPANSION_SEARCH) -> None:
+                 hnsw_dtype: str = HNSW_DTYPE, expansion_search: int = HNSW_EXPANSION_SEARCH,
+                 hnsw_n_share: float = HNSW_N_SHARE) -> None:
         self.dim = dim
         self._loader = loader
         self._spaces: dict[str, _Namespace] = {}
@@ -182,6 +190,7 @@ class VectorIndex:
         self.hnsw_min_vectors = hnsw_min_vectors
         self._hnsw_dtype = hnsw_dtype
         self._expansion_search = expansion_search
+        self._n_share = hnsw_n_share
         self._versions = itertools.count(1)
         self._generation = 0
         self._worker: threading.Thread | None = None
@@ -208,12 +217,12 @@ class VectorIndex:
                 return
             with self._lock:
                 self._loading[namespace] = []
-            space = _Namespace(self.dim)
             ids: list[int] = []
             blobs: list[bytes] = []
             for memory_id, blob in self._loader(namespace):
                 ids.append(int(memory_id))
                 blobs.append(blob)
+            space = _Namespace(self.dim, capacity=len(ids) + len(ids) // 8 + 1024)  # not 2x: 100k rows are 154 MB
             if ids:
                 vectors = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(ids), self.dim)
                 space.upsert(ids, vectors)
@@ -270,20 +279,21 @@ class VectorIndex:
         """The ``n`` nearest ids of the namespace by cosine (vectors are unit length), best first."""
         self.ensure_loaded(namespace)
         space = self._spaces.get(namespace)
-        if space is None:
+        if space is None or n <= 0:
             return []
         query = np.asarray(query, dtype=np.float32)
         graph = space.graph
-        if graph is None or n > HNSW_MAX_N or len(space.stale) * 8 > len(space.row_of) \
+        live = len(space.row_of)
+        if graph is None or n > self._n_share * live or len(space.stale) * 8 > live \
                 or not graph.lock.acquire(blocking=False):
             return space.search(query, n)
         try:
-            keys = graph.index.search(query, n, threads=1).keys.tolist()
+            found = graph.index.search(query, n, threads=1)
         finally:
             graph.lock.release()
         with self._lock:
             self.graph_searches += 1
-            return space.rescore(itertools.chain(keys, space.stale), query, n)
+            return space.merge(found.keys.tolist(), found.distances.tolist(), query, n)
 
     def graph_stats(self, namespace: str) -> dict[str, Any] | None:
         """The namespace's HNSW graph (None without one): its nodes, removed nodes still in it,
