@@ -207,6 +207,16 @@ def hnsw_section(sizes: list[int], queries_n: int, sweep: bool) -> list[str]:
           f"{r['build_s']:.1f} | {r['recall_wide']:.3f} | {r['recall_narrow']:.3f} | {r['graph_mb']:.0f} | "
           f"{r['matrix_mb']:.0f} |" for r in results],
     ]
+    lines += [
+        "",
+        ("Choice (memory/vector_index.py): the exact scan answers below the threshold, while a graph is "
+         "built or rebuilt (a namespace loaded at 100k scans for the build time above) and when n is over "
+         "the share; f16, because the sweep shows the same recall as f32 with faster searches, a "
+         "faster build and half the graph memory; expansion_search 256, the smallest value in the sweep "
+         "with recall@20 >= 0.95 at n = 20 on the 100k vectors (retrieval asks for n >= 256, where ef "
+         "does not matter); the threshold where the graph starts to beat the scan at n = 320. The float32 "
+         "matrix stays beside the graph (matrix MB above: allocated, 1/8 headroom) for those fallbacks."),
+    ]
     if sweeps:
         lines += [
             "",
