@@ -158,11 +158,8 @@ def hnsw_measure(vectors: np.ndarray, queries: np.ndarray, label: str, *, dtype:
 
 
 def hnsw_section(sizes: list[int], queries_n: int, sweep: bool) -> list[str]:
-    from threadpoolctl import threadpool_limits
-
     from memory_system.memory import vector_index as vi
 
-    threadpool_limits(1, "blas")
     rng = np.random.default_rng(2)
     real = real_vectors()
     results: list[dict[str, object]] = []
@@ -250,6 +247,9 @@ def main() -> None:
     from memory_system.store.connection import Database
     from memory_system.store.visibility import visible_sql
 
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, "blas")  # as ``serve`` runs (ops/lifecycle.py)
     rng = np.random.default_rng(1)
     vectors = rng.standard_normal((args.n, DIM)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -297,7 +297,7 @@ def main() -> None:
         "## Vector search at 100k in one namespace (benchmarks/vector_search.py)",
         "",
         (f"`{command}` at {git_revision()}; {machine()}; "
-         f"{args.queries} queries, k = 50, exact cosine, random unit vectors; measured while other work ran "
+         f"{args.queries} queries, k = 50, exact cosine, random unit vectors, one BLAS thread; measured while other work ran "
          f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)."),
         "",
         "| method | p50 ms | p95 ms |",
