@@ -55,7 +55,7 @@ def _usearch_index() -> Any:
     in a subprocess).
     """
     try:
-        import onnxruntime  # noqa: F401
+        import onnxruntime  # type: ignore[import-untyped,unused-ignore]  # noqa: F401
     except ImportError:
         pass
     from usearch.index import Index
