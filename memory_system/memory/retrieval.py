@@ -313,6 +313,8 @@ class Retrieval:
             "last_error": self.worker.last_error,
             "index_vectors": self.index.size(), "rag_timeout_ms": self.rag_timeout_ms,
             "text_index": text,
+            # A graph still building: the exact scan answers meanwhile (benchmarks wait for it).
+            "vector_index": {"building": not self.index.wait_graphs(0)},
         }
 
     def close(self) -> None:
@@ -321,6 +323,8 @@ class Retrieval:
             self.worker.close()
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
+        if self.index is not None:
+            self.index.close()
 
 
 def _contributions(ranked: list[tuple[int, float]]) -> list[tuple[int, float, float]]:
