@@ -56,13 +56,17 @@ def semantic_available() -> tuple[bool, str | None]:
     return True, None
 
 
+QUERY_PRECISION = "int8"
+
+
 class MiniLMEmbedder:
     """all-MiniLM-L6-v2 on CPU through sentence-transformers, offline.
 
     Batches (the background worker) run through sentence-transformers on torch. Queries
     (``encode_query``) run through onnxruntime when it is installed (``onnx_runtime.OnnxMiniLM``:
-    the same weights exported once, cosine 1.000 to torch's vectors, 2.2 ms p50 instead of 6.9
-    by benchmarks/embedding.py),
+    the same weights exported once, int8 weights by default (``QUERY_PRECISION``; the
+    environment variable ``MEMORY_SYSTEM_QUERY_PRECISION=fp32`` keeps full precision); speed and
+    cosine to torch's vectors in benchmarks/embedding.py, recall in benchmarks/locomo.py),
     else through the tokenizer and transformer directly.
 
     One thread each on this 2-core box: with the HTTP threads and the worker busy, two-thread
@@ -115,8 +119,9 @@ class MiniLMEmbedder:
 
                     from memory_system.memory.onnx_runtime import OnnxMiniLM
 
-                    self._onnx = OnnxMiniLM(Path(self._model_dir), threads=1)
-                    self.query_backend = "onnxruntime"
+                    precision = os.environ.get("MEMORY_SYSTEM_QUERY_PRECISION", QUERY_PRECISION)
+                    self._onnx = OnnxMiniLM(Path(self._model_dir), threads=1, precision=precision)
+                    self.query_backend = f"onnxruntime-{precision}"
                 except Exception:  # not installed, or the export failed: torch answers queries
                     self._onnx = None
                 self._onnx_tried = True

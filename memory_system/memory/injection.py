@@ -43,7 +43,7 @@ from memory_system.memory.injection_block import (
 from memory_system.memory.injection_cache import CacheKey, InjectionCache, normalise_query
 from memory_system.memory.models import Memory
 from memory_system.memory.reinforcer import BatchReinforcer
-from memory_system.memory.retrieval import MAX_QUERY_CHARS  # what retrieval accepts
+from memory_system.memory.retrieval import MAX_QUERY_CHARS, PendingSearch  # what retrieval accepts
 from memory_system.memory.tokens import TOKEN_COUNTER
 from memory_system.ops.logging import log_event
 from memory_system.ops.metrics import INJECTION_LATENCY, RAG_TIMEOUTS
@@ -248,14 +248,17 @@ class Injector:
         self, agent_id: str, namespace: str, session_id: str | None, user_id: str | None, query: str,
         budget: int, fmt: str, flags: InjectionFlags,
     ) -> tuple[InjectionResult, float | None]:
-        search = self._search(agent_id, namespace, query, flags)
-        mode = "degraded" if search["degraded"] else "enhanced"
-        builder = BlockBuilder(fmt, budget)
-        for item in self._preference_items(namespace, user_id):
-            builder.try_add(item)
-        memories = self._rank(search["hits"], session_id, flags)
+        pending = self._begin_search(agent_id, namespace, query, flags)
+        # While the query is embedded (the dense step's thread): the other sections.
+        preferences = self._preference_items(namespace, user_id)
         patterns = self._pattern_items(namespace, query)
         entities = self._entity_items(namespace, query)
+        search = self._search_result(pending, agent_id, namespace, flags)
+        mode = "degraded" if search["degraded"] else "enhanced"
+        builder = BlockBuilder(fmt, budget)
+        for item in preferences:
+            builder.try_add(item)
+        memories = self._rank(search["hits"], session_id, flags)
         pattern_cap = builder.used + int(budget * PATTERN_SHARE)
         for item in patterns:
             if builder.used + 1 > pattern_cap:
@@ -290,15 +293,25 @@ class Injector:
         moment = datetime.fromisoformat(min(ends))  # 3.11+ reads the "Z"
         return max(0.0, (moment - datetime.now(UTC)).total_seconds())
 
-    def _search(self, agent_id: str, namespace: str, query: str, flags: InjectionFlags) -> dict[str, Any]:
-        """Hybrid retrieval within the RAG time budget; full text + recency when it fails."""
-        settings = self.runtime.settings
+    def _begin_search(self, agent_id: str, namespace: str, query: str,
+                      flags: InjectionFlags) -> PendingSearch | Exception:
+        """Hybrid retrieval started within the RAG time budget (or why it could not start)."""
         try:
-            found = self.runtime.retrieval.search(
+            return self.runtime.retrieval.begin(
                 namespace=namespace, agent_id=agent_id, query=query, k=CANDIDATES,
                 sharing_enabled=flags.sharing, tiers_enabled=flags.tiers,
-                time_budget_ms=settings.rag_timeout_ms,
+                time_budget_ms=self.runtime.settings.rag_timeout_ms,
             )
+        except Exception as exc:
+            return exc
+
+    def _search_result(self, pending: PendingSearch | Exception, agent_id: str, namespace: str,
+                       flags: InjectionFlags) -> dict[str, Any]:
+        """The retrieval's answer; full text + recency when retrieval itself broke."""
+        try:
+            if isinstance(pending, Exception):
+                raise pending
+            return _read_search(pending.result())
         except Exception as exc:  # retrieval itself broke: answer from recency, say so
             RAG_TIMEOUTS.labels(reason="error").inc()
             log_event(_log, "injection_retrieval_failed", level=logging.WARNING, error=type(exc).__name__)
@@ -306,7 +319,6 @@ class Injector:
             hits: list[tuple[Memory, float, dict[str, float]]] = [(m, 0.0, {}) for m in recent]
             return {"hits": hits, "degraded": True,
                     "info": {"mode": "recency", "degraded": True, "reason": f"retrieval failed: {type(exc).__name__}"}}
-        return _read_search(found)
 
     def _rank(
         self, hits: list[tuple[Memory, float, dict[str, float]]], session_id: str | None, flags: InjectionFlags,

@@ -46,7 +46,7 @@ from memory_system.store import search as fts_store
 from memory_system.store.connection import Database
 from memory_system.store.visibility import visible_sql
 
-__all__ = ["DEFAULT_SEARCH_BUDGET_MS", "SOURCES", "Retrieval", "SearchFilters", "SearchHit", "SearchResult"]
+__all__ = ["DEFAULT_SEARCH_BUDGET_MS", "SOURCES", "PendingSearch", "Retrieval", "SearchFilters", "SearchHit", "SearchResult"]
 
 SOURCES = ("fulltext", "dense")
 MAX_K = 100
@@ -85,6 +85,55 @@ class SearchResult:
         return {"hits": [h.to_dict() for h in self.hits], "mode": self.mode, "reason": self.reason,
                 "sources": list(self.sources), "took_ms": round(self.took_ms, 3),
                 "vectors_stale": self.vectors_stale}
+
+
+@dataclass
+class PendingSearch:
+    """A search whose full text is ranked and whose dense step may still be running."""
+
+    retrieval: Retrieval
+    started: float
+    deadline: float  # perf_counter time the dense step must have answered by
+    namespace: str
+    where: str
+    params: dict[str, Any]
+    k: int
+    wanted: tuple[str, ...]
+    depth: int
+    terms: list[str]
+    lists: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+    dense: Future[list[tuple[int, float]]] | None = None
+    reason: str | None = None
+    degraded: bool = False
+
+    def result(self) -> SearchResult:
+        """Wait for the dense step (up to the deadline), fuse, re-check, return."""
+        lists, retrieval = self.lists, self.retrieval
+        if self.dense is not None:
+            try:
+                lists["dense"] = self.dense.result(timeout=max(0.0, self.deadline - time.perf_counter()))
+            except FutureTimeout:
+                # Not started yet (queued behind other dense steps): drop it, nobody will read it.
+                # Under load, abandoned steps otherwise run anyway and push the next ones past
+                # their budget too (found by benchmarks/injection.py at 100k memories).
+                self.dense.cancel()
+                budget_ms = (self.deadline - self.started) * 1000
+                self.degraded, self.reason = True, f"dense step exceeded its {budget_ms:.0f} ms budget"
+                metrics.RAG_TIMEOUTS.labels(reason="timeout").inc()
+            except Exception as exc:
+                self.degraded, self.reason = True, f"dense step failed: {type(exc).__name__}: {exc}"
+                metrics.RAG_TIMEOUTS.labels(reason="error").inc()
+                log_event(_log, "rag_dense_failed", level=logging.WARNING, error=str(exc))
+        reader = retrieval.db.reader()
+        if "dense" not in lists and "fulltext" not in lists:
+            lists["fulltext"] = retrieval._fulltext(reader, self.namespace, self.terms, self.where, self.params,
+                                                    self.depth)
+        hits = retrieval._fuse(reader, lists, self.where, self.params, self.k)
+        mode = "hybrid" if "dense" in lists and "fulltext" in self.wanted else (
+            "degraded" if self.degraded else ("dense" if "dense" in lists else "fulltext"))
+        return SearchResult(hits=hits, mode=mode, reason=None if mode == "hybrid" else self.reason,
+                            sources=tuple(lists), took_ms=(time.perf_counter() - self.started) * 1000,
+                            vectors_stale=retrieval._stale_cached())
 
 
 class Retrieval:
@@ -135,6 +184,18 @@ class Retrieval:
         ``time_budget_ms`` bounds the dense step (default: the service's ``rag_timeout_ms``).
         Raises ``MemoryValidationError`` naming the field for bad input.
         """
+        return self.begin(agent_id=agent_id, namespace=namespace, query=query, k=k, filters=filters,
+                          sharing_enabled=sharing_enabled, tiers_enabled=tiers_enabled,
+                          time_budget_ms=time_budget_ms, sources=sources).result()
+
+    def begin(self, *, agent_id: str, namespace: str, query: str, k: int = 10,
+              filters: SearchFilters | None = None, sharing_enabled: bool = False,
+              tiers_enabled: bool = True, time_budget_ms: float | None = None,
+              sources: tuple[str, ...] | list[str] | None = None) -> PendingSearch:
+        """``search`` in two halves: this one starts the dense step on its thread and ranks full
+        text on the caller's; ``result()`` waits for the dense step and fuses. A caller with
+        other work (injection: preferences, code patterns, entities) does it in between, while
+        the query is being embedded, instead of after. Same arguments and errors as ``search``."""
         started = time.perf_counter()
         query = _check_query(query)
         k = _check_k(k)
@@ -144,52 +205,23 @@ class Retrieval:
         where, params = visible_sql("m", agent_id=agent_id, namespace=namespace, sharing_enabled=sharing_enabled)
         extra_where, extra_params = filters.sql("m", tiers_enabled=tiers_enabled)
         where, params = f"{where} AND {extra_where}", {**params, **extra_params}
-        depth = min(max(2 * k, 50), 200)  # candidates per source: fusion needs more than k
-
-        dense_future: Future[list[tuple[int, float]]] | None = None
-        reason: str | None = None
-        degraded = False
+        pending = PendingSearch(self, started=started, deadline=started + budget_s, namespace=namespace,
+                                where=where, params=params, k=k, wanted=wanted,
+                                depth=min(max(2 * k, 50), 200),  # per source: fusion needs more than k
+                                terms=fts_store.query_terms(query))
         if self.embedder is None:
-            reason = self.unavailable_reason
+            pending.reason = self.unavailable_reason
         elif "dense" not in wanted:
-            reason = "fulltext requested"
+            pending.reason = "fulltext requested"
         else:
-            dense_future = self._submit_dense(namespace, query, where, params, depth)
-            if dense_future is None:
-                degraded, reason = True, "busy: too many dense searches in flight"
+            pending.dense = self._submit_dense(namespace, query, where, params, pending.depth)
+            if pending.dense is None:
+                pending.degraded, pending.reason = True, "busy: too many dense searches in flight"
                 metrics.RAG_TIMEOUTS.labels(reason="busy").inc()
-
-        lists: dict[str, list[tuple[int, float]]] = {}
-        reader = self.db.reader()
-        terms = fts_store.query_terms(query)
         if "fulltext" in wanted:
-            lists["fulltext"] = self._fulltext(reader, namespace, terms, where, params, depth)
-        if dense_future is not None:
-            remaining = budget_s - (time.perf_counter() - started)
-            try:
-                lists["dense"] = dense_future.result(timeout=max(0.0, remaining))
-            except FutureTimeout:
-                # Not started yet (queued behind other dense steps): drop it, nobody will read it.
-                # Under load, abandoned steps otherwise run anyway and push the next ones past
-                # their budget too (found by benchmarks/injection.py at 100k memories).
-                dense_future.cancel()
-                degraded, reason = True, f"dense step exceeded its {budget_s * 1000:.0f} ms budget"
-                metrics.RAG_TIMEOUTS.labels(reason="timeout").inc()
-            except Exception as exc:
-                degraded, reason = True, f"dense step failed: {type(exc).__name__}: {exc}"
-                metrics.RAG_TIMEOUTS.labels(reason="error").inc()
-                log_event(_log, "rag_dense_failed", level=logging.WARNING, error=str(exc))
-        if "dense" not in lists and "fulltext" not in lists:
-            lists["fulltext"] = self._fulltext(reader, namespace, terms, where, params, depth)
-
-        hits = self._fuse(reader, lists, where, params, k)
-        mode = "hybrid" if "dense" in lists and "fulltext" in wanted else (
-            "degraded" if degraded else ("dense" if "dense" in lists else "fulltext"))
-        if mode == "hybrid":
-            reason = None
-        return SearchResult(hits=hits, mode=mode, reason=reason, sources=tuple(lists),
-                            took_ms=(time.perf_counter() - started) * 1000,
-                            vectors_stale=self._stale_cached())
+            pending.lists["fulltext"] = self._fulltext(self.db.reader(), namespace, pending.terms, where, params,
+                                                       pending.depth)
+        return pending
 
     def _fulltext(self, reader: Any, namespace: str, terms: list[str], where: str,
                   params: dict[str, Any], depth: int) -> list[tuple[int, float]]:
