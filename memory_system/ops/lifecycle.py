@@ -22,7 +22,6 @@ import ipaddress
 import logging
 import os
 import signal
-import sys
 import time
 from collections.abc import Callable, Generator, Mapping
 from contextlib import contextmanager
@@ -161,11 +160,6 @@ def _warm_up(runtime: Runtime) -> None:
     # vector scan beside the full-text query slowed injection (benchmarks/injection.py: 100k
     # miss p95 49 -> 37 ms over HTTP, see BENCHMARKS.md).
     threadpool_limits(limits=1, user_api="blas")
-    # A request's threads (HTTP loop, handler, dense step) hand the GIL to each other many
-    # times per injection; at the default 5 ms interval a thread ready to run could wait that
-    # long. 0.5 ms: 100k cache-miss p50 over HTTP 19.5 -> 17.4 ms, p95 unchanged
-    # (benchmarks/injection.py, same machine, back to back).
-    sys.setswitchinterval(0.0005)
     runtime.retrieval.preload()  # indexes load in the background; FTS5 answers meanwhile
     runtime.start_maintenance()
     log_event(logger, "service_warmed", duration_ms=round((time.perf_counter() - started) * 1000, 1),
