@@ -466,27 +466,28 @@ def notes(results: dict[int, dict[str, Any]]) -> str:
 
 
 ANALYSIS = """\
-Where a cache miss at 100k goes (py-spy profiles and in-process breakdowns during development;
-benchmarks/fulltext.py and benchmarks/vector_search.py measure the two retrieval halves alone):
+Where a cache miss at 100k goes (in-process breakdowns and py-spy profiles during development,
+quiet machine; benchmarks/fulltext.py, benchmarks/vector_search.py and benchmarks/embedding.py
+measure the pieces alone):
 
-- Full text: BM25 scores every match (these questions match a median ~7,100 of the 100k
-  memories). Ranking in the index and re-checking only the top 200 for visibility (instead of
-  joining every match) brought it to ~12 / 21 ms p50 / p95 quiet; the namespace scope token
-  costs a few ms of that even in a one-namespace database.
-- Dense, in parallel with full text: query embedding on onnxruntime (~3 ms quiet) + an exact
-  scan of 100k x 384 float32 (~4-7 ms). The two compete for the same 2 cores: `serve` limits
-  BLAS to one thread, which took this benchmark's 100k miss p95 from 49 to 37 ms.
-- The rest of `took_ms` is fusion, re-checking candidates, ranking, packing the block and the
-  thread hand-offs; the HTTP path adds ~3 ms (see the cache-hit rows: the service's own work
-  on a hit is ~0.15 ms).
-- Hot spots this benchmark found and that are fixed: the candidate re-check walked the agent's
-  index over every row (~350 ms at 100k; now a rowid lookup), the embedding worker rescanned all
-  memories every 2 s (now resumes from the highest id), a dense step that timed out while queued
-  ran anyway (now cancelled).
-- What would close the rest of the miss gap: an in-memory BM25 index per namespace rebuilt
-  from SQLite (the way vectors already are: sparse scoring of 100k documents is ~1-2 ms), or
-  dropping near-zero-weight frequent terms; an approximate vector index (HNSW ~1 ms at 100k,
-  MEASURED.md); fewer thread hand-offs on the miss path."""
+- Full text, on the request's thread: the in-memory BM25 index (memory/text_index.py) ranks
+  the ~7,100 matches of a median question in ~2 ms, re-check included. Through FTS5 it was
+  12 / 21 ms p50 / p95 and the largest part of the 37 ms p95 this benchmark measured before.
+- Dense, on its own thread at the same time: the query embedded by onnxruntime with int8
+  weights (~1.7 ms; 3-5 ms in fp32), the namespace's HNSW graph asked for 320 neighbours
+  (~1-2 ms; the exact scan of 100k x 384 float32 is ~11 ms on one thread), then the re-check of
+  the first 160 candidates (~0.9 ms).
+- Meanwhile the request's thread reads preferences, code patterns and graph entities
+  (`Retrieval.begin` / `result`), then fuses, ranks and packs the block (~2-3 ms).
+- The HTTP path and the client add ~3-4 ms (the cache-hit rows: the service's own work on a hit
+  is ~0.05 ms).
+- Before measuring, the script waits for the service's start-up load of the indexes (the
+  "Setup times" line): until then FTS5 and the exact scan answer, as after every restart.
+- Run to run: the contention probe above says how busy the cores were. In a full run of the
+  same code 20 minutes earlier it read 8.4 / 10.7 ms and that run measured 100k miss p95
+  26.9 ms and hit p95 7.7 ms; shorter runs in between (misses and hits only, no probe) measured
+  miss p95 21.7-26.8 ms and hit p95 4.86-4.93 ms. The goals hold on a quiet machine, with
+  little margin for hits when the box is busy."""
 
 
 def section(results: dict[int, dict[str, Any]], setups: dict[int, dict[str, Any]], command: str,
