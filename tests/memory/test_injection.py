@@ -322,3 +322,20 @@ def test_cache_key_read_once_serves_lookup_and_inject(make_runtime: Callable[...
     assert injector.cache_key(**{**args, "flags": InjectionFlags(enhanced=False)}) is None  # type: ignore[arg-type]
     with pytest.raises(InjectionError, match="token_budget"):
         injector.cache_key(**args, token_budget=0)  # type: ignore[arg-type]
+
+
+def test_when_retrieval_itself_fails_injection_answers_from_recency(
+    make_runtime: Callable[..., Runtime], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from memory_system.memory import text_index
+
+    monkeypatch.setattr(text_index, "SMALL_NAMESPACE", 0)  # the first search goes to FTS5
+    runtime = make_runtime(embedder="none")
+    ids = facts(runtime)
+    with runtime.db.write() as conn:  # a broken full-text index: FTS5 queries raise
+        conn.execute("DROP TABLE memories_fts")
+    before = RAG_TIMEOUTS.labels(reason="error")._value.get()
+    result = inject(runtime, "which database do we use?")
+    assert result.mode == "degraded" and result.retrieval["mode"] == "recency"
+    assert {m["id"] for m in result.manifest["memories"]} <= set(ids) and result.manifest["memories"]
+    assert RAG_TIMEOUTS.labels(reason="error")._value.get() == before + 1
