@@ -292,13 +292,18 @@ def main() -> None:
                   f"{run['results']['fulltext']['all'][1]:.3f}; dense {run['results']['dense']['all'][1]:.3f} "
                   f"(R@10); ack {run['ack_per_s']:.0f}/s, embedded {run['embed_per_s']:.0f}/s; modes {run['modes']}",
                   flush=True)
+    from memory_system.memory.embeddings import QUERY_PRECISION
+
     shipped = runs[-1]
     body = [
         "## Retrieval quality: LoCoMo dev (benchmarks/locomo.py)",
         "",
         f"`python benchmarks/locomo.py{' --ablations' if args.ablations else ''}` at {git_revision()}, "
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {machine()}; measured while other work ran on the machine "
-        f"(load average {os.getloadavg()[0]:.1f} at the end).",
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {machine()}; 1-minute load average "
+        f"{os.getloadavg()[0]:.1f} at the end (above ~2: other work shared the cores; recall does not "
+        "depend on it, the rates do). Queries embedded with "
+        f"{os.environ.get('MEMORY_SYSTEM_QUERY_PRECISION', QUERY_PRECISION)} weights "
+        "(`MEMORY_SYSTEM_QUERY_PRECISION`; stored vectors are fp32).",
         f"{shipped['memories']} turns of {len(data)} conversations stored through `POST /v1/memories/batch`, "
         f"{shipped['questions']} questions (categories 1-4) asked through `POST /v1/memories/search`. "
         "Evidence recall: share of a question's evidence turns in the top k, averaged over questions.",

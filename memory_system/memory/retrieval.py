@@ -365,7 +365,7 @@ def _contributions(ranked: list[tuple[int, float]]) -> list[tuple[int, float, fl
     Relative score fusion (as Weaviate's ``relativeScoreFusion``): unlike reciprocal rank
     fusion it keeps how far apart the candidates are, so one strong lexical match is not
     flattened to the level of the dense list's tenth guess. Measured on LoCoMo dev (README
-    baselines' split, BENCHMARKS.md): fused R@10 0.643 with RRF (k = 60), 0.721 with this.
+    baselines' split, BENCHMARKS.md): fused R@10 0.637 with RRF (k = 60), 0.713 with this.
     """
     if not ranked:
         return []
