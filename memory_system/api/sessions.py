@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException
@@ -35,19 +36,22 @@ def start_session(runtime: RuntimeDep, identity: IdentityDep) -> dict[str, Any]:
     return _body(runtime.sessions.start(identity.agent_id, identity.namespace), runtime)
 
 
-@router.get("/{session_id}")
-def get_session(session_id: str, runtime: RuntimeDep, identity: IdentityDep) -> dict[str, Any]:
+def _own_session(
+    act: Callable[[str, str, str], SessionRecord], session_id: str, runtime: Runtime, identity: Identity
+) -> dict[str, Any]:
+    """Reading and ending a session answer alike: the caller's own session, else 404."""
     try:
-        record = runtime.sessions.get(session_id, identity.agent_id, identity.namespace)
+        record = act(session_id, identity.agent_id, identity.namespace)
     except SessionNotFound as exc:
         raise HTTPException(404, str(exc)) from exc
     return _body(record, runtime)
+
+
+@router.get("/{session_id}")
+def get_session(session_id: str, runtime: RuntimeDep, identity: IdentityDep) -> dict[str, Any]:
+    return _own_session(runtime.sessions.get, session_id, runtime, identity)
 
 
 @router.post("/{session_id}/end")
 def end_session(session_id: str, runtime: RuntimeDep, identity: IdentityDep) -> dict[str, Any]:
-    try:
-        record = runtime.sessions.end(session_id, identity.agent_id, identity.namespace)
-    except SessionNotFound as exc:
-        raise HTTPException(404, str(exc)) from exc
-    return _body(record, runtime)
+    return _own_session(runtime.sessions.end, session_id, runtime, identity)
