@@ -164,19 +164,24 @@ def check_importance(value: Any) -> float:
     return float(value)
 
 
+def json_text(value: Any, field: str, max_bytes: int) -> str:
+    """Compact JSON text as stored; NaN and infinities are refused because they are not JSON."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise MemoryValidationError(field, f"is not JSON-serialisable: {exc}") from None
+    if len(text.encode("utf-8")) > max_bytes:
+        raise MemoryValidationError(field, f"is larger than {max_bytes} bytes as JSON")
+    return text
+
+
 def check_metadata(value: Any) -> str:
     """The JSON text stored; objects only, so that callers can always add keys."""
     if value is None:
         return "{}"
     if not isinstance(value, dict):
         raise MemoryValidationError("metadata", "must be a JSON object")
-    try:
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise MemoryValidationError("metadata", f"is not JSON-serialisable: {exc}") from None
-    if len(text.encode("utf-8")) > MAX_METADATA_BYTES:
-        raise MemoryValidationError("metadata", f"is larger than {MAX_METADATA_BYTES} bytes as JSON")
-    return text
+    return json_text(value, "metadata", MAX_METADATA_BYTES)
 
 
 def check_visibility(value: Any) -> str:

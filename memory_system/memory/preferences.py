@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from memory_system.memory.models import MemoryNotFound, MemoryValidationError
+from memory_system.memory.models import MemoryNotFound, MemoryValidationError, json_text
 from memory_system.store import preferences as store
 from memory_system.store.connection import Database
 from memory_system.store.scopes import bump_scope
@@ -67,16 +67,6 @@ def check_key(key: Any) -> str:
     return key
 
 
-def _value_json(value: Any) -> str:
-    try:
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise MemoryValidationError("value", f"is not JSON-serialisable: {exc}") from None
-    if len(text.encode("utf-8")) > MAX_VALUE_BYTES:
-        raise MemoryValidationError("value", f"is larger than {MAX_VALUE_BYTES} bytes as JSON")
-    return text
-
-
 class PreferenceStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -94,7 +84,7 @@ class PreferenceStore:
         """Set the value (any JSON, ``null`` included); returns it and whether the key was new."""
         check_user(user_id)
         check_key(key)
-        text = _value_json(value)
+        text = json_text(value, "value", MAX_VALUE_BYTES)
         with self.db.write() as conn:
             created = store.upsert(conn, namespace, user_id, key, text, utc_now())
             bump_scope(conn, namespace)
