@@ -10,6 +10,8 @@ from the service, FastAPI's ``{"detail": [{"loc", "msg"}]}`` from request valida
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
@@ -109,13 +111,20 @@ def _refuse(exc: GraphError) -> HTTPException:
     return HTTPException(422, detail={"error": code, "field": exc.field, "message": str(exc)})
 
 
+@contextmanager
+def _refusing() -> Iterator[None]:
+    """Every route answers a service refusal the same way: 422 naming the field."""
+    try:
+        yield
+    except GraphError as exc:
+        raise _refuse(exc) from None
+
+
 @router.post("/entities", status_code=201)
 def create_entities(body: CreateEntities, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Create entities; names that exist in the namespace are skipped. Returns those created."""
-    try:
+    with _refusing():
         created = runtime.graph.create_entities([e.to_entity() for e in body.entities], caller.namespace)
-    except GraphError as exc:
-        raise _refuse(exc) from None
     return {"entities": [e.to_dict() for e in created]}
 
 
@@ -130,10 +139,8 @@ def list_entities(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     """A page of entities in creation order; ``next_offset`` is null on the last page."""
-    try:
+    with _refusing():
         page, next_offset = runtime.graph.list_entities(caller.namespace, query=q, limit=limit, offset=offset)
-    except GraphError as exc:
-        raise _refuse(exc) from None
     return {"entities": [e.to_dict() for e in page], "next_offset": next_offset}
 
 
@@ -153,20 +160,16 @@ def get_entity(name: str, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]
 @router.delete("/entities")
 def delete_entities(body: DeleteEntities, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Delete entities with their observations and relations; unknown names are ignored."""
-    try:
+    with _refusing():
         deleted = runtime.graph.delete_entities(body.entityNames, caller.namespace)
-    except GraphError as exc:
-        raise _refuse(exc) from None
     return {"deleted": deleted}
 
 
 @router.delete("/entities/{name:path}")
 def delete_entity(name: str, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Delete one entity with its observations and relations; 404 when it does not exist."""
-    try:
+    with _refusing():
         deleted = runtime.graph.delete_entities([name], caller.namespace)
-    except GraphError as exc:
-        raise _refuse(exc) from None
     if not deleted:
         raise HTTPException(404, detail={"error": "entity_not_found", "field": "name",
                                          "message": f"entity {name!r} does not exist in namespace "
@@ -177,34 +180,28 @@ def delete_entity(name: str, runtime: RuntimeDep, caller: Caller) -> dict[str, A
 @router.post("/relations", status_code=201)
 def create_relations(body: Relations, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Create relations; exact duplicates are skipped, an unknown endpoint refuses the whole call."""
-    try:
+    with _refusing():
         created = runtime.graph.create_relations([r.to_relation() for r in body.relations],
                                                    caller.namespace)
-    except GraphError as exc:
-        raise _refuse(exc) from None
     return {"relations": [r.to_dict() for r in created]}
 
 
 @router.delete("/relations")
 def delete_relations(body: Relations, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Delete relations; those that do not exist are ignored."""
-    try:
+    with _refusing():
         deleted = runtime.graph.delete_relations([r.to_relation() for r in body.relations],
                                                    caller.namespace)
-    except GraphError as exc:
-        raise _refuse(exc) from None
     return {"deleted": deleted}
 
 
 @router.post("/observations", status_code=201)
 def add_observations(body: AddObservations, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Add observations the entities lack; an unknown entity refuses the whole call."""
-    try:
+    with _refusing():
         results = runtime.graph.add_observations(
             [ObservationSet(o.entityName, tuple(o.contents)) for o in body.observations], caller.namespace
         )
-    except GraphError as exc:
-        raise _refuse(exc) from None
     return {"results": [{"entityName": r.entity_name, "addedObservations": list(r.contents)}
                         for r in results]}
 
@@ -212,12 +209,10 @@ def add_observations(body: AddObservations, runtime: RuntimeDep, caller: Caller)
 @router.delete("/observations")
 def delete_observations(body: DeleteObservations, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Delete observations; unknown entities and contents are ignored."""
-    try:
+    with _refusing():
         deleted = runtime.graph.delete_observations(
             [ObservationSet(d.entityName, tuple(d.observations)) for d in body.deletions], caller.namespace
         )
-    except GraphError as exc:
-        raise _refuse(exc) from None
     return {"deleted": deleted}
 
 
@@ -230,16 +225,14 @@ def read_graph(runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
 @router.post("/graph/search")
 def search_graph(body: SearchGraph, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Entities whose name, type or an observation contains ``query``, and their relations."""
-    try:
-        return runtime.graph.search_nodes(body.query, caller.namespace).to_dict()
-    except GraphError as exc:
-        raise _refuse(exc) from None
+    with _refusing():
+        found = runtime.graph.search_nodes(body.query, caller.namespace)
+    return found.to_dict()
 
 
 @router.post("/graph/open")
 def open_nodes(body: OpenNodes, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """The named entities (unknown names skipped) and their relations."""
-    try:
-        return runtime.graph.open_nodes(body.names, caller.namespace).to_dict()
-    except GraphError as exc:
-        raise _refuse(exc) from None
+    with _refusing():
+        found = runtime.graph.open_nodes(body.names, caller.namespace)
+    return found.to_dict()
