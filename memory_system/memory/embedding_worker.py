@@ -136,39 +136,33 @@ class EmbeddingWorker:
     def backfill(self, progress: Progress | None = None) -> int:
         """Embed every memory that has no vector yet; returns how many."""
         reader = self.db.reader()
-        total = store.count_missing(reader)
-        done, after = 0, 0
-        while True:
-            ids = store.missing_after(reader, after, self.batch_size)
-            if not ids:
-                break
-            done += self.embed_ids(ids)
-            after = ids[-1]
-            if progress:
-                progress(done, total)
-        return done
+        return self._embed_pages(lambda after: store.missing_after(reader, after, self.batch_size),
+                                 store.count_missing(reader), progress, staging=False)
 
     def reembed(self, progress: Progress | None = None) -> int:
         """Recompute every vector with the configured model while search keeps the old ones."""
         reader = self.db.reader()
         with self.db.write() as conn:
             store.clear_staged(conn)
-        total = store.count_memories(reader)
-        done, after = 0, 0
-        while True:
-            ids = store.all_ids(reader, after, self.batch_size)
-            if not ids:
-                break
-            done += self.embed_ids(ids, staging=True)
-            after = ids[-1]
-            if progress:
-                progress(done, total)
+        done = self._embed_pages(lambda after: store.all_ids(reader, after, self.batch_size),
+                                 store.count_memories(reader), progress, staging=True)
         with self.db.write() as conn:
             store.swap_staged(conn)
             store.record_model(conn, self.embedder.name, self.embedder.dim, bump_generation=True)
         self._generation = self._read_generation()
         self.index.clear()
         log_event(_log, "embeddings_reembedded", model=self.embedder.name, dim=self.embedder.dim, count=done)
+        return done
+
+    def _embed_pages(self, next_ids: Callable[[int], list[int]], total: int, progress: Progress | None, *,
+                     staging: bool) -> int:
+        """Backfill and re-embed walk ids alike: pages keyed on the last id done, until one is empty."""
+        done, after = 0, 0
+        while ids := next_ids(after):
+            done += self.embed_ids(ids, staging=staging)
+            after = ids[-1]
+            if progress:
+                progress(done, total)
         return done
 
     def stored_model(self) -> tuple[str | None, int | None]:
