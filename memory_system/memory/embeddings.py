@@ -98,6 +98,10 @@ class MiniLMEmbedder:
         self._onnx: Any = None
         self._onnx_tried = False
         self.query_backend = "torch"
+        # Checked here, at start: a typo must not silently fall back to the slower torch path.
+        self.query_precision = os.environ.get("MEMORY_SYSTEM_QUERY_PRECISION") or QUERY_PRECISION
+        if self.query_precision not in ("fp32", "int8"):
+            raise ValueError(f"MEMORY_SYSTEM_QUERY_PRECISION={self.query_precision!r}: use fp32 or int8")
 
     def encode_query(self, text: str) -> np.ndarray:
         """One query's vector, on the fastest path installed (see the class docstring)."""
@@ -119,9 +123,8 @@ class MiniLMEmbedder:
 
                     from memory_system.memory.onnx_runtime import OnnxMiniLM
 
-                    precision = os.environ.get("MEMORY_SYSTEM_QUERY_PRECISION", QUERY_PRECISION)
-                    self._onnx = OnnxMiniLM(Path(self._model_dir), threads=1, precision=precision)
-                    self.query_backend = f"onnxruntime-{precision}"
+                    self._onnx = OnnxMiniLM(Path(self._model_dir), threads=1, precision=self.query_precision)
+                    self.query_backend = f"onnxruntime-{self.query_precision}"
                 except Exception:  # not installed, or the export failed: torch answers queries
                     self._onnx = None
                 self._onnx_tried = True

