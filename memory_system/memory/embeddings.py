@@ -57,6 +57,7 @@ def semantic_available() -> tuple[bool, str | None]:
 
 
 QUERY_PRECISION = "int8"
+QUERY_PRECISIONS = ("fp32", "int8")  # what onnx_runtime.OnnxMiniLM can run
 
 
 class MiniLMEmbedder:
@@ -100,7 +101,7 @@ class MiniLMEmbedder:
         self.query_backend = "torch"
         # Checked here, at start: a typo must not silently fall back to the slower torch path.
         self.query_precision = os.environ.get("MEMORY_SYSTEM_QUERY_PRECISION") or QUERY_PRECISION
-        if self.query_precision not in ("fp32", "int8"):
+        if self.query_precision not in QUERY_PRECISIONS:
             raise ValueError(f"MEMORY_SYSTEM_QUERY_PRECISION={self.query_precision!r}: use fp32 or int8")
 
     def encode_query(self, text: str) -> np.ndarray:

@@ -27,8 +27,7 @@ from typing import Any
 import numpy as np
 
 from memory_system.memory.embeddings import MAX_SEQ_LENGTH, MODEL_DIM
-
-PRECISIONS = ("fp32", "int8")
+from memory_system.memory.embeddings import QUERY_PRECISIONS as PRECISIONS
 
 
 def default_cache_dir() -> Path:
