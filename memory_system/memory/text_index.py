@@ -279,14 +279,10 @@ class TextIndex:
             self._apply_pending()
             return space.search(stems, n)
 
-    def clear(self) -> None:
-        with self._lock:
-            self._spaces.clear()
-            self._pending.clear()
-
     def _load_small(self, namespace: str) -> _Namespace | None:
         """A namespace of at most ``SMALL_NAMESPACE`` memories (a new agent's, a test's) loads
-        within the first search (~10 ms at 500), so even that search is ranked here."""
+        within the first search (building 500 LoCoMo turns took 16 ms, 1,000 took 26 ms, stem
+        cache cold), so even that search is ranked here."""
         with self._lock:
             if namespace in self._loading:
                 return None
