@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -46,6 +46,16 @@ def open_database(path: Path) -> Iterator[Database]:
         yield database
     finally:
         database.close()
+
+
+@contextmanager
+def open_migrated(option: Path | None, ready: Callable[[Database], bool], lacks: str) -> Iterator[Database]:
+    """An existing database whose schema has what the command needs; else one line saying to migrate."""
+    path = db_path(option)
+    with open_database(path) as database:
+        if not ready(database):
+            fail(f"{path} has {lacks}; run 'memory-system db migrate --db {path}' first")
+        yield database
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

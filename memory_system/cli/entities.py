@@ -14,10 +14,9 @@ from memory_system.cli._common import (
     DbOption,
     JsonOption,
     console,
-    db_path,
     err_console,
     fail,
-    open_database,
+    open_migrated,
     print_json,
 )
 from memory_system.memory.entities import DEFAULT_NAMESPACE, GraphError, KnowledgeGraph
@@ -33,10 +32,7 @@ NamespaceOption = Annotated[
 
 @contextmanager
 def _graph(db: Path | None) -> Iterator[KnowledgeGraph]:
-    path = db_path(db)
-    with open_database(path) as database:
-        if migrations.current_version(database.reader()) < 1:
-            fail(f"{path} has no entity tables yet; run 'memory-system db migrate --db {path}' first")
+    with open_migrated(db, lambda d: migrations.current_version(d.reader()) >= 1, "no entity tables yet") as database:
         yield KnowledgeGraph(database)
 
 

@@ -14,24 +14,25 @@ from memory_system.cli._common import (
     DbOption,
     JsonOption,
     console,
-    db_path,
     err_console,
     fail,
-    open_database,
+    open_migrated,
     print_json,
 )
 from memory_system.ops.tokens import TokenError, TokenService
+from memory_system.store.connection import Database
 from memory_system.store.tokens import TokenRecord
 
 app = typer.Typer(help="Agent tokens: each binds an agent id and a namespace.", no_args_is_help=True)
 
 
+def _has_tokens_table(db: Database) -> bool:
+    return db.reader().execute("SELECT 1 FROM sqlite_master WHERE name = 'agent_tokens'").fetchone() is not None
+
+
 @contextmanager
 def _service(option: Path | None) -> Iterator[TokenService]:
-    path = db_path(option)
-    with open_database(path) as db:
-        if db.reader().execute("SELECT 1 FROM sqlite_master WHERE name = 'agent_tokens'").fetchone() is None:
-            fail(f"{path} has no agent_tokens table; run 'memory-system db migrate --db {path}' first")
+    with open_migrated(option, _has_tokens_table, "no agent_tokens table") as db:
         yield TokenService(db)
 
 
