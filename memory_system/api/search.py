@@ -14,8 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from memory_system.api.deps import Identity, agent_identity, get_runtime
-from memory_system.api.sharing import flag_key
-from memory_system.flags.names import USE_CROSS_AGENT_SHARING, USE_HIERARCHICAL_TIERS
+from memory_system.api.memories import flags_for
 from memory_system.memory.filters import SearchFilters
 from memory_system.memory.models import MemoryValidationError
 from memory_system.memory.retrieval import DEFAULT_SEARCH_BUDGET_MS, MAX_K, SOURCES
@@ -44,13 +43,12 @@ def search_memories(body: SearchIn, request: Request, runtime: RuntimeDep, calle
     """Hybrid search (full text + dense vectors, relative score fusion) over the memories the
     caller may see. ``hits`` best first, each with ``score`` (fused), ``ranks`` and ``scores``
     per source; ``mode`` hybrid / fulltext / degraded and ``reason`` when not hybrid."""
-    key = flag_key(request, caller)
+    tiers_on, sharing_on = flags_for(runtime, request, caller)
     try:
         filters = SearchFilters.from_dict(body.filters)
         result = runtime.retrieval.search(
             agent_id=caller.agent_id, namespace=caller.namespace, query=body.query, k=body.k,
-            filters=filters, sharing_enabled=runtime.flags.enabled(USE_CROSS_AGENT_SHARING, key),
-            tiers_enabled=runtime.flags.enabled(USE_HIERARCHICAL_TIERS, key),
+            filters=filters, sharing_enabled=sharing_on, tiers_enabled=tiers_on,
             time_budget_ms=DEFAULT_SEARCH_BUDGET_MS, sources=body.sources,
         )
     except MemoryValidationError as exc:
