@@ -104,6 +104,8 @@ def read_config_file(path: Path, *, required: bool = False) -> dict[str, Any]:
         return {}
     except OSError as exc:
         raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8 JSON") from exc
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

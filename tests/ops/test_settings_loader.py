@@ -43,6 +43,13 @@ def test_bad_files_are_refused_with_the_key_named(tmp_path: Path, data: object, 
         load_settings({"config_path": _config(tmp_path, data)}, {})
 
 
+def test_a_file_that_is_not_utf8_is_refused_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_bytes(b"\xff\xfe{\x00}\x00")  # UTF-16, as some editors save
+    with pytest.raises(ConfigError, match="is not UTF-8 text"):
+        load_settings({"config_path": path}, {})
+
+
 def test_bad_env_values_name_the_variable(tmp_path: Path) -> None:
     cfg = _config(tmp_path, {})
     with pytest.raises(ConfigError, match="MEMORY_SYSTEM_DRAIN_TIMEOUT_S"):
