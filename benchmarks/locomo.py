@@ -100,7 +100,7 @@ class Server:
         from memory_system.api.app import create_app
         from memory_system.ops import schema
         from memory_system.runtime import Runtime
-        from memory_system.settings import Settings
+        from memory_system.core.settings import Settings
 
         schema.migrate(db_path)
         self.settings = Settings(db_path=db_path, dev=True, config_path=db_path.parent / "none.json")
@@ -137,7 +137,7 @@ def run_variant(data: list[dict[str, Any]], workdir: Path, label: str, extra: di
                 patch: dict[str, Any], fusions: tuple[str, ...] = ("relative",)) -> dict[str, Any]:
     """One ingest; full text, dense and fused recall (fused once per fusion method in ``fusions``,
     switched in this process between passes: the first is the one reported as "fused")."""
-    from memory_system.memory import retrieval as retrieval_module
+    from memory_system.memory.retrieval import hybrid as retrieval_module
 
     import httpx
 
@@ -179,7 +179,7 @@ def run_variant(data: list[dict[str, Any]], workdir: Path, label: str, extra: di
         model_per_s = 0.0
         embedder = server.runtime.embedder
         if embedder is not None:  # the model alone, same machine, same moment: what the worker can approach
-            from memory_system.memory.documents import DocumentOptions, embedding_text
+            from memory_system.memory.retrieval.documents import DocumentOptions, embedding_text
 
             options = DocumentOptions.parse(extra.get("embedding_document"))
             items = turns_of(data[0])[:257]
@@ -292,7 +292,7 @@ def main() -> None:
                   f"{run['results']['fulltext']['all'][1]:.3f}; dense {run['results']['dense']['all'][1]:.3f} "
                   f"(R@10); ack {run['ack_per_s']:.0f}/s, embedded {run['embed_per_s']:.0f}/s; modes {run['modes']}",
                   flush=True)
-    from memory_system.memory.embeddings import QUERY_PRECISION
+    from memory_system.memory.retrieval.embeddings import QUERY_PRECISION
 
     shipped = runs[-1]
     body = [

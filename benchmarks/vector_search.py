@@ -4,7 +4,7 @@ Usage: python benchmarks/vector_search.py [--n 100000] [--queries 100] [--hnsw-s
        [--sweep] [--no-write]
 
 Why it exists: the retrieval service keeps vectors durably in SQLite (sqlite-vec's float32
-layout) and searches whole namespaces with an in-memory matrix (memory/vector_index.py), using
+layout) and searches whole namespaces with an in-memory matrix (memory/retrieval/vector_index.py), using
 sqlite-vec only where SQL narrows the scope first. This measures that choice on the real
 store: ``memory_embeddings`` filled with random unit vectors (timing does not depend on
 content), the same SQL the service runs.
@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import git_revision, machine, percentile, write_section
 
 DIM = 384
-WIDE = 320  # candidates retrieval asks the index for (memory/retrieval.py, _dense)
+WIDE = 320  # candidates retrieval asks the index for (memory/retrieval/hybrid.py, _dense)
 ROOT = Path(__file__).resolve().parents[1]
 LOCOMO = ROOT.parent / "shared" / "data" / "locomo" / "locomo_dev.json"
 WORKDIR = Path(tempfile.gettempdir()) / "memory-system-vector-bench"
@@ -74,7 +74,7 @@ def real_vectors() -> tuple[np.ndarray, np.ndarray] | None:
     digest = hashlib.sha256("\n".join(corpus + ["--"] + questions).encode()).hexdigest()[:12]
     path = WORKDIR / f"locomo-minilm-{digest}.npz"
     if not path.exists():
-        from memory_system.memory.embeddings import make_embedder
+        from memory_system.memory.retrieval.embeddings import make_embedder
 
         embedder = make_embedder("minilm")
         if embedder is None:
@@ -110,8 +110,8 @@ def top(vectors: np.ndarray, q: np.ndarray, n: int) -> set[int]:
 def hnsw_measure(vectors: np.ndarray, queries: np.ndarray, label: str, *, dtype: str | None = None,
                  efs: tuple[int | None, ...] = (None,)) -> list[dict[str, object]]:
     """Build the graph through VectorIndex, then time it against the exact scan, queries interleaved."""
-    from memory_system.memory import vector_index as vi
-    from memory_system.memory.embeddings import to_blob
+    from memory_system.memory.retrieval import vector_index as vi
+    from memory_system.memory.retrieval.embeddings import to_blob
 
     rows = [(i + 1, to_blob(v)) for i, v in enumerate(vectors)]
     exact = vi.VectorIndex(DIM, lambda ns: iter(rows), hnsw_min_vectors=None)
@@ -158,7 +158,7 @@ def hnsw_measure(vectors: np.ndarray, queries: np.ndarray, label: str, *, dtype:
 
 
 def hnsw_section(sizes: list[int], queries_n: int, sweep: bool) -> list[str]:
-    from memory_system.memory import vector_index as vi
+    from memory_system.memory.retrieval import vector_index as vi
 
     rng = np.random.default_rng(2)
     real = real_vectors()
@@ -206,7 +206,7 @@ def hnsw_section(sizes: list[int], queries_n: int, sweep: bool) -> list[str]:
     ]
     lines += [
         "",
-        ("Choice (memory/vector_index.py): the exact scan answers below the threshold, while a graph is "
+        ("Choice (memory/retrieval/vector_index.py): the exact scan answers below the threshold, while a graph is "
          "built or rebuilt (a namespace loaded at 100k scans for the build time above) and when n is over "
          "the share; f16, because the sweep shows the same recall as f32 with faster searches, a "
          "faster build and half the graph memory; expansion_search 256, the smallest value in the sweep "
@@ -240,8 +240,8 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(x) for x in args.hnsw_sizes.split(",") if x.strip()]
 
-    from memory_system.memory.embeddings import to_blob
-    from memory_system.memory.vector_index import VectorIndex
+    from memory_system.memory.retrieval.embeddings import to_blob
+    from memory_system.memory.retrieval.vector_index import VectorIndex
     from memory_system.ops import schema
     from memory_system.store import embeddings as vec_store
     from memory_system.store.connection import Database
@@ -249,7 +249,7 @@ def main() -> None:
 
     from threadpoolctl import threadpool_limits
 
-    threadpool_limits(1, "blas")  # as ``serve`` runs (ops/lifecycle.py)
+    threadpool_limits(1, "blas")  # as ``serve`` runs (server/lifecycle.py)
     rng = np.random.default_rng(1)
     vectors = rng.standard_normal((args.n, DIM)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)

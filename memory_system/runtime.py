@@ -10,26 +10,26 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from memory_system.settings import Settings
+from memory_system.core.settings import Settings
 from memory_system.store.connection import Database
 
 if TYPE_CHECKING:
     from memory_system.flags.service import FlagService
-    from memory_system.memory.entities import KnowledgeGraph
-    from memory_system.memory.code_patterns import CodePatternStore
-    from memory_system.memory.events import MemoryEvents
-    from memory_system.memory.injection import Injector
-    from memory_system.memory.maintenance import MaintenanceThread
-    from memory_system.memory.embeddings import Embedder
-    from memory_system.memory.memories import MemoryService
-    from memory_system.memory.retrieval import Retrieval
-    from memory_system.memory.metadata import MetadataStore
-    from memory_system.memory.preferences import PreferenceStore
-    from memory_system.memory.tiers import MaintenanceReport, TierPolicy
-    from memory_system.memory.session_state import SessionStateService
-    from memory_system.memory.sessions import SessionService
-    from memory_system.memory.sharing import SharingService
-    from memory_system.ops.tokens import TokenService
+    from memory_system.memory.graph.entities import KnowledgeGraph
+    from memory_system.memory.typed.code_patterns import CodePatternStore
+    from memory_system.memory.records.events import MemoryEvents
+    from memory_system.memory.injection.injector import Injector
+    from memory_system.memory.tiers.scheduler import MaintenanceThread
+    from memory_system.memory.retrieval.embeddings import Embedder
+    from memory_system.memory.records.memories import MemoryService
+    from memory_system.memory.retrieval.hybrid import Retrieval
+    from memory_system.memory.typed.system_metadata import MetadataStore
+    from memory_system.memory.typed.preferences import PreferenceStore
+    from memory_system.memory.tiers.rules import MaintenanceReport, TierPolicy
+    from memory_system.memory.sessions.state import SessionStateService
+    from memory_system.memory.sessions.registry import SessionService
+    from memory_system.memory.sharing.grants import SharingService
+    from memory_system.auth.agent_tokens import TokenService
 
 
 class Runtime:
@@ -40,7 +40,7 @@ class Runtime:
 
     @cached_property
     def graph(self) -> KnowledgeGraph:
-        from memory_system.memory.entities import KnowledgeGraph
+        from memory_system.memory.graph.entities import KnowledgeGraph
 
         return KnowledgeGraph(self.db)
 
@@ -55,70 +55,70 @@ class Runtime:
 
     @cached_property
     def tokens(self) -> TokenService:
-        from memory_system.ops.tokens import TokenService
+        from memory_system.auth.agent_tokens import TokenService
 
         return TokenService(self.db)
 
     @cached_property
     def sessions(self) -> SessionService:
-        from memory_system.memory.sessions import SessionService
+        from memory_system.memory.sessions.registry import SessionService
 
         return SessionService(self.db)
 
     @cached_property
     def events(self) -> MemoryEvents:
         """Memory write/delete notifications: the embedding worker and vector index subscribe."""
-        from memory_system.memory.events import MemoryEvents
+        from memory_system.memory.records.events import MemoryEvents
 
         return MemoryEvents()
 
     @cached_property
     def memories(self) -> MemoryService:
-        from memory_system.memory.memories import MemoryService
+        from memory_system.memory.records.memories import MemoryService
 
         return MemoryService(self.db, self.events)
 
     @cached_property
     def sharing(self) -> SharingService:
-        from memory_system.memory.sharing import SharingService
+        from memory_system.memory.sharing.grants import SharingService
 
         return SharingService(self.db, self.events)
 
     @cached_property
     def session_state(self) -> SessionStateService:
-        from memory_system.memory.session_state import SessionStateService
+        from memory_system.memory.sessions.state import SessionStateService
 
         return SessionStateService(self.db)
 
     @cached_property
     def preferences(self) -> PreferenceStore:
-        from memory_system.memory.preferences import PreferenceStore
+        from memory_system.memory.typed.preferences import PreferenceStore
 
         return PreferenceStore(self.db)
 
     @cached_property
     def code_patterns(self) -> CodePatternStore:
-        from memory_system.memory.code_patterns import CodePatternStore
+        from memory_system.memory.typed.code_patterns import CodePatternStore
 
         return CodePatternStore(self.db)
 
     @cached_property
     def injector(self) -> Injector:
         """POST /v1/inject: budgeted context blocks, with its cache and background reinforcement."""
-        from memory_system.memory.injection import Injector
+        from memory_system.memory.injection.injector import Injector
 
         return Injector(self)
 
     @cached_property
     def metadata(self) -> MetadataStore:
-        from memory_system.memory.metadata import MetadataStore
+        from memory_system.memory.typed.system_metadata import MetadataStore
 
         return MetadataStore(self.db)
 
     @cached_property
     def tier_policy(self) -> TierPolicy:
         """Tier thresholds from the config file's ``tiers`` section (defaults without one)."""
-        from memory_system.memory.tiers import load_tier_policy
+        from memory_system.memory.tiers.rules import load_tier_policy
 
         return load_tier_policy(self.settings.config_path)
 
@@ -126,7 +126,7 @@ class Runtime:
         """One tier-maintenance pass under the current ``USE_HIERARCHICAL_TIERS`` value; during a
         percentage rollout only memories whose session (else agent) is in the rollout are touched."""
         from memory_system.flags.names import USE_HIERARCHICAL_TIERS
-        from memory_system.memory.tiers import maintain
+        from memory_system.memory.tiers.rules import maintain
 
         value = self.flags.value(USE_HIERARCHICAL_TIERS)
         if 0.0 < value < 1.0:
@@ -138,7 +138,7 @@ class Runtime:
 
     def start_maintenance(self, interval_s: float | None = None) -> MaintenanceThread:
         """Start the periodic tier maintenance (``serve`` calls this); stopped at ``close``."""
-        from memory_system.memory.maintenance import MaintenanceThread
+        from memory_system.memory.tiers.scheduler import MaintenanceThread
 
         thread = MaintenanceThread(self.run_maintenance, interval_s or self.tier_policy.interval_seconds)
         thread.start()
@@ -148,7 +148,7 @@ class Runtime:
     @cached_property
     def embedder(self) -> Embedder | None:
         """The embedding model ``settings.embedder`` names; None means full-text retrieval only."""
-        from memory_system.memory.embeddings import EmbedderUnavailable, make_embedder
+        from memory_system.memory.retrieval.embeddings import EmbedderUnavailable, make_embedder
 
         try:
             return make_embedder(self.settings.embedder)
@@ -158,9 +158,9 @@ class Runtime:
     @cached_property
     def retrieval(self) -> Retrieval:
         """Hybrid search; starts the background embedding worker (stopped at ``close``)."""
-        from memory_system.memory.documents import DocumentOptions
-        from memory_system.memory.embeddings import semantic_available
-        from memory_system.memory.retrieval import Retrieval
+        from memory_system.memory.retrieval.documents import DocumentOptions
+        from memory_system.memory.retrieval.embeddings import semantic_available
+        from memory_system.memory.retrieval.hybrid import Retrieval
 
         embedder = self.embedder
         reason = None

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from memory_system.memory.events import MemoryEvents
+from memory_system.memory.records.events import MemoryEvents
 from memory_system.store.connection import Database
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -91,7 +91,7 @@ def live_server(tmp_path: Path) -> Iterator[Callable[..., str]]:
     from memory_system.api.app import create_app
     from memory_system.ops import schema
     from memory_system.runtime import Runtime
-    from memory_system.settings import Settings
+    from memory_system.core.settings import Settings
 
     started: list[tuple[uvicorn.Server, threading.Thread, Runtime]] = []
 
@@ -379,6 +379,6 @@ def minilm() -> object:
 
     Every runtime in the test process shares it (``embeddings.shared_minilm``)."""
     pytest.importorskip("sentence_transformers", reason="the semantic extra is not installed")
-    from memory_system.memory.embeddings import shared_minilm
+    from memory_system.memory.retrieval.embeddings import shared_minilm
 
     return shared_minilm()

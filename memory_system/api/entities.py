@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from memory_system.api.deps import Identity, agent_identity, get_runtime
-from memory_system.memory.entities import (
+from memory_system.memory.graph.entities import (
     MAX_BATCH,
     MAX_NAME_CHARS,
     MAX_OBSERVATION_CHARS,

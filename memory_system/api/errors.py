@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from memory_system.ops.logging import log_event
+from memory_system.core.logging import log_event
 
 logger = logging.getLogger("memory_system.http")
 

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from memory_system.api.deps import Identity, agent_identity, get_runtime
 from memory_system.api.sharing import flag_key
 from memory_system.flags.names import USE_CROSS_AGENT_SHARING, USE_ENHANCED_INJECTION, USE_HIERARCHICAL_TIERS
-from memory_system.memory.injection import MAX_QUERY_CHARS, MAX_TOKEN_BUDGET, InjectionError, InjectionFlags
+from memory_system.memory.injection.injector import MAX_QUERY_CHARS, MAX_TOKEN_BUDGET, InjectionError, InjectionFlags
 from memory_system.runtime import Runtime
 
 router = APIRouter(prefix="/v1", tags=["injection"])

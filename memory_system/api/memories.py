@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from memory_system.api.deps import Identity, agent_identity, get_runtime
 from memory_system.api.sharing import flag_key
 from memory_system.flags.names import USE_CROSS_AGENT_SHARING, USE_HIERARCHICAL_TIERS
-from memory_system.memory.models import (
+from memory_system.memory.records.models import (
     MAX_BATCH,
     MAX_LIST_LIMIT,
     BatchTooLarge,

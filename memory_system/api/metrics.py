@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from memory_system.api.deps import get_runtime
-from memory_system.ops import metrics
+from memory_system.core import metrics
 from memory_system.runtime import Runtime
 
 router = APIRouter()

@@ -19,8 +19,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from memory_system.ops.logging import REQUEST_ID, log_event
-from memory_system.ops.metrics import ERRORS, REQUESTS
+from memory_system.core.logging import REQUEST_ID, log_event
+from memory_system.core.metrics import ERRORS, REQUESTS
 
 logger = logging.getLogger("memory_system.http")
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")

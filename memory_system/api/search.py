@@ -15,9 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from memory_system.api.deps import Identity, agent_identity, get_runtime
 from memory_system.api.memories import flags_for
-from memory_system.memory.filters import SearchFilters
-from memory_system.memory.models import MemoryValidationError
-from memory_system.memory.retrieval import DEFAULT_SEARCH_BUDGET_MS, MAX_K, SOURCES
+from memory_system.memory.retrieval.filters import SearchFilters
+from memory_system.memory.records.models import MemoryValidationError
+from memory_system.memory.retrieval.hybrid import DEFAULT_SEARCH_BUDGET_MS, MAX_K, SOURCES
 from memory_system.runtime import Runtime
 
 router = APIRouter(prefix="/v1/memories", tags=["search"])

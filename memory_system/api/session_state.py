@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from memory_system.api.deps import Identity, agent_identity, get_runtime
 from memory_system.api.sharing import counted, http_error, require_sharing
-from memory_system.memory.session_state import (
+from memory_system.memory.sessions.state import (
     InvalidState,
     SessionEnded,
     SessionNotFound,
@@ -27,7 +27,7 @@ from memory_system.memory.session_state import (
     StaleVersion,
     VersionRequired,
 )
-from memory_system.memory.sharing import InvalidShare, SharingError
+from memory_system.memory.sharing.grants import InvalidShare, SharingError
 from memory_system.runtime import Runtime
 
 router = APIRouter(prefix="/v1/sessions", tags=["session state and hand-off"])

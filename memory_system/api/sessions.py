@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException
 
 from memory_system.api.deps import Identity, agent_identity, get_runtime
-from memory_system.memory.sessions import SessionNotFound, SessionRecord
+from memory_system.memory.sessions.registry import SessionNotFound, SessionRecord
 from memory_system.runtime import Runtime
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from memory_system.api.deps import Identity, agent_identity, get_runtime
 from memory_system.flags import keys
 from memory_system.flags.names import USE_CROSS_AGENT_SHARING
-from memory_system.memory.sharing import (
+from memory_system.memory.sharing.grants import (
     MAX_EVENTS_PAGE,
     MAX_GRANTEES,
     Grant,
@@ -33,8 +33,8 @@ from memory_system.memory.sharing import (
     ShareNotFound,
     SharingError,
 )
-from memory_system.ops.logging import log_event
-from memory_system.ops.metrics import SHARING_ERRORS
+from memory_system.core.logging import log_event
+from memory_system.core.metrics import SHARING_ERRORS
 from memory_system.runtime import Runtime
 
 router = APIRouter(prefix="/v1", tags=["cross-agent sharing (Phase 3)"])

@@ -12,8 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from memory_system.api.deps import Identity, agent_identity, get_runtime
 from memory_system.api.memories import refuse
-from memory_system.memory.code_patterns import MAX_SEARCH_LIMIT
-from memory_system.memory.models import MemoryError
+from memory_system.memory.typed.code_patterns import MAX_SEARCH_LIMIT
+from memory_system.memory.records.models import MemoryError
 from memory_system.runtime import Runtime
 
 router = APIRouter(prefix="/v1", tags=["typed stores"])

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from memory_system.config import resolve_db_path
+from memory_system.core.config import resolve_db_path
 from memory_system.store.connection import Database
 from memory_system.store.errors import StoreError
 

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from memory_system.cli._common import DbOption, JsonOption, console, db_path, err_console, fail, print_json
 from memory_system.ops import schema
-from memory_system.ops.logging import configure_logging
+from memory_system.core.logging import configure_logging
 from memory_system.ops.impact import Impact
 from memory_system.store._sqlite import sqlite3
 from memory_system.store.errors import StoreError

@@ -23,8 +23,8 @@ def embed(
     """Embed memories with the configured model (MEMORY_SYSTEM_EMBEDDER, default minilm)."""
     if backfill == reembed:
         fail("choose one of --backfill (embed what is missing) or --reembed (rebuild every vector)")
-    from memory_system.memory.embeddings import EmbedderUnavailable, make_embedder
-    from memory_system.memory.retrieval import Retrieval
+    from memory_system.memory.retrieval.embeddings import EmbedderUnavailable, make_embedder
+    from memory_system.memory.retrieval.hybrid import Retrieval
     from memory_system.store._sqlite import sqlite3
     from memory_system.store.connection import Database
     from memory_system.store.errors import StoreError

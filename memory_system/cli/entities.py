@@ -19,8 +19,8 @@ from memory_system.cli._common import (
     open_migrated,
     print_json,
 )
-from memory_system.memory.entities import DEFAULT_NAMESPACE, GraphError, KnowledgeGraph
-from memory_system.memory.jsonl import JsonlError, export_jsonl, import_jsonl
+from memory_system.memory.graph.entities import DEFAULT_NAMESPACE, GraphError, KnowledgeGraph
+from memory_system.memory.graph.jsonl import JsonlError, export_jsonl, import_jsonl
 from memory_system.store import migrations
 
 app = typer.Typer(help="Phase 1 entity memory: import, export, show.", no_args_is_help=True)

@@ -19,14 +19,14 @@ import typer
 from rich.table import Table
 
 from memory_system.cli._common import DbOption, JsonOption, console, db_path, fail, open_database, print_json
-from memory_system.config import ConfigError
+from memory_system.core.config import ConfigError
 from memory_system.flags.names import FLAG_NAMES
 from memory_system.flags.service import FlagChange, FlagService
 from memory_system.flags.sources import CONFIG_FILE, DATABASE, ENV
 from memory_system.flags.values import describe
-from memory_system.ops.logging import configure_logging
-from memory_system.ops.settings_loader import ENV_CONFIG, resolve_config_path
-from memory_system.settings import DEFAULT_CONFIG_PATH
+from memory_system.core.logging import configure_logging
+from memory_system.core.settings_loader import ENV_CONFIG, resolve_config_path
+from memory_system.core.settings import DEFAULT_CONFIG_PATH
 from memory_system.store._sqlite import sqlite3
 
 app = typer.Typer(

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from memory_system.cli._common import DbOption, JsonOption, console, db_path, fail, print_json
-from memory_system.config import ConfigError
+from memory_system.core.config import ConfigError
 
 _LABELS = (
     ("promoted_to_short_term", "working -> short_term"),
@@ -32,9 +32,9 @@ def maintain(
 ) -> None:
     """Apply the tier rules once: promote, decay and expire memories (nothing while
     USE_HIERARCHICAL_TIERS is off)."""
-    from memory_system.ops.settings_loader import resolve_config_path
+    from memory_system.core.settings_loader import resolve_config_path
     from memory_system.runtime import Runtime
-    from memory_system.settings import Settings
+    from memory_system.core.settings import Settings
     from memory_system.store._sqlite import sqlite3
     from memory_system.store.connection import Database
     from memory_system.store.errors import StoreError

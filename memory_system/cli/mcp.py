@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from memory_system.cli._common import DbOption, db_path, fail
-from memory_system.memory.entities import DEFAULT_NAMESPACE, GraphError, KnowledgeGraph, check_namespace
+from memory_system.memory.graph.entities import DEFAULT_NAMESPACE, GraphError, KnowledgeGraph, check_namespace
 from memory_system.store.connection import Database
 from memory_system.store.errors import StoreError
 

@@ -1,4 +1,4 @@
-"""``memory-system serve``: run the HTTP service until SIGTERM (see ops/lifecycle.py)."""
+"""``memory-system serve``: run the HTTP service until SIGTERM (see server/lifecycle.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from memory_system.cli._common import DbOption, fail
-from memory_system.config import ConfigError
+from memory_system.core.config import ConfigError
 
 
 def serve(
@@ -33,9 +33,9 @@ def serve(
     ] = False,
 ) -> None:
     """Run the service. Applies pending migrations first unless --no-migrate."""
-    from memory_system.ops.lifecycle import ServiceStartError, run_service
-    from memory_system.ops.logging import configure_logging
-    from memory_system.ops.settings_loader import load_settings
+    from memory_system.server.lifecycle import ServiceStartError, run_service
+    from memory_system.core.logging import configure_logging
+    from memory_system.core.settings_loader import load_settings
 
     options: dict[str, object] = {
         "host": host, "port": port, "db_path": db, "config_path": config, "log_file": log_file, "dev": dev,

@@ -19,9 +19,9 @@ from memory_system.cli._common import (
     open_migrated,
     print_json,
 )
-from memory_system.ops.tokens import TokenError, TokenService
+from memory_system.auth.agent_tokens import TokenError, TokenService
 from memory_system.store.connection import Database
-from memory_system.store.tokens import TokenRecord
+from memory_system.store.agent_tokens import TokenRecord
 
 app = typer.Typer(help="Agent tokens: each binds an agent id and a namespace.", no_args_is_help=True)
 

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from memory_system.config import ConfigError
+from memory_system.core.config import ConfigError
 from memory_system.flags.bucketing import in_rollout
 from memory_system.flags.names import FLAG_NAMES, FLAGS
 from memory_system.flags.sources import (
@@ -34,7 +34,7 @@ from memory_system.flags.sources import (
 )
 from memory_system.flags.stats import flag_stats
 from memory_system.flags.values import FlagError, check_name, describe, parse_value, percent
-from memory_system.ops.logging import log_event
+from memory_system.core.logging import log_event
 from memory_system.store import flags as store
 from memory_system.store._sqlite import sqlite3
 from memory_system.store.connection import Database

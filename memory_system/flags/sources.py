@@ -20,10 +20,10 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from memory_system.config import ConfigError
+from memory_system.core.config import ConfigError
 from memory_system.flags.names import FLAG_NAMES, FLAGS
 from memory_system.flags.values import check_name, parse_value
-from memory_system.ops.logging import log_event
+from memory_system.core.logging import log_event
 from memory_system.store import flags as store
 from memory_system.store._sqlite import sqlite3
 from memory_system.store.connection import Database

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from memory_system.config import ConfigError
+from memory_system.core.config import ConfigError
 from memory_system.flags.names import FLAG_NAMES, FLAGS
 
 __all__ = ["FlagError", "check_name", "describe", "parse_value", "percent"]

@@ -24,7 +24,7 @@ from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import MCPError
 
 from memory_system import __version__
-from memory_system.memory.entities import (
+from memory_system.memory.graph.entities import (
     DEFAULT_NAMESPACE,
     Entity,
     GraphError,

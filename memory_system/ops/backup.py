@@ -20,7 +20,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from memory_system.store import inventory, maintenance, migrations
+from memory_system.store import inventory, migrations
+
+from memory_system.store import database_ops as maintenance
 from memory_system.store.connection import open_connection
 from memory_system.store.errors import StoreError
 from memory_system.store.visibility import format_utc

@@ -21,7 +21,8 @@ from memory_system import __version__
 from memory_system.ops.schema import schema_state
 from memory_system.runtime import Runtime
 from memory_system.store import health as probes
-from memory_system.store import maintenance, migrations
+from memory_system.store import migrations
+from memory_system.store import database_ops as maintenance
 from memory_system.store._sqlite import sqlite3
 from memory_system.store.connection import open_connection
 from memory_system.store.errors import StoreError

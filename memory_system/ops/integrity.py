@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from memory_system.store import maintenance
+from memory_system.store import database_ops as maintenance
 from memory_system.store.connection import Connection, open_connection
 
 

@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from memory_system.ops import backup as backups
-from memory_system.ops.logging import log_event
-from memory_system.store import inventory, maintenance, migrations
+from memory_system.core.logging import log_event
+from memory_system.store import inventory, migrations
+from memory_system.store import database_ops as maintenance
 from memory_system.store._sqlite import sqlite3
 from memory_system.store.connection import Connection, open_connection, transaction
 from memory_system.store.errors import StoreError

@@ -65,7 +65,7 @@ def fulltext_search(conn: Connection, namespace: str, terms: list[str], where: s
     """(memory id, BM25 score, higher is better) for visible memories matching any term.
 
     ``ranked``: the namespace's best ``pool_size(limit)`` candidates when an in-memory index
-    (memory/text_index.py) has ranked them already; else FTS5 ranks them in the index alone.
+    (memory/retrieval/text_index.py) has ranked them already; else FTS5 ranks them in the index alone.
     Either way only those candidates are re-checked, by rowid: joining every match to
     ``memories`` for the visibility predicate doubled the cost at 100k memories (24 -> 11 ms
     p50, benchmarks/fulltext.py). When the caller may see too few of them (a small scope in a
@@ -101,7 +101,7 @@ _TEXT_SELECT = (
 
 def namespace_texts(conn: Connection, namespace: str) -> Iterator[tuple[int, str, str, str | None]]:
     """(id, namespace, content, metadata strings) of every memory of a namespace: the
-    in-memory BM25 index (memory/text_index.py) is built from these."""
+    in-memory BM25 index (memory/retrieval/text_index.py) is built from these."""
     yield from conn.execute(f"{_TEXT_SELECT} WHERE m.namespace = ?", (namespace,))
 
 

@@ -16,7 +16,7 @@ import uvicorn
 from memory_system.api.app import create_app
 from memory_system.ops import schema
 from memory_system.runtime import Runtime
-from memory_system.settings import Settings
+from memory_system.core.settings import Settings
 
 
 @pytest.fixture

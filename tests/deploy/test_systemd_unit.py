@@ -30,7 +30,7 @@ def test_signals_and_restart_policy() -> None:
     service = _service()
     assert service["ExecReload"] == ["/bin/kill -HUP $MAINPID"]
     assert service["KillSignal"] == ["SIGTERM"] and service["Restart"] == ["on-failure"]
-    from memory_system.settings import Settings
+    from memory_system.core.settings import Settings
 
     default = Settings(db_path=Path("x"))
     assert int(service["TimeoutStopSec"][0]) > default.drain_timeout_s + default.shutdown_delay_s

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from memory_system.flags import flag_key
-from memory_system.memory.tiers import _flag_key
+from memory_system.memory.tiers.rules import _flag_key
 
 
 def test_the_session_is_the_key_else_the_agent() -> None:

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from memory_system.config import ConfigError
+from memory_system.core.config import ConfigError
 from memory_system.flags.names import FLAG_NAMES
 from memory_system.flags.service import FlagService
 from memory_system.flags.values import FlagError
-from memory_system.ops.logging import JsonFormatter
+from memory_system.core.logging import JsonFormatter
 from memory_system.store.connection import Database
 
 INJ, SHARE, TIERS = "USE_ENHANCED_INJECTION", "USE_CROSS_AGENT_SHARING", "USE_HIERARCHICAL_TIERS"

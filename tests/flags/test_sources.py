@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from memory_system.config import ConfigError
+from memory_system.core.config import ConfigError
 from memory_system.flags.sources import DatabaseState, read_config_file, read_env
 from memory_system.store import flags as store
 from memory_system.store.connection import Database

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from memory_system.config import ConfigError
+from memory_system.core.config import ConfigError
 from memory_system.flags.values import FlagError, check_name, describe, parse_value, percent
 
 

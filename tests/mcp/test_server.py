@@ -18,7 +18,7 @@ from mcp import ClientSession, StdioServerParameters  # noqa: E402
 from mcp.client.stdio import stdio_client  # noqa: E402
 
 from memory_system.mcp.server import tool_definitions  # noqa: E402
-from memory_system.memory.entities import Entity, KnowledgeGraph  # noqa: E402
+from memory_system.memory.graph.entities import Entity, KnowledgeGraph  # noqa: E402
 from memory_system.store.connection import Database  # noqa: E402
 
 Rows = Callable[[Path], object]

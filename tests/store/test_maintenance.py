@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from memory_system.store import maintenance
+from memory_system.store import database_ops as maintenance
 from memory_system.store.connection import open_connection
 from memory_system.store.errors import StoreError
 

@@ -1,0 +1,68 @@
+"""Scope filters of a search: kind, tier, session, user and time ranges, validated once."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from memory_system.memory.records.models import (
+    MemoryValidationError,
+    _check_text_id,
+    check_kind,
+    check_tier,
+    parse_timestamp,
+)
+from memory_system.store.search import filter_sql
+
+_TIMES = ("occurred_after", "occurred_before", "created_after", "created_before")
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Every field optional; times are ISO 8601 (after = inclusive, before = exclusive).
+
+    ``tier`` is ignored while hierarchical tiers are off (all memories read as one flat tier).
+    """
+
+    kind: str | None = None
+    tier: str | None = None
+    session_id: str | None = None
+    user_id: str | None = None
+    occurred_after: str | None = None
+    occurred_before: str | None = None
+    created_after: str | None = None
+    created_before: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: Any) -> SearchFilters:
+        """Validated filters from a request body; errors name ``filters.<field>``."""
+        if data is None:
+            return cls()
+        if not isinstance(data, dict):
+            raise MemoryValidationError("filters", "must be a JSON object, e.g. {\"kind\": \"fact\"}")
+        unknown = sorted(set(data) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise MemoryValidationError(
+                f"filters.{unknown[0]}", f"is not a filter; use {', '.join(cls.__dataclass_fields__)}")
+        clean: dict[str, Any] = {}
+        try:
+            for key, value in data.items():
+                if value is None:
+                    continue
+                if key == "kind":
+                    clean[key] = check_kind(value)
+                elif key == "tier":
+                    clean[key] = check_tier(value)
+                elif key in ("session_id", "user_id"):
+                    clean[key] = _check_text_id(value, key)
+                else:
+                    clean[key] = parse_timestamp(value, key)
+        except MemoryValidationError as exc:
+            raise MemoryValidationError(f"filters.{exc.field}", exc.message) from None
+        return cls(**clean)
+
+    def sql(self, alias: str, *, tiers_enabled: bool = True) -> tuple[str, dict[str, Any]]:
+        values = asdict(self)
+        if not tiers_enabled:
+            values["tier"] = None
+        return filter_sql(alias, **values)

@@ -1,0 +1,228 @@
+"""The service process from start to exit: lock, migrate, serve, drain, close.
+
+uvicorn runs under our control (``ManagedServer``) because its own signal handling re-raises
+SIGTERM after shutdown, which ends the process with "killed by signal" instead of exit 0,
+and it knows nothing of SIGHUP. Here:
+
+- SIGTERM / SIGINT: readiness starts failing at once; after ``shutdown_delay_s`` (time for a
+  load balancer to notice) the listener closes, in-flight requests get up to
+  ``drain_timeout_s`` to finish, then the database is closed (WAL checkpointed) and the
+  process exits 0. A second SIGINT forces the exit.
+- SIGHUP: the config file is re-read. A broken file is refused and logged; the previous
+  configuration stays in force, and readiness keeps answering (the config is still loaded).
+
+Signal handlers only set flags; the work happens on the server's 0.1 s tick, off the
+signal frame (logging and SQLite are not safe to enter from inside a handler).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable, Generator, Mapping
+from contextlib import contextmanager
+from types import FrameType
+
+import uvicorn
+from threadpoolctl import threadpool_limits
+
+from memory_system import __version__
+from memory_system.core.config import ConfigError
+from memory_system.ops.health import ServiceState, file_identity
+from memory_system.core.logging import log_event
+from memory_system.core.settings_loader import load_settings, reloadable_changes
+from memory_system.runtime import Runtime
+from memory_system.core.settings import Settings
+from memory_system.store.errors import StoreError
+from memory_system.store.lockfile import ServiceLock
+from memory_system.store.visibility import utc_now
+
+logger = logging.getLogger("memory_system.lifecycle")
+
+
+class ServiceStartError(Exception):
+    """The service refuses to start; the message says why and what to do."""
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def reload_config(
+    runtime: Runtime, state: ServiceState, options: Mapping[str, object], env: Mapping[str, str] | None = None
+) -> bool:
+    """Re-read the config file into the running process; False (and nothing changed) if broken."""
+    path = str(runtime.settings.config_path)
+    try:
+        fresh = load_settings(options, env)
+        runtime.flags.reload_config()
+    except ConfigError as exc:
+        state.config_error = str(exc)
+        log_event(logger, "config_reload_failed", logging.ERROR, path=path, error=str(exc),
+                  outcome="refused; the previous configuration stays in force")
+        return False
+    changed = reloadable_changes(runtime.settings, fresh)
+    for name, value in changed.items():
+        setattr(runtime.settings, name, value)
+    state.config_error = None
+    state.config_loaded_at = utc_now()
+    log_event(logger, "config_reloaded", path=path, changed=sorted(changed))  # names only: never the token
+    return True
+
+
+class ManagedServer(uvicorn.Server):
+    """uvicorn with our signals: drain on SIGTERM and exit 0, reload the config on SIGHUP."""
+
+    def __init__(
+        self, config: uvicorn.Config, state: ServiceState, on_reload: Callable[[], object],
+        shutdown_delay_s: float = 0.0,
+    ) -> None:
+        super().__init__(config)
+        self.state = state
+        self._on_reload = on_reload
+        self._shutdown_delay_s = shutdown_delay_s
+        self._stop_signal: int | None = None
+        self._exit_at: float | None = None
+        self._reload_requested = False
+        self._stop_logged = False
+
+    @contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        handled = {signal.SIGTERM: self._on_stop, signal.SIGINT: self._on_stop, signal.SIGHUP: self._on_hup}
+        original = {sig: signal.signal(sig, handler) for sig, handler in handled.items()}
+        try:
+            yield
+        finally:
+            for sig, handler in original.items():
+                signal.signal(sig, handler)
+
+    def _on_stop(self, sig: int, frame: FrameType | None) -> None:
+        if self._stop_signal is not None:
+            if sig == signal.SIGINT:
+                self.force_exit = True
+            return
+        self._stop_signal = sig
+        self.state.draining = True
+        self._exit_at = time.monotonic() + self._shutdown_delay_s
+
+    def _on_hup(self, sig: int, frame: FrameType | None) -> None:
+        self._reload_requested = True
+
+    async def on_tick(self, counter: int) -> bool:
+        if self._reload_requested:
+            self._reload_requested = False
+            try:
+                await asyncio.to_thread(self._on_reload)
+            except Exception:  # a reload must never take the serving loop down with it
+                log_event(logger, "config_reload_failed", logging.ERROR, exc_info=True,
+                          outcome="refused; the previous configuration stays in force")
+        if self._exit_at is not None and not self.should_exit:
+            if not self._stop_logged:
+                self._stop_logged = True
+                log_event(logger, "shutdown_started", signal=signal.Signals(self._stop_signal or 15).name,
+                          ready=False, delay_s=self._shutdown_delay_s,
+                          drain_timeout_s=self.config.timeout_graceful_shutdown)
+            if self._exit_at <= time.monotonic():
+                self.should_exit = True
+        return await super().on_tick(counter)
+
+
+def _acquire_lock(settings: Settings) -> ServiceLock:
+    settings.db_path.parent.mkdir(parents=True, exist_ok=True)
+    lock = ServiceLock(settings.db_path)
+    lock.acquire()
+    return lock
+
+
+def _check_config_file(settings: Settings) -> None:
+    """The config file's sections that other modules parse, checked before the database is
+    touched: a typo in ``featureFlags`` must stop the start, not half of it."""
+    from memory_system.flags.sources import read_config_file
+
+    read_config_file(settings.config_path)
+
+
+def _warm_up(runtime: Runtime) -> None:
+    """Build the services that run in the background, so none waits for a first request:
+    the retrieval service (loads the embedding model, starts the embedding worker) and the
+    tier maintenance thread. Both stop in ``runtime.close``."""
+    started = time.perf_counter()
+    # One BLAS thread: requests already run in parallel threads on few cores, and a two-thread
+    # vector scan beside the full-text query slowed injection (benchmarks/injection.py: 100k
+    # miss p95 49 -> 37 ms over HTTP, see BENCHMARKS.md).
+    threadpool_limits(limits=1, user_api="blas")
+    runtime.retrieval.preload()  # indexes load in the background; FTS5 answers meanwhile
+    runtime.start_maintenance()
+    log_event(logger, "service_warmed", duration_ms=round((time.perf_counter() - started) * 1000, 1),
+              embedder=runtime.settings.embedder)
+
+
+def run_service(settings: Settings, options: Mapping[str, object], *, migrate: bool = True) -> int:
+    """Serve until SIGTERM/SIGINT; returns the exit code. Raises ServiceStartError before serving."""
+    from memory_system.api.app import create_app
+    from memory_system.ops import schema
+
+    if settings.dev and not is_loopback(settings.host):
+        raise ServiceStartError(
+            f"--dev turns agent authentication off, so it binds only to loopback; {settings.host} is not. "
+            "Use --host 127.0.0.1, or drop --dev and issue tokens with 'memory-system tokens create'"
+        )
+    try:
+        _check_config_file(settings)
+    except ConfigError as exc:
+        raise ServiceStartError(str(exc)) from exc
+    try:
+        lock = _acquire_lock(settings)
+    except (StoreError, OSError) as exc:
+        raise ServiceStartError(str(exc)) from exc
+    runtime: Runtime | None = None
+    try:
+        if migrate:
+            applied = schema.migrate(settings.db_path)
+            log_event(logger, "schema_migrated", db=str(settings.db_path),
+                      applied=[f"{m.version:03d}_{m.name}" for m in applied])
+        runtime = live = Runtime(settings)
+        state = ServiceState(db_identity=file_identity(settings.db_path))
+        runtime.flags  # noqa: B018 - a broken config file must stop the start, not the first request
+        try:
+            _warm_up(runtime)
+        except ValueError as exc:  # a bad embedder setting (names itself): one line, not a traceback
+            raise ServiceStartError(str(exc)) from exc
+        app = create_app(runtime)
+        app.state.service = state
+        config = uvicorn.Config(
+            app, host=settings.host, port=settings.port, log_config=None, access_log=False,
+            timeout_graceful_shutdown=settings.drain_timeout_s,  # type: ignore[arg-type]
+            server_header=False,
+        )
+        server = ManagedServer(config, state, lambda: reload_config(live, state, options),
+                               settings.shutdown_delay_s)
+        log_event(logger, "service_starting", version=__version__, host=settings.host, port=settings.port,
+                  db=str(settings.db_path), dev=settings.dev, pid=os.getpid(),
+                  admin_api="enabled" if settings.admin_token else "disabled (no admin token configured)")
+        try:
+            server.run()
+        except SystemExit as exc:  # uvicorn exits when it cannot bind
+            raise ServiceStartError(
+                f"cannot listen on {settings.host}:{settings.port} (in use, or not an address of this "
+                "machine; see the log line above); choose another --host/--port"
+            ) from exc
+        if not server.started:
+            return 1
+    except (StoreError, ConfigError) as exc:
+        raise ServiceStartError(str(exc)) from exc
+    finally:
+        if runtime is not None:
+            runtime.close()
+        lock.release()
+    log_event(logger, "service_stopped", db=str(settings.db_path), clean=True)
+    return 0
