@@ -39,7 +39,7 @@ from memory_system.store import flags as store
 from memory_system.store._sqlite import sqlite3
 from memory_system.store.connection import Database
 from memory_system.store.errors import StoreError
-from memory_system.store.visibility import utc_now
+from memory_system.core.clock import utc_now
 
 __all__ = ["DEFAULT_ACTIVE_WINDOW_S", "FlagChange", "FlagService"]
 

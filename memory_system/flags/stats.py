@@ -15,7 +15,7 @@ from memory_system.flags.bucketing import in_rollout
 from memory_system.flags.names import FLAG_NAMES
 from memory_system.flags.values import FlagError
 from memory_system.store import flags as store
-from memory_system.store.visibility import format_utc
+from memory_system.core.clock import format_utc
 
 if TYPE_CHECKING:
     from memory_system.flags.service import FlagService

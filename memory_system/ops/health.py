@@ -26,7 +26,7 @@ from memory_system.store import database_ops as maintenance
 from memory_system.store._sqlite import sqlite3
 from memory_system.store.connection import open_connection
 from memory_system.store.errors import StoreError
-from memory_system.store.visibility import utc_now
+from memory_system.core.clock import utc_now
 
 OK = "ok"
 NOT_CONFIGURED = "not configured"

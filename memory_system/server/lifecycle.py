@@ -39,7 +39,7 @@ from memory_system.runtime import Runtime
 from memory_system.core.settings import Settings
 from memory_system.store.errors import StoreError
 from memory_system.store.lockfile import ServiceLock
-from memory_system.store.visibility import utc_now
+from memory_system.core.clock import utc_now
 
 logger = logging.getLogger("memory_system.lifecycle")
 

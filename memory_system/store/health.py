@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from memory_system.store.connection import Connection
-from memory_system.store.visibility import utc_now
+from memory_system.core.clock import utc_now
 
 
 def read_probe(conn: Connection) -> int:

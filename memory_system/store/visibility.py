@@ -13,17 +13,10 @@ namespace is pinned first, whatever a grant row says.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
+from memory_system.core.clock import utc_now
 
-def format_utc(moment: datetime) -> str:
-    """Timestamps as SQLite writes them: ISO 8601 UTC with milliseconds, sortable as text."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def utc_now() -> str:
-    return format_utc(datetime.now(UTC))
 
 
 def visible_sql(

@@ -39,7 +39,8 @@ from memory_system.memory.records.models import (
 from memory_system.store import memories as store
 from memory_system.store.connection import Database
 from memory_system.store.scope_versions import bump_scope
-from memory_system.store.visibility import utc_now, visible_sql
+from memory_system.core.clock import utc_now
+from memory_system.store.visibility import visible_sql
 
 __all__ = ["MemoryInput", "MemoryService", "validate_batch"]
 

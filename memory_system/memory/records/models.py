@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from memory_system.store.memories import MEMORY_COLUMNS
-from memory_system.store.visibility import format_utc
+from memory_system.core.clock import format_utc
 
 __all__ = [
     "DEFAULT_IMPORTANCE",

@@ -27,7 +27,7 @@ from memory_system.core import metrics
 from memory_system.core.logging import log_event
 from memory_system.store import embeddings as store
 from memory_system.store.connection import Database
-from memory_system.store.visibility import format_utc, utc_now
+from memory_system.core.clock import format_utc, utc_now
 
 Progress = Callable[[int, int], None]
 _log = logging.getLogger(__name__)

@@ -32,7 +32,7 @@ from memory_system.store import sessions as session_store
 from memory_system.store import sharing as share_store
 from memory_system.store.connection import Database
 from memory_system.store.scope_versions import bump_scope
-from memory_system.store.visibility import utc_now
+from memory_system.core.clock import utc_now
 
 if TYPE_CHECKING:
     from memory_system.memory.records.events import MemoryEvents

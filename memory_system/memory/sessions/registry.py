@@ -19,7 +19,7 @@ from memory_system.store._sqlite import sqlite3
 from memory_system.store.connection import Connection, Database
 from memory_system.store.errors import StoreError
 from memory_system.store.sessions import SessionRecord
-from memory_system.store.visibility import utc_now
+from memory_system.core.clock import utc_now
 
 __all__ = ["SessionNotFound", "SessionRecord", "SessionService"]
 

@@ -25,7 +25,7 @@ from memory_system.store import session_state as store
 from memory_system.store import sessions as session_store
 from memory_system.store.connection import Connection, Database
 from memory_system.store.sessions import SessionRecord
-from memory_system.store.visibility import utc_now
+from memory_system.core.clock import utc_now
 
 __all__ = [
     "InvalidState",

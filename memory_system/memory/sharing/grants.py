@@ -26,7 +26,7 @@ from memory_system.core.logging import log_event
 from memory_system.store import sharing as store
 from memory_system.store.connection import Connection, Database
 from memory_system.store.scope_versions import bump_scope
-from memory_system.store.visibility import format_utc, utc_now
+from memory_system.core.clock import format_utc, utc_now
 
 if TYPE_CHECKING:
     from memory_system.memory.records.events import MemoryEvents

@@ -39,7 +39,7 @@ from memory_system.store import memories as store
 from memory_system.store import system_metadata as metadata_store
 from memory_system.store.connection import Database
 from memory_system.store.scope_versions import bump_scope
-from memory_system.store.visibility import format_utc
+from memory_system.core.clock import format_utc
 
 __all__ = ["MaintenanceReport", "TierPolicy", "load_tier_policy", "maintain"]
 

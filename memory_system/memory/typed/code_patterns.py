@@ -23,7 +23,7 @@ from memory_system.memory.records.models import MemoryNotFound, MemoryValidation
 from memory_system.store import code_patterns as store
 from memory_system.store.connection import Database
 from memory_system.store.scope_versions import bump_scope
-from memory_system.store.visibility import utc_now
+from memory_system.core.clock import utc_now
 
 __all__ = ["CodePattern", "CodePatternNotFound", "CodePatternStore", "fts_query"]
 

@@ -19,7 +19,7 @@ from memory_system.memory.sharing.grants import (
 )
 from memory_system.store.connection import Database
 from memory_system.store.scope_versions import scope_version
-from memory_system.store.visibility import utc_now
+from memory_system.core.clock import utc_now
 
 NS = "proj"
 
