@@ -1,8 +1,9 @@
-"""The service layer wired together for one process: the database and every service on it.
+"""The composition root: the database and every service on it, wired together for one process.
 
-Interfaces (HTTP, CLI, MCP) get one ``Runtime`` and call its services; nothing below this
-module knows about FastAPI or typer. Services are built on first use so that a CLI command
-that needs only the graph never loads the embedding model.
+Interfaces (HTTP, CLI, MCP) and the server get one ``Runtime`` and call its services. Nothing
+below this module imports it: each service is handed exactly the dependencies it uses, here.
+Services are built on first use so that a CLI command that needs only the graph never loads
+the embedding model.
 """
 
 from __future__ import annotations
@@ -19,16 +20,18 @@ if TYPE_CHECKING:
     from memory_system.memory.typed.code_patterns import CodePatternStore
     from memory_system.memory.records.events import MemoryEvents
     from memory_system.memory.injection.injector import Injector
-    from memory_system.memory.tiers.scheduler import MaintenanceThread
+    from memory_system.memory.tiers.scheduler import TierMaintenanceThread
     from memory_system.memory.retrieval.embeddings import Embedder
     from memory_system.memory.records.memories import MemoryService
     from memory_system.memory.retrieval.hybrid import Retrieval
-    from memory_system.memory.typed.system_metadata import MetadataStore
+    from memory_system.memory.typed.system_metadata import SystemMetadataStore
     from memory_system.memory.typed.preferences import PreferenceStore
-    from memory_system.memory.tiers.rules import MaintenanceReport, TierPolicy
+    from memory_system.memory.tiers.rules import TierMaintenanceReport, TierPolicy
     from memory_system.memory.sessions.state import SessionStateService
     from memory_system.memory.sessions.registry import SessionService
     from memory_system.memory.sharing.grants import SharingService
+    from memory_system.memory.sharing.handoff import HandoffService
+    from memory_system.ops.health import HealthSources
     from memory_system.auth.agent_tokens import TokenService
 
 
@@ -85,6 +88,13 @@ class Runtime:
         return SharingService(self.db, self.events)
 
     @cached_property
+    def handoff(self) -> HandoffService:
+        """Session hand-offs: a session's state and working memories passed to another agent."""
+        from memory_system.memory.sharing.handoff import HandoffService
+
+        return HandoffService(self.db, self.events)
+
+    @cached_property
     def session_state(self) -> SessionStateService:
         from memory_system.memory.sessions.state import SessionStateService
 
@@ -105,15 +115,22 @@ class Runtime:
     @cached_property
     def injector(self) -> Injector:
         """POST /v1/inject: budgeted context blocks, with its cache and background reinforcement."""
-        from memory_system.memory.injection.injector import Injector
+        from memory_system.memory.injection.injector import InjectionSources, Injector, load_injection_config
 
-        return Injector(self)
+        sources = InjectionSources(
+            db=self.db, memories=self.memories, sharing=self.sharing, graph=self.graph,
+            preferences=self.preferences, code_patterns=self.code_patterns, retrieval=lambda: self.retrieval,
+        )
+        injector = Injector(sources, config=load_injection_config(self.settings),
+                            rag_timeout_ms=self.settings.rag_timeout_ms)
+        self.on_close(injector.close)
+        return injector
 
     @cached_property
-    def metadata(self) -> MetadataStore:
-        from memory_system.memory.typed.system_metadata import MetadataStore
+    def system_metadata(self) -> SystemMetadataStore:
+        from memory_system.memory.typed.system_metadata import SystemMetadataStore
 
-        return MetadataStore(self.db)
+        return SystemMetadataStore(self.db)
 
     @cached_property
     def tier_policy(self) -> TierPolicy:
@@ -122,7 +139,7 @@ class Runtime:
 
         return load_tier_policy(self.settings.config_path)
 
-    def run_maintenance(self) -> MaintenanceReport:
+    def run_tier_maintenance(self) -> TierMaintenanceReport:
         """One tier-maintenance pass under the current ``USE_HIERARCHICAL_TIERS`` value; during a
         percentage rollout only memories whose session (else agent) is in the rollout are touched."""
         from memory_system.flags.names import USE_HIERARCHICAL_TIERS
@@ -136,11 +153,11 @@ class Runtime:
             return maintain(self.db, self.tier_policy, in_rollout, events=self.events)
         return maintain(self.db, self.tier_policy, value >= 1.0, events=self.events)
 
-    def start_maintenance(self, interval_s: float | None = None) -> MaintenanceThread:
+    def start_tier_maintenance(self, interval_s: float | None = None) -> TierMaintenanceThread:
         """Start the periodic tier maintenance (``serve`` calls this); stopped at ``close``."""
-        from memory_system.memory.tiers.scheduler import MaintenanceThread
+        from memory_system.memory.tiers.scheduler import TierMaintenanceThread
 
-        thread = MaintenanceThread(self.run_maintenance, interval_s or self.tier_policy.interval_seconds)
+        thread = TierMaintenanceThread(self.run_tier_maintenance, interval_s or self.tier_policy.interval_seconds)
         thread.start()
         self.on_close(thread.stop)
         return thread
@@ -177,6 +194,16 @@ class Runtime:
             self.events.on_deleted(retrieval.worker.forget)
         self.on_close(retrieval.close)
         return retrieval
+
+    def health_sources(self) -> HealthSources:
+        """What ``/health/ready`` and ``/health/deep`` look at; retrieval only once it is built."""
+        from memory_system.ops.health import HealthSources
+
+        return HealthSources(
+            db_path=self.settings.db_path, config_path=self.settings.config_path,
+            embedder=self.settings.embedder, db=self.db, flags=self.flags,
+            retrieval=lambda: vars(self).get("retrieval"), injection_cache=lambda: self.injector.cache,
+        )
 
     def on_close(self, closer: Any) -> None:
         """Register a callable run at close (background workers, caches), newest first."""

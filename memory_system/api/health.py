@@ -15,7 +15,7 @@ HEALTH_JSON = "application/health+json"
 
 def _state(request: Request) -> health.ServiceState:
     state = getattr(request.app.state, "service", None)
-    if state is None:  # an app served without ops/lifecycle (tests, embedding): nothing to drain
+    if state is None:  # an app served without server/lifecycle (tests, embedding): nothing to drain
         state = request.app.state.service = health.ServiceState()
     return state  # type: ignore[no-any-return]
 
@@ -28,12 +28,12 @@ async def live() -> dict[str, str]:
 
 @router.get("/ready")
 def ready(request: Request) -> JSONResponse:
-    ok, body = health.readiness(get_runtime(request), _state(request))
+    ok, body = health.readiness(get_runtime(request).health_sources(), _state(request))
     return JSONResponse(body, status_code=200 if ok else 503, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/deep")
 def deep(request: Request) -> JSONResponse:
-    ok, body = health.deep(get_runtime(request), _state(request))
+    ok, body = health.deep(get_runtime(request).health_sources(), _state(request))
     return JSONResponse(body, status_code=200 if ok else 503, media_type=HEALTH_JSON,
                         headers={"Cache-Control": "no-store"})

@@ -118,6 +118,6 @@ def handoff(
     working memories moved to it; this session ends. Returns ``new_session_id``."""
     require_sharing(request, runtime, identity, "a session hand-off", session_id)
     with counted("handoff", (SharingError, SessionStateError), _STATUS):
-        result = runtime.sharing.handoff(session_id, agent_id=identity.agent_id, namespace=identity.namespace,
+        result = runtime.handoff.handoff(session_id, agent_id=identity.agent_id, namespace=identity.namespace,
                                          to_agent_id=body.to_agent_id)
     return result.to_dict()

@@ -47,7 +47,7 @@ def maintain(
         fail(str(exc))
     runtime = Runtime(Settings(db_path=path, config_path=config_path), database)
     try:
-        report = runtime.run_maintenance()
+        report = runtime.run_tier_maintenance()
     except ConfigError as exc:
         fail(f"{exc}; fix the config file {config_path}")
     except sqlite3.OperationalError as exc:

@@ -1,0 +1,1 @@
+"""SQL migrations, numbered, each with a rollback script (read by ``store/migrations.py``)."""

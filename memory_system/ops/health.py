@@ -15,24 +15,46 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from memory_system import __version__
 from memory_system.ops.schema import schema_state
-from memory_system.runtime import Runtime
 from memory_system.store import health as probes
 from memory_system.store import migrations
 from memory_system.store import database_ops as maintenance
-from memory_system.store._sqlite import sqlite3
-from memory_system.store.connection import open_connection
+from memory_system.store.connection import Database, open_connection
 from memory_system.store.errors import StoreError
 from memory_system.core.clock import utc_now
+from memory_system.flags.service import FlagService
 
 OK = "ok"
 NOT_CONFIGURED = "not configured"
 NOT_STARTED = "not started"
 MIN_HEADROOM_BYTES = 64 * 1024 * 1024
 MIN_HEADROOM_FRACTION = 0.05
+
+
+class Reporting(Protocol):
+    """A service that reports on itself (the retrieval service)."""
+
+    def status(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class HealthSources:
+    """What the checks look at, handed in by the runtime (``Runtime.health_sources``).
+
+    ``retrieval`` answers None until something has built the retrieval service: building it
+    inside a health check would load the embedding model there.
+    """
+
+    db_path: Path
+    config_path: Path
+    embedder: str
+    db: Database
+    flags: FlagService
+    retrieval: Callable[[], Reporting | None]
+    injection_cache: Callable[[], object]
 
 
 @dataclass
@@ -82,14 +104,14 @@ def probe_database(path: Path, identity: tuple[int, int] | None) -> SchemaProbe:
         return SchemaProbe(False, str(exc))
     try:
         return SchemaProbe(True, current=migrations.current_version(conn))
-    except sqlite3.Error as exc:
+    except StoreError as exc:
         return SchemaProbe(False, f"database {path} does not answer: {exc}")
     finally:
         conn.close()
 
 
-def readiness(runtime: Runtime, state: ServiceState) -> tuple[bool, dict[str, Any]]:
-    schema = probe_database(runtime.settings.db_path, state.db_identity)
+def readiness(sources: HealthSources, state: ServiceState) -> tuple[bool, dict[str, Any]]:
+    schema = probe_database(sources.db_path, state.db_identity)
     reasons: list[str] = []
     if state.draining:
         reasons.append("draining: the service is shutting down and takes no new work")
@@ -114,8 +136,9 @@ def readiness(runtime: Runtime, state: ServiceState) -> tuple[bool, dict[str, An
         body["schema_note"] = (f"the database is at schema {schema.current}, newer than the {schema.expected} "
                                "this release expects (a later release migrated it); this release ignores "
                                "what it does not know and keeps working")
-    if "retrieval" in vars(runtime):  # vectors of another model: still ready (full text answers), but say so
-        rag = runtime.retrieval.status()
+    retrieval = sources.retrieval()
+    if retrieval is not None:  # vectors of another model: still ready (full text answers), but say so
+        rag = retrieval.status()
         body["vectors"] = ("stale: stored vectors come from another model; run 'memory-system embed --reembed'"
                            if rag.get("stale") else ("current" if rag.get("semantic") else "none (full-text only)"))
     if reasons:
@@ -192,27 +215,28 @@ def _probe(service: object) -> tuple[str, dict[str, Any]]:
     return OK, {}
 
 
-def _rag(runtime: Runtime) -> tuple[str, dict[str, Any]]:
-    """The retrieval service (``runtime.retrieval``), once something has built it."""
-    if "retrieval" not in vars(runtime):
+def _rag(sources: HealthSources) -> tuple[str, dict[str, Any]]:
+    """The retrieval service, once something has built it."""
+    retrieval = sources.retrieval()
+    if retrieval is None:
         # serve builds it at start when there is a model; building it here would load one
         # inside a health check. Until a first search there is no RAG service to fail.
-        return NOT_STARTED, {"embedder": runtime.settings.embedder}
-    return _probe(runtime.retrieval)
+        return NOT_STARTED, {"embedder": sources.embedder}
+    return _probe(retrieval)
 
 
-def _cache(runtime: Runtime) -> tuple[str, dict[str, Any]]:
+def _cache(sources: HealthSources) -> tuple[str, dict[str, Any]]:
     """The injection cache: answers its own stats (a dead lock or a broken cache raises)."""
-    return _probe(runtime.injector.cache)
+    return _probe(sources.injection_cache())
 
 
-def _flags(runtime: Runtime) -> tuple[str, dict[str, Any]]:
-    return runtime.flags.check(), {"effective": runtime.flags.values()}
+def _flags(sources: HealthSources) -> tuple[str, dict[str, Any]]:
+    return sources.flags.check(), {"effective": sources.flags.values()}
 
 
-def deep(runtime: Runtime, state: ServiceState) -> tuple[bool, dict[str, Any]]:
+def deep(sources: HealthSources, state: ServiceState) -> tuple[bool, dict[str, Any]]:
     def database() -> tuple[str, dict[str, Any]]:
-        schema = probe_database(runtime.settings.db_path, state.db_identity)
+        schema = probe_database(sources.db_path, state.db_identity)
         if not schema.reachable:
             return str(schema.error), {}
         verdict = OK if schema.state in ("current", "ahead") else f"schema {schema.state}"
@@ -220,18 +244,18 @@ def deep(runtime: Runtime, state: ServiceState) -> tuple[bool, dict[str, Any]]:
                          "schema": schema.state}
 
     def database_read() -> tuple[str, dict[str, Any]]:
-        return OK, {"migrations": probes.read_probe(runtime.db.reader())}
+        return OK, {"migrations": probes.read_probe(sources.db.reader())}
 
     def database_write() -> tuple[str, dict[str, Any]]:
-        with runtime.db.write() as conn:
+        with sources.db.write() as conn:
             return OK, {"table": "health_probe", "written_at": probes.write_probe(conn)}
 
     def integrity() -> tuple[str, dict[str, Any]]:
-        problems = maintenance.integrity_problems(runtime.db.reader(), quick=True)
+        problems = maintenance.integrity_problems(sources.db.reader(), quick=True)
         return (OK if not problems else "quick_check: " + "; ".join(problems[:5])), {"pragma": "quick_check"}
 
     def config() -> tuple[str, dict[str, Any]]:
-        detail = {"path": str(runtime.settings.config_path), "loaded_at": state.config_loaded_at}
+        detail = {"path": str(sources.config_path), "loaded_at": state.config_loaded_at}
         if state.config_error:
             return f"last reload refused, previous config in force: {state.config_error}", detail
         return OK, detail
@@ -241,10 +265,10 @@ def deep(runtime: Runtime, state: ServiceState) -> tuple[bool, dict[str, Any]]:
         "database_read": database_read,
         "database_write": database_write,
         "integrity": integrity,
-        "rag": lambda: _rag(runtime),
-        "cache": lambda: _cache(runtime),
+        "rag": lambda: _rag(sources),
+        "cache": lambda: _cache(sources),
         "memory_headroom": memory_headroom,
-        "flags": lambda: _flags(runtime),
+        "flags": lambda: _flags(sources),
         "config": config,
     }
     results: dict[str, str] = {}

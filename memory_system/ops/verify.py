@@ -24,6 +24,7 @@ from memory_system.flags.names import (
     USE_ENHANCED_INJECTION,
     USE_HIERARCHICAL_TIERS,
 )
+from memory_system.ops import integrity, schema
 
 PROBE_MEMORY_ID = 2**62  # a share attempt on an id that cannot exist: refused before any lookup
 
@@ -135,8 +136,6 @@ def verify_option_b(url: str) -> list[Check]:
 
 
 def verify_option_c(db_path: Path, url: str | None, *, expect_version: int | None) -> list[Check]:
-    from memory_system.ops import integrity, schema
-
     report = integrity.check(db_path)
     checks = [Check("integrity and foreign keys", report.ok, "; ".join(report.problems()) or "ok")]
     status = schema.status(db_path)

@@ -1,8 +1,6 @@
 """The service process from start to exit: lock, migrate, serve, drain, close.
 
-uvicorn runs under our control (``ManagedServer``) because its own signal handling re-raises
-SIGTERM after shutdown, which ends the process with "killed by signal" instead of exit 0,
-and it knows nothing of SIGHUP. Here:
+uvicorn runs under our control (``server/signals.py``). What the signals do:
 
 - SIGTERM / SIGINT: readiness starts failing at once; after ``shutdown_delay_s`` (time for a
   load balancer to notice) the listener closes, in-flight requests get up to
@@ -10,32 +8,29 @@ and it knows nothing of SIGHUP. Here:
   process exits 0. A second SIGINT forces the exit.
 - SIGHUP: the config file is re-read. A broken file is refused and logged; the previous
   configuration stays in force, and readiness keeps answering (the config is still loaded).
-
-Signal handlers only set flags; the work happens on the server's 0.1 s tick, off the
-signal frame (logging and SQLite are not safe to enter from inside a handler).
 """
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import logging
 import os
-import signal
 import time
-from collections.abc import Callable, Generator, Mapping
-from contextlib import contextmanager
-from types import FrameType
+from collections.abc import Mapping
 
 import uvicorn
 from threadpoolctl import threadpool_limits
 
 from memory_system import __version__
+from memory_system.api.app import create_app
 from memory_system.core.config import ConfigError
+from memory_system.flags.sources import read_config_file
+from memory_system.ops import schema
 from memory_system.ops.health import ServiceState, file_identity
 from memory_system.core.logging import log_event
 from memory_system.core.settings_loader import load_settings, reloadable_changes
 from memory_system.runtime import Runtime
+from memory_system.server.signals import ManagedServer
 from memory_system.core.settings import Settings
 from memory_system.store.errors import StoreError
 from memory_system.store.lockfile import ServiceLock
@@ -79,63 +74,6 @@ def reload_config(
     return True
 
 
-class ManagedServer(uvicorn.Server):
-    """uvicorn with our signals: drain on SIGTERM and exit 0, reload the config on SIGHUP."""
-
-    def __init__(
-        self, config: uvicorn.Config, state: ServiceState, on_reload: Callable[[], object],
-        shutdown_delay_s: float = 0.0,
-    ) -> None:
-        super().__init__(config)
-        self.state = state
-        self._on_reload = on_reload
-        self._shutdown_delay_s = shutdown_delay_s
-        self._stop_signal: int | None = None
-        self._exit_at: float | None = None
-        self._reload_requested = False
-        self._stop_logged = False
-
-    @contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        handled = {signal.SIGTERM: self._on_stop, signal.SIGINT: self._on_stop, signal.SIGHUP: self._on_hup}
-        original = {sig: signal.signal(sig, handler) for sig, handler in handled.items()}
-        try:
-            yield
-        finally:
-            for sig, handler in original.items():
-                signal.signal(sig, handler)
-
-    def _on_stop(self, sig: int, frame: FrameType | None) -> None:
-        if self._stop_signal is not None:
-            if sig == signal.SIGINT:
-                self.force_exit = True
-            return
-        self._stop_signal = sig
-        self.state.draining = True
-        self._exit_at = time.monotonic() + self._shutdown_delay_s
-
-    def _on_hup(self, sig: int, frame: FrameType | None) -> None:
-        self._reload_requested = True
-
-    async def on_tick(self, counter: int) -> bool:
-        if self._reload_requested:
-            self._reload_requested = False
-            try:
-                await asyncio.to_thread(self._on_reload)
-            except Exception:  # a reload must never take the serving loop down with it
-                log_event(logger, "config_reload_failed", logging.ERROR, exc_info=True,
-                          outcome="refused; the previous configuration stays in force")
-        if self._exit_at is not None and not self.should_exit:
-            if not self._stop_logged:
-                self._stop_logged = True
-                log_event(logger, "shutdown_started", signal=signal.Signals(self._stop_signal or 15).name,
-                          ready=False, delay_s=self._shutdown_delay_s,
-                          drain_timeout_s=self.config.timeout_graceful_shutdown)
-            if self._exit_at <= time.monotonic():
-                self.should_exit = True
-        return await super().on_tick(counter)
-
-
 def _acquire_lock(settings: Settings) -> ServiceLock:
     settings.db_path.parent.mkdir(parents=True, exist_ok=True)
     lock = ServiceLock(settings.db_path)
@@ -146,8 +84,6 @@ def _acquire_lock(settings: Settings) -> ServiceLock:
 def _check_config_file(settings: Settings) -> None:
     """The config file's sections that other modules parse, checked before the database is
     touched: a typo in ``featureFlags`` must stop the start, not half of it."""
-    from memory_system.flags.sources import read_config_file
-
     read_config_file(settings.config_path)
 
 
@@ -161,16 +97,13 @@ def _warm_up(runtime: Runtime) -> None:
     # miss p95 49 -> 37 ms over HTTP, see BENCHMARKS.md).
     threadpool_limits(limits=1, user_api="blas")
     runtime.retrieval.preload()  # indexes load in the background; FTS5 answers meanwhile
-    runtime.start_maintenance()
+    runtime.start_tier_maintenance()
     log_event(logger, "service_warmed", duration_ms=round((time.perf_counter() - started) * 1000, 1),
               embedder=runtime.settings.embedder)
 
 
 def run_service(settings: Settings, options: Mapping[str, object], *, migrate: bool = True) -> int:
     """Serve until SIGTERM/SIGINT; returns the exit code. Raises ServiceStartError before serving."""
-    from memory_system.api.app import create_app
-    from memory_system.ops import schema
-
     if settings.dev and not is_loopback(settings.host):
         raise ServiceStartError(
             f"--dev turns agent authentication off, so it binds only to loopback; {settings.host} is not. "

@@ -1,1 +1,1 @@
-"""injection."""
+"""Context injection: ranking, packing into a token budget, the answer cache, background reinforcement."""

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,12 +48,18 @@ from memory_system.memory.injection.token_count import TOKEN_COUNTER
 from memory_system.core.logging import log_event
 from memory_system.core.metrics import INJECTION_LATENCY, RAG_TIMEOUTS
 from memory_system.core.settings_loader import read_config_file
+from memory_system.store.connection import Database
 from memory_system.store.scope_versions import scope_version
 
 if TYPE_CHECKING:
-    from memory_system.runtime import Runtime
+    from memory_system.memory.graph.entities import KnowledgeGraph
+    from memory_system.memory.records.memories import MemoryService
+    from memory_system.memory.retrieval.hybrid import Retrieval
+    from memory_system.memory.sharing.grants import SharingService
+    from memory_system.memory.typed.code_patterns import CodePatternStore
+    from memory_system.memory.typed.preferences import PreferenceStore
 
-__all__ = ["InjectionFlags", "InjectionResult", "Injector", "InjectionError", "MAX_TOKEN_BUDGET"]
+__all__ = ["MAX_TOKEN_BUDGET", "InjectionError", "InjectionFlags", "InjectionResult", "InjectionSources", "Injector"]
 
 _log = logging.getLogger(__name__)
 
@@ -149,26 +155,51 @@ def load_injection_config(settings: Any) -> dict[str, Any]:
 _WORD = re.compile(r"[^\W_][\w\-.']*", re.UNICODE)
 
 
+@dataclass(frozen=True)
+class InjectionSources:
+    """What a block is packed from: the services injection reads, handed in by the runtime.
+
+    ``retrieval`` is a callable because building it loads the embedding model: the legacy path
+    and cache hits never need it, so a service with the flag off never pays for the model.
+    """
+
+    db: Database
+    memories: MemoryService
+    sharing: SharingService
+    graph: KnowledgeGraph
+    preferences: PreferenceStore
+    code_patterns: CodePatternStore
+    retrieval: Callable[[], Retrieval]
+
+
 class Injector:
-    """``runtime.injector``. Usage::
+    """``runtime.injector`` (the runtime wires its sources). Usage::
 
         result = runtime.injector.inject(agent_id="a1", namespace="proj", query="fix the login bug",
                                          token_budget=800, flags=InjectionFlags(enhanced=True))
         prompt = result.block + "\\n\\n" + task
     """
 
-    def __init__(self, runtime: Runtime, cache: InjectionCache | None = None) -> None:
-        self.runtime = runtime
-        raw = load_injection_config(runtime.settings)
-        self.config = ranking.RankingConfig.from_mapping(raw)
+    def __init__(
+        self, sources: InjectionSources, *, config: Mapping[str, Any], rag_timeout_ms: float,
+        cache: InjectionCache | None = None,
+    ) -> None:
+        """``config``: the ``injection`` section (``load_injection_config``); ``rag_timeout_ms``:
+        how long the dense step may take before the block is built from full text alone."""
+        self.sources = sources
+        self.rag_timeout_ms = rag_timeout_ms
+        self.config = ranking.RankingConfig.from_mapping(config)
         self.cache = cache or InjectionCache(
-            max_entries=int(raw.get("cache_max_entries", 1024)), ttl_s=float(raw.get("cache_ttl_s", 30.0)),
+            max_entries=int(config.get("cache_max_entries", 1024)), ttl_s=float(config.get("cache_ttl_s", 30.0)),
         )
         self._reinforcer = BatchReinforcer(self._reinforce)
-        runtime.on_close(self._reinforcer.close)
+
+    def close(self) -> None:
+        """Stop the background reinforcement (pending ids are applied first)."""
+        self._reinforcer.close()
 
     def _reinforce(self, ids: Sequence[int]) -> None:
-        self.runtime.memories.reinforce(ids)
+        self.sources.memories.reinforce(ids)
 
     def flush(self) -> None:
         """Apply pending reinforcements now (tests; the background batch does it otherwise)."""
@@ -232,7 +263,7 @@ class Injector:
         return CacheKey(
             namespace=namespace, agent_id=agent_id, flags=flags.key(), user_id=user_id,
             query=normalise_query(query), token_budget=token_budget, format=format,
-            scope_version=scope_version(self.runtime.db.reader(), namespace), session_id=session_id,
+            scope_version=scope_version(self.sources.db.reader(), namespace), session_id=session_id,
         )
 
     def _finish(self, result: InjectionResult, started: float) -> InjectionResult:
@@ -285,7 +316,7 @@ class Injector:
         ends = [i.manifest["_expires_at"] for i in items if i.manifest.get("_expires_at")]
         others = [i.manifest["id"] for i in items if i.section == "memories" and i.manifest.get("_agent_id") != agent_id]
         if flags.sharing and others:
-            until = self.runtime.sharing.visible_until(others, agent_id=agent_id, namespace=namespace)
+            until = self.sources.sharing.visible_until(others, agent_id=agent_id, namespace=namespace)
             if until:
                 ends.append(until)
         if not ends:
@@ -297,10 +328,10 @@ class Injector:
                       flags: InjectionFlags) -> PendingSearch | Exception:
         """Hybrid retrieval started within the RAG time budget (or why it could not start)."""
         try:
-            return self.runtime.retrieval.begin(
+            return self.sources.retrieval().begin(
                 namespace=namespace, agent_id=agent_id, query=query, k=CANDIDATES,
                 sharing_enabled=flags.sharing, tiers_enabled=flags.tiers,
-                time_budget_ms=self.runtime.settings.rag_timeout_ms,
+                time_budget_ms=self.rag_timeout_ms,
             )
         except Exception as exc:
             return exc
@@ -345,7 +376,7 @@ class Injector:
 
     def _legacy(self, agent_id: str, namespace: str, budget: int, fmt: str, flags: InjectionFlags) -> InjectionResult:
         builder = BlockBuilder(fmt, budget)
-        entities, _next_offset = self.runtime.graph.list_entities(namespace, limit=ENTITIES)
+        entities, _next_offset = self.sources.graph.list_entities(namespace, limit=ENTITIES)
         entity_items = [entity_item(e) for e in entities]
         entity_cap = builder.used + int(budget * 0.3)
         for item in entity_items:
@@ -363,7 +394,7 @@ class Injector:
         )
 
     def _recent(self, agent_id: str, namespace: str, flags: InjectionFlags, limit: int) -> list[Memory]:
-        page = self.runtime.memories.list(
+        page = self.sources.memories.list(
             namespace=namespace, agent_id=agent_id, sharing_enabled=flags.sharing,
             tiers_enabled=flags.tiers, limit=limit,
         )
@@ -374,7 +405,7 @@ class Injector:
     def _preference_items(self, namespace: str, user_id: str | None) -> list[Item]:
         if not user_id:
             return []
-        prefs = self.runtime.preferences.list(namespace=namespace, user_id=user_id)
+        prefs = self.sources.preferences.list(namespace=namespace, user_id=user_id)
         pairs = ((p.key, p.value) for p in prefs)
         return [
             Item("preferences", f"- {key}: {plain(value)}", value, {"key": key}, json_key=key)
@@ -383,7 +414,7 @@ class Injector:
 
     def _pattern_items(self, namespace: str, query: str) -> list[Item]:
         try:
-            found = self.runtime.code_patterns.search(namespace=namespace, query=query, limit=PATTERNS)
+            found = self.sources.code_patterns.search(namespace=namespace, query=query, limit=PATTERNS)
         except Exception:
             log_event(_log, "injection_code_patterns_failed", level=logging.WARNING, exc_info=True)
             return []
@@ -398,7 +429,7 @@ class Injector:
         return items
 
     def _entity_items(self, namespace: str, query: str) -> list[Item]:
-        graph = self.runtime.graph
+        graph = self.sources.graph
         seen: dict[str, Any] = {}
         words = _WORD.findall(query)
         grams = {" ".join(words[i:i + n]) for n in (1, 2, 3) for i in range(len(words) - n + 1)}

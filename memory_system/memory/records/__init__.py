@@ -1,1 +1,1 @@
-"""records."""
+"""Memories themselves: the model, create/read/change/delete within an agent's view, dedupe, write events."""

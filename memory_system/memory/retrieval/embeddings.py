@@ -16,13 +16,14 @@ import os
 import threading
 import time
 from collections import OrderedDict
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-MODEL_NAME = "all-MiniLM-L6-v2"
-MODEL_DIM = 384
-MAX_SEQ_LENGTH = 256
+from memory_system.memory.retrieval.model_spec import MAX_SEQ_LENGTH, MODEL_DIM, MODEL_NAME, QUERY_PRECISIONS
+from memory_system.memory.retrieval.onnx_runtime import OnnxMiniLM
+
 BATCH_SIZE = 64
 
 
@@ -56,8 +57,7 @@ def semantic_available() -> tuple[bool, str | None]:
     return True, None
 
 
-QUERY_PRECISION = "int8"
-QUERY_PRECISIONS = ("fp32", "int8")  # what onnx_runtime.OnnxMiniLM can run
+QUERY_PRECISION = "int8"  # one of QUERY_PRECISIONS: what onnx_runtime.OnnxMiniLM can run
 
 
 class MiniLMEmbedder:
@@ -120,10 +120,6 @@ class MiniLMEmbedder:
         with self._query_lock:
             if not self._onnx_tried:
                 try:
-                    from pathlib import Path
-
-                    from memory_system.memory.retrieval.onnx_runtime import OnnxMiniLM
-
                     self._onnx = OnnxMiniLM(Path(self._model_dir), threads=1, precision=self.query_precision)
                     self.query_backend = f"onnxruntime-{self.query_precision}"
                 except Exception:  # not installed, or the export failed: torch answers queries

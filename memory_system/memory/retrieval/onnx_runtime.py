@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from memory_system.memory.retrieval.embeddings import MAX_SEQ_LENGTH, MODEL_DIM
-from memory_system.memory.retrieval.embeddings import QUERY_PRECISIONS as PRECISIONS
+from memory_system.memory.retrieval.model_spec import MAX_SEQ_LENGTH, MODEL_DIM
+from memory_system.memory.retrieval.model_spec import QUERY_PRECISIONS as PRECISIONS
 
 
 def default_cache_dir() -> Path:

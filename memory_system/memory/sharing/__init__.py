@@ -1,1 +1,1 @@
-"""sharing."""
+"""Cross-agent sharing: grants on memories, their audit trail, and session hand-offs between agents."""

@@ -30,7 +30,6 @@ from memory_system.core.clock import format_utc, utc_now
 
 if TYPE_CHECKING:
     from memory_system.memory.records.events import MemoryEvents
-    from memory_system.memory.sessions.handoff import HandoffResult
 
 __all__ = [
     "Grant",
@@ -157,7 +156,7 @@ def _targets(grantees: Sequence[str], whole_namespace: bool) -> list[str | None]
 
 
 class SharingService:
-    """Grants, revokes and the audit trail; hand-off of sessions is in ``memory.handoff``."""
+    """Grants, revokes and the audit trail; hand-off of sessions is ``memory.sharing.handoff``."""
 
     def __init__(self, db: Database, events: MemoryEvents | None = None) -> None:
         self.db = db
@@ -238,14 +237,6 @@ class SharingService:
         return store.visible_until(self.db.reader(), agent_id=agent_id, namespace=namespace,
                                    memory_ids=memory_ids, now=utc_now())
 
-    def handoff(
-        self, session_id: str, *, agent_id: str, namespace: str, to_agent_id: str
-    ) -> HandoffResult:
-        """See ``memory.handoff.hand_off``."""
-        from memory_system.memory.sessions.handoff import hand_off
-
-        return hand_off(self.db, self.events, session_id, agent_id=agent_id, namespace=namespace,
-                        to_agent_id=to_agent_id)
 
     @staticmethod
     def _owned(

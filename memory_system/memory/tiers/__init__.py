@@ -1,1 +1,1 @@
-"""tiers."""
+"""Hierarchical tiers: the rules that promote, decay and expire memories, and the thread that runs them."""

@@ -41,7 +41,7 @@ from memory_system.store.connection import Database
 from memory_system.store.scope_versions import bump_scope
 from memory_system.core.clock import format_utc
 
-__all__ = ["MaintenanceReport", "TierPolicy", "load_tier_policy", "maintain"]
+__all__ = ["TierMaintenanceReport", "TierPolicy", "load_tier_policy", "maintain"]
 
 CONFIG_KEY = "tiers"
 LAST_RUN_KEY = "tiers:last_maintained_at"
@@ -106,7 +106,7 @@ def load_tier_policy(config_path: Path | None) -> TierPolicy:
 
 
 @dataclass
-class MaintenanceReport:
+class TierMaintenanceReport:
     """What one pass did; ``enabled`` false means the flag was off and nothing was touched."""
 
     enabled: bool
@@ -155,7 +155,7 @@ class _Pass:
     """The decisions of one pass, row by row; ``maintain`` feeds it chunks and applies them."""
 
     def __init__(self, policy: TierPolicy, allowed: Callable[[str], bool], moment: datetime,
-                 last_run: datetime | None, report: MaintenanceReport) -> None:
+                 last_run: datetime | None, report: TierMaintenanceReport) -> None:
         self.policy = policy
         self.allowed = allowed
         self.moment = moment
@@ -233,7 +233,7 @@ def _in_chunks(
     db: Database,
     select: Callable[[Any, int], list[dict[str, Any]]],
     decide: Callable[[list[dict[str, Any]]], _Actions],
-    report: MaintenanceReport,
+    report: TierMaintenanceReport,
     events: MemoryEvents | None,
 ) -> None:
     """Select, decide and apply ``CHUNK`` rows at a time (by id), each chunk one transaction."""
@@ -265,21 +265,21 @@ def maintain(
     *,
     events: MemoryEvents | None = None,
     now: datetime | None = None,
-) -> MaintenanceReport:
+) -> TierMaintenanceReport:
     """One pass of the tier rules. ``tiers_enabled`` is the flag: a boolean, or a function of
     the flag key (session id, else ``agent:<id>``) for a percentage rollout, so that a memory
     outside the rollout is never promoted, decayed or deleted."""
     moment = now or datetime.now(UTC)
     ran_at = format_utc(moment)
     if tiers_enabled is False:
-        report = MaintenanceReport(
+        report = TierMaintenanceReport(
             enabled=False, ran_at=ran_at,
             message="USE_HIERARCHICAL_TIERS is off: nothing was promoted, decayed or deleted",
         )
         log_event(_log, "tiers_maintenance_skipped", reason="flag_off")
         return report
     allowed: Callable[[str], bool] = (lambda _key: True) if tiers_enabled is True else tiers_enabled
-    report = MaintenanceReport(enabled=True, ran_at=ran_at)
+    report = TierMaintenanceReport(enabled=True, ran_at=ran_at)
     last_raw = metadata_store.get(db.reader(), LAST_RUN_KEY)
     decisions = _Pass(policy, allowed, moment, _parse(json.loads(last_raw)) if last_raw else None, report)
     idle_before = format_utc(moment - timedelta(seconds=policy.session_idle_seconds))

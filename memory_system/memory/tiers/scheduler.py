@@ -1,6 +1,6 @@
 """The periodic tier-maintenance task of a serving process.
 
-One daemon thread runs ``Runtime.run_maintenance`` every ``interval_s`` seconds (the
+One daemon thread runs ``Runtime.run_tier_maintenance`` every ``interval_s`` seconds (the
 ``tiers.intervalSeconds`` setting, default an hour). A failing pass is logged and retried at
 the next tick, never fatal; ``stop`` wakes the thread at once, so shutdown does not wait
 for the interval.
@@ -15,12 +15,12 @@ from typing import Any
 
 from memory_system.core.logging import log_event
 
-__all__ = ["MaintenanceThread"]
+__all__ = ["TierMaintenanceThread"]
 
 _log = logging.getLogger(__name__)
 
 
-class MaintenanceThread:
+class TierMaintenanceThread:
     def __init__(self, run_once: Callable[[], Any], interval_s: float) -> None:
         if interval_s <= 0:
             raise ValueError(f"maintenance interval must be positive, got {interval_s}")

@@ -1,4 +1,4 @@
-"""Memory metadata: durable facts about the memory system itself, as JSON values by key.
+"""System metadata: durable facts about the memory system itself (not a memory's own metadata), as JSON by key.
 
 The embedding model and dimension the vectors were made with, the last tier-maintenance
 run and its counts, scope versions: things every process must agree on, so they live in
@@ -6,7 +6,7 @@ the database rather than in one process's memory.
 
 Usage::
 
-    meta = MetadataStore(db)
+    meta = SystemMetadataStore(db)
     meta.set("embedding:model", {"name": "all-MiniLM-L6-v2", "dim": 384})
     meta.get("embedding:model")  # -> {"name": ..., "dim": 384}
 """
@@ -20,7 +20,7 @@ from typing import Any
 from memory_system.store import system_metadata as store
 from memory_system.store.connection import Database
 
-__all__ = ["MetadataStore"]
+__all__ = ["SystemMetadataStore"]
 
 _KEY = re.compile(r"^[A-Za-z0-9_.:\-/]{1,200}$")
 
@@ -31,7 +31,9 @@ def _check_key(key: str) -> str:
     return key
 
 
-class MetadataStore:
+class SystemMetadataStore:
+    """Key/value facts in ``memory_metadata``; a memory's own ``metadata`` field is something else."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
 

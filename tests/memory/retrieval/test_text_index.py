@@ -43,7 +43,7 @@ def test_words_are_what_fts5_porter_unicode61_stores() -> None:
 def test_words_match_fts5_across_the_projects_own_docs() -> None:
     """A broad vocabulary: PyStemmer's Porter and FTS5's differ on a handful of rare words
     (measured on LoCoMo's turns: 4 of 2,598 stems, e.g. "ecology"), so allow 1%."""
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     text = (root / "README.md").read_text() + (root / "docs" / "operations.md").read_text()
     conn = sqlite3.connect(":memory:")
     conn.execute("CREATE VIRTUAL TABLE t USING fts5 (x, tokenize = 'porter unicode61')")

@@ -94,7 +94,7 @@ def test_writes_during_a_load_are_replayed(rng: np.random.Generator) -> None:
 # -- the HNSW path (a lowered threshold keeps these small) -------------------------------------
 
 GRAPH_AT = 400
-LOCOMO = Path(__file__).resolve().parents[3] / "shared" / "data" / "locomo" / "locomo_dev.json"
+LOCOMO = Path(__file__).resolve().parents[4] / "shared" / "data" / "locomo" / "locomo_dev.json"
 
 
 def clustered(rng: np.random.Generator, n: int, dim: int = DIM) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The serving process's periodic maintenance and ``Runtime.run_maintenance`` under the real flags."""
+"""The serving process's periodic maintenance and ``Runtime.run_tier_maintenance`` under the real flags."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from memory_system.flags.bucketing import in_rollout
 from memory_system.flags.names import USE_HIERARCHICAL_TIERS
-from memory_system.memory.tiers.scheduler import MaintenanceThread
+from memory_system.memory.tiers.scheduler import TierMaintenanceThread
 from memory_system.runtime import Runtime
 from memory_system.core.settings import Settings
 
@@ -39,13 +39,13 @@ def tier_of(runtime: Runtime, memory_id: int) -> str:
 
 def test_periodic_thread_runs_passes_and_stops_at_close(runtime: Runtime) -> None:
     ids = ended_session_memories(runtime, ["s1"])
-    thread = runtime.start_maintenance(0.05)
+    thread = runtime.start_tier_maintenance(0.05)
     deadline = time.monotonic() + 20
     while thread.passes < 1 and time.monotonic() < deadline:
         time.sleep(0.02)
     assert thread.passes >= 1 and thread.failures == 0
     assert tier_of(runtime, ids["s1"]) in ("short_term", "long_term")
-    assert runtime.metadata.get("tiers:last_report")["enabled"] is True
+    assert runtime.system_metadata.get("tiers:last_report")["enabled"] is True
     runtime.close()
     assert not thread.alive
 
@@ -58,7 +58,7 @@ def test_a_failing_pass_is_retried_not_fatal() -> None:
         if len(calls) == 1:
             raise RuntimeError("database briefly unavailable")
 
-    thread = MaintenanceThread(flaky, 0.01)
+    thread = TierMaintenanceThread(flaky, 0.01)
     thread.start()
     deadline = time.monotonic() + 20
     while thread.passes < 1 and time.monotonic() < deadline:
@@ -66,13 +66,13 @@ def test_a_failing_pass_is_retried_not_fatal() -> None:
     thread.stop()
     assert thread.failures == 1 and thread.passes >= 1 and not thread.alive
     with pytest.raises(ValueError):
-        MaintenanceThread(flaky, 0)
+        TierMaintenanceThread(flaky, 0)
 
 
 def test_flag_off_in_the_environment_means_no_maintenance(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(USE_HIERARCHICAL_TIERS, "false")
     ids = ended_session_memories(runtime, ["s1"])
-    report = runtime.run_maintenance()
+    report = runtime.run_tier_maintenance()
     assert report.enabled is False and tier_of(runtime, ids["s1"]) == "working"
 
 
@@ -82,6 +82,6 @@ def test_percentage_rollout_maintains_only_sessions_in_it(runtime: Runtime, monk
     ids = ended_session_memories(runtime, sessions)
     inside = {sid for sid in sessions if in_rollout(0.5, USE_HIERARCHICAL_TIERS, sid)}
     assert 0 < len(inside) < len(sessions)
-    report = runtime.run_maintenance()
+    report = runtime.run_tier_maintenance()
     assert report.promoted_to_short_term == len(inside)
     assert {sid for sid in sessions if tier_of(runtime, ids[sid]) == "short_term"} == inside

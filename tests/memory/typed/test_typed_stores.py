@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from memory_system.memory.typed.code_patterns import CodePatternNotFound, CodePatternStore, fts_query
-from memory_system.memory.typed.system_metadata import MetadataStore
+from memory_system.memory.typed.system_metadata import SystemMetadataStore
 from memory_system.memory.records.models import MemoryValidationError
 from memory_system.memory.typed.preferences import PreferenceNotFound, PreferenceStore
 from memory_system.store.connection import Database
@@ -97,7 +97,7 @@ def test_fts_query_quotes_every_term() -> None:
 
 
 def test_metadata_store(db: Database) -> None:
-    meta = MetadataStore(db)
+    meta = SystemMetadataStore(db)
     meta.set("embedding:model", {"name": "all-MiniLM-L6-v2", "dim": 384})
     meta.set("embedding:stale", False)
     meta.set("other_key", 1)

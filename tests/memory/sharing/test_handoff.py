@@ -13,6 +13,7 @@ from memory_system.memory.records.models import MemoryNotFound
 from memory_system.memory.sessions.state import SessionEnded, SessionNotFound, SessionStateService
 from memory_system.memory.sessions.registry import SessionService
 from memory_system.memory.sharing.grants import InvalidShare, SharingService
+from memory_system.memory.sharing.handoff import HandoffService
 from memory_system.store.connection import Database
 
 NS = "proj"
@@ -26,6 +27,11 @@ def memories(db: Database, events: MemoryEvents) -> MemoryService:
 @pytest.fixture
 def sharing(db: Database, events: MemoryEvents) -> SharingService:
     return SharingService(db, events)
+
+
+@pytest.fixture
+def handoffs(db: Database, events: MemoryEvents) -> HandoffService:
+    return HandoffService(db, events)
 
 
 def _snapshot(db: Database) -> list[list[tuple[Any, ...]]]:
@@ -58,10 +64,11 @@ def alice_session(db: Database, memories: MemoryService) -> dict[str, Any]:
 
 
 def test_handoff_moves_state_and_working_memories_to_a_new_session_of_the_receiver(
-    db: Database, memories: MemoryService, sharing: SharingService, alice_session: dict[str, Any]
+    db: Database, memories: MemoryService, sharing: SharingService, handoffs: HandoffService,
+    alice_session: dict[str, Any],
 ) -> None:
     sid, working, kept = alice_session["sid"], alice_session["working"], alice_session["kept"]
-    result = sharing.handoff(sid, agent_id="alice", namespace=NS, to_agent_id="bob")
+    result = handoffs.handoff(sid, agent_id="alice", namespace=NS, to_agent_id="bob")
     assert (result.memories_moved, result.memories_merged, result.state_version) == (2, 0, 1)
 
     new = SessionService(db).get(result.new_session_id, "bob", NS)
@@ -89,14 +96,14 @@ def test_handoff_moves_state_and_working_memories_to_a_new_session_of_the_receiv
 
 
 def test_content_the_receiver_already_has_reinforces_its_copy(
-    db: Database, events: MemoryEvents, memories: MemoryService, sharing: SharingService,
+    db: Database, events: MemoryEvents, memories: MemoryService, handoffs: HandoffService,
     alice_session: dict[str, Any],
 ) -> None:
     bobs = memories.create(namespace=NS, agent_id="bob", item={"content": "The fix touches auth.py",
                                                                "importance": 0.2}).memory
     deleted: list[int] = []
     events.on_deleted(deleted.extend)
-    result = sharing.handoff(alice_session["sid"], agent_id="alice", namespace=NS, to_agent_id="bob")
+    result = handoffs.handoff(alice_session["sid"], agent_id="alice", namespace=NS, to_agent_id="bob")
     assert (result.memories_moved, result.memories_merged) == (1, 1)
     assert deleted == [alice_session["working"][1]]
     after = memories.get(bobs.id, namespace=NS, agent_id="bob", sharing_enabled=True)
@@ -105,10 +112,10 @@ def test_content_the_receiver_already_has_reinforces_its_copy(
 
 
 def test_a_session_without_state_or_working_memories_hands_off_too(
-    db: Database, sharing: SharingService
+    db: Database, handoffs: HandoffService
 ) -> None:
     sid = SessionService(db).start("alice", NS).id
-    result = sharing.handoff(sid, agent_id="alice", namespace=NS, to_agent_id="bob")
+    result = handoffs.handoff(sid, agent_id="alice", namespace=NS, to_agent_id="bob")
     assert (result.memories_moved, result.state_version) == (0, 0)
     assert SessionStateService(db).get(result.new_session_id, agent_id="bob", namespace=NS).version == 0
 
@@ -125,27 +132,27 @@ def test_a_session_without_state_or_working_memories_hands_off_too(
     ],
 )
 def test_refused_handoffs_change_nothing(
-    db: Database, sharing: SharingService, alice_session: dict[str, Any], caller: str, namespace: str,
+    db: Database, handoffs: HandoffService, alice_session: dict[str, Any], caller: str, namespace: str,
     to_agent: Any, error: type[Exception],
 ) -> None:
     before = _snapshot(db)
     with pytest.raises(error):
-        sharing.handoff(alice_session["sid"], agent_id=caller, namespace=namespace, to_agent_id=to_agent)
+        handoffs.handoff(alice_session["sid"], agent_id=caller, namespace=namespace, to_agent_id=to_agent)
     assert _snapshot(db) == before
 
 
 def test_an_ended_session_cannot_be_handed_off_again(
-    db: Database, sharing: SharingService, alice_session: dict[str, Any]
+    db: Database, handoffs: HandoffService, alice_session: dict[str, Any]
 ) -> None:
-    sharing.handoff(alice_session["sid"], agent_id="alice", namespace=NS, to_agent_id="bob")
+    handoffs.handoff(alice_session["sid"], agent_id="alice", namespace=NS, to_agent_id="bob")
     before = _snapshot(db)
     with pytest.raises(SessionEnded, match="only an open session"):
-        sharing.handoff(alice_session["sid"], agent_id="alice", namespace=NS, to_agent_id="carol")
+        handoffs.handoff(alice_session["sid"], agent_id="alice", namespace=NS, to_agent_id="carol")
     assert _snapshot(db) == before
 
 
 def test_a_failure_half_way_leaves_no_trace(
-    db: Database, sharing: SharingService, alice_session: dict[str, Any]
+    db: Database, handoffs: HandoffService, alice_session: dict[str, Any]
 ) -> None:
     """The audit row is written last; when the database refuses it, nothing before it stays."""
     with db.write() as conn:
@@ -153,5 +160,5 @@ def test_a_failure_half_way_leaves_no_trace(
                      "BEGIN SELECT RAISE(ABORT, 'disk says no'); END")
     before = _snapshot(db)
     with pytest.raises(Exception, match="disk says no"):
-        sharing.handoff(alice_session["sid"], agent_id="alice", namespace=NS, to_agent_id="bob")
+        handoffs.handoff(alice_session["sid"], agent_id="alice", namespace=NS, to_agent_id="bob")
     assert _snapshot(db) == before

@@ -37,7 +37,7 @@ from memory_system.core.clock import utc_now
 if TYPE_CHECKING:
     from memory_system.memory.records.events import MemoryEvents
 
-__all__ = ["HandoffResult", "hand_off"]
+__all__ = ["HandoffResult", "HandoffService", "hand_off"]
 
 _log = logging.getLogger(__name__)
 
@@ -116,3 +116,19 @@ def hand_off(
               memories_merged=len(merged_ids))
     return HandoffResult(handoff_id, session.id, new_session.id, agent_id, receiver, moved,
                          len(merged_ids), state_version)
+
+
+class HandoffService:
+    """``runtime.handoff``: session hand-offs of one database (see ``hand_off``).
+
+    Its own service, not a method of sharing: a hand-off needs sessions and sharing both, and
+    neither of those needs it.
+    """
+
+    def __init__(self, db: Database, events: MemoryEvents | None = None) -> None:
+        self.db = db
+        self.events = events
+
+    def handoff(self, session_id: str, *, agent_id: str, namespace: str, to_agent_id: str) -> HandoffResult:
+        return hand_off(self.db, self.events, session_id, agent_id=agent_id, namespace=namespace,
+                        to_agent_id=to_agent_id)
