@@ -53,6 +53,7 @@ def main() -> None:
     from memory_system.ops import schema
     from memory_system.store import search
     from memory_system.store.connection import Database
+    from memory_system.store.scope import Filters, Visibility
     from memory_system.store.visibility import visible_sql
 
     data = json.loads(LOCOMO.read_text())
@@ -71,7 +72,8 @@ def main() -> None:
             service.create_batch(namespace="bench", agent_id="bench", items=batch)
         fill_s = time.perf_counter() - start
         conn = db.reader()
-        where, params = visible_sql("m", agent_id="bench", namespace="bench", sharing_enabled=True)
+        visibility = Visibility(agent_id="bench", namespace="bench", sharing_enabled=True)
+        where, params = visible_sql("m", visibility)  # the hand-written join below is the baseline
 
         def joined(query: str) -> list[tuple[int, float]]:
             terms = search.query_terms(query)
@@ -84,7 +86,7 @@ def main() -> None:
             return [(int(r[0]), float(r[1])) for r in rows]
 
         def two_stage(query: str) -> list[tuple[int, float]]:
-            return search.fulltext_search(conn, "bench", search.query_terms(query), where, params, 60)
+            return search.fulltext_search(conn, visibility, Filters(), search.query_terms(query), 60)
 
         index = TextIndex(lambda ns: search.namespace_texts(conn, ns), lambda ids: search.texts_of(conn, ids))
         rss_before = rss_mb()
@@ -95,7 +97,7 @@ def main() -> None:
         def in_memory(query: str) -> list[tuple[int, float]]:
             terms = search.query_terms(query)
             ranked = index.search("bench", terms, search.pool_size(60))
-            return search.fulltext_search(conn, "bench", terms, where, params, 60, ranked=ranked)
+            return search.fulltext_search(conn, visibility, Filters(), terms, 60, ranked=ranked)
 
         ways = (("joined", joined), ("two_stage", two_stage), ("in_memory", in_memory))
         times: dict[str, list[float]] = {name: [] for name, _ in ways}

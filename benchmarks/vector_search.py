@@ -245,7 +245,7 @@ def main() -> None:
     from memory_system.ops import schema
     from memory_system.store import embeddings as vec_store
     from memory_system.store.connection import Database
-    from memory_system.store.visibility import visible_sql
+    from memory_system.store.scope import Filters, Visibility
 
     from threadpoolctl import threadpool_limits
 
@@ -283,12 +283,12 @@ def main() -> None:
         rows: list[tuple[str, tuple[float, float]]] = []
         rows.append((f"numpy matrix, whole namespace ({args.n:,})", timed(lambda q: index.search("ns", q, 50))))
         vec_store.load_sqlite_vec(reader)
-        where_all, p_all = visible_sql("m", agent_id="big", namespace="ns", sharing_enabled=False)
+        big = Visibility(agent_id="big", namespace="ns", sharing_enabled=False)
         rows.append((f"sqlite-vec vec_distance_cosine, whole namespace ({args.n:,})", timed(
-            lambda q: vec_store.exact_search(reader, to_blob(q), "m", DIM, where_all, p_all, 50))))
-        where_small, p_small = visible_sql("m", agent_id="small", namespace="ns", sharing_enabled=False)
+            lambda q: vec_store.exact_search(reader, to_blob(q), "m", DIM, big, Filters(), 50))))
+        small = Visibility(agent_id="small", namespace="ns", sharing_enabled=False)
         rows.append((f"sqlite-vec, scope narrowed by SQL to one agent ({args.n // small_agent_every:,})", timed(
-            lambda q: vec_store.exact_search(reader, to_blob(q), "m", DIM, where_small, p_small, 50))))
+            lambda q: vec_store.exact_search(reader, to_blob(q), "m", DIM, small, Filters(), 50))))
         db.close()
 
     hnsw_lines = hnsw_section(sizes, args.queries * 2, args.sweep) if sizes else []

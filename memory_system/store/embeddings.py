@@ -12,6 +12,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from memory_system.store.connection import Connection
+from memory_system.store.scope import Filters, Visibility
+from memory_system.store.search import scope_sql
 
 MODEL_KEY = "embedding_model"
 DIM_KEY = "embedding_dim"
@@ -179,14 +181,15 @@ def record_model(conn: Connection, model: str, dim: int, *, bump_generation: boo
         )
 
 
-def exact_search(conn: Connection, query_blob: bytes, model: str, dim: int, where: str,
-                 params: dict[str, Any], limit: int) -> list[tuple[int, float]]:
-    """sqlite-vec exact cosine over the memories that ``where`` (on alias m) lets through.
+def exact_search(conn: Connection, query_blob: bytes, model: str, dim: int, visibility: Visibility,
+                 filters: Filters, limit: int) -> list[tuple[int, float]]:
+    """sqlite-vec exact cosine over the memories the caller may see that the filters let through.
 
     Wins when SQL narrows the scope first (one agent's few memories in a crowded namespace, a
     session, a time range); for a whole 100k namespace the in-memory matrix is far faster (BENCHMARKS.md:
     4.3 vs 164 ms p50).
     """
+    where, params = scope_sql("m", visibility, filters)
     rows = conn.execute(
         "SELECT m.id, vec_distance_cosine(e.vector, :qvec) AS d FROM memories m"
         " JOIN memory_embeddings e ON e.memory_id = m.id"

@@ -1,21 +1,29 @@
 """SQL of the memories table: writes, visibility-filtered reads, and the tier maintenance queries.
 
 Every function takes the connection it runs on, so the service decides the transaction.
-Reads take the ``(fragment, params)`` pair from ``visibility.visible_sql`` over alias ``m``;
-nothing here reads memories without it except the maintenance queries, which act on
-behalf of the system, not of an agent.
+Reads take the caller's ``scope.Visibility`` and filter with ``visibility.visible_sql`` over
+alias ``m``; nothing here reads memories without it except ``fetch`` (rows the caller just
+wrote) and the maintenance queries, which act on behalf of the system, not of an agent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from memory_system.store.connection import Connection
+from memory_system.store.scope import Visibility
+from memory_system.store.visibility import visible_sql
 
 _CHUNK = 500  # well under SQLite's host-parameter limit
 T = TypeVar("T")
-Row = Any  # sqlite3.Row: read by column name (``Memory.from_row`` in the service layer)
+
+
+class Row(Protocol):
+    """A result row, read by column name (``Memory.from_row`` in the service layer)."""
+
+    def __getitem__(self, column: str, /) -> Any: ...
+
 
 MEMORY_COLUMNS = (
     "id", "namespace", "agent_id", "session_id", "user_id", "kind", "tier", "content", "importance",
@@ -135,31 +143,36 @@ def touch(conn: Connection, ids: Sequence[int], now: str) -> int:
 # --- visibility-filtered reads ------------------------------------------------------------
 
 
-def get_visible(conn: Connection, memory_id: int, visible: tuple[str, dict[str, Any]]) -> Row | None:
-    where, params = visible
-    return conn.execute(
+def get_visible(conn: Connection, memory_id: int, visibility: Visibility) -> Row | None:
+    where, params = visible_sql("m", visibility)
+    row: Row | None = conn.execute(
         f"SELECT {_COLS} FROM memories m WHERE m.id = :id AND {where}", {**params, "id": memory_id}
     ).fetchone()
+    return row
 
 
 def list_visible(
     conn: Connection,
-    visible: tuple[str, dict[str, Any]],
+    visibility: Visibility,
     *,
-    equal: dict[str, str],
-    created_after: str | None,
-    created_before: str | None,
-    before_id: int | None,
+    kind: str | None = None,
+    tier: str | None = None,
+    session_id: str | None = None,
+    user_id: str | None = None,
+    created_after: str | None = None,
+    created_before: str | None = None,
+    before_id: int | None = None,
     limit: int,
 ) -> list[Row]:
-    """Newest first (by id); ``equal`` holds column = value filters (trusted column names);
-    ``before_id`` is the cursor. Returns up to ``limit`` rows."""
-    where, params = visible
+    """Newest first (by id); None matches any. ``created_after`` and ``created_before`` are
+    both exclusive; ``before_id`` is the cursor. Returns up to ``limit`` rows."""
+    where, params = visible_sql("m", visibility)
     clauses = [where]
     args: dict[str, Any] = dict(params)
-    for column, value in equal.items():
-        clauses.append(f"m.{column} = :f_{column}")
-        args[f"f_{column}"] = value
+    for column, value in (("kind", kind), ("session_id", session_id), ("user_id", user_id), ("tier", tier)):
+        if value is not None:
+            clauses.append(f"m.{column} = :f_{column}")
+            args[f"f_{column}"] = value
     if created_after is not None:
         clauses.append("m.created_at > :f_after")
         args["f_after"] = created_after

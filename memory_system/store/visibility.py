@@ -13,20 +13,28 @@ namespace is pinned first, whatever a grant row says.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from memory_system.core.clock import utc_now
+from memory_system.store.scope import Visibility
 
 
+def visible_sql(alias: str, visibility: Visibility) -> tuple[str, dict[str, Any]]:
+    """A WHERE fragment over ``memories AS alias`` and its named parameters (prefixed ``vis_``).
 
-def visible_sql(
-    alias: str, *, agent_id: str, namespace: str, sharing_enabled: bool, now: str | None = None
-) -> tuple[str, dict[str, Any]]:
-    """A WHERE fragment over ``memories AS alias`` and its named parameters (prefixed ``vis_``)."""
-    params: dict[str, Any] = {"vis_ns": namespace, "vis_agent": agent_id, "vis_now": now or utc_now()}
+    Store-internal: read functions take a ``Visibility`` and call this themselves.
+    """
+    params: dict[str, Any] = {"vis_ns": visibility.namespace, "vis_agent": visibility.agent_id,
+                              "vis_now": visibility.now or utc_now()}
+    return _predicate(alias, visibility.sharing_enabled), params
+
+
+@cache  # two texts per alias: a search builds the predicate on every read it makes
+def _predicate(alias: str, sharing_enabled: bool) -> str:
     live = f"({alias}.expires_at IS NULL OR {alias}.expires_at > :vis_now)"
     if not sharing_enabled:
-        return f"({alias}.namespace = :vis_ns AND {alias}.agent_id = :vis_agent AND {live})", params
+        return f"({alias}.namespace = :vis_ns AND {alias}.agent_id = :vis_agent AND {live})"
     shared = (
         f"EXISTS (SELECT 1 FROM memory_shares s WHERE s.memory_id = {alias}.id"
         " AND (s.grantee_agent_id = :vis_agent OR s.grantee_agent_id IS NULL)"
@@ -34,6 +42,5 @@ def visible_sql(
     )
     return (
         f"({alias}.namespace = :vis_ns AND {live} AND ({alias}.agent_id = :vis_agent"
-        f" OR {alias}.visibility = 'namespace' OR {shared}))",
-        params,
+        f" OR {alias}.visibility = 'namespace' OR {shared}))"
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from memory_system.store.connection import open_connection
+from memory_system.store.scope import Visibility
 from memory_system.store.visibility import visible_sql
 
 NOW = "2030-06-01T12:00:00.000Z"
@@ -41,7 +42,8 @@ def test_visible_sql_matches_the_rules_for_every_combination(migrated_db: Path, 
                 "INSERT INTO memory_shares (memory_id, namespace, grantee_agent_id, granted_by, expires_at)"
                 " VALUES (?, 'proj', ?, ?, ?)", (i + 1, grantee, owner, grant_expiry))
     for viewer_ns in ("proj", "elsewhere"):
-        where, params = visible_sql("m", agent_id="viewer", namespace=viewer_ns, sharing_enabled=sharing, now=NOW)
+        visibility = Visibility(agent_id="viewer", namespace=viewer_ns, sharing_enabled=sharing, now=NOW)
+        where, params = visible_sql("m", visibility)
         seen = {row[0] for row in conn.execute(f"SELECT id FROM memories m WHERE {where}", params)}
         want = {i + 1 for i, case in enumerate(cases)
                 if expected(case[0], viewer_ns, case[1], case[2], case[3], case[4], sharing)}

@@ -37,10 +37,10 @@ from memory_system.memory.records.models import (
     WriteResult,
 )
 from memory_system.store import memories as store
-from memory_system.store.connection import Database
+from memory_system.store.connection import Connection, Database
+from memory_system.store.scope import Visibility
 from memory_system.store.scope_versions import bump_scope
 from memory_system.core.clock import utc_now
-from memory_system.store.visibility import visible_sql
 
 __all__ = ["MemoryInput", "MemoryService", "validate_batch"]
 
@@ -211,12 +211,10 @@ class MemoryService:
             if not cursor.isdigit():
                 raise MemoryValidationError("cursor", "is not a cursor this service returned; omit it to start over")
             before_id = int(cursor)
-        equal = {c: getattr(filters, c) for c in ("kind", "session_id", "user_id") if getattr(filters, c)}
-        if tiers_enabled and filters.tier:
-            equal["tier"] = filters.tier
-        visible = visible_sql("m", agent_id=agent_id, namespace=namespace, sharing_enabled=sharing_enabled)
+        visibility = Visibility(agent_id=agent_id, namespace=namespace, sharing_enabled=sharing_enabled)
         rows = store.list_visible(
-            self.db.reader(), visible, equal=equal, created_after=filters.created_after,
+            self.db.reader(), visibility, kind=filters.kind, tier=filters.tier if tiers_enabled else None,
+            session_id=filters.session_id, user_id=filters.user_id, created_after=filters.created_after,
             created_before=filters.created_before, before_id=before_id, limit=limit + 1,
         )
         items = [Memory.from_row(row) for row in rows[:limit]]
@@ -224,14 +222,16 @@ class MemoryService:
         return MemoryPage(items=items, next_cursor=next_cursor, tiers_enabled=tiers_enabled)
 
     @staticmethod
-    def _visible(conn: Any, memory_id: int, namespace: str, agent_id: str, sharing_enabled: bool) -> Memory:
-        visible = visible_sql("m", agent_id=agent_id, namespace=namespace, sharing_enabled=sharing_enabled)
-        row = store.get_visible(conn, memory_id, visible)
+    def _visible(conn: Connection, memory_id: int, namespace: str, agent_id: str,
+                 sharing_enabled: bool) -> Memory:
+        visibility = Visibility(agent_id=agent_id, namespace=namespace, sharing_enabled=sharing_enabled)
+        row = store.get_visible(conn, memory_id, visibility)
         if row is None:
             raise MemoryNotFound(f"memory {memory_id} not found")
         return Memory.from_row(row)
 
-    def _owned(self, conn: Any, memory_id: int, namespace: str, agent_id: str, sharing_enabled: bool) -> Memory:
+    def _owned(self, conn: Connection, memory_id: int, namespace: str, agent_id: str,
+               sharing_enabled: bool) -> Memory:
         memory = self._visible(conn, memory_id, namespace, agent_id, sharing_enabled)
         if memory.agent_id != agent_id:
             raise MemoryForbidden(

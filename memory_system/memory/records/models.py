@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from memory_system.store.memories import MEMORY_COLUMNS
+from memory_system.store.memories import Row
 from memory_system.core.clock import format_utc
 
 __all__ = [
@@ -215,15 +215,9 @@ class Memory:
     reinforcement_count: int
     expires_at: str | None
 
-    @staticmethod
-    def columns(alias: str) -> str:
-        """The memories table's columns (``store.memories.MEMORY_COLUMNS``) prefixed by a table alias,
-        for a SELECT that ``from_row`` reads."""
-        return ", ".join(f"{alias}.{c}" for c in MEMORY_COLUMNS)
-
     @classmethod
-    def from_row(cls, row: Any) -> Memory:
-        """From a row (``sqlite3.Row``) holding at least every field, by column name."""
+    def from_row(cls, row: Row) -> Memory:
+        """From a store row holding at least every field (``store.memories.MEMORY_COLUMNS``)."""
         return cls(
             id=row["id"], namespace=row["namespace"], agent_id=row["agent_id"],
             session_id=row["session_id"], user_id=row["user_id"], kind=row["kind"], tier=row["tier"],

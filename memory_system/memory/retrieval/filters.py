@@ -1,8 +1,12 @@
-"""Scope filters of a search: kind, tier, session, user and time ranges, validated once."""
+"""Scope filters of a search: kind, tier, session, user and time ranges, validated once.
+
+``SearchFilters`` is what a caller asks for; ``for_store`` turns it into the store's plain
+``Filters`` value (``store/scope.py``), which only the store turns into SQL.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from memory_system.memory.records.models import (
@@ -12,7 +16,7 @@ from memory_system.memory.records.models import (
     check_tier,
     parse_timestamp,
 )
-from memory_system.store.search import filter_sql
+from memory_system.store.scope import Filters
 
 _TIMES = ("occurred_after", "occurred_before", "created_after", "created_before")
 
@@ -61,8 +65,10 @@ class SearchFilters:
             raise MemoryValidationError(f"filters.{exc.field}", exc.message) from None
         return cls(**clean)
 
-    def sql(self, alias: str, *, tiers_enabled: bool = True) -> tuple[str, dict[str, Any]]:
-        values = asdict(self)
-        if not tiers_enabled:
-            values["tier"] = None
-        return filter_sql(alias, **values)
+    def for_store(self, *, tiers_enabled: bool = True) -> Filters:
+        """The store's filter value; with tiers off the tier is dropped (one flat tier)."""
+        return Filters(
+            kind=self.kind, tier=self.tier if tiers_enabled else None, session_id=self.session_id,
+            user_id=self.user_id, occurred_after=self.occurred_after, occurred_before=self.occurred_before,
+            created_after=self.created_after, created_before=self.created_before,
+        )

@@ -10,9 +10,10 @@ Usage (what the search API and injection call)::
     for hit in result.hits:
         hit.memory, hit.score, hit.ranks["fulltext"], hit.scores.get("dense")
 
-Both sources see only what ``store.visibility.visible_sql`` lets the caller see; every dense
-candidate is re-checked in SQL before it is returned. The dense step (query embedding + vector
-search) runs on its own thread while full text runs on the caller's; if it has not answered
+Both sources see only what the caller's ``Visibility`` (``store/scope.py``) lets it see, narrowed
+by the filters; the store turns both into SQL, and every dense candidate is re-checked there
+before it is returned. The dense step (query embedding + vector search) runs on its own thread
+while full text runs on the caller's; if it has not answered
 within ``time_budget_ms`` (or fails), the answer comes from full text alone with
 ``mode="degraded"`` and ``memory_rag_timeouts_total`` counts it. Without the semantic extra
 (or with ``embedder = "none"``) the mode is ``"fulltext"`` and ``reason`` says why.
@@ -40,11 +41,12 @@ from memory_system.memory.records.models import Memory, MemoryValidationError
 from memory_system.memory.retrieval.text_index import TextIndex
 from memory_system.memory.retrieval.vector_index import VectorIndex
 from memory_system.core import metrics
+from memory_system.core.clock import utc_now
 from memory_system.core.logging import log_event
 from memory_system.store import embeddings as vec_store
 from memory_system.store import search as fts_store
 from memory_system.store.connection import Database
-from memory_system.store.visibility import visible_sql
+from memory_system.store.scope import Filters, Visibility
 
 __all__ = ["DEFAULT_SEARCH_BUDGET_MS", "SOURCES", "PendingSearch", "Retrieval", "SearchFilters", "SearchHit", "SearchResult"]
 
@@ -55,6 +57,7 @@ FUSION = "relative"  # or "rrf" (reciprocal rank fusion, k = RRF_K): kept for co
 RRF_K = 60
 DEFAULT_SEARCH_BUDGET_MS = 2000.0  # the search API; injection passes its own (50 ms default)
 MAX_DENSE_IN_FLIGHT = 4  # beyond this the model is the bottleneck: degrade at once, don't queue
+_NO_FILTERS = Filters()  # injection's searches: the same value every call
 _log = logging.getLogger(__name__)
 
 
@@ -94,9 +97,8 @@ class PendingSearch:
     retrieval: Retrieval
     started: float
     deadline: float  # perf_counter time the dense step must have answered by
-    namespace: str
-    where: str
-    params: dict[str, Any]
+    visibility: Visibility
+    filters: Filters
     k: int
     wanted: tuple[str, ...]
     depth: int
@@ -126,9 +128,9 @@ class PendingSearch:
                 log_event(_log, "rag_dense_failed", level=logging.WARNING, error=str(exc))
         reader = retrieval.db.reader()
         if "dense" not in lists and "fulltext" not in lists:
-            lists["fulltext"] = retrieval._fulltext(reader, self.namespace, self.terms, self.where, self.params,
+            lists["fulltext"] = retrieval._fulltext(reader, self.visibility, self.filters, self.terms,
                                                     self.depth)
-        hits = retrieval._fuse(reader, lists, self.where, self.params, self.k)
+        hits = retrieval._fuse(reader, lists, self.visibility, self.filters, self.k)
         mode = "hybrid" if "dense" in lists and "fulltext" in self.wanted else (
             "degraded" if self.degraded else ("dense" if "dense" in lists else "fulltext"))
         return SearchResult(hits=hits, mode=mode, reason=None if mode == "hybrid" else self.reason,
@@ -200,13 +202,14 @@ class Retrieval:
         query = _check_query(query)
         k = _check_k(k)
         wanted = _check_sources(sources)
-        filters = filters or SearchFilters()
+        store_filters = _NO_FILTERS if filters is None else filters.for_store(tiers_enabled=tiers_enabled)
         budget_s = (self.rag_timeout_ms if time_budget_ms is None else float(time_budget_ms)) / 1000
-        where, params = visible_sql("m", agent_id=agent_id, namespace=namespace, sharing_enabled=sharing_enabled)
-        extra_where, extra_params = filters.sql("m", tiers_enabled=tiers_enabled)
-        where, params = f"{where} AND {extra_where}", {**params, **extra_params}
-        pending = PendingSearch(self, started=started, deadline=started + budget_s, namespace=namespace,
-                                where=where, params=params, k=k, wanted=wanted,
+        # One moment for every read of this search: full text, the dense thread and the fusion
+        # judge expiries alike.
+        visibility = Visibility(agent_id=agent_id, namespace=namespace, sharing_enabled=sharing_enabled,
+                                now=utc_now())
+        pending = PendingSearch(self, started=started, deadline=started + budget_s, visibility=visibility,
+                                filters=store_filters, k=k, wanted=wanted,
                                 depth=min(max(2 * k, 50), 200),  # per source: fusion needs more than k
                                 terms=fts_store.query_terms(query))
         if self.embedder is None:
@@ -214,22 +217,22 @@ class Retrieval:
         elif "dense" not in wanted:
             pending.reason = "fulltext requested"
         else:
-            pending.dense = self._submit_dense(namespace, query, where, params, pending.depth)
+            pending.dense = self._submit_dense(visibility, store_filters, query, pending.depth)
             if pending.dense is None:
                 pending.degraded, pending.reason = True, "busy: too many dense searches in flight"
                 metrics.RAG_TIMEOUTS.labels(reason="busy").inc()
         if "fulltext" in wanted:
-            pending.lists["fulltext"] = self._fulltext(self.db.reader(), namespace, pending.terms, where, params,
-                                                       pending.depth)
+            pending.lists["fulltext"] = self._fulltext(self.db.reader(), visibility, store_filters,
+                                                       pending.terms, pending.depth)
         return pending
 
-    def _fulltext(self, reader: Any, namespace: str, terms: list[str], where: str,
-                  params: dict[str, Any], depth: int) -> list[tuple[int, float]]:
+    def _fulltext(self, reader: Any, visibility: Visibility, filters: Filters, terms: list[str],
+                  depth: int) -> list[tuple[int, float]]:
         """BM25 candidates from the in-memory index once the namespace is loaded, else FTS5's."""
-        ranked = self.text.search(namespace, terms, fts_store.pool_size(depth)) if terms else None
-        return fts_store.fulltext_search(reader, namespace, terms, where, params, depth, ranked=ranked)
+        ranked = self.text.search(visibility.namespace, terms, fts_store.pool_size(depth)) if terms else None
+        return fts_store.fulltext_search(reader, visibility, filters, terms, depth, ranked=ranked)
 
-    def _submit_dense(self, namespace: str, query: str, where: str, params: dict[str, Any],
+    def _submit_dense(self, visibility: Visibility, filters: Filters, query: str,
                       depth: int) -> Future[list[tuple[int, float]]] | None:
         assert self._executor is not None
         with self._lock:
@@ -237,7 +240,7 @@ class Retrieval:
                 return None
             self._in_flight += 1
         try:
-            future = self._executor.submit(self._dense, namespace, query, where, params, depth)
+            future = self._executor.submit(self._dense, visibility, filters, query, depth)
         except RuntimeError:  # executor shut down
             with self._lock:
                 self._in_flight -= 1
@@ -249,22 +252,23 @@ class Retrieval:
         with self._lock:
             self._in_flight -= 1
 
-    def _dense(self, namespace: str, query: str, where: str, params: dict[str, Any],
+    def _dense(self, visibility: Visibility, filters: Filters, query: str,
                depth: int) -> list[tuple[int, float]]:
         assert self._queries is not None and self.index is not None and self.embedder is not None
         vector = self._queries.vector(query)
         reader = self.db.reader()
         wide = max(4 * depth, 256)
+        namespace = visibility.namespace
         candidates = self.index.search(namespace, vector, wide)
-        found = fts_store.first_visible(reader, candidates, where, params, depth)
+        found = fts_store.first_visible(reader, candidates, visibility, filters, depth)
         if len(found) >= depth or len(candidates) < wide:
             return found
         # The caller's scope is a small part of the namespace: let SQL narrow it, then exact cosine.
         if self._vec_ok(reader):
             return vec_store.exact_search(reader, to_blob(vector), self.embedder.name, self.embedder.dim,
-                                          where, params, depth)
+                                          visibility, filters, depth)
         candidates = self.index.search(namespace, vector, self.index.size(namespace))
-        return fts_store.first_visible(reader, candidates, where, params, depth)
+        return fts_store.first_visible(reader, candidates, visibility, filters, depth)
 
     def _vec_ok(self, conn: Any) -> bool:
         """Whether this connection has sqlite-vec; once SQLite refused it, not tried again per search."""
@@ -273,8 +277,8 @@ class Retrieval:
         return self._sqlite_vec
 
     @staticmethod
-    def _fuse(reader: Any, lists: dict[str, list[tuple[int, float]]], where: str,
-              params: dict[str, Any], k: int) -> list[SearchHit]:
+    def _fuse(reader: Any, lists: dict[str, list[tuple[int, float]]], visibility: Visibility,
+              filters: Filters, k: int) -> list[SearchHit]:
         fused: dict[int, float] = {}
         ranks: dict[int, dict[str, int]] = {}
         scores: dict[int, dict[str, float]] = {}
@@ -284,7 +288,7 @@ class Retrieval:
                 ranks.setdefault(memory_id, {})[source] = rank
                 scores.setdefault(memory_id, {})[source] = round(score, 6)
         order = sorted(fused, key=lambda i: (-fused[i], i))[:k]
-        rows = fts_store.fetch_visible(reader, Memory.columns("m"), order, where, params)
+        rows = fts_store.visible_rows(reader, order, visibility, filters)
         return [SearchHit(memory=Memory.from_row(rows[i]), score=round(fused[i], 6), ranks=ranks[i],
                           scores=scores[i]) for i in order if i in rows]
 

@@ -4,7 +4,7 @@ Sharing never crosses namespaces (the visibility predicate first pins the caller
 namespace). A grant may expire; revoking deletes it; every grant, revoke and hand-off is
 kept in ``share_events``. Whether sharing is on (``USE_CROSS_AGENT_SHARING``) is decided by
 the caller per request: this service does the work when asked; reads elsewhere pass
-``sharing_enabled`` to ``store.visibility.visible_sql``, which is what makes stored grants
+``sharing_enabled`` in a ``store.scope.Visibility``, which is what makes stored grants
 count or not.
 
 Example::

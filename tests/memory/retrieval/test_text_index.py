@@ -16,7 +16,7 @@ from memory_system.runtime import Runtime
 from memory_system.core.settings import Settings
 from memory_system.store import search as fts
 from memory_system.store._sqlite import sqlite3
-from memory_system.store.visibility import visible_sql
+from memory_system.store.scope import Filters, Visibility
 
 TEXTS = [
     "The deploy pipeline pushes container images to the Kubernetes cluster on every merge.",
@@ -151,10 +151,10 @@ def test_a_small_scope_in_a_crowded_namespace_still_gets_its_matches(runtime: Ru
     write(runtime, [f"deploy note number {i} about the deploy train" for i in range(260)], agent="crowd")
     mine = write(runtime, ["my deploy checklist", "deploy rollback drill"], agent="me")
     runtime.retrieval.text.load("p")
-    where, params = visible_sql("m", agent_id="me", namespace="p", sharing_enabled=False)
+    visibility = Visibility(agent_id="me", namespace="p", sharing_enabled=False)
     pool = ranked(runtime, "deploy", n=fts.pool_size(10))
     assert not set(mine) & {i for i, _ in pool}, "the crowd fills the pool: the fallback must find mine"
-    found = fts.fulltext_search(runtime.db.reader(), "p", ["deploy"], where, params, 10, ranked=pool)
+    found = fts.fulltext_search(runtime.db.reader(), visibility, Filters(), ["deploy"], 10, ranked=pool)
     assert sorted(i for i, _ in found) == sorted(mine)
 
 
