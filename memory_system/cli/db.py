@@ -14,10 +14,9 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from memory_system.cli._common import DbOption, JsonOption, console, db_path, err_console, fail, print_json
-from memory_system.ops import schema
 from memory_system.core.logging import configure_logging
+from memory_system.ops import schema
 from memory_system.ops.impact import Impact
-from memory_system.store._sqlite import sqlite3
 from memory_system.store.errors import StoreError
 
 EXIT_VERIFY_FAILED = 3  # the change was made but the checks after it failed: restore from the backup
@@ -122,7 +121,7 @@ def backup(
     try:
         with _progress(not json_out) as update:
             made = create_backup(path, dest, progress=update)
-    except (StoreError, sqlite3.Error) as exc:
+    except StoreError as exc:
         fail(str(exc))
     if json_out:
         print_json(made.to_dict())
@@ -149,7 +148,7 @@ def check(
     try:
         with _spinner("integrity_check and foreign_key_check..."):
             result = run_check(path, quick=quick)
-    except (StoreError, sqlite3.Error) as exc:
+    except StoreError as exc:
         fail(str(exc))
     if json_out:
         print_json(result.to_dict())
@@ -189,7 +188,7 @@ def impact(migration: MigrationOption, db: DbOption = None, json_out: JsonOption
     try:
         with _spinner("counting rows..."):
             result = compute(path, migration)
-    except (StoreError, sqlite3.Error) as exc:
+    except StoreError as exc:
         fail(str(exc))
     if json_out:
         print_json(result.to_dict())
@@ -224,7 +223,7 @@ def rollback(
     try:
         plan = db_rollback.plan_rollback(path, migration, backup_path=backup_path,
                                          approved_by=approved_by or [], emergency=emergency, force=force)
-    except (StoreError, sqlite3.Error) as exc:
+    except StoreError as exc:
         fail(str(exc))
     if not json_out:
         _print_impact(plan.impact)
@@ -238,7 +237,7 @@ def rollback(
     try:
         with _spinner(f"rolling back migration {migration:03d}, then integrity and foreign key checks..."):
             result = db_rollback.execute_rollback(plan)
-    except (StoreError, sqlite3.Error) as exc:
+    except StoreError as exc:
         fail(str(exc))
     if json_out:
         print_json(result.to_dict())
@@ -275,7 +274,7 @@ def restore(
     try:
         with _progress(not json_out) as update:
             plan = restoring.plan_restore(path, backup_file, force=force, progress=update)
-    except (StoreError, sqlite3.Error) as exc:
+    except StoreError as exc:
         fail(str(exc))
     if not yes:
         _confirm(f"Replace {path} by {backup_file} (made {plan.backup.manifest['created_at']})? "
@@ -283,7 +282,7 @@ def restore(
     try:
         with _progress(not json_out) as update:
             result = restoring.execute_restore(plan, progress=update)
-    except (StoreError, sqlite3.Error) as exc:
+    except StoreError as exc:
         fail(str(exc))
     if json_out:
         print_json(result.to_dict())

@@ -25,7 +25,6 @@ def embed(
         fail("choose one of --backfill (embed what is missing) or --reembed (rebuild every vector)")
     from memory_system.memory.retrieval.embeddings import EmbedderUnavailable, make_embedder
     from memory_system.memory.retrieval.hybrid import Retrieval
-    from memory_system.store._sqlite import sqlite3
     from memory_system.store.connection import Database
     from memory_system.store.errors import StoreError
 
@@ -59,8 +58,8 @@ def embed(
 
             count = worker.backfill(progress) if backfill else worker.reembed(progress)
         stale = worker.stale()
-    except sqlite3.OperationalError as exc:
-        fail(f"{path}: {exc}; run 'memory-system db migrate --db {path}' first")
+    except StoreError as exc:  # a missing table says to run 'db migrate'; the others say what to do
+        fail(str(exc))
     except Exception as exc:
         fail(f"embedding failed: {type(exc).__name__}: {exc}")
     finally:

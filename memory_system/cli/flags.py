@@ -20,14 +20,14 @@ from rich.table import Table
 
 from memory_system.cli._common import DbOption, JsonOption, console, db_path, fail, open_database, print_json
 from memory_system.core.config import ConfigError
+from memory_system.core.logging import configure_logging
+from memory_system.core.settings import DEFAULT_CONFIG_PATH
+from memory_system.core.settings_loader import ENV_CONFIG, resolve_config_path
 from memory_system.flags.names import FLAG_NAMES
 from memory_system.flags.service import FlagChange, FlagService
 from memory_system.flags.sources import CONFIG_FILE, DATABASE, ENV
 from memory_system.flags.values import describe
-from memory_system.core.logging import configure_logging
-from memory_system.core.settings_loader import ENV_CONFIG, resolve_config_path
-from memory_system.core.settings import DEFAULT_CONFIG_PATH
-from memory_system.store._sqlite import sqlite3
+from memory_system.store.errors import StoreError
 
 app = typer.Typer(
     help="Feature flags: show each source and the effective value, set one, roll all back, list changes.",
@@ -64,8 +64,8 @@ def _service(db: Path | None, config: Path | None) -> Iterator[FlagService]:
             yield FlagService(database, os.environ, resolve_config_path(config), strict=False)
         except ConfigError as exc:
             fail(str(exc))
-        except sqlite3.OperationalError as exc:
-            fail(f"{path}: {exc}; is the schema migrated? run 'memory-system db migrate --db {path}'")
+        except StoreError as exc:  # a missing table says to run 'db migrate'; the others say what to do
+            fail(str(exc))
 
 
 def _fmt(value: float | None) -> str:

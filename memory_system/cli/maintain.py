@@ -32,10 +32,9 @@ def maintain(
 ) -> None:
     """Apply the tier rules once: promote, decay and expire memories (nothing while
     USE_HIERARCHICAL_TIERS is off)."""
+    from memory_system.core.settings import Settings
     from memory_system.core.settings_loader import resolve_config_path
     from memory_system.runtime import Runtime
-    from memory_system.core.settings import Settings
-    from memory_system.store._sqlite import sqlite3
     from memory_system.store.connection import Database
     from memory_system.store.errors import StoreError
 
@@ -50,8 +49,8 @@ def maintain(
         report = runtime.run_tier_maintenance()
     except ConfigError as exc:
         fail(f"{exc}; fix the config file {config_path}")
-    except sqlite3.OperationalError as exc:
-        fail(f"{path}: {exc}; run 'memory-system db migrate --db {path}' first")
+    except StoreError as exc:  # a missing table says to run 'db migrate'; the others say what to do
+        fail(str(exc))
     finally:
         runtime.close()
     if json_out:

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from memory_system.auth.agent_tokens import TokenError, TokenService
 from memory_system.cli._common import (
     DbOption,
     JsonOption,
@@ -19,15 +20,14 @@ from memory_system.cli._common import (
     open_migrated,
     print_json,
 )
-from memory_system.auth.agent_tokens import TokenError, TokenService
+from memory_system.store.agent_tokens import TokenRecord, table_exists
 from memory_system.store.connection import Database
-from memory_system.store.agent_tokens import TokenRecord
 
 app = typer.Typer(help="Agent tokens: each binds an agent id and a namespace.", no_args_is_help=True)
 
 
 def _has_tokens_table(db: Database) -> bool:
-    return db.reader().execute("SELECT 1 FROM sqlite_master WHERE name = 'agent_tokens'").fetchone() is not None
+    return table_exists(db.reader())
 
 
 @contextmanager

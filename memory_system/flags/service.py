@@ -21,7 +21,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from memory_system.core.clock import utc_now
 from memory_system.core.config import ConfigError
+from memory_system.core.logging import log_event
 from memory_system.flags.bucketing import in_rollout
 from memory_system.flags.names import FLAG_NAMES, FLAGS
 from memory_system.flags.sources import (
@@ -34,12 +36,9 @@ from memory_system.flags.sources import (
 )
 from memory_system.flags.stats import flag_stats
 from memory_system.flags.values import FlagError, check_name, describe, parse_value, percent
-from memory_system.core.logging import log_event
 from memory_system.store import flags as store
-from memory_system.store._sqlite import sqlite3
 from memory_system.store.connection import Database
 from memory_system.store.errors import StoreError
-from memory_system.core.clock import utc_now
 
 __all__ = ["DEFAULT_ACTIVE_WINDOW_S", "FlagChange", "FlagService"]
 
@@ -185,7 +184,7 @@ class FlagService:
         """``"ok"`` or what is wrong, for the deep health check."""
         try:
             self._state.rows()
-        except (sqlite3.Error, StoreError) as exc:
+        except StoreError as exc:
             return f"cannot read feature_flag_state: {exc}"
         problems = [p for p in (self._state.last_error, self.config_error, self.env_error) if p]
         return "; ".join(problems) if problems else "ok"
@@ -271,7 +270,7 @@ class FlagService:
                 for c in changes:
                     store.insert_event(conn, flag=c.flag, old_value=c.old_value, new_value=c.new_value,
                                        source=c.source, actor=c.actor, now=now)
-        except (sqlite3.Error, StoreError) as exc:
+        except StoreError as exc:
             log_event(logger, "feature_flag_audit_failed", logging.ERROR, error=str(exc),
                       flags=[c.flag for c in changes])
         for change in changes:

@@ -21,11 +21,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from memory_system.core.config import ConfigError
+from memory_system.core.logging import log_event
 from memory_system.flags.names import FLAG_NAMES, FLAGS
 from memory_system.flags.values import check_name, parse_value
-from memory_system.core.logging import log_event
 from memory_system.store import flags as store
-from memory_system.store._sqlite import sqlite3
 from memory_system.store.connection import Database
 from memory_system.store.errors import StoreError
 
@@ -97,7 +96,7 @@ class DatabaseState:
                 return self._rows
             try:
                 fresh = store.read_state(self._db.reader())
-            except (sqlite3.Error, StoreError) as exc:
+            except StoreError as exc:
                 self.last_error = f"cannot read feature_flag_state: {exc}"
                 if self._rows is None:
                     raise

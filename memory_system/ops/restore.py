@@ -25,11 +25,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from memory_system.ops import backup as backups
 from memory_system.core.logging import log_event
-from memory_system.store import inventory, migrations
+from memory_system.ops import backup as backups
 from memory_system.store import database_ops as maintenance
-from memory_system.store._sqlite import sqlite3
+from memory_system.store import inventory, migrations
 from memory_system.store.connection import Connection, open_connection, transaction
 from memory_system.store.errors import StoreError
 from memory_system.store.lockfile import held_by_other, holder_pid
@@ -84,7 +83,7 @@ def _current_identity(db_path: Path) -> str | None:
         return None
     try:
         return maintenance.database_id(conn)
-    except sqlite3.DatabaseError:
+    except StoreError:
         return None
     finally:
         conn.close()
@@ -102,7 +101,7 @@ def _carry_rollback_records(previous: Path, restored: Connection, since: str) ->
         return 0
     try:
         records = maintenance.rollback_records(old, since)
-    except sqlite3.Error:
+    except StoreError:
         return 0
     finally:
         old.close()
@@ -175,7 +174,7 @@ def execute_restore(plan: RestorePlan, *, progress: backups.Progress | None = No
     kept_aside: Path | None = None
     if db_path.exists():
         # An unreadable file is kept aside as it is, with its WAL beside it.
-        with contextlib.suppress(StoreError, sqlite3.Error):
+        with contextlib.suppress(StoreError):
             conn = open_connection(db_path, create=False)
             try:
                 maintenance.checkpoint(conn)

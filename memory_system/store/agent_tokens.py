@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from memory_system.store.connection import Connection
 from memory_system.core.clock import utc_now
+from memory_system.store.connection import Connection
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,12 @@ class TokenRecord:
 
 
 _COLUMNS = "token_hash, agent_id, namespace, label, created_at, revoked_at"
+
+
+def table_exists(conn: Connection) -> bool:
+    """Whether the schema has ``agent_tokens`` (migrated far enough for tokens)."""
+    sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'agent_tokens'"
+    return conn.execute(sql).fetchone() is not None
 
 
 def insert(conn: Connection, token_hash: str, agent_id: str, namespace: str, label: str | None) -> TokenRecord:

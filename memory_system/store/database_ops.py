@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from memory_system.store._sqlite import sqlite3
-from memory_system.store.connection import Connection, open_connection
-from memory_system.store.errors import StoreError
+from memory_system.store.connection import Connection, connect, open_connection
+from memory_system.store.errors import StoreError, StoreSchemaMissing
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 PAGES_PER_STEP = 4096
@@ -39,13 +38,17 @@ def require_sqlite_file(path: Path, what: str = "database") -> None:
 
 
 def open_read_only(path: Path) -> Connection:
-    """A connection that cannot change the file (for backups being verified)."""
+    """A connection that cannot change the file (for backups being verified).
+
+    A file SQLite cannot read raises the ``StoreError`` subclass saying why (``StoreCorrupt``
+    for one that is not a database), naming the file.
+    """
+    conn = connect(path, read_only=True)
     try:
-        conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None)
-        conn.row_factory = sqlite3.Row
         conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{path} is not a readable SQLite database: {exc}") from exc
+    except StoreError:
+        conn.close()
+        raise
     return conn
 
 
@@ -62,8 +65,6 @@ def has_schema_table(path: Path) -> bool:
     try:
         row = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
         return row.fetchone() is not None
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{path} is not a readable SQLite database: {exc}") from exc
     finally:
         conn.close()
 
@@ -85,7 +86,7 @@ def integrity_problems(conn: Connection, *, quick: bool = False) -> list[str]:
     pragma = "quick_check" if quick else "integrity_check"
     try:
         rows = conn.execute(f"PRAGMA {pragma}").fetchall()
-    except sqlite3.DatabaseError as exc:
+    except StoreError as exc:
         return [f"{pragma} could not run: {exc}"]
     lines = [str(row[0]) for row in rows]
     return [] if lines == ["ok"] else lines
@@ -104,7 +105,7 @@ class ForeignKeyProblem:
 def foreign_key_problems(conn: Connection) -> list[ForeignKeyProblem]:
     try:
         rows = conn.execute("PRAGMA foreign_key_check").fetchall()
-    except sqlite3.DatabaseError as exc:
+    except StoreError as exc:
         return [ForeignKeyProblem("?", None, f"(foreign_key_check could not run: {exc})")]
     return [ForeignKeyProblem(str(r[0]), r[1], str(r[2])) for r in rows]
 
@@ -120,7 +121,7 @@ def copy_online(
     ``progress(done_pages, total_pages)`` is called after each step. The copy is left in
     rollback-journal mode so that the file alone is the whole database.
     """
-    dest = sqlite3.connect(str(dest_path), isolation_level=None)
+    dest = connect(dest_path)
     try:
         source.execute("BEGIN")
         try:
@@ -148,7 +149,7 @@ def database_id(conn: Connection) -> str | None:
     """This database's identity (made by migration 003), None before 003 or in other files."""
     try:
         row = conn.execute("SELECT value FROM database_info WHERE key = 'database_id'").fetchone()
-    except sqlite3.OperationalError:
+    except StoreSchemaMissing:
         return None
     return None if row is None else str(row[0])
 

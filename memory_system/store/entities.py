@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-from memory_system.store._sqlite import sqlite3
-from memory_system.store.connection import Connection
+from memory_system.store.connection import Connection, Cursor
+from memory_system.store.errors import StoreSchemaMissing
 
 # Lists travel as one JSON array parameter read with json_each: no cap on host parameters,
 # no chunking, and the planner still uses the indexes.
@@ -33,7 +33,7 @@ class RelationRow(NamedTuple):
     relation_type: str
 
 
-def _plain(conn: Connection) -> Any:
+def _plain(conn: Connection) -> Cursor:
     """A cursor yielding plain tuples: whole-graph reads make tens of thousands of rows."""
     cur = conn.cursor()
     cur.row_factory = None
@@ -233,7 +233,7 @@ def search_entities(
         try:
             rows = _plain(conn).execute(f"{_CANDIDATES}{_matches(ascii_query)}{tail}", params).fetchall()
             return _with_observations(conn, rows)
-        except sqlite3.OperationalError as exc:
+        except StoreSchemaMissing as exc:
             if "no such table" not in str(exc):
                 raise
             # Migration 004 rolled back: the Phase 1 graph has no index; scan as before.

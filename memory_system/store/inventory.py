@@ -11,8 +11,7 @@ from __future__ import annotations
 from functools import cache
 
 from memory_system.store import migrations
-from memory_system.store._sqlite import sqlite3
-from memory_system.store.connection import Connection
+from memory_system.store.connection import Connection, connect
 from memory_system.store.errors import MigrationError
 
 PHASE_1_TABLES = ("entities", "relations", "observations")
@@ -59,7 +58,7 @@ def phase_1_counts(conn: Connection) -> dict[str, int]:
 def tables_created_by(version: int) -> tuple[str, ...]:
     """The ordinary tables that migration ``version`` creates (as shipped with this code)."""
     known = migrations.load_migrations()
-    scratch = sqlite3.connect(":memory:", isolation_level=None)
+    scratch = connect(":memory:")
     try:
         before: set[str] = set()
         for migration in known:

@@ -13,13 +13,12 @@ import threading
 import time
 import uuid
 
+from memory_system.core.clock import utc_now
 from memory_system.core.logging import log_event
 from memory_system.store import sessions as session_store
-from memory_system.store._sqlite import sqlite3
 from memory_system.store.connection import Connection, Database
 from memory_system.store.errors import StoreError
 from memory_system.store.sessions import SessionRecord
-from memory_system.core.clock import utc_now
 
 __all__ = ["SessionNotFound", "SessionRecord", "SessionService"]
 
@@ -83,5 +82,5 @@ class SessionService:
         try:
             with self._db.write() as conn:
                 session_store.touch(conn, session_id, agent_id, namespace, utc_now())
-        except (sqlite3.Error, StoreError) as exc:
+        except StoreError as exc:
             log_event(logger, "session_touch_failed", logging.WARNING, session_id=session_id, error=str(exc))
