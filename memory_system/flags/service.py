@@ -178,7 +178,7 @@ class FlagService:
         return [e.to_dict() for e in store.list_events(self.db.reader(), limit=limit, flag=flag)]
 
     def stats(self, window_s: float | None = None) -> dict[str, Any]:
-        return flag_stats(self, window_s=self.active_window_s if window_s is None else window_s)
+        return flag_stats(self.db, self.value, window_s=self.active_window_s if window_s is None else window_s)
 
     def check(self) -> str:
         """``"ok"`` or what is wrong, for the deep health check."""

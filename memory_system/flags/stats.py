@@ -9,16 +9,15 @@ once, with nothing to wait for or to reset.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from memory_system.flags.bucketing import in_rollout
 from memory_system.flags.names import FLAG_NAMES
 from memory_system.flags.values import FlagError
 from memory_system.store import flags as store
+from memory_system.store.connection import Database
 from memory_system.core.clock import format_utc
-
-if TYPE_CHECKING:
-    from memory_system.flags.service import FlagService
 
 __all__ = ["flag_stats"]
 
@@ -27,24 +26,28 @@ def _parse(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
-def flag_stats(service: FlagService, *, window_s: float, now: datetime | None = None) -> dict[str, Any]:
+def flag_stats(
+    db: Database, value: Callable[[str], float], *, window_s: float, now: datetime | None = None
+) -> dict[str, Any]:
+    """``value``: a flag's effective value now (``FlagService.value``), handed in so that stats
+    need only the database and not the service that owns them."""
     if not 0 < window_s <= 30 * 24 * 3600:
         raise FlagError(f"active-session window must be between 1 second and 30 days, got {window_s} s")
     now = now or datetime.now(UTC)
-    conn = service.db.reader()
+    conn = db.reader()
     session_ids = store.active_session_ids(conn, since=format_utc(now - timedelta(seconds=window_s)))
     last = store.last_changes(conn)
     active = len(session_ids)
     flags: dict[str, Any] = {}
     for name in FLAG_NAMES:
-        value = service.value(name)
-        if value >= 1.0 or value <= 0.0:
-            enabled = active if value >= 1.0 else 0
+        effective = value(name)
+        if effective >= 1.0 or effective <= 0.0:
+            enabled = active if effective >= 1.0 else 0
         else:
-            enabled = sum(1 for sid in session_ids if in_rollout(value, name, sid))
+            enabled = sum(1 for sid in session_ids if in_rollout(effective, name, sid))
         changed_at = last.get(name)
         flags[name] = {
-            "effective": value,
+            "effective": effective,
             "active_sessions": active,
             "enabled_sessions": enabled,
             "percent_enabled": round(100.0 * enabled / active, 2) if active else 0.0,

@@ -61,6 +61,6 @@ def test_time_since_last_change(flags: FlagService) -> None:
     flags.set(INJ, 0.5, actor="ops", source="api")
     changed_at = flags.events(1)[0]["created_at"]
     later = datetime.strptime(changed_at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC) + timedelta(seconds=42)
-    stats = flag_stats(flags, window_s=1800, now=later)["flags"]
+    stats = flag_stats(flags.db, flags.value, window_s=1800, now=later)["flags"]
     assert (stats[INJ]["last_changed_at"], stats[INJ]["seconds_since_last_change"]) == (changed_at, 42.0)
     assert stats[SHARE]["seconds_since_last_change"] is None
