@@ -9,30 +9,42 @@ the embedding model.
 from __future__ import annotations
 
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from memory_system.core.settings import Settings
+from memory_system.store import migrations
 from memory_system.store.connection import Database
 
 if TYPE_CHECKING:
+    from memory_system.auth.agent_tokens import TokenService
     from memory_system.flags.service import FlagService
     from memory_system.memory.graph.entities import KnowledgeGraph
-    from memory_system.memory.typed.code_patterns import CodePatternStore
-    from memory_system.memory.records.events import MemoryEvents
     from memory_system.memory.injection.injector import Injector
-    from memory_system.memory.tiers.scheduler import TierMaintenanceThread
-    from memory_system.memory.retrieval.embeddings import Embedder
+    from memory_system.memory.records.events import MemoryEvents
     from memory_system.memory.records.memories import MemoryService
+    from memory_system.memory.retrieval.embeddings import Embedder
     from memory_system.memory.retrieval.hybrid import Retrieval
-    from memory_system.memory.typed.system_metadata import SystemMetadataStore
-    from memory_system.memory.typed.preferences import PreferenceStore
-    from memory_system.memory.tiers.rules import TierMaintenanceReport, TierPolicy
-    from memory_system.memory.sessions.state import SessionStateService
     from memory_system.memory.sessions.registry import SessionService
+    from memory_system.memory.sessions.state import SessionStateService
     from memory_system.memory.sharing.grants import SharingService
     from memory_system.memory.sharing.handoff import HandoffService
+    from memory_system.memory.tiers.rules import TierMaintenanceReport, TierPolicy
+    from memory_system.memory.tiers.scheduler import TierMaintenanceThread
+    from memory_system.memory.typed.code_patterns import CodePatternStore
+    from memory_system.memory.typed.preferences import PreferenceStore
+    from memory_system.memory.typed.system_metadata import SystemMetadataStore
     from memory_system.ops.health import HealthSources
-    from memory_system.auth.agent_tokens import TokenService
+
+
+def open_runtime(db_path: Path, *, config_path: Path | None = None) -> Runtime:
+    """A runtime on an existing database file (what CLI commands work on); never creates one.
+
+    Raises ``StoreError`` when the file is absent or unusable, with a message that says what
+    to do (``db migrate`` first).
+    """
+    settings = Settings(db_path=db_path) if config_path is None else Settings(db_path=db_path, config_path=config_path)
+    return Runtime(settings, Database(db_path, create=False))
 
 
 class Runtime:
@@ -40,6 +52,10 @@ class Runtime:
         self.settings = settings
         self.db = db or Database(settings.db_path)
         self._closers: list[Any] = []
+
+    def schema_version(self) -> int:
+        """The newest migration applied to this database (0: none yet)."""
+        return migrations.current_version(self.db.reader())
 
     @cached_property
     def graph(self) -> KnowledgeGraph:

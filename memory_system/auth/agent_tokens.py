@@ -13,8 +13,8 @@ import secrets
 from dataclasses import dataclass
 
 from memory_system.store import agent_tokens as token_store
-from memory_system.store.connection import Database
 from memory_system.store.agent_tokens import TokenRecord
+from memory_system.store.connection import Database
 
 TOKEN_PREFIX = "mst_"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$")
@@ -56,6 +56,10 @@ class TokenService:
         with self._db.write() as conn:
             record = token_store.insert(conn, hash_token(token), agent_id, namespace, label)
         return IssuedToken(token, record)
+
+    def ready(self) -> bool:
+        """Whether the database has the tokens table yet (migration 003); the CLI says to migrate."""
+        return token_store.table_exists(self._db.reader())
 
     def authenticate(self, token: str) -> TokenRecord | None:
         """The live token record for ``token``, or None when unknown or revoked."""

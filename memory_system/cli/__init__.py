@@ -10,12 +10,12 @@ import typer
 
 from memory_system import __version__
 from memory_system.cli import db, entities
+from memory_system.cli import embed as embed_cli
+from memory_system.cli import flags as flags_cli
+from memory_system.cli import maintain as maintain_cli
 from memory_system.cli import mcp as mcp_cli
 from memory_system.cli import serve as serve_cli
 from memory_system.cli import tokens as tokens_cli
-from memory_system.cli import flags as flags_cli
-from memory_system.cli import maintain as maintain_cli
-from memory_system.cli import embed as embed_cli
 from memory_system.cli import verify as verify_cli
 
 app = typer.Typer(
@@ -39,7 +39,7 @@ app.command("verify")(verify_cli.verify)
 @app.command()
 def version() -> None:
     """Print the code version and the schema version it expects."""
-    from memory_system.store.migrations import expected_version
+    from memory_system.ops.schema import expected_version
 
     typer.echo(f"memory-system {__version__} (schema {expected_version()})")
 

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from memory_system.core.config import resolve_db_path
-from memory_system.store.connection import Database
+from memory_system.runtime import Runtime, open_runtime
 from memory_system.store.errors import StoreError
 
 console = Console()
@@ -36,26 +36,27 @@ def db_path(option: Path | None) -> Path:
 
 
 @contextmanager
-def open_database(path: Path) -> Iterator[Database]:
-    """An existing database, closed on the way out; one that cannot be opened is a one-line error."""
+def open_database(path: Path, config_path: Path | None = None) -> Iterator[Runtime]:
+    """A runtime on an existing database, closed on the way out; a database that cannot be
+    opened is a one-line error."""
     try:
-        database = Database(path, create=False)
+        runtime = open_runtime(path, config_path=config_path)
     except StoreError as exc:
         fail(str(exc))
     try:
-        yield database
+        yield runtime
     finally:
-        database.close()
+        runtime.close()
 
 
 @contextmanager
-def open_migrated(option: Path | None, ready: Callable[[Database], bool], lacks: str) -> Iterator[Database]:
-    """An existing database whose schema has what the command needs; else one line saying to migrate."""
+def open_migrated(option: Path | None, ready: Callable[[Runtime], bool], lacks: str) -> Iterator[Runtime]:
+    """A runtime whose database has what the command needs; else one line saying to migrate."""
     path = db_path(option)
-    with open_database(path) as database:
-        if not ready(database):
+    with open_database(path) as runtime:
+        if not ready(runtime):
             fail(f"{path} has {lacks}; run 'memory-system db migrate --db {path}' first")
-        yield database
+        yield runtime
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

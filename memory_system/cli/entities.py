@@ -21,7 +21,6 @@ from memory_system.cli._common import (
 )
 from memory_system.memory.graph.entities import DEFAULT_NAMESPACE, GraphError, KnowledgeGraph
 from memory_system.memory.graph.jsonl import JsonlError, export_jsonl, import_jsonl
-from memory_system.store import migrations
 
 app = typer.Typer(help="Phase 1 entity memory: import, export, show.", no_args_is_help=True)
 
@@ -32,8 +31,8 @@ NamespaceOption = Annotated[
 
 @contextmanager
 def _graph(db: Path | None) -> Iterator[KnowledgeGraph]:
-    with open_migrated(db, lambda d: migrations.current_version(d.reader()) >= 1, "no entity tables yet") as database:
-        yield KnowledgeGraph(database)
+    with open_migrated(db, lambda r: r.schema_version() >= 1, "no entity tables yet") as runtime:
+        yield runtime.graph
 
 
 @app.command("import")

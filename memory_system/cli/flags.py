@@ -59,9 +59,9 @@ def _actor(option: str | None) -> str:
 def _service(db: Path | None, config: Path | None) -> Iterator[FlagService]:
     """A non-strict service: a broken config file is reported, never a reason to refuse a rollback."""
     path = db_path(db)
-    with open_database(path) as database:
+    with open_database(path) as runtime:
         try:
-            yield FlagService(database, os.environ, resolve_config_path(config), strict=False)
+            yield FlagService(runtime.db, os.environ, resolve_config_path(config), strict=False)
         except ConfigError as exc:
             fail(str(exc))
         except StoreError as exc:  # a missing table says to run 'db migrate'; the others say what to do

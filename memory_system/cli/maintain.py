@@ -32,19 +32,16 @@ def maintain(
 ) -> None:
     """Apply the tier rules once: promote, decay and expire memories (nothing while
     USE_HIERARCHICAL_TIERS is off)."""
-    from memory_system.core.settings import Settings
     from memory_system.core.settings_loader import resolve_config_path
-    from memory_system.runtime import Runtime
-    from memory_system.store.connection import Database
+    from memory_system.runtime import open_runtime
     from memory_system.store.errors import StoreError
 
     config_path = resolve_config_path(config)
     path = db_path(db)
     try:
-        database = Database(path, create=False)
+        runtime = open_runtime(path, config_path=config_path)
     except StoreError as exc:
         fail(str(exc))
-    runtime = Runtime(Settings(db_path=path, config_path=config_path), database)
     try:
         report = runtime.run_tier_maintenance()
     except ConfigError as exc:

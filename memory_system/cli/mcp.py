@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 
 from memory_system.cli._common import DbOption, db_path, fail
-from memory_system.memory.graph.entities import DEFAULT_NAMESPACE, GraphError, KnowledgeGraph, check_namespace
-from memory_system.store.connection import Database
+from memory_system.memory.graph.entities import DEFAULT_NAMESPACE, GraphError, check_namespace
+from memory_system.ops import schema
+from memory_system.runtime import open_runtime
 from memory_system.store.errors import StoreError
 
 
@@ -25,9 +26,6 @@ def mcp(
     """Serve the knowledge-graph tools (create_entities, search_nodes, ...) over MCP on stdin/stdout."""
     if importlib.util.find_spec("mcp") is None:
         fail("the MCP server needs the 'mcp' extra: pip install 'memory-system[mcp]'")
-    from memory_system.ops import schema
-    from memory_system.store import migrations
-
     path = db_path(db)
     try:
         check_namespace(namespace)
@@ -36,14 +34,14 @@ def mcp(
     try:
         if not no_migrate:
             schema.migrate(path)
-        database = Database(path, create=False)
+        runtime = open_runtime(path)
     except StoreError as exc:
         fail(str(exc))
     try:
-        if migrations.current_version(database.reader()) < 1:
+        if runtime.schema_version() < 1:
             fail(f"{path} has no entity tables yet; run 'memory-system db migrate --db {path}' first")
         from memory_system.mcp.server import serve_stdio
 
-        serve_stdio(KnowledgeGraph(database), namespace)
+        serve_stdio(runtime.graph, namespace)
     finally:
-        database.close()
+        runtime.close()

@@ -33,9 +33,9 @@ def serve(
     ] = False,
 ) -> None:
     """Run the service. Applies pending migrations first unless --no-migrate."""
-    from memory_system.server.lifecycle import ServiceStartError, run_service
     from memory_system.core.logging import configure_logging
     from memory_system.core.settings_loader import load_settings
+    from memory_system.server.lifecycle import ServiceStartError, run_service
 
     options: dict[str, object] = {
         "host": host, "port": port, "db_path": db, "config_path": config, "log_file": log_file, "dev": dev,

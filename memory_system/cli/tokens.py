@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from memory_system.auth.agent_tokens import TokenError, TokenService
+from memory_system.auth.agent_tokens import TokenError, TokenRecord, TokenService
 from memory_system.cli._common import (
     DbOption,
     JsonOption,
@@ -20,20 +20,14 @@ from memory_system.cli._common import (
     open_migrated,
     print_json,
 )
-from memory_system.store.agent_tokens import TokenRecord, table_exists
-from memory_system.store.connection import Database
 
 app = typer.Typer(help="Agent tokens: each binds an agent id and a namespace.", no_args_is_help=True)
 
 
-def _has_tokens_table(db: Database) -> bool:
-    return table_exists(db.reader())
-
-
 @contextmanager
 def _service(option: Path | None) -> Iterator[TokenService]:
-    with open_migrated(option, _has_tokens_table, "no agent_tokens table") as db:
-        yield TokenService(db)
+    with open_migrated(option, lambda r: r.tokens.ready(), "no agent_tokens table") as runtime:
+        yield runtime.tokens
 
 
 def _as_dict(record: TokenRecord) -> dict[str, object]:

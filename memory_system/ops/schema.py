@@ -26,6 +26,11 @@ class SchemaStatus:
         return {**asdict(self), "state": self.state}
 
 
+def expected_version() -> int:
+    """The schema version this release expects: the number of migrations it ships."""
+    return migrations.expected_version()
+
+
 def schema_state(current: int, expected: int) -> str:
     """"current", "behind" (a migration is pending: not ready) or "ahead" (a later release
     migrated this database: still ready, see /health/ready)."""
