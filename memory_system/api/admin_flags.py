@@ -2,8 +2,8 @@
 
 ``POST /admin/feature-flags`` takes the runbook's body, ``{"USE_ENHANCED_INJECTION": false}``
 or ``0.01``, several flags at once; every name and value is checked before anything is
-written, so a bad request changes nothing. Changes land in the database, so every process
-of the service applies them within a second.
+written, so a bad request changes nothing (422 ``invalid_feature_flag``, from ``api/errors``).
+Changes land in the database, so every process of the service applies them within a second.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from memory_system.api.deps import get_runtime, require_admin
-from memory_system.flags.values import FlagError
 from memory_system.runtime import Runtime
 
 router = APIRouter(prefix="/admin/feature-flags", tags=["admin: feature flags"],
@@ -24,11 +23,6 @@ router = APIRouter(prefix="/admin/feature-flags", tags=["admin: feature flags"],
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 _EXAMPLE = {"USE_ENHANCED_INJECTION": False, "USE_HIERARCHICAL_TIERS": 0.01}
-
-
-def _refuse(exc: FlagError) -> HTTPException:
-    return HTTPException(status_code=422, detail={"error": "invalid_feature_flag", "field": exc.flag,
-                                                  "message": str(exc)})
 
 
 @router.get("")
@@ -58,12 +52,11 @@ async def set_flags(
                                          "message": f"body is not valid JSON: {exc}; send an object like "
                                                     f"{json.dumps(_EXAMPLE)}"}) from None
     if not isinstance(body, dict):
-        raise HTTPException(422, detail={"error": "invalid_feature_flag", "field": None,
-                                         "message": f"body must be a JSON object like {json.dumps(_EXAMPLE)}"})
-    try:
-        changes = await run_in_threadpool(runtime.flags.set_many, body, actor=x_actor or "admin", source="api")
-    except FlagError as exc:
-        raise _refuse(exc) from None
+        raise HTTPException(422, detail={
+            "error": "invalid_feature_flag", "field": None,
+            "message": f"body must be a JSON object like {json.dumps(_EXAMPLE)}",
+        })
+    changes = await run_in_threadpool(runtime.flags.set_many, body, actor=x_actor or "admin", source="api")
     snapshot = await run_in_threadpool(runtime.flags.snapshot)
     return {"changes": [c.to_dict() for c in changes], "flags": snapshot["flags"]}
 
@@ -75,21 +68,15 @@ def flag_events(
     flag: Annotated[str | None, Query(description="Only this flag.")] = None,
 ) -> dict[str, Any]:
     """Every change, newest first: flag, old and new value, source, actor, time."""
-    try:
-        return {"events": runtime.flags.events(limit, flag)}
-    except FlagError as exc:
-        raise _refuse(exc) from None
+    return {"events": runtime.flags.events(limit, flag)}
 
 
 @router.get("/stats")
 def flag_stats(
     runtime: RuntimeDep,
-    window_minutes: Annotated[float | None, Query(gt=0, le=30 * 24 * 60,
-                                                  description="A session seen within this is active.")] = None,
+    window_minutes: Annotated[float | None, Query(
+        gt=0, le=30 * 24 * 60, description="A session seen within this is active.")] = None,
 ) -> dict[str, Any]:
     """Per flag: active sessions, how many have it on now, % enabled, time since its last change."""
     window_s = None if window_minutes is None else window_minutes * 60
-    try:
-        return runtime.flags.stats(window_s)
-    except FlagError as exc:
-        raise _refuse(exc) from None
+    return runtime.flags.stats(window_s)

@@ -8,6 +8,7 @@ from memory_system import __version__
 from memory_system.api import (
     admin_flags,
     entities,
+    errors,
     health,
     inject,
     memories,
@@ -18,7 +19,6 @@ from memory_system.api import (
     sharing,
     typed_stores,
 )
-from memory_system.api import errors
 from memory_system.api.middleware import RequestContext
 from memory_system.runtime import Runtime
 

@@ -5,19 +5,19 @@ Bodies use the reference MCP memory server's field names (``entityType``, ``rela
 ``from``/``to``, ``entityName``), so a tool call's arguments can be posted as they are. The
 namespace is the caller's (its token, or ``X-Namespace`` in --dev mode), never a body field.
 Errors are JSON 4xx bodies naming the field: ``{"detail": {"error", "field", "message"}}``
-from the service, FastAPI's ``{"detail": [{"loc", "msg"}]}`` from request validation.
+from the service (``api/errors``: 422, and 404 for the entity a URL names),
+FastAPI's ``{"detail": [{"loc", "msg"}]}`` from request validation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from memory_system.api.deps import Identity, agent_identity, get_runtime
+from memory_system.api.errors import to_http
 from memory_system.memory.graph.entities import (
     MAX_BATCH,
     MAX_NAME_CHARS,
@@ -27,7 +27,6 @@ from memory_system.memory.graph.entities import (
     MAX_TYPE_CHARS,
     Entity,
     EntityNotFound,
-    GraphError,
     ObservationSet,
     Relation,
 )
@@ -106,25 +105,10 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 Caller = Annotated[Identity, Depends(agent_identity)]
 
 
-def _refuse(exc: GraphError) -> HTTPException:
-    code = "entity_not_found" if isinstance(exc, EntityNotFound) else "invalid_input"
-    return HTTPException(422, detail={"error": code, "field": exc.field, "message": str(exc)})
-
-
-@contextmanager
-def _refusing() -> Iterator[None]:
-    """Every route answers a service refusal the same way: 422 naming the field."""
-    try:
-        yield
-    except GraphError as exc:
-        raise _refuse(exc) from None
-
-
 @router.post("/entities", status_code=201)
 def create_entities(body: CreateEntities, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Create entities; names that exist in the namespace are skipped. Returns those created."""
-    with _refusing():
-        created = runtime.graph.create_entities([e.to_entity() for e in body.entities], caller.namespace)
+    created = runtime.graph.create_entities([e.to_entity() for e in body.entities], caller.namespace)
     return {"entities": [e.to_dict() for e in created]}
 
 
@@ -139,8 +123,7 @@ def list_entities(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     """A page of entities in creation order; ``next_offset`` is null on the last page."""
-    with _refusing():
-        page, next_offset = runtime.graph.list_entities(caller.namespace, query=q, limit=limit, offset=offset)
+    page, next_offset = runtime.graph.list_entities(caller.namespace, query=q, limit=limit, offset=offset)
     return {"entities": [e.to_dict() for e in page], "next_offset": next_offset}
 
 
@@ -150,26 +133,21 @@ def get_entity(name: str, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]
     try:
         found = runtime.graph.get_entity(name, caller.namespace)
     except EntityNotFound as exc:
-        raise HTTPException(404, detail={"error": "entity_not_found", "field": "name",
-                                         "message": str(exc)}) from None
-    except GraphError as exc:
-        raise _refuse(exc) from None
+        raise to_http(exc, status=404) from None  # the entity the URL names: missing, not bad input
     return {"entity": found.entities[0].to_dict(), "relations": [r.to_dict() for r in found.relations]}
 
 
 @router.delete("/entities")
 def delete_entities(body: DeleteEntities, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Delete entities with their observations and relations; unknown names are ignored."""
-    with _refusing():
-        deleted = runtime.graph.delete_entities(body.entityNames, caller.namespace)
+    deleted = runtime.graph.delete_entities(body.entityNames, caller.namespace)
     return {"deleted": deleted}
 
 
 @router.delete("/entities/{name:path}")
 def delete_entity(name: str, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Delete one entity with its observations and relations; 404 when it does not exist."""
-    with _refusing():
-        deleted = runtime.graph.delete_entities([name], caller.namespace)
+    deleted = runtime.graph.delete_entities([name], caller.namespace)
     if not deleted:
         raise HTTPException(404, detail={"error": "entity_not_found", "field": "name",
                                          "message": f"entity {name!r} does not exist in namespace "
@@ -180,28 +158,23 @@ def delete_entity(name: str, runtime: RuntimeDep, caller: Caller) -> dict[str, A
 @router.post("/relations", status_code=201)
 def create_relations(body: Relations, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Create relations; exact duplicates are skipped, an unknown endpoint refuses the whole call."""
-    with _refusing():
-        created = runtime.graph.create_relations([r.to_relation() for r in body.relations],
-                                                   caller.namespace)
+    created = runtime.graph.create_relations([r.to_relation() for r in body.relations], caller.namespace)
     return {"relations": [r.to_dict() for r in created]}
 
 
 @router.delete("/relations")
 def delete_relations(body: Relations, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Delete relations; those that do not exist are ignored."""
-    with _refusing():
-        deleted = runtime.graph.delete_relations([r.to_relation() for r in body.relations],
-                                                   caller.namespace)
+    deleted = runtime.graph.delete_relations([r.to_relation() for r in body.relations], caller.namespace)
     return {"deleted": deleted}
 
 
 @router.post("/observations", status_code=201)
 def add_observations(body: AddObservations, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Add observations the entities lack; an unknown entity refuses the whole call."""
-    with _refusing():
-        results = runtime.graph.add_observations(
-            [ObservationSet(o.entityName, tuple(o.contents)) for o in body.observations], caller.namespace
-        )
+    results = runtime.graph.add_observations(
+        [ObservationSet(o.entityName, tuple(o.contents)) for o in body.observations], caller.namespace
+    )
     return {"results": [{"entityName": r.entity_name, "addedObservations": list(r.contents)}
                         for r in results]}
 
@@ -209,10 +182,9 @@ def add_observations(body: AddObservations, runtime: RuntimeDep, caller: Caller)
 @router.delete("/observations")
 def delete_observations(body: DeleteObservations, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Delete observations; unknown entities and contents are ignored."""
-    with _refusing():
-        deleted = runtime.graph.delete_observations(
-            [ObservationSet(d.entityName, tuple(d.observations)) for d in body.deletions], caller.namespace
-        )
+    deleted = runtime.graph.delete_observations(
+        [ObservationSet(d.entityName, tuple(d.observations)) for d in body.deletions], caller.namespace
+    )
     return {"deleted": deleted}
 
 
@@ -225,14 +197,12 @@ def read_graph(runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
 @router.post("/graph/search")
 def search_graph(body: SearchGraph, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Entities whose name, type or an observation contains ``query``, and their relations."""
-    with _refusing():
-        found = runtime.graph.search_nodes(body.query, caller.namespace)
+    found = runtime.graph.search_nodes(body.query, caller.namespace)
     return found.to_dict()
 
 
 @router.post("/graph/open")
 def open_nodes(body: OpenNodes, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """The named entities (unknown names skipped) and their relations."""
-    with _refusing():
-        found = runtime.graph.open_nodes(body.names, caller.namespace)
+    found = runtime.graph.open_nodes(body.names, caller.namespace)
     return found.to_dict()

@@ -1,10 +1,11 @@
 """``POST /v1/inject``: a ready-to-paste context block for the agent's next step.
 
-Flags are evaluated for this request with the key every endpoint uses
-(``api/sharing.flag_key``): the ``X-Session-Id`` header, else the body's ``session_id``, else
-``agent:<agent id>``; so turning ``USE_ENHANCED_INJECTION`` off takes effect on the next call
-of every live session. The session whose working memories the block may show is the body's
-``session_id``, else the header, as for ``POST /v1/memories``. Errors: ``{"detail": {"error", "field", "message"}}`` with 422.
+Flags are evaluated for this request with the key every endpoint uses (``api/context``): the
+``X-Session-Id`` header, else the body's ``session_id``, else ``agent:<agent id>``; so turning
+``USE_ENHANCED_INJECTION`` off takes effect on the next call of every live session. The
+session whose working memories the block may show is the body's ``session_id``, else the
+header, as for ``POST /v1/memories``. Errors (``api/errors``): 422 with
+``{"detail": {"error", "field", "message"}}``.
 """
 
 from __future__ import annotations
@@ -12,15 +13,15 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from memory_system.api.deps import Identity, agent_identity, get_runtime
-from memory_system.api.sharing import flag_key
-from memory_system.flags.names import USE_CROSS_AGENT_SHARING, USE_ENHANCED_INJECTION, USE_HIERARCHICAL_TIERS
-from memory_system.memory.injection.injector import MAX_QUERY_CHARS, MAX_TOKEN_BUDGET, InjectionError, InjectionFlags
+from memory_system.api.context import ContextDep
+from memory_system.api.deps import get_runtime
+from memory_system.memory.injection.injector import MAX_TOKEN_BUDGET, InjectionFlags
+from memory_system.memory.retrieval.hybrid import MAX_QUERY_CHARS
 from memory_system.runtime import Runtime
 
 router = APIRouter(prefix="/v1", tags=["injection"])
@@ -40,41 +41,29 @@ class InjectRequest(BaseModel):
     user_id: Id | None = Field(default=None, description="Whose preferences go first in the block.")
 
 
-def request_flags(runtime: Runtime, key: str) -> InjectionFlags:
-    """The flag states for one request; ``key``: ``api/sharing.flag_key`` of the request."""
-    flags = runtime.flags
-    return InjectionFlags(
-        enhanced=flags.enabled(USE_ENHANCED_INJECTION, key),
-        tiers=flags.enabled(USE_HIERARCHICAL_TIERS, key),
-        sharing=flags.enabled(USE_CROSS_AGENT_SHARING, key),
-    )
-
-
 @router.post("/inject", response_class=JSONResponse)
 async def inject(
     body: InjectRequest,
-    request: Request,
-    identity: Annotated[Identity, Depends(agent_identity)],
+    ctx: ContextDep,
     runtime: Annotated[Runtime, Depends(get_runtime)],
 ) -> JSONResponse:
     """Preferences, relevant memories by tier, code patterns and related entities, within
     ``token_budget`` (by the counter named in ``token_counter``), with the manifest of what
     was used, ``mode`` (enhanced, degraded, legacy), ``cache`` (hit, miss, bypass) and ``took_ms``."""
-    flags = request_flags(runtime, flag_key(request, identity, body.session_id))
-    session_id = body.session_id or request.headers.get("x-session-id")
-    args: dict[str, Any] = {"agent_id": identity.agent_id, "namespace": identity.namespace, "query": body.query,
-            "session_id": session_id, "token_budget": body.token_budget, "format": body.format,
-            "user_id": body.user_id, "flags": flags}
+    flags = ctx.for_session(body.session_id).flags
+    args: dict[str, Any] = {
+        "agent_id": ctx.caller.agent_id, "namespace": ctx.caller.namespace, "query": body.query,
+        "session_id": body.session_id or ctx.session_id, "token_budget": body.token_budget,
+        "format": body.format, "user_id": body.user_id,
+        "flags": InjectionFlags(enhanced=flags.enhanced, tiers=flags.tiers, sharing=flags.sharing),
+    }
     injector = runtime.injector
-    try:
-        # A hit is answered here on the event loop (no blocking); a miss runs retrieval
-        # on a worker thread so the loop keeps serving.
-        # The key is read once (scope version: one SQLite query) for both the lookup and a miss.
-        args["key"] = injector.cache_key(**args)
-        result = injector.lookup(**args)
-        if result is None:
-            result = await run_in_threadpool(partial(injector.inject, **args))
-    except InjectionError as exc:
-        raise HTTPException(422, detail={"error": "invalid_input", "field": exc.field, "message": str(exc)}) from None
+    # A hit is answered here on the event loop (no blocking); a miss runs retrieval
+    # on a worker thread so the loop keeps serving.
+    # The key is read once (scope version: one SQLite query) for both the lookup and a miss.
+    args["key"] = injector.cache_key(**args)
+    result = injector.lookup(**args)
+    if result is None:
+        result = await run_in_threadpool(partial(injector.inject, **args))
     # Returned as is: the result is plain JSON already; FastAPI would re-encode it.
     return JSONResponse(result.to_dict())

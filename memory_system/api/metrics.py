@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -13,7 +15,7 @@ router = APIRouter()
 
 
 @router.get("/metrics", include_in_schema=False)
-def prometheus_metrics(runtime: Runtime = Depends(get_runtime)) -> Response:
+def prometheus_metrics(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Response:
     metrics.refresh_process_gauges()
     # Sampled at scrape time from the sessions table, so the gauge is right in every process.
     for flag, row in runtime.flags.stats()["flags"].items():

@@ -1,7 +1,8 @@
 """HTTP route: ``POST /v1/memories/search`` -> ranked memories with fused and per-source scores.
 
-Thin: validate, evaluate the flags for this request (sharing decides what the caller may see;
-tiers off ignores a ``tier`` filter), call ``runtime.retrieval.search``, render. Every answer
+Thin: validate, read the request's flags (``api/context``; sharing decides what the caller may
+see, tiers off ignores a ``tier`` filter), call ``runtime.retrieval.search``, render; bad input
+is answered by ``api/errors``. Every answer
 says its ``mode``: ``hybrid``, ``fulltext`` (no model; ``reason`` says why) or ``degraded``
 (the dense step was slow or failed: answered from full text).
 """
@@ -10,20 +11,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
-from memory_system.api.deps import Identity, agent_identity, get_runtime
-from memory_system.api.memories import flags_for
+from memory_system.api.context import ContextDep
+from memory_system.api.deps import get_runtime
 from memory_system.memory.retrieval.filters import SearchFilters
-from memory_system.memory.records.models import MemoryValidationError
 from memory_system.memory.retrieval.hybrid import DEFAULT_SEARCH_BUDGET_MS, MAX_K, SOURCES
 from memory_system.runtime import Runtime
 
 router = APIRouter(prefix="/v1/memories", tags=["search"])
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-Caller = Annotated[Identity, Depends(agent_identity)]
 
 
 class SearchIn(BaseModel):
@@ -39,18 +38,14 @@ class SearchIn(BaseModel):
 
 
 @router.post("/search")
-def search_memories(body: SearchIn, request: Request, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
+def search_memories(body: SearchIn, runtime: RuntimeDep, ctx: ContextDep) -> dict[str, Any]:
     """Hybrid search (full text + dense vectors, relative score fusion) over the memories the
     caller may see. ``hits`` best first, each with ``score`` (fused), ``ranks`` and ``scores``
     per source; ``mode`` hybrid / fulltext / degraded and ``reason`` when not hybrid."""
-    tiers_on, sharing_on = flags_for(runtime, request, caller)
-    try:
-        filters = SearchFilters.from_dict(body.filters)
-        result = runtime.retrieval.search(
-            agent_id=caller.agent_id, namespace=caller.namespace, query=body.query, k=body.k,
-            filters=filters, sharing_enabled=sharing_on, tiers_enabled=tiers_on,
-            time_budget_ms=DEFAULT_SEARCH_BUDGET_MS, sources=body.sources,
-        )
-    except MemoryValidationError as exc:
-        raise HTTPException(422, detail=exc.to_dict()) from None
+    caller, flags = ctx.caller, ctx.flags
+    result = runtime.retrieval.search(
+        agent_id=caller.agent_id, namespace=caller.namespace, query=body.query, k=body.k,
+        filters=SearchFilters.from_dict(body.filters), sharing_enabled=flags.sharing,
+        tiers_enabled=flags.tiers, time_budget_ms=DEFAULT_SEARCH_BUDGET_MS, sources=body.sources,
+    )
     return result.to_dict()

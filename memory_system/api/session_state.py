@@ -7,38 +7,28 @@ without a version gets 428. Only the session's agent reads or writes it; to anyo
 the session does not exist (404).
 
 ``POST /v1/sessions/{id}/handoff {"to_agent_id": ...}`` passes the session on (see
-``memory.handoff``); it needs ``USE_CROSS_AGENT_SHARING``, evaluated for this session.
+``memory.handoff``); it needs ``USE_CROSS_AGENT_SHARING``, evaluated for this session
+(``api/context``). Service errors are answered by ``api/errors``.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Response
 from pydantic import BaseModel, ConfigDict
 
+from memory_system.api.context import ContextDep
 from memory_system.api.deps import Identity, agent_identity, get_runtime
-from memory_system.api.sharing import counted, http_error, require_sharing
-from memory_system.memory.sessions.state import (
-    InvalidState,
-    SessionEnded,
-    SessionNotFound,
-    SessionStateError,
-    StaleVersion,
-    VersionRequired,
-)
-from memory_system.memory.sharing.grants import InvalidShare, SharingError
+from memory_system.api.sharing import counted, require_sharing
+from memory_system.memory.sessions.state import SessionStateError
+from memory_system.memory.sharing.grants import SharingError
 from memory_system.runtime import Runtime
 
 router = APIRouter(prefix="/v1/sessions", tags=["session state and hand-off"])
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 IdentityDep = Annotated[Identity, Depends(agent_identity)]
-
-_STATUS: list[tuple[type[Exception], int]] = [
-    (SessionNotFound, 404), (StaleVersion, 409), (SessionEnded, 409), (VersionRequired, 428),
-    (InvalidState, 422), (InvalidShare, 422),
-]
 
 
 class StateIn(BaseModel):
@@ -50,14 +40,6 @@ class StateIn(BaseModel):
 class HandoffIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     to_agent_id: str
-
-
-def _state_error(exc: SessionStateError) -> HTTPException:
-    error = http_error(exc, _STATUS)
-    if isinstance(exc, StaleVersion):
-        error.detail["current_version"] = exc.current_version  # type: ignore[index]
-        error.headers = {"ETag": f'"{exc.current_version}"'}
-    return error
 
 
 def _if_match_version(if_match: str | None) -> int | None:
@@ -77,12 +59,7 @@ def _if_match_version(if_match: str | None) -> int | None:
 def get_state(
     session_id: str, response: Response, runtime: RuntimeDep, identity: IdentityDep
 ) -> dict[str, Any]:
-    try:
-        current = runtime.session_state.get(
-            session_id, agent_id=identity.agent_id, namespace=identity.namespace
-        )
-    except SessionStateError as exc:
-        raise _state_error(exc) from exc
+    current = runtime.session_state.get(session_id, agent_id=identity.agent_id, namespace=identity.namespace)
     response.headers["ETag"] = f'"{current.version}"'
     return current.to_dict()
 
@@ -99,25 +76,21 @@ def put_state(
                                   "message": f"body version {body.version} and If-Match {header_version} "
                                              "disagree; send one of them"})
     version = body.version if body.version is not None else header_version
-    try:
-        written = runtime.session_state.put(
-            session_id, agent_id=identity.agent_id, namespace=identity.namespace, state=body.state,
-            version=version,
-        )
-    except SessionStateError as exc:
-        raise _state_error(exc) from exc
+    written = runtime.session_state.put(
+        session_id, agent_id=identity.agent_id, namespace=identity.namespace, state=body.state,
+        version=version,
+    )
     response.headers["ETag"] = f'"{written.version}"'
     return written.to_dict()
 
 
 @router.post("/{session_id}/handoff", status_code=201)
-def handoff(
-    session_id: str, body: HandoffIn, request: Request, runtime: RuntimeDep, identity: IdentityDep
-) -> dict[str, Any]:
+def handoff(session_id: str, body: HandoffIn, runtime: RuntimeDep, ctx: ContextDep) -> dict[str, Any]:
     """Hand the session over: a new session for ``to_agent_id`` with a copy of the state and the
     working memories moved to it; this session ends. Returns ``new_session_id``."""
-    require_sharing(request, runtime, identity, "a session hand-off", session_id)
-    with counted("handoff", (SharingError, SessionStateError), _STATUS):
+    require_sharing(ctx.for_session(session_id), "a session hand-off")
+    identity = ctx.caller
+    with counted("handoff", (SharingError, SessionStateError)):
         result = runtime.handoff.handoff(session_id, agent_id=identity.agent_id, namespace=identity.namespace,
                                          to_agent_id=body.to_agent_id)
     return result.to_dict()

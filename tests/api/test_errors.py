@@ -5,18 +5,27 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import uvicorn
+from fastapi.testclient import TestClient
 
 from memory_system.api.app import create_app
+from memory_system.api.errors import REFUSALS
+from memory_system.core.settings import Settings
+from memory_system.flags.values import FlagError
+from memory_system.memory.graph.entities import MAX_NAME_CHARS, EntityNotFound, GraphError
+from memory_system.memory.injection.injector import InjectionError
+from memory_system.memory.records import models
+from memory_system.memory.sessions import registry, state
+from memory_system.memory.sharing.grants import MemoryNotOwned, ShareNotFound, SharingError
 from memory_system.ops import schema
 from memory_system.runtime import Runtime
-from memory_system.core.settings import Settings
 
 
 @pytest.fixture
@@ -121,3 +130,250 @@ def test_requests_are_counted_by_route_kind_and_status_class_never_by_id(app_url
     assert 'memory_requests_total{kind="/v1/sessions",status="2xx"}' in text
     assert 'memory_requests_total{kind="/v1/sessions",status="4xx"}' in text
     assert sid not in text
+
+
+# --- one mapping from service errors to HTTP (api/errors.REFUSALS) ----------------------------
+
+A = {"X-Agent-Id": "a", "X-Namespace": "p"}
+B = {"X-Agent-Id": "b", "X-Namespace": "p"}
+ADMIN = {"Authorization": "Bearer admin-token-for-tests-0123456789"}
+RECORDS_BASE = models.MemoryForbidden.__bases__[0]  # the base of every error of memory/records
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[TestClient, Runtime]]:
+    """The real app on a real database file, driven in-process; a bug answers 500, not raises."""
+    db = tmp_path / "refusals.db"
+    schema.migrate(db)
+    runtime = Runtime(Settings(db_path=db, dev=True, config_path=tmp_path / "none.json",
+                               admin_token=ADMIN["Authorization"].removeprefix("Bearer ")))
+    with TestClient(create_app(runtime), raise_server_exceptions=False) as client:
+        yield client, runtime
+    runtime.close()
+
+
+@dataclass(frozen=True)
+class Case:
+    """One row of REFUSALS: a request that meets it, and the status, detail and headers it gets."""
+
+    kind: type[Exception]
+    call: Callable[[TestClient, Runtime, pytest.MonkeyPatch], tuple[httpx.Response, Any]]
+    status: int
+    error: str  # the body's top-level kind, from the status
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _memory(client: TestClient, content: str, **fields: Any) -> int:
+    created = client.post("/v1/memories", headers=A, json={"content": content, **fields})
+    assert created.status_code == 201, created.text
+    return int(created.json()["id"])
+
+
+def _session(client: TestClient) -> str:
+    return str(client.post("/v1/sessions", headers=A).json()["session_id"])
+
+
+def _raising(monkeypatch: pytest.MonkeyPatch, service: object, method: str, exc: Exception) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise exc
+
+    monkeypatch.setattr(service, method, refuse)
+
+
+def batch_too_large(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
+    items = [{"content": f"c{i}"} for i in range(1001)]
+    return c.post("/v1/memories/batch", headers=A, json={"items": items}), {
+        "error": "invalid_input", "field": "items",
+        "message": "items: holds 1001 memories; the limit is 1000 per batch, split it"}
+
+
+def memory_invalid(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
+    return c.post("/v1/memories", headers=A, json={"content": "x", "importance": 7}), {
+        "error": "invalid_input", "field": "importance",
+        "message": "importance: must be a number from 0 to 1"}
+
+
+def memory_not_found(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
+    return c.get("/v1/memories/99999", headers=A), {"error": "not_found", "message": "memory 99999 not found"}
+
+
+def memory_forbidden(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
+    mid = _memory(c, "the team deploys on Fridays", visibility="namespace")
+    return c.patch(f"/v1/memories/{mid}", headers=B, json={"importance": 0.9}), {
+        "error": "forbidden",
+        "message": f"memory {mid} belongs to agent 'a'; only its owner can change or delete it"}
+
+
+def memory_conflict(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
+    first, second = _memory(c, "alpha one"), _memory(c, "beta two, something else entirely")
+    return c.patch(f"/v1/memories/{second}", headers=A, json={"content": "alpha one"}), {
+        "error": "near_duplicate", "existing_id": first,
+        "message": f"memory {first} already holds near-identical content; change or delete that one"}
+
+
+def memory_error(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
+    _raising(mp, rt.memories, "get", RECORDS_BASE("a records refusal of no narrower kind"))
+    return c.get("/v1/memories/1", headers=A), {
+        "error": "invalid_input", "message": "a records refusal of no narrower kind"}
+
+
+def entity_not_found(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
+    c.post("/v1/entities", headers=A, json={"entities": [{"name": "alice", "entityType": "person"}]})
+    relation = {"from": "alice", "to": "zed", "relationType": "knows"}
+    return c.post("/v1/relations", headers=A, json={"relations": [relation]}), {
+        "error": "entity_not_found", "field": "relations[0].to",
+        "message": "relations[0].to: entity 'zed' does not exist in namespace 'p'; create it first"}
+
+
+def graph_invalid(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
+    return c.get("/v1/entities/" + "x" * (MAX_NAME_CHARS + 1), headers=A), {
+        "error": "invalid_input", "field": "name",
+        "message": f"name: is {MAX_NAME_CHARS + 1} characters long; the limit is {MAX_NAME_CHARS}"}
+
+
+def injection_invalid(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
+    return c.post("/v1/inject", headers=A, json={"query": "   "}), {
+        "error": "invalid_input", "field": "query",
+        "message": "query: must be a non-empty string: the agent's current task or message"}
+
+
+def session_not_found(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
+    return c.get("/v1/sessions/nope", headers=A), "no session 'nope' for agent 'a'"
+
+
+def stale_version(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
+    sid = _session(c)
+    first = c.put(f"/v1/sessions/{sid}/state", headers=A, json={"state": {"a": 1}, "version": 0})
+    assert first.status_code == 200
+    return c.put(f"/v1/sessions/{sid}/state", headers=A, json={"state": {"a": 2}, "version": 0}), {
+        "error": "stale_version",
+        "message": "version: is 0 but the state is at version 1; read it again (GET), merge, and write "
+                   "with the current version",
+        "field": "version", "current_version": 1}
+
+
+def state_session_not_found(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
+    return c.get("/v1/sessions/nope/state", headers=A), {
+        "error": "session_not_found",
+        "message": "session_id: no session 'nope' of agent 'a'; start one with POST /v1/sessions",
+        "field": "session_id"}
+
+
+def session_ended(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
+    sid = _session(c)
+    ended_at = c.post(f"/v1/sessions/{sid}/end", headers=A).json()["ended_at"]
+    return c.put(f"/v1/sessions/{sid}/state", headers=A, json={"state": {}, "version": 0}), {
+        "error": "session_ended",
+        "message": f"session_id: session '{sid}' ended at {ended_at}; its state can be read but not changed",
+        "field": "session_id"}
+
+
+def version_required(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
+    return c.put(f"/v1/sessions/{_session(c)}/state", headers=A, json={"state": {}}), {
+        "error": "version_required",
+        "message": "version: is required: send the version you read (GET returns it; 0 for a session "
+                   "without state) as 'version' or If-Match",
+        "field": "version"}
+
+
+def state_error(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
+    _raising(mp, rt.session_state, "get", state.SessionStateError("state", "a refusal of no narrower kind"))
+    return c.get(f"/v1/sessions/{_session(c)}/state", headers=A), {
+        "error": "session_state_error", "message": "state: a refusal of no narrower kind", "field": "state"}
+
+
+def memory_not_owned(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
+    return c.post("/v1/memories/99999/shares", headers=A, json={"agent_ids": ["b"]}), {
+        "error": "memory_not_owned",
+        "message": "memory_id: no memory 99999 owned by agent 'a'; only the owner of a memory can share it "
+                   "or list its shares",
+        "field": "memory_id"}
+
+
+def share_not_found(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
+    mid = _memory(c, "shared with nobody yet")
+    return c.delete(f"/v1/memories/{mid}/shares?agent_id=zz", headers=A), {
+        "error": "share_not_found",
+        "message": f"agent_ids: memory {mid} is not shared with agent 'zz'; nothing revoked",
+        "field": "agent_ids"}
+
+
+def sharing_invalid(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
+    mid = _memory(c, "to be shared with someone")
+    return c.post(f"/v1/memories/{mid}/shares", headers=A, json={}), {
+        "error": "invalid_share",
+        "message": "agent_ids: name at least one agent in agent_ids, or set namespace: true",
+        "field": "agent_ids"}
+
+
+def flag_invalid(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
+    return c.post("/admin/feature-flags", headers=ADMIN, json={"NOPE": True}), {
+        "error": "invalid_feature_flag", "field": "NOPE",
+        "message": "api: unknown feature flag 'NOPE'; known flags: USE_HIERARCHICAL_TIERS, "
+                   "USE_CROSS_AGENT_SHARING, USE_ENHANCED_INJECTION"}
+
+
+CASES = [
+    Case(models.BatchTooLarge, batch_too_large, 413, "body_too_large"),
+    Case(models.MemoryValidationError, memory_invalid, 422, "validation_error"),
+    Case(models.MemoryNotFound, memory_not_found, 404, "not_found"),
+    Case(models.MemoryForbidden, memory_forbidden, 403, "forbidden"),
+    Case(models.MemoryConflict, memory_conflict, 409, "conflict"),
+    Case(RECORDS_BASE, memory_error, 422, "validation_error"),
+    Case(EntityNotFound, entity_not_found, 422, "validation_error"),
+    Case(GraphError, graph_invalid, 422, "validation_error"),
+    Case(InjectionError, injection_invalid, 422, "validation_error"),
+    Case(registry.SessionNotFound, session_not_found, 404, "not_found"),
+    Case(state.StaleVersion, stale_version, 409, "conflict", {"etag": '"1"'}),
+    Case(state.SessionNotFound, state_session_not_found, 404, "not_found"),
+    Case(state.SessionEnded, session_ended, 409, "conflict"),
+    Case(state.VersionRequired, version_required, 428, "http_error"),
+    Case(state.SessionStateError, state_error, 422, "validation_error"),
+    Case(MemoryNotOwned, memory_not_owned, 404, "not_found"),
+    Case(ShareNotFound, share_not_found, 404, "not_found"),
+    Case(SharingError, sharing_invalid, 422, "validation_error"),
+    Case(FlagError, flag_invalid, 422, "validation_error"),
+]
+
+
+def test_every_row_of_the_table_has_a_case() -> None:
+    assert [c.kind for c in CASES] == list(REFUSALS)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.kind.__name__)
+def test_each_service_error_gets_its_status_and_body(
+    case: Case, served: tuple[TestClient, Runtime], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, runtime = served
+    client.headers["X-Request-Id"] = "req-refused-1"
+    response, detail = case.call(client, runtime, monkeypatch)
+    assert response.status_code == case.status, response.text
+    body = {"detail": detail, "error": case.error, "request_id": "req-refused-1"}
+    # Byte for byte, key order included: what a client that diffs or hashes bodies sees.
+    assert response.content == json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    assert response.headers["content-type"] == "application/json"
+    assert {k: response.headers[k] for k in case.headers} == case.headers
+    assert "etag" in case.headers or "etag" not in response.headers
+
+
+def test_an_entity_the_url_names_is_404_with_the_rows_detail(served: tuple[TestClient, Runtime]) -> None:
+    client, _ = served
+    response = client.get("/v1/entities/zed", headers=A)
+    assert response.status_code == 404
+    assert response.json()["detail"] == {
+        "error": "entity_not_found", "field": "name",
+        "message": "name: entity 'zed' does not exist in namespace 'p'; create it first"}
+
+
+def test_a_service_error_of_no_row_is_a_500_with_the_request_id_and_no_trace(
+    served: tuple[TestClient, Runtime], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, runtime = served
+    _raising(monkeypatch, runtime.memories, "get", ValueError("secret internals /etc/passwd"))
+    response = client.get("/v1/memories/1", headers={**A, "X-Request-Id": "req-bug-1"})
+    assert response.status_code == 500
+    assert response.json() == {
+        "detail": "internal error; the service log has the details under request_id req-bug-1",
+        "error": "internal_error", "request_id": "req-bug-1"}
+    assert response.headers["x-request-id"] == "req-bug-1"
+    assert "secret" not in response.text and "Traceback" not in response.text
