@@ -69,7 +69,7 @@ REFUSALS: dict[type[Exception], Refusal] = {
     models.MemoryForbidden: Refusal(403, lambda e: {"error": "forbidden", "message": str(e)}),
     models.MemoryConflict: Refusal(409, lambda e: {"error": "near_duplicate", "existing_id": e.existing_id,
                                                    "message": str(e)}),
-    models.MemoryError: Refusal(422, lambda e: {"error": "invalid_input", "message": str(e)}),
+    models.MemoryRecordError: Refusal(422, lambda e: {"error": "invalid_input", "message": str(e)}),
     # entity memory; GET /v1/entities/{name} answers its own EntityNotFound with 404
     EntityNotFound: Refusal(422, lambda e: {"error": "entity_not_found", "field": e.field,
                                             "message": str(e)}),

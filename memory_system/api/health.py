@@ -17,7 +17,8 @@ def _state(request: Request) -> health.ServiceState:
     state = getattr(request.app.state, "service", None)
     if state is None:  # an app served without server/lifecycle (tests, embedding): nothing to drain
         state = request.app.state.service = health.ServiceState()
-    return state  # type: ignore[no-any-return]
+    assert isinstance(state, health.ServiceState)
+    return state
 
 
 @router.get("/live")

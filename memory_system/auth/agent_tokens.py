@@ -12,6 +12,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
+from memory_system.core.errors import ServiceError
 from memory_system.store import agent_tokens as token_store
 from memory_system.store.agent_tokens import TokenRecord
 from memory_system.store.connection import Database
@@ -22,7 +23,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$")
 __all__ = ["IssuedToken", "TokenError", "TokenRecord", "TokenService", "hash_token"]
 
 
-class TokenError(ValueError):
+class TokenError(ServiceError, ValueError):
     """A token request that cannot be honoured; the message says what to change."""
 
 

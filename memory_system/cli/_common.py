@@ -14,8 +14,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from memory_system.core.config import resolve_db_path
+from memory_system.core.errors import StoreError
 from memory_system.runtime import Runtime, open_runtime
-from memory_system.store.errors import StoreError
 
 console = Console()
 err_console = Console(stderr=True)

@@ -14,10 +14,10 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from memory_system.cli._common import DbOption, JsonOption, console, db_path, err_console, fail, print_json
+from memory_system.core.errors import StoreError
 from memory_system.core.logging import configure_logging
 from memory_system.ops import schema
 from memory_system.ops.impact import Impact
-from memory_system.store.errors import StoreError
 
 EXIT_VERIFY_FAILED = 3  # the change was made but the checks after it failed: restore from the backup
 

@@ -23,10 +23,10 @@ def embed(
     """Embed memories with the configured model (MEMORY_SYSTEM_EMBEDDER, default minilm)."""
     if backfill == reembed:
         fail("choose one of --backfill (embed what is missing) or --reembed (rebuild every vector)")
+    from memory_system.core.errors import StoreError
     from memory_system.memory.retrieval.embeddings import EmbedderUnavailable, make_embedder
     from memory_system.memory.retrieval.hybrid import Retrieval
     from memory_system.runtime import open_runtime
-    from memory_system.store.errors import StoreError
 
     path = db_path(db)
     if not path.exists():

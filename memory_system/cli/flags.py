@@ -20,6 +20,7 @@ from rich.table import Table
 
 from memory_system.cli._common import DbOption, JsonOption, console, db_path, fail, open_database, print_json
 from memory_system.core.config import ConfigError
+from memory_system.core.errors import StoreError
 from memory_system.core.logging import configure_logging
 from memory_system.core.settings import DEFAULT_CONFIG_PATH
 from memory_system.core.settings_loader import ENV_CONFIG, resolve_config_path
@@ -27,7 +28,6 @@ from memory_system.flags.names import FLAG_NAMES
 from memory_system.flags.service import FlagChange, FlagService
 from memory_system.flags.sources import CONFIG_FILE, DATABASE, ENV
 from memory_system.flags.values import describe
-from memory_system.store.errors import StoreError
 
 app = typer.Typer(
     help="Feature flags: show each source and the effective value, set one, roll all back, list changes.",

@@ -32,9 +32,9 @@ def maintain(
 ) -> None:
     """Apply the tier rules once: promote, decay and expire memories (nothing while
     USE_HIERARCHICAL_TIERS is off)."""
+    from memory_system.core.errors import StoreError
     from memory_system.core.settings_loader import resolve_config_path
     from memory_system.runtime import open_runtime
-    from memory_system.store.errors import StoreError
 
     config_path = resolve_config_path(config)
     path = db_path(db)

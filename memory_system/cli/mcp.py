@@ -8,10 +8,10 @@ from typing import Annotated
 import typer
 
 from memory_system.cli._common import DbOption, db_path, fail
+from memory_system.core.errors import StoreError
 from memory_system.memory.graph.entities import DEFAULT_NAMESPACE, GraphError, check_namespace
 from memory_system.ops import schema
 from memory_system.runtime import open_runtime
-from memory_system.store.errors import StoreError
 
 
 def mcp(

@@ -144,10 +144,10 @@ def load_settings(
         raw = env.get(env_name(name))
         if raw is not None:
             values[name] = _coerce(env_name(name), hint, raw)
-    for name, raw in options.items():
+    for name, given in options.items():
         if name in types:
             option = {"db_path": "--db", "config_path": "--config"}.get(name, f"--{name.replace('_', '-')}")
-            values[name] = _coerce(option, types[name], raw)
+            values[name] = _coerce(option, types[name], given)
     values["db_path"] = resolve_db_path(values.get("db_path"))  # type: ignore[arg-type]
     settings = Settings(config_path=config_path, dev=bool(options.get("dev", False)), **values)  # type: ignore[arg-type]
     _validate(settings)

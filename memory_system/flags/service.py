@@ -23,6 +23,7 @@ from typing import Any
 
 from memory_system.core.clock import utc_now
 from memory_system.core.config import ConfigError
+from memory_system.core.errors import StoreError
 from memory_system.core.logging import log_event
 from memory_system.flags.bucketing import in_rollout
 from memory_system.flags.names import FLAG_NAMES, FLAGS
@@ -38,7 +39,6 @@ from memory_system.flags.stats import flag_stats
 from memory_system.flags.values import FlagError, check_name, describe, parse_value, percent
 from memory_system.store import flags as store
 from memory_system.store.connection import Database
-from memory_system.store.errors import StoreError
 
 __all__ = ["DEFAULT_ACTIVE_WINDOW_S", "FlagChange", "FlagService"]
 

@@ -21,12 +21,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from memory_system.core.config import ConfigError
+from memory_system.core.errors import StoreError
 from memory_system.core.logging import log_event
 from memory_system.flags.names import FLAG_NAMES, FLAGS
 from memory_system.flags.values import check_name, parse_value
 from memory_system.store import flags as store
 from memory_system.store.connection import Database
-from memory_system.store.errors import StoreError
 
 __all__ = ["CONFIG_FILE", "DATABASE", "ENV", "DatabaseState", "read_config_file", "read_env"]
 

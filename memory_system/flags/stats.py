@@ -8,16 +8,16 @@ once, with nothing to wait for or to reset.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from memory_system.core.clock import format_utc
 from memory_system.flags.bucketing import in_rollout
 from memory_system.flags.names import FLAG_NAMES
 from memory_system.flags.values import FlagError
 from memory_system.store import flags as store
 from memory_system.store.connection import Database
-from memory_system.core.clock import format_utc
 
 __all__ = ["flag_stats"]
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 import math
 
 from memory_system.core.config import ConfigError
+from memory_system.core.errors import ServiceError
 from memory_system.flags.names import FLAG_NAMES, FLAGS
 
 __all__ = ["FlagError", "check_name", "describe", "parse_value", "percent"]
 
 
-class FlagError(ConfigError):
+class FlagError(ServiceError, ConfigError):
     """An unknown flag name or a value that is not true/false/a fraction; the message names both."""
 
     def __init__(self, message: str, *, flag: str | None = None) -> None:

@@ -20,12 +20,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from memory_system.store import inventory, migrations
-
-from memory_system.store import database_ops as maintenance
-from memory_system.store.connection import open_connection
-from memory_system.store.errors import StoreError
 from memory_system.core.clock import format_utc
+from memory_system.core.errors import StoreError
+from memory_system.store import database_ops as maintenance
+from memory_system.store import inventory, migrations
+from memory_system.store.connection import open_connection
 
 MANIFEST_FORMAT = 1
 MANIFEST_SUFFIX = ".manifest.json"

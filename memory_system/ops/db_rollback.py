@@ -24,14 +24,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from memory_system.core.errors import MigrationError, StoreError
+from memory_system.core.logging import log_event
 from memory_system.ops import backup as backups
 from memory_system.ops.impact import Impact, impact_of
 from memory_system.ops.integrity import CheckResult, check_connection
-from memory_system.core.logging import log_event
-from memory_system.store import inventory, migrations
 from memory_system.store import database_ops as maintenance
+from memory_system.store import inventory, migrations
 from memory_system.store.connection import open_connection, transaction
-from memory_system.store.errors import MigrationError, StoreError
 from memory_system.store.lockfile import held_by_other, holder_pid
 
 BACKUP_MAX_AGE = timedelta(hours=1)

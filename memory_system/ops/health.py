@@ -18,14 +18,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from memory_system import __version__
+from memory_system.core.clock import utc_now
+from memory_system.core.errors import StoreError
+from memory_system.flags.service import FlagService
 from memory_system.ops.schema import schema_state
+from memory_system.store import database_ops as maintenance
 from memory_system.store import health as probes
 from memory_system.store import migrations
-from memory_system.store import database_ops as maintenance
 from memory_system.store.connection import Database, open_connection
-from memory_system.store.errors import StoreError
-from memory_system.core.clock import utc_now
-from memory_system.flags.service import FlagService
 
 OK = "ok"
 NOT_CONFIGURED = "not configured"

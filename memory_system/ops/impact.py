@@ -10,11 +10,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from memory_system.store import inventory, migrations
-
+from memory_system.core.errors import MigrationError
 from memory_system.store import database_ops as maintenance
+from memory_system.store import inventory, migrations
 from memory_system.store.connection import Connection, open_connection
-from memory_system.store.errors import MigrationError
 
 
 @dataclass(frozen=True)

@@ -25,12 +25,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from memory_system.core.errors import StoreError
 from memory_system.core.logging import log_event
 from memory_system.ops import backup as backups
 from memory_system.store import database_ops as maintenance
 from memory_system.store import inventory, migrations
 from memory_system.store.connection import Connection, open_connection, transaction
-from memory_system.store.errors import StoreError
 from memory_system.store.lockfile import held_by_other, holder_pid
 
 logger = logging.getLogger("memory_system.ops.restore")

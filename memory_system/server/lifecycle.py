@@ -23,18 +23,18 @@ from threadpoolctl import threadpool_limits
 
 from memory_system import __version__
 from memory_system.api.app import create_app
+from memory_system.core.clock import utc_now
 from memory_system.core.config import ConfigError
+from memory_system.core.errors import StoreError
+from memory_system.core.logging import log_event
+from memory_system.core.settings import Settings
+from memory_system.core.settings_loader import load_settings, reloadable_changes
 from memory_system.flags.sources import read_config_file
 from memory_system.ops import schema
 from memory_system.ops.health import ServiceState, file_identity
-from memory_system.core.logging import log_event
-from memory_system.core.settings_loader import load_settings, reloadable_changes
 from memory_system.runtime import Runtime
 from memory_system.server.signals import ManagedServer
-from memory_system.core.settings import Settings
-from memory_system.store.errors import StoreError
 from memory_system.store.lockfile import ServiceLock
-from memory_system.core.clock import utc_now
 
 logger = logging.getLogger("memory_system.lifecycle")
 

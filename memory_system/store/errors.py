@@ -1,4 +1,4 @@
-"""Errors the storage layer raises; each message says what went wrong and what to do.
+"""How SQLite's errors become the project's ``StoreError`` kinds (defined in ``core/errors.py``).
 
 Nothing from the SQLite driver leaves ``store/``: ``translate`` turns a ``sqlite3``
 exception into the ``StoreError`` subclass an operator can act on, with the database file
@@ -10,82 +10,30 @@ the exception class and message do.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
 
+from memory_system.core.errors import (
+    MigrationError,
+    StoreBusy,
+    StoreConstraint,
+    StoreCorrupt,
+    StoreError,
+    StoreFull,
+    StoreReadOnly,
+    StoreSchemaMissing,
+)
 
-class StoreError(Exception):
-    """The database cannot be opened, migrated or used as asked."""
-
-    advice: ClassVar[str] = ""
-
-
-class MigrationError(StoreError):
-    """A migration is missing, changed after it was applied, or failed to apply."""
-
-
-class StoreBusy(StoreError):
-    """Another connection held a lock past the busy timeout (SQLITE_BUSY, SQLITE_LOCKED).
-
-    Nothing was written. Retry; if it keeps happening, find the other writer on the same
-    file (a CLI command, a backup, a second service) and let it finish or stop it.
-    """
-
-    advice = ("another connection held the lock past the busy timeout and nothing was written; retry, "
-              "or find the other writer (a CLI command, a backup, a second service) and let it finish")
-
-
-class StoreFull(StoreError):
-    """The disk or the database's ``max_page_count`` is full (SQLITE_FULL); the write was undone.
-
-    Free space on the database's filesystem (old backups, logs) or move the database to a
-    larger one, then retry.
-    """
-
-    advice = "the write was undone; free disk space where the database lives (or move it), then retry"
-
-
-class StoreReadOnly(StoreError):
-    """The file, its directory or the connection is read-only (SQLITE_READONLY); nothing was written.
-
-    Give the service's user write permission on the database file and on its directory
-    (SQLite writes ``-wal`` and ``-shm`` files beside it), or point ``--db`` at a writable copy.
-    """
-
-    advice = ("nothing was written; give this user write permission on the file and its directory "
-              "(SQLite writes -wal and -shm files beside it), or point --db at a writable copy")
-
-
-class StoreCorrupt(StoreError):
-    """The file is not a SQLite database, or its image is malformed (SQLITE_NOTADB, SQLITE_CORRUPT).
-
-    Stop writing to it, keep the file for inspection, run ``memory-system db check`` and
-    restore the latest backup with ``memory-system db restore BACKUP``.
-    """
-
-    advice = ("stop writing to it and keep the file; run 'memory-system db check', then restore the latest "
-              "backup with 'memory-system db restore BACKUP'")
-
-
-class StoreConstraint(StoreError):
-    """A UNIQUE, FOREIGN KEY, NOT NULL or CHECK constraint refused a write (SQLITE_CONSTRAINT).
-
-    The statement changed nothing: what was asked conflicts with what is stored (a
-    duplicate key, a reference to a row that does not exist). Fix the input and retry.
-    Deliberately not a ``ValueError``: callers that mean "bad input" check it first and
-    raise their own error; one that reaches here is a storage fact, handled as one.
-    """
-
-    advice = ("the statement changed nothing; the input conflicts with stored rows "
-              "(a duplicate, a reference to a missing row)")
-
-
-class StoreSchemaMissing(StoreError):
-    """A table or column the code needs is not there: the schema is older than the code.
-
-    Run ``memory-system db migrate --db PATH``.
-    """
-
-    advice = "run 'memory-system db migrate' first"
+__all__ = [
+    "MigrationError",
+    "StoreBusy",
+    "StoreConstraint",
+    "StoreCorrupt",
+    "StoreError",
+    "StoreFull",
+    "StoreReadOnly",
+    "StoreSchemaMissing",
+    "classify",
+    "translate",
+]
 
 
 # SQLite primary result codes (https://sqlite.org/rescode.html): extended codes keep them

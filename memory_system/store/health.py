@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
-from memory_system.store.connection import Connection
 from memory_system.core.clock import utc_now
+from memory_system.store.connection import Connection
 
 
 def read_probe(conn: Connection) -> int:

@@ -124,7 +124,7 @@ def texts_of(conn: Connection, ids: Sequence[int]) -> list[tuple[int, str, str, 
     """The same for the given ids (those that still exist)."""
     if not ids:
         return []
-    return [tuple(r) for r in conn.execute(  # type: ignore[misc]
+    return [tuple(r) for r in conn.execute(
         f"{_TEXT_SELECT} WHERE m.id IN (SELECT value FROM json_each(?))", (json.dumps(list(ids)),))]
 
 

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from memory_system.core.errors import ServiceError
 from memory_system.store import entities as sql
 from memory_system.store.connection import Connection, Database
 from memory_system.store.scope_versions import bump_scope
@@ -43,7 +44,7 @@ MAX_OBSERVATIONS_PER_ITEM = 1_000
 _T = TypeVar("_T")
 
 
-class GraphError(ValueError):
+class GraphError(ServiceError, ValueError):
     """A graph call that cannot be done as asked; ``field`` names the offending input."""
 
     def __init__(self, field: str, message: str) -> None:

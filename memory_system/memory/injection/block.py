@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from memory_system.memory.records.models import Memory
 from memory_system.memory.injection.token_count import count_tokens, truncate_to_tokens
+from memory_system.memory.records.models import Memory
 
 __all__ = ["Item", "BlockBuilder", "SECTIONS", "MIN_TRUNCATED_TOKENS", "MIN_MEMORY_TOKENS", "add_memories",
            "entity_item", "manifest_of", "memory_item", "plain", "try_within"]

@@ -30,6 +30,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from memory_system.core.config import ConfigError
+from memory_system.core.errors import ServiceError
+from memory_system.core.logging import log_event
+from memory_system.core.metrics import INJECTION_LATENCY, RAG_TIMEOUTS
+from memory_system.core.settings_loader import read_config_file
 from memory_system.memory.injection import ranking
 from memory_system.memory.injection.block import (
     BlockBuilder,
@@ -41,13 +45,10 @@ from memory_system.memory.injection.block import (
     try_within,
 )
 from memory_system.memory.injection.cache import CacheKey, InjectionCache, normalise_query
-from memory_system.memory.records.models import Memory
 from memory_system.memory.injection.reinforcer import BatchReinforcer
-from memory_system.memory.retrieval.hybrid import MAX_QUERY_CHARS, PendingSearch  # what retrieval accepts
 from memory_system.memory.injection.token_count import TOKEN_COUNTER
-from memory_system.core.logging import log_event
-from memory_system.core.metrics import INJECTION_LATENCY, RAG_TIMEOUTS
-from memory_system.core.settings_loader import read_config_file
+from memory_system.memory.records.models import Memory
+from memory_system.memory.retrieval.hybrid import MAX_QUERY_CHARS, PendingSearch  # what retrieval accepts
 from memory_system.store.connection import Database
 from memory_system.store.scope_versions import scope_version
 
@@ -74,7 +75,7 @@ PATTERN_SHARE = 0.15
 ENTITY_SHARE = 0.10
 
 
-class InjectionError(ValueError):
+class InjectionError(ServiceError, ValueError):
     """Bad input; ``field`` names it."""
 
     def __init__(self, field: str, message: str) -> None:

@@ -18,6 +18,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from memory_system.core.clock import utc_now
 from memory_system.memory.records import dedupe
 from memory_system.memory.records.events import MemoryEvents
 from memory_system.memory.records.models import (
@@ -40,7 +41,6 @@ from memory_system.store import memories as store
 from memory_system.store.connection import Connection, Database
 from memory_system.store.scope import Visibility
 from memory_system.store.scope_versions import bump_scope
-from memory_system.core.clock import utc_now
 
 __all__ = ["MemoryInput", "MemoryService", "validate_batch"]
 

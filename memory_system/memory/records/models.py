@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from memory_system.store.memories import Row
 from memory_system.core.clock import format_utc
+from memory_system.core.errors import ServiceError
+from memory_system.store.memories import Row
 
 __all__ = [
     "DEFAULT_IMPORTANCE",
@@ -28,7 +29,7 @@ __all__ = [
     "BatchTooLarge",
     "Memory",
     "MemoryConflict",
-    "MemoryError",
+    "MemoryRecordError",
     "MemoryFilter",
     "MemoryForbidden",
     "MemoryNotFound",
@@ -56,11 +57,11 @@ _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_\-]{0,39}$")
 _ID_TEXT_MAX = 200
 
 
-class MemoryError(Exception):  # scoped to this package; shadows nothing it imports
+class MemoryRecordError(ServiceError):
     """Base of every error the memory services raise; the message says what to do."""
 
 
-class MemoryValidationError(MemoryError, ValueError):
+class MemoryValidationError(MemoryRecordError, ValueError):
     """Bad input: ``field`` names it; ``index`` is the batch item (None for a single write)."""
 
     def __init__(self, field: str, message: str, index: int | None = None) -> None:
@@ -84,15 +85,15 @@ class BatchTooLarge(MemoryValidationError):
     """More items than ``MAX_BATCH`` in one call (HTTP 413)."""
 
 
-class MemoryNotFound(MemoryError, LookupError):
+class MemoryNotFound(MemoryRecordError, LookupError):
     """No memory with that id that this agent may see (also what another agent's private one looks like)."""
 
 
-class MemoryForbidden(MemoryError):
+class MemoryForbidden(MemoryRecordError):
     """The agent may read the memory (shared with it) but only its owner may change it."""
 
 
-class MemoryConflict(MemoryError):
+class MemoryConflict(MemoryRecordError):
     """A change would make the memory near-identical to another one in the same scope."""
 
     def __init__(self, message: str, existing_id: int) -> None:

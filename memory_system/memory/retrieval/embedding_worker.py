@@ -20,14 +20,14 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from memory_system.core import metrics
+from memory_system.core.clock import format_utc, utc_now
+from memory_system.core.logging import log_event
 from memory_system.memory.retrieval.documents import DocumentOptions, embedding_text
 from memory_system.memory.retrieval.embeddings import BATCH_SIZE, Embedder, to_blob
 from memory_system.memory.retrieval.vector_index import VectorIndex
-from memory_system.core import metrics
-from memory_system.core.logging import log_event
 from memory_system.store import embeddings as store
 from memory_system.store.connection import Database
-from memory_system.core.clock import format_utc, utc_now
 
 Progress = Callable[[int, int], None]
 _log = logging.getLogger(__name__)

@@ -33,16 +33,16 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
 
+from memory_system.core import metrics
+from memory_system.core.clock import utc_now
+from memory_system.core.logging import log_event
+from memory_system.memory.records.models import Memory, MemoryValidationError
 from memory_system.memory.retrieval.documents import DocumentOptions
 from memory_system.memory.retrieval.embedding_worker import EmbeddingWorker
 from memory_system.memory.retrieval.embeddings import Embedder, QueryCache, query_vector, to_blob
 from memory_system.memory.retrieval.filters import SearchFilters
-from memory_system.memory.records.models import Memory, MemoryValidationError
 from memory_system.memory.retrieval.text_index import TextIndex
 from memory_system.memory.retrieval.vector_index import VectorIndex
-from memory_system.core import metrics
-from memory_system.core.clock import utc_now
-from memory_system.core.logging import log_event
 from memory_system.store import embeddings as vec_store
 from memory_system.store import search as fts_store
 from memory_system.store.connection import Database

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import re
 import threading
-from array import array
 import unicodedata
+from array import array
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from itertools import islice

@@ -14,10 +14,10 @@ import time
 import uuid
 
 from memory_system.core.clock import utc_now
+from memory_system.core.errors import ServiceError, StoreError
 from memory_system.core.logging import log_event
 from memory_system.store import sessions as session_store
 from memory_system.store.connection import Connection, Database
-from memory_system.store.errors import StoreError
 from memory_system.store.sessions import SessionRecord
 
 __all__ = ["SessionNotFound", "SessionRecord", "SessionService"]
@@ -26,7 +26,7 @@ logger = logging.getLogger("memory_system.sessions")
 _MAX_TRACKED = 10_000
 
 
-class SessionNotFound(LookupError):
+class SessionNotFound(ServiceError, LookupError):
     """No such session for this agent."""
 
 

@@ -20,12 +20,13 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from memory_system.core.clock import utc_now
+from memory_system.core.errors import ServiceError
 from memory_system.core.logging import log_event
 from memory_system.store import session_state as store
 from memory_system.store import sessions as session_store
 from memory_system.store.connection import Connection, Database
 from memory_system.store.sessions import SessionRecord
-from memory_system.core.clock import utc_now
 
 __all__ = [
     "InvalidState",
@@ -43,7 +44,7 @@ MAX_STATE_BYTES = 1024 * 1024
 _log = logging.getLogger(__name__)
 
 
-class SessionStateError(ValueError):
+class SessionStateError(ServiceError, ValueError):
     """A state call that cannot be done as asked; ``field`` names the offending input."""
 
     def __init__(self, field: str, message: str) -> None:

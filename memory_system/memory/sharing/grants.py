@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from memory_system.core.clock import format_utc, utc_now
+from memory_system.core.errors import ServiceError
 from memory_system.core.logging import log_event
 from memory_system.store import sharing as store
 from memory_system.store.connection import Connection, Database
 from memory_system.store.scope_versions import bump_scope
-from memory_system.core.clock import format_utc, utc_now
 
 if TYPE_CHECKING:
     from memory_system.memory.records.events import MemoryEvents
@@ -48,7 +49,7 @@ MAX_EVENTS_PAGE = 1_000
 _log = logging.getLogger(__name__)
 
 
-class SharingError(ValueError):
+class SharingError(ServiceError, ValueError):
     """A sharing call that cannot be done as asked; ``field`` names the offending input."""
 
     def __init__(self, field: str, message: str) -> None:

@@ -23,16 +23,16 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from memory_system.core.clock import utc_now
+from memory_system.core.logging import log_event
 from memory_system.memory.sessions.state import SessionEnded, check_session
 from memory_system.memory.sharing.grants import MAX_AGENT_ID_CHARS, InvalidShare
-from memory_system.core.logging import log_event
 from memory_system.store import memories as memory_store
 from memory_system.store import session_state as store
 from memory_system.store import sessions as session_store
 from memory_system.store import sharing as share_store
 from memory_system.store.connection import Database
 from memory_system.store.scope_versions import bump_scope
-from memory_system.core.clock import utc_now
 
 if TYPE_CHECKING:
     from memory_system.memory.records.events import MemoryEvents

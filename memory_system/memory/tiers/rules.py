@@ -29,17 +29,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from memory_system.core.config import ConfigError
-from memory_system.flags.keys import flag_key
-from memory_system.memory.records.events import MemoryEvents
 from memory_system.core import metrics
+from memory_system.core.clock import format_utc
+from memory_system.core.config import ConfigError
 from memory_system.core.logging import log_event
 from memory_system.core.settings_loader import camel, read_config_file
+from memory_system.flags.keys import flag_key
+from memory_system.memory.records.events import MemoryEvents
 from memory_system.store import memories as store
 from memory_system.store import system_metadata as metadata_store
 from memory_system.store.connection import Database
 from memory_system.store.scope_versions import bump_scope
-from memory_system.core.clock import format_utc
 
 __all__ = ["TierMaintenanceReport", "TierPolicy", "load_tier_policy", "maintain"]
 

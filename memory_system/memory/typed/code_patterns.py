@@ -19,11 +19,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from memory_system.core.clock import utc_now
 from memory_system.memory.records.models import MemoryNotFound, MemoryValidationError
 from memory_system.store import code_patterns as store
 from memory_system.store.connection import Database
 from memory_system.store.scope_versions import bump_scope
-from memory_system.core.clock import utc_now
 
 __all__ = ["CodePattern", "CodePatternNotFound", "CodePatternStore", "fts_query"]
 

@@ -18,11 +18,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from memory_system.core.clock import utc_now
 from memory_system.memory.records.models import MemoryNotFound, MemoryValidationError, json_text
 from memory_system.store import preferences as store
 from memory_system.store.connection import Database
 from memory_system.store.scope_versions import bump_scope
-from memory_system.core.clock import utc_now
 
 __all__ = ["MAX_VALUE_BYTES", "Preference", "PreferenceNotFound", "PreferenceStore"]
 
