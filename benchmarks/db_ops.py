@@ -37,11 +37,54 @@ from memory_system.store._sqlite import sqlite3
 from memory_system.store.connection import open_connection, transaction
 
 WORDS = [
-    "deploy", "review", "cache", "token", "latency", "schema", "rollback", "python", "sqlite", "index",
-    "agent", "memory", "session", "user", "prefers", "concise", "answers", "tests", "flaky", "retry",
-    "timeout", "budget", "release", "branch", "merge", "config", "vector", "search", "embedding", "tier",
-    "promote", "decay", "share", "handoff", "namespace", "project", "incident", "alert", "metric",
-    "dashboard", "runbook", "backup", "restore", "migration", "approve", "emergency", "verify", "integrity",
+    "deploy",
+    "review",
+    "cache",
+    "token",
+    "latency",
+    "schema",
+    "rollback",
+    "python",
+    "sqlite",
+    "index",
+    "agent",
+    "memory",
+    "session",
+    "user",
+    "prefers",
+    "concise",
+    "answers",
+    "tests",
+    "flaky",
+    "retry",
+    "timeout",
+    "budget",
+    "release",
+    "branch",
+    "merge",
+    "config",
+    "vector",
+    "search",
+    "embedding",
+    "tier",
+    "promote",
+    "decay",
+    "share",
+    "handoff",
+    "namespace",
+    "project",
+    "incident",
+    "alert",
+    "metric",
+    "dashboard",
+    "runbook",
+    "backup",
+    "restore",
+    "migration",
+    "approve",
+    "emergency",
+    "verify",
+    "integrity",
 ]
 BATCH = 50_000
 
@@ -59,12 +102,18 @@ def build(path: Path, memories: int) -> float:
     schema.migrate(path)
     conn = open_connection(path, create=False)
     with transaction(conn):
-        conn.executemany("INSERT INTO entities (name, entity_type) VALUES (?, 'thing')",
-                         [(f"entity {i}",) for i in range(1000)])
-        conn.executemany("INSERT INTO relations (from_id, to_id, relation_type) VALUES (?, ?, 'rel')",
-                         [(i, i + 1) for i in range(1, 1000)])
-        conn.executemany("INSERT INTO observations (entity_id, content) VALUES (?, ?)",
-                         [(i % 1000 + 1, f"observation {i}") for i in range(3000)])
+        conn.executemany(
+            "INSERT INTO entities (name, entity_type) VALUES (?, 'thing')",
+            [(f"entity {i}",) for i in range(1000)],
+        )
+        conn.executemany(
+            "INSERT INTO relations (from_id, to_id, relation_type) VALUES (?, ?, 'rel')",
+            [(i, i + 1) for i in range(1, 1000)],
+        )
+        conn.executemany(
+            "INSERT INTO observations (entity_id, content) VALUES (?, ?)",
+            [(i % 1000 + 1, f"observation {i}") for i in range(3000)],
+        )
     rows = _rows(memories)
     done = 0
     while done < memories:
@@ -72,7 +121,8 @@ def build(path: Path, memories: int) -> float:
         with transaction(conn):
             conn.executemany(
                 "INSERT INTO memories (namespace, agent_id, tier, content, content_hash) VALUES (?, ?, ?, ?, ?)",
-                chunk)
+                chunk,
+            )
         done += len(chunk)
         print(f"\r  built {done:,}/{memories:,} memories", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
@@ -83,8 +133,14 @@ def build(path: Path, memories: int) -> float:
 
 def run_cli(*args: str, input: str | None = None) -> tuple[float, subprocess.CompletedProcess[str]]:
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "memory_system", *args], capture_output=True, text=True,
-                          input=input, timeout=3600, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "memory_system", *args],
+        capture_output=True,
+        text=True,
+        input=input,
+        timeout=3600,
+        check=False,
+    )
     elapsed = time.monotonic() - started
     if proc.returncode != 0:
         raise SystemExit(f"memory-system {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
@@ -94,7 +150,9 @@ def run_cli(*args: str, input: str | None = None) -> tuple[float, subprocess.Com
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--memories", type=int, default=1_000_000)
-    parser.add_argument("--workdir", type=Path, default=None, help="where to build (default: a temp dir, removed)")
+    parser.add_argument(
+        "--workdir", type=Path, default=None, help="where to build (default: a temp dir, removed)"
+    )
     parser.add_argument("--no-write", action="store_true", help="print, do not touch BENCHMARKS.md")
     args = parser.parse_args()
 
@@ -113,8 +171,22 @@ def main() -> None:
         backup_s, proc = run_cli("db", "backup", "--db", str(db), "--json")
         backup = json.loads(proc.stdout)
         impact_s, _ = run_cli("db", "impact", "--db", str(db), "--migration", "004", "--json")
-        rollback_s, proc = run_cli("db", "rollback", "--db", str(db), "--migration", "004", "--backup",
-                                   backup["path"], "--approved-by", "a", "--approved-by", "b", "--yes", "--json")
+        rollback_s, proc = run_cli(
+            "db",
+            "rollback",
+            "--db",
+            str(db),
+            "--migration",
+            "004",
+            "--backup",
+            backup["path"],
+            "--approved-by",
+            "a",
+            "--approved-by",
+            "b",
+            "--yes",
+            "--json",
+        )
         rolled = json.loads(proc.stdout)
         assert rolled["verified"] and rolled["rows_lost"]["memories"] == args.memories
         check_s, _ = run_cli("db", "check", "--db", str(db))
@@ -145,11 +217,11 @@ five indexes on `memories`, 1,000 entities, 999 relations, 3,000 observations).
 | check | `db check` after the rollback | {check_s:.1f} |
 | restore | `db restore BACKUP --yes --json` (checksum + integrity_check of the backup, copy, swap) | {restore_s:.1f} |
 
-The backup's own timing (from its manifest, without Python start-up): {backup['duration_s']:.1f} s, of which
-copy {backup['timings_s']['copy']:.1f} s, integrity_check and row counts of the copy
-{backup['timings_s']['integrity_check_and_counts']:.1f} s, sha256 {backup['timings_s']['sha256']:.1f} s.
-The rollback verified integrity, foreign keys and the Phase 1 counts ({rolled['phase_1_after']}) and
-recorded {rolled['rows_lost']['memories']:,} memories lost; its own timing: {rolled['duration_s']:.1f} s.
+The backup's own timing (from its manifest, without Python start-up): {backup["duration_s"]:.1f} s, of which
+copy {backup["timings_s"]["copy"]:.1f} s, integrity_check and row counts of the copy
+{backup["timings_s"]["integrity_check_and_counts"]:.1f} s, sha256 {backup["timings_s"]["sha256"]:.1f} s.
+The rollback verified integrity, foreign keys and the Phase 1 counts ({rolled["phase_1_after"]}) and
+recorded {rolled["rows_lost"]["memories"]:,} memories lost; its own timing: {rolled["duration_s"]:.1f} s.
 """
     print(body)
     if not args.no_write:

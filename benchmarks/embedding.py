@@ -10,14 +10,13 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
-
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _report import git_revision, machine, percentile, write_section  # noqa: E402
+from _report import git_revision, machine, percentile, write_section
 
 QUERIES = [
     "what did the user decide about the database migration",
@@ -73,9 +72,11 @@ def main() -> None:
         agreement = float((onnx.encode(QUERIES) * reference).sum(1).min())
         int8_cosines = (int8.encode(QUERIES) * reference).sum(1)
 
-    rows = [("sentence-transformers 6.2, torch 2.13 CPU, 2 threads", st_result),
-            ("onnxruntime 1.32 fp32 (exported from the same model), 1 thread", onnx_result),
-            ("onnxruntime 1.32 int8 per-channel weights (queries use this), 1 thread", int8_result)]
+    rows = [
+        ("sentence-transformers 6.2, torch 2.13 CPU, 2 threads", st_result),
+        ("onnxruntime 1.32 fp32 (exported from the same model), 1 thread", onnx_result),
+        ("onnxruntime 1.32 int8 per-channel weights (queries use this), 1 thread", int8_result),
+    ]
     lines = [
         "## Query embedding (all-MiniLM-L6-v2)",
         "",

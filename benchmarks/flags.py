@@ -54,8 +54,10 @@ def main() -> None:
             reads.append((time.perf_counter() - t) * 1e6)
 
         with db.write() as conn:
-            conn.executemany("INSERT INTO sessions (id, agent_id) VALUES (?, 'a')",
-                             [(f"s{i}",) for i in range(args.sessions)])
+            conn.executemany(
+                "INSERT INTO sessions (id, agent_id) VALUES (?, 'a')",
+                [(f"s{i}",) for i in range(args.sessions)],
+            )
         stats_ms: list[float] = []
         for _ in range(10):
             t = time.perf_counter()

@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _report import git_revision, machine, write_section  # noqa: E402
+from _report import git_revision, machine, write_section
 
 LOCOMO = Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo" / "locomo_dev.json"
 
@@ -57,8 +57,13 @@ def main() -> None:
     from memory_system.store.visibility import visible_sql
 
     data = json.loads(LOCOMO.read_text())
-    turns = [t["text"] for conv in data for key, session in conv["conversation"].items()
-             if key.startswith("session_") and isinstance(session, list) for t in session]
+    turns = [
+        t["text"]
+        for conv in data
+        for key, session in conv["conversation"].items()
+        if key.startswith("session_") and isinstance(session, list)
+        for t in session
+    ]
     questions = [q["question"] for conv in data for q in conv["qa"] if q.get("category") in (1, 2, 3, 4)]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "fulltext.db"
@@ -67,8 +72,10 @@ def main() -> None:
         service = MemoryService(db, MemoryEvents())
         start = time.perf_counter()
         for base in range(0, args.memories, 1000):
-            batch = [{"content": f"{turns[i % len(turns)]} (ref {i})"}
-                     for i in range(base, min(base + 1000, args.memories))]
+            batch = [
+                {"content": f"{turns[i % len(turns)]} (ref {i})"}
+                for i in range(base, min(base + 1000, args.memories))
+            ]
             service.create_batch(namespace="bench", agent_id="bench", items=batch)
         fill_s = time.perf_counter() - start
         conn = db.reader()
@@ -111,7 +118,9 @@ def main() -> None:
             reference = np.array([score for _, score in results["joined"]])
             for name, found in results.items():
                 scores = np.array([score for _, score in found])
-                same[name] += len(scores) == len(reference) and bool(np.allclose(scores, reference, rtol=1e-3))
+                same[name] += len(scores) == len(reference) and bool(
+                    np.allclose(scores, reference, rtol=1e-3)
+                )
         db.close()
 
     def p(name: str, q: float) -> float:

@@ -29,17 +29,59 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import free_port, git_revision, machine, write_section
 
 WORDS = [
-    "deploy", "review", "cache", "token", "latency", "schema", "rollback", "python", "sqlite", "index", "agent",
-    "memory", "session", "user", "prefers", "concise", "answers", "tests", "flaky", "retry", "timeout", "budget",
-    "release", "branch", "merge", "config", "vector", "search", "embedding", "tier", "promote", "decay", "share",
-    "handoff", "namespace", "project", "incident", "alert", "metric", "dashboard", "runbook", "backup",
+    "deploy",
+    "review",
+    "cache",
+    "token",
+    "latency",
+    "schema",
+    "rollback",
+    "python",
+    "sqlite",
+    "index",
+    "agent",
+    "memory",
+    "session",
+    "user",
+    "prefers",
+    "concise",
+    "answers",
+    "tests",
+    "flaky",
+    "retry",
+    "timeout",
+    "budget",
+    "release",
+    "branch",
+    "merge",
+    "config",
+    "vector",
+    "search",
+    "embedding",
+    "tier",
+    "promote",
+    "decay",
+    "share",
+    "handoff",
+    "namespace",
+    "project",
+    "incident",
+    "alert",
+    "metric",
+    "dashboard",
+    "runbook",
+    "backup",
 ]
 
 
 def batch(rng: random.Random, index: int, size: int) -> list[dict[str, object]]:
     return [
-        {"content": f"turn {index}-{i}: " + " ".join(rng.choices(WORDS, k=14)), "kind": "event",
-         "metadata": {"batch": index, "turn": i}, "occurred_at": "2024-05-01T10:00:00Z"}
+        {
+            "content": f"turn {index}-{i}: " + " ".join(rng.choices(WORDS, k=14)),
+            "kind": "event",
+            "metadata": {"batch": index, "turn": i},
+            "occurred_at": "2024-05-01T10:00:00Z",
+        }
         for i in range(size)
     ]
 
@@ -49,13 +91,26 @@ def run(batches: int, size: int, embedder: str) -> dict[str, float]:
     port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "MEMORY_SYSTEM_EMBEDDER": embedder}
     server = subprocess.Popen(
-        [sys.executable, "-m", "memory_system", "serve", "--dev", "--port", str(port), "--db",
-         str(workdir / "bench.db")],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "memory_system",
+            "serve",
+            "--dev",
+            "--port",
+            str(port),
+            "--db",
+            str(workdir / "bench.db"),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        with httpx.Client(base_url=url, timeout=60, headers={"X-Agent-Id": "bench", "X-Namespace": "ingest"}) as client:
+        with httpx.Client(
+            base_url=url, timeout=60, headers={"X-Agent-Id": "bench", "X-Namespace": "ingest"}
+        ) as client:
             deadline = time.monotonic() + 120
             while True:
                 try:
@@ -85,8 +140,11 @@ def run(batches: int, size: int, embedder: str) -> dict[str, float]:
         except subprocess.TimeoutExpired:
             server.kill()
     return {
-        "memories": batches * size, "seconds": total, "per_s": batches * size / total,
-        "batch_p50_ms": statistics.median(latencies) * 1000, "batch_max_ms": max(latencies) * 1000,
+        "memories": batches * size,
+        "seconds": total,
+        "per_s": batches * size / total,
+        "batch_p50_ms": statistics.median(latencies) * 1000,
+        "batch_max_ms": max(latencies) * 1000,
     }
 
 
@@ -94,39 +152,48 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=10)
     parser.add_argument("--size", type=int, default=1000)
-    parser.add_argument("--embedder", default="minilm,none",
-                        help="comma-separated: minilm (background embedding on), none (full-text only)")
+    parser.add_argument(
+        "--embedder",
+        default="minilm,none",
+        help="comma-separated: minilm (background embedding on), none (full-text only)",
+    )
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
     args = parser.parse_args()
     lines = []
     for embedder in args.embedder.split(","):
         result = run(args.batches, args.size, embedder)
-        lines.append(f"| {args.batches} x {args.size} | {embedder} | {result['per_s']:,.0f} | "
-                     f"{result['batch_p50_ms']:.0f} | {result['batch_max_ms']:.0f} | {result['seconds']:.2f} |")
+        lines.append(
+            f"| {args.batches} x {args.size} | {embedder} | {result['per_s']:,.0f} | "
+            f"{result['batch_p50_ms']:.0f} | {result['batch_max_ms']:.0f} | {result['seconds']:.2f} |"
+        )
         print(lines[-1])
     load = os.getloadavg()[0]
     if args.no_write:
         return
-    body = "\n".join([
-        "## Batch ingest over HTTP",
-        "",
-        (
-            f"`python benchmarks/ingest.py --batches {args.batches} --size {args.size} --embedder {args.embedder}` "
-            f"at {git_revision()} on {machine()}; `memory-system serve --dev` as a subprocess, one client posting "
-            "batches back to back. Acknowledged = committed to SQLite (full-text indexed by trigger); vectors are "
-            "computed afterwards by the background worker, which shares the CPU. 1-minute load average "
-            f"{load:.1f} at the end (above ~2 means other work shared the 2 cores: treat the rates as a floor)."
-        ),
-        "",
-        "| batches | embedder | memories/s acknowledged | batch p50 ms | batch max ms | total s |",
-        "|---|---|---|---|---|---|",
-        *lines,
-        "",
-        ("Goal: >= 1,000 memories/s acknowledged. Where a batch's time goes (profiled in-process): about "
-         "half is SQLite's executemany (rows, five indexes, the FTS5 trigger), the rest request parsing and "
-         "validation. With `minilm` the embedding worker runs torch beside the requests for the whole run, "
-         "so the same requests get less of the CPU; that, not the write path, is the gap between the rows."),
-    ])
+    body = "\n".join(
+        [
+            "## Batch ingest over HTTP",
+            "",
+            (
+                f"`python benchmarks/ingest.py --batches {args.batches} --size {args.size} --embedder {args.embedder}` "
+                f"at {git_revision()} on {machine()}; `memory-system serve --dev` as a subprocess, one client posting "
+                "batches back to back. Acknowledged = committed to SQLite (full-text indexed by trigger); vectors are "
+                "computed afterwards by the background worker, which shares the CPU. 1-minute load average "
+                f"{load:.1f} at the end (above ~2 means other work shared the 2 cores: treat the rates as a floor)."
+            ),
+            "",
+            "| batches | embedder | memories/s acknowledged | batch p50 ms | batch max ms | total s |",
+            "|---|---|---|---|---|---|",
+            *lines,
+            "",
+            (
+                "Goal: >= 1,000 memories/s acknowledged. Where a batch's time goes (profiled in-process): about "
+                "half is SQLite's executemany (rows, five indexes, the FTS5 trigger), the rest request parsing and "
+                "validation. With `minilm` the embedding worker runs torch beside the requests for the whole run, "
+                "so the same requests get less of the CPU; that, not the write path, is the gap between the rows."
+            ),
+        ]
+    )
     write_section("ingest", body)
 
 

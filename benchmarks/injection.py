@@ -43,20 +43,78 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _report import free_port, git_revision, machine, write_section  # noqa: E402
+from _report import free_port, git_revision, machine, write_section
 
 NAMESPACE = "bench"
 AGENT = "bench-agent"
 ROOT = Path(__file__).resolve().parents[1]
 
-TEAMS = ["platform", "payments", "search", "mobile", "data", "infra", "growth", "security", "billing", "support"]
-SERVICES = ["checkout", "gateway", "indexer", "scheduler", "auth", "notifier", "ledger", "exporter", "crawler",
-            "reporter", "router", "cache", "uploader", "resolver", "tracker", "planner"]
-TECH = ["postgres", "sqlite", "redis", "kafka", "grpc", "graphql", "rust", "go", "python", "typescript",
-        "kubernetes", "terraform", "nginx", "envoy", "celery", "airflow", "react", "django", "fastapi", "spark"]
-REASONS = ["latency spikes under load", "a memory leak in production", "the on-call burden", "licensing costs",
-           "flaky integration tests", "slow cold starts", "a security audit finding", "customer complaints",
-           "missing observability", "data loss during failover", "the quarterly cost review", "timeouts at peak"]
+TEAMS = [
+    "platform",
+    "payments",
+    "search",
+    "mobile",
+    "data",
+    "infra",
+    "growth",
+    "security",
+    "billing",
+    "support",
+]
+SERVICES = [
+    "checkout",
+    "gateway",
+    "indexer",
+    "scheduler",
+    "auth",
+    "notifier",
+    "ledger",
+    "exporter",
+    "crawler",
+    "reporter",
+    "router",
+    "cache",
+    "uploader",
+    "resolver",
+    "tracker",
+    "planner",
+]
+TECH = [
+    "postgres",
+    "sqlite",
+    "redis",
+    "kafka",
+    "grpc",
+    "graphql",
+    "rust",
+    "go",
+    "python",
+    "typescript",
+    "kubernetes",
+    "terraform",
+    "nginx",
+    "envoy",
+    "celery",
+    "airflow",
+    "react",
+    "django",
+    "fastapi",
+    "spark",
+]
+REASONS = [
+    "latency spikes under load",
+    "a memory leak in production",
+    "the on-call burden",
+    "licensing costs",
+    "flaky integration tests",
+    "slow cold starts",
+    "a security audit finding",
+    "customer complaints",
+    "missing observability",
+    "data loss during failover",
+    "the quarterly cost review",
+    "timeouts at peak",
+]
 PEOPLE = ["Alice", "Bob", "Chen", "Dara", "Emeka", "Farah", "Goran", "Hana", "Ivan", "Jun", "Kofi", "Lena"]
 TEMPLATES = [
     "Decision: the {team} team moved {service} from {a} to {b} because of {reason}.",
@@ -69,17 +127,27 @@ TEMPLATES = [
 ]
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]
 QUESTION = [
-    "why did we move {service} to {b}", "what does {person} prefer for {service}",
-    "how was the {service} incident with {a} fixed", "who owns the {b} schema for {service}",
-    "what is the plan for the {service} rewrite", "how should {service} handlers log in {a}",
+    "why did we move {service} to {b}",
+    "what does {person} prefer for {service}",
+    "how was the {service} incident with {a} fixed",
+    "who owns the {b} schema for {service}",
+    "what is the plan for the {service} rewrite",
+    "how should {service} handlers log in {a}",
     "what did the {team} team decide about {service} and {reason}",
 ]
 
 
 def slots(rng: random.Random) -> dict[str, Any]:
     a, b = rng.sample(TECH, 2)
-    return {"team": rng.choice(TEAMS), "service": rng.choice(SERVICES), "a": a, "b": b,
-            "reason": rng.choice(REASONS), "person": rng.choice(PEOPLE), "day": rng.choice(DAYS)}
+    return {
+        "team": rng.choice(TEAMS),
+        "service": rng.choice(SERVICES),
+        "a": a,
+        "b": b,
+        "reason": rng.choice(REASONS),
+        "person": rng.choice(PEOPLE),
+        "day": rng.choice(DAYS),
+    }
 
 
 def memory_text(rng: random.Random, n: int) -> str:
@@ -98,15 +166,20 @@ def distinct_queries(rng: random.Random, count: int) -> list[str]:
 
 # --- setup ------------------------------------------------------------------------------
 
+
 def counts(db: Path) -> tuple[int, int]:
     from memory_system.store._sqlite import sqlite3
 
     conn = sqlite3.connect(str(db))
     try:
-        memories = conn.execute("SELECT count(*) FROM memories WHERE namespace = ?", (NAMESPACE,)).fetchone()[0]
+        memories = conn.execute("SELECT count(*) FROM memories WHERE namespace = ?", (NAMESPACE,)).fetchone()[
+            0
+        ]
         vectors = conn.execute(
             "SELECT count(*) FROM memory_embeddings e JOIN memories m ON m.id = e.memory_id"
-            " WHERE m.namespace = ?", (NAMESPACE,)).fetchone()[0]
+            " WHERE m.namespace = ?",
+            (NAMESPACE,),
+        ).fetchone()[0]
     finally:
         conn.close()
     return int(memories), int(vectors)
@@ -129,7 +202,9 @@ def corpus() -> tuple[str, list[str], list[str]]:
             for key, value in conv.items():
                 if key.startswith("session_") and isinstance(value, list):
                     for turn in value:
-                        turns[turn["text"]] = None  # the statement; a speaker prefix would match half of all queries
+                        turns[turn["text"]] = (
+                            None  # the statement; a speaker prefix would match half of all queries
+                        )
             for qa in sample["qa"]:
                 questions[qa["question"]] = None
         return "LoCoMo dev dialogue turns", list(turns), list(questions)
@@ -155,7 +230,7 @@ def base_vectors(workdir: Path, bases: list[str]) -> np.ndarray:
         raise SystemExit("the semantic extra is needed to fill the benchmark database")
     parts = []
     for i in range(0, len(bases), 64):
-        parts.append(embedder.encode(bases[i:i + 64]))
+        parts.append(embedder.encode(bases[i : i + 64]))
         if i % 640 == 0:
             print(f"  embedded {i + 64}/{len(bases)} base sentences", flush=True)
     vectors = np.vstack(parts).astype(np.float32)
@@ -165,10 +240,10 @@ def base_vectors(workdir: Path, bases: list[str]) -> np.ndarray:
 
 def fill(db: Path, size: int) -> dict[str, Any]:
     """``size`` memories through the service layer, each stored with its vector."""
+    from memory_system.core.settings import Settings
     from memory_system.memory.retrieval.embeddings import MODEL_DIM, MODEL_NAME, to_blob
     from memory_system.ops import schema
     from memory_system.runtime import Runtime
-    from memory_system.core.settings import Settings
     from memory_system.store import embeddings as vec_store
 
     info: dict[str, Any] = {"reused": False}
@@ -192,14 +267,26 @@ def fill(db: Path, size: int) -> dict[str, Any]:
         n = 0
         while n < size:
             picks = [rng.randrange(len(bases)) for _ in range(min(1000, size - n))]
-            batch = [{"content": f"{bases[b]} (ref {n + i})", "kind": rng.choice(["fact", "decision", "note"]),
-                      "tier": rng.choice(["long_term", "short_term"]), "importance": round(rng.random(), 2)}
-                     for i, b in enumerate(picks)]
+            batch = [
+                {
+                    "content": f"{bases[b]} (ref {n + i})",
+                    "kind": rng.choice(["fact", "decision", "note"]),
+                    "tier": rng.choice(["long_term", "short_term"]),
+                    "importance": round(rng.random(), 2),
+                }
+                for i, b in enumerate(picks)
+            ]
             written = runtime.memories.create_batch(namespace=NAMESPACE, agent_id=AGENT, items=batch)
             with runtime.db.write() as conn:
                 vec_store.write_vectors(
-                    conn, [(w.memory.id, NAMESPACE, to_blob(vectors[b])) for w, b in zip(written, picks)],
-                    MODEL_NAME, MODEL_DIM)
+                    conn,
+                    [
+                        (w.memory.id, NAMESPACE, to_blob(vectors[b]))
+                        for w, b in zip(written, picks, strict=False)
+                    ],
+                    MODEL_NAME,
+                    MODEL_DIM,
+                )
                 if vec_store.get_meta(conn, vec_store.MODEL_KEY) is None:
                     vec_store.record_model(conn, MODEL_NAME, MODEL_DIM)
             n += len(batch)
@@ -229,16 +316,21 @@ def contention_probe() -> float:
 
 # --- the server -------------------------------------------------------------------------
 
+
 def start_server(db: Path, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     config = workdir / "config.json"
-    config.write_text(json.dumps({"featureFlags": {"USE_ENHANCED_INJECTION": True,
-                                                   "USE_HIERARCHICAL_TIERS": True}}))
+    config.write_text(
+        json.dumps({"featureFlags": {"USE_ENHANCED_INJECTION": True, "USE_HIERARCHICAL_TIERS": True}})
+    )
     env = {**os.environ, "MEMORY_SYSTEM_CONFIG": str(config)}
-    log = open(workdir / "server.log", "ab")  # noqa: SIM115 - closed with the process
+    log = open(workdir / "server.log", "ab")
     proc = subprocess.Popen(
         [sys.executable, "-m", "memory_system", "serve", "--dev", "--db", str(db), "--port", str(port)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     import httpx
@@ -298,6 +390,7 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
 
 # --- load -------------------------------------------------------------------------------
 
+
 class _Pool:
     """A minimal keep-alive HTTP/1.1 client on asyncio streams: a few microseconds per request,
     where httpx's async client spends ~2 ms of Python per request on these cores and would
@@ -317,12 +410,16 @@ class _Pool:
                 continue
         return await self._send(await asyncio.open_connection(self.host, self.port), path, body)
 
-    async def _send(self, conn: tuple[asyncio.StreamReader, asyncio.StreamWriter], path: str,
-                    body: bytes) -> tuple[int, bytes]:
+    async def _send(
+        self, conn: tuple[asyncio.StreamReader, asyncio.StreamWriter], path: str, body: bytes
+    ) -> tuple[int, bytes]:
         reader, writer = conn
         try:
-            writer.write(f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
-                         f"Content-Length: {len(body)}\r\n{self.head}\r\n".encode() + body)
+            writer.write(
+                f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n{self.head}\r\n".encode()
+                + body
+            )
             await writer.drain()
             status = int((await reader.readline()).split()[1])
             length = 0
@@ -360,8 +457,9 @@ async def open_loop(url: str, queries: list[str], rate: float, budget: int = 100
         await asyncio.sleep(max(0.0, planned - loop.time()))
         try:
             status, data = await asyncio.wait_for(
-                pool.post("/v1/inject", {"query": query, "token_budget": budget}), timeout=60)
-        except (OSError, asyncio.TimeoutError, ValueError, IndexError, asyncio.IncompleteReadError):
+                pool.post("/v1/inject", {"query": query, "token_budget": budget}), timeout=60
+            )
+        except (TimeoutError, OSError, ValueError, IndexError, asyncio.IncompleteReadError):
             errors += 1
             return
         done = loop.time()
@@ -378,8 +476,15 @@ async def open_loop(url: str, queries: list[str], rate: float, budget: int = 100
         await asyncio.gather(*(one(i, q) for i, q in enumerate(queries)))
     finally:
         pool.close()
-    return {"rate": rate, "requests": len(queries), "errors": errors, "modes": modes, "cache": cache,
-            **pcts("", latencies), **pcts("server_", server_ms)}
+    return {
+        "rate": rate,
+        "requests": len(queries),
+        "errors": errors,
+        "modes": modes,
+        "cache": cache,
+        **pcts("", latencies),
+        **pcts("server_", server_ms),
+    }
 
 
 def pcts(prefix: str, values: list[float]) -> dict[str, float]:
@@ -445,8 +550,11 @@ def measure_size(url: str, size: int, requests: int, step_s: float, questions: l
             qs = queries.take(count) if kind == "miss" else [hot[i % len(hot)] for i in range(count)]
             result = run(url, qs, rate)
             steps.append({k: result[k] for k in ("rate", "requests", "errors", "p50", "p95", "p99")})
-            print(f"  {size} {kind} {rate}/s: p50 {result['p50']} p95 {result['p95']} "
-                  f"errors {result['errors']}", flush=True)
+            print(
+                f"  {size} {kind} {rate}/s: p50 {result['p50']} p95 {result['p95']} "
+                f"errors {result['errors']}",
+                flush=True,
+            )
             if result["errors"] or not result["p95"] < 100:
                 break
             best = result
@@ -460,8 +568,10 @@ def notes(results: dict[int, dict[str, Any]]) -> str:
     big = results.get(100_000)
     if big:
         miss, hit = big["miss_20"]["p95"], big["hit_20"]["p95"]
-        goal.append(f"This run: miss p95 {miss} ms ({'met' if miss < 25 else f'missed, {miss / 25:.1f}x the goal'}),"
-                    f" hit p95 {hit} ms ({'met' if hit < 5 else f'missed, {hit / 5:.1f}x the goal'}).")
+        goal.append(
+            f"This run: miss p95 {miss} ms ({'met' if miss < 25 else f'missed, {miss / 25:.1f}x the goal'}),"
+            f" hit p95 {hit} ms ({'met' if hit < 5 else f'missed, {hit / 5:.1f}x the goal'})."
+        )
     return " ".join(goal) + "\n\n" + ANALYSIS
 
 
@@ -490,8 +600,13 @@ measure the pieces alone):
   little margin for hits when the box is busy."""
 
 
-def section(results: dict[int, dict[str, Any]], setups: dict[int, dict[str, Any]], command: str,
-            corpus_name: str, probes: dict[int, float]) -> str:
+def section(
+    results: dict[int, dict[str, Any]],
+    setups: dict[int, dict[str, Any]],
+    command: str,
+    corpus_name: str,
+    probes: dict[int, float],
+) -> str:
     lines = [
         "## Injection latency (POST /v1/inject over HTTP)",
         "",
@@ -504,7 +619,8 @@ def section(results: dict[int, dict[str, Any]], setups: dict[int, dict[str, Any]
         "the same cores, open-loop schedule, latency from each request's planned send time; token",
         "budget 1,000, markdown. Contention probe (a fixed numpy job, ~3.6 ms p50 on this machine",
         "when quiet; higher means other work shared the cores) before each size: "
-        + ", ".join(f"{size:,}: {ms} ms" for size, ms in probes.items()) + ".",
+        + ", ".join(f"{size:,}: {ms} ms" for size, ms in probes.items())
+        + ".",
         "",
         "| memories | load | requests | p50 ms | p95 ms | p99 ms | server took_ms p50 / p95 | mode |",
         "|---|---|---|---|---|---|---|---|",
@@ -512,10 +628,17 @@ def section(results: dict[int, dict[str, Any]], setups: dict[int, dict[str, Any]
     for size, res in results.items():
         for key, label in (("miss_20", "cache miss, 20 req/s"), ("hit_20", "cache hit, 20 req/s")):
             r = res[key]
-            lines.append(f"| {size:,} | {label} | {r['requests']} | {r['p50']} | {r['p95']} | {r['p99']} | "
-                         f"{r['server_p50']} / {r['server_p95']} | {r['modes']} |")
-    lines += ["", "Highest rate with p95 < 100 ms (rate stepped up; 'best' is the last step under):", "",
-              "| memories | load | best rate req/s | p50 / p95 / p99 ms there | next step |", "|---|---|---|---|---|"]
+            lines.append(
+                f"| {size:,} | {label} | {r['requests']} | {r['p50']} | {r['p95']} | {r['p99']} | "
+                f"{r['server_p50']} / {r['server_p95']} | {r['modes']} |"
+            )
+    lines += [
+        "",
+        "Highest rate with p95 < 100 ms (rate stepped up; 'best' is the last step under):",
+        "",
+        "| memories | load | best rate req/s | p50 / p95 / p99 ms there | next step |",
+        "|---|---|---|---|---|",
+    ]
     for size, res in results.items():
         for kind in ("miss", "hit"):
             entry = res[f"max_{kind}"]
@@ -528,34 +651,61 @@ def section(results: dict[int, dict[str, Any]], setups: dict[int, dict[str, Any]
             else:
                 nxt_txt = "(top of the range)"
             lines.append(f"| {size:,} | cache {kind} | {best_txt} | {pct} | {nxt_txt} |")
-    lines += ["", notes(results), "", "Setup times: " + "; ".join(
-        f"{size:,}: " + (s.get("note") or ("reused an earlier filled database" if s.get("reused")
-                         else f"ingest {s.get('ingest_s')} s, embedding {s.get('embed_s')} s"))
-        + (f"; the service's start-up index load took {s['index_load_s']} s (waited for before measuring)"
-           if "index_load_s" in s else "")
-        for size, s in setups.items()) + "."]
+    lines += [
+        "",
+        notes(results),
+        "",
+        "Setup times: "
+        + "; ".join(
+            f"{size:,}: "
+            + (
+                s.get("note")
+                or (
+                    "reused an earlier filled database"
+                    if s.get("reused")
+                    else f"ingest {s.get('ingest_s')} s, embedding {s.get('embed_s')} s"
+                )
+            )
+            + (
+                f"; the service's start-up index load took {s['index_load_s']} s (waited for before measuring)"
+                if "index_load_s" in s
+                else ""
+            )
+            for size, s in setups.items()
+        )
+        + ".",
+    ]
     return "\n".join(lines)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--requests", type=int, default=400, help="requests per 20 req/s phase")
     parser.add_argument("--step-seconds", type=float, default=5.0, help="length of each rate step")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/memory-system-injection-bench"))
     parser.add_argument("--no-write", action="store_true", help="print, do not touch BENCHMARKS.md")
     parser.add_argument("--fill-only", action="store_true", help="build the databases, measure nothing")
-    parser.add_argument("--from-results", action="store_true",
-                        help="rewrite the section from the last run's results.json, measure nothing")
+    parser.add_argument(
+        "--from-results",
+        action="store_true",
+        help="rewrite the section from the last run's results.json, measure nothing",
+    )
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     command = "python benchmarks/injection.py " + " ".join(sys.argv[1:])
     corpus_name, _, questions = corpus()
     if args.from_results:
         saved = json.loads((args.workdir / "results.json").read_text())
-        text = section({int(k): v for k, v in saved["results"].items()},
-                       {int(k): v for k, v in saved["setups"].items()}, saved["command"], corpus_name,
-                       {int(k): v for k, v in saved["probes"].items()})
+        text = section(
+            {int(k): v for k, v in saved["results"].items()},
+            {int(k): v for k, v in saved["setups"].items()},
+            saved["command"],
+            corpus_name,
+            {int(k): v for k, v in saved["probes"].items()},
+        )
         print(text)
         if not args.no_write:
             write_section("injection", text)
@@ -577,14 +727,19 @@ def main() -> None:
             results[size] = measure_size(url, size, args.requests, args.step_seconds, questions)
         finally:
             stop_server(proc)
-        print(json.dumps({"size": size, **{k: v for k, v in results[size].items() if not k.startswith("max")}}),
-              flush=True)
+        print(
+            json.dumps({"size": size, **{k: v for k, v in results[size].items() if not k.startswith("max")}}),
+            flush=True,
+        )
     if args.fill_only:
         return
     text = section(results, setups, command.strip(), corpus_name, probes)
     print(text)
-    (args.workdir / "results.json").write_text(json.dumps(
-        {"results": results, "setups": setups, "probes": probes, "command": command.strip()}, indent=1))
+    (args.workdir / "results.json").write_text(
+        json.dumps(
+            {"results": results, "setups": setups, "probes": probes, "command": command.strip()}, indent=1
+        )
+    )
     if not args.no_write:
         write_section("injection", text)
 

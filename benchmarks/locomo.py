@@ -36,15 +36,18 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _report import git_revision, machine, write_section  # noqa: E402
+from _report import git_revision, machine, write_section
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "locomo" / "locomo_dev.json"
 CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
 KS = (5, 10, 20)
 SOURCE_SETS = {"fulltext": ["fulltext"], "dense": ["dense"], "fused": ["fulltext", "dense"]}
-BASELINE = {"BM25 (README)": (0.479, 0.549, 0.609), "dense (README)": (0.413, 0.516, 0.623),
-            "RRF (README)": (0.502, 0.589, 0.667)}
+BASELINE = {
+    "BM25 (README)": (0.479, 0.549, 0.609),
+    "dense (README)": (0.413, 0.516, 0.623),
+    "RRF (README)": (0.502, 0.589, 0.667),
+}
 
 
 def parse_session_date(text: str) -> str:
@@ -62,18 +65,23 @@ def turns_of(sample: dict[str, Any]) -> list[dict[str, Any]]:
     """Every turn, in order, as a memory item for the batch API."""
     conv = sample["conversation"]
     items = []
-    sessions = sorted((int(m.group(1)) for key in conv if (m := re.fullmatch(r"session_(\d+)", key))))
+    sessions = sorted(int(m.group(1)) for key in conv if (m := re.fullmatch(r"session_(\d+)", key)))
     for n in sessions:
         occurred = parse_session_date(conv[f"session_{n}_date_time"])
         for turn in conv[f"session_{n}"]:
             text = turn["text"]
             if turn.get("blip_caption"):
                 text = f"{text} [shares an image: {turn['blip_caption']}]"
-            items.append({
-                "content": text, "kind": "event", "tier": "long_term",
-                "session_id": f"{sample['sample_id']}:session_{n}", "occurred_at": occurred,
-                "metadata": {"turn": turn["dia_id"], "speaker": turn["speaker"], "session": n},
-            })
+            items.append(
+                {
+                    "content": text,
+                    "kind": "event",
+                    "tier": "long_term",
+                    "session_id": f"{sample['sample_id']}:session_{n}",
+                    "occurred_at": occurred,
+                    "metadata": {"turn": turn["dia_id"], "speaker": turn["speaker"], "session": n},
+                }
+            )
     return items
 
 
@@ -98,9 +106,9 @@ class Server:
         import uvicorn
 
         from memory_system.api.app import create_app
+        from memory_system.core.settings import Settings
         from memory_system.ops import schema
         from memory_system.runtime import Runtime
-        from memory_system.core.settings import Settings
 
         schema.migrate(db_path)
         self.settings = Settings(db_path=db_path, dev=True, config_path=db_path.parent / "none.json")
@@ -113,8 +121,9 @@ class Server:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(create_app(self.runtime), host="127.0.0.1",
-                                                    port=self.port, log_level="warning"))
+        self.server = uvicorn.Server(
+            uvicorn.Config(create_app(self.runtime), host="127.0.0.1", port=self.port, log_level="warning")
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -133,15 +142,21 @@ class Server:
         self.runtime.close()
 
 
-def run_variant(data: list[dict[str, Any]], workdir: Path, label: str, extra: dict[str, Any],
-                patch: dict[str, Any], fusions: tuple[str, ...] = ("relative",)) -> dict[str, Any]:
+def run_variant(
+    data: list[dict[str, Any]],
+    workdir: Path,
+    label: str,
+    extra: dict[str, Any],
+    patch: dict[str, Any],
+    fusions: tuple[str, ...] = ("relative",),
+) -> dict[str, Any]:
     """One ingest; full text, dense and fused recall (fused once per fusion method in ``fusions``,
     switched in this process between passes: the first is the one reported as "fused")."""
-    from memory_system.memory.retrieval import hybrid as retrieval_module
+    import importlib
 
     import httpx
 
-    import importlib
+    from memory_system.memory.retrieval import hybrid as retrieval_module
 
     def target(key: str) -> tuple[Any, str]:
         module, _, attr = key.rpartition(".")
@@ -184,16 +199,24 @@ def run_variant(data: list[dict[str, Any]], workdir: Path, label: str, extra: di
             options = DocumentOptions.parse(extra.get("embedding_document"))
             items = turns_of(data[0])[:257]
             sample_texts = [  # the same documents the worker embedded (turn + speaker, date, previous turn)
-                embedding_text(item["content"], item["metadata"], item["occurred_at"],
-                               [(prev["content"], prev["metadata"])] if prev["session_id"] == item["session_id"] else [],
-                               options)
-                for prev, item in zip(items, items[1:], strict=False)]
+                embedding_text(
+                    item["content"],
+                    item["metadata"],
+                    item["occurred_at"],
+                    [(prev["content"], prev["metadata"])] if prev["session_id"] == item["session_id"] else [],
+                    options,
+                )
+                for prev, item in zip(items, items[1:], strict=False)
+            ]
             t0 = time.perf_counter()
             for start in range(0, len(sample_texts), 64):
                 embedder.encode(sample_texts[start : start + 64])
             model_per_s = len(sample_texts) / (time.perf_counter() - t0)
-        print(f"  {label}: {total} memories acknowledged at {total / ack_s:.0f}/s, embedded at "
-              f"{total / embed_s:.0f}/s; asking questions...", flush=True)
+        print(
+            f"  {label}: {total} memories acknowledged at {total / ack_s:.0f}/s, embedded at "
+            f"{total / embed_s:.0f}/s; asking questions...",
+            flush=True,
+        )
 
         passes = [(name, sources, fusions[0]) for name, sources in SOURCE_SETS.items()]
         passes += [(f"fused:{f}", SOURCE_SETS["fused"], f) for f in fusions[1:]]
@@ -215,8 +238,11 @@ def run_variant(data: list[dict[str, Any]], workdir: Path, label: str, extra: di
                     if not evidence:
                         continue
                     questions += 1
-                    resp = client.post("/v1/memories/search", headers=headers,
-                                       json={"query": qa["question"], "k": max(KS), "sources": sources})
+                    resp = client.post(
+                        "/v1/memories/search",
+                        headers=headers,
+                        json={"query": qa["question"], "k": max(KS), "sources": sources},
+                    )
                     resp.raise_for_status()
                     body = resp.json()
                     modes[f"{name}:{body['mode']}"] += 1
@@ -224,7 +250,8 @@ def run_variant(data: list[dict[str, Any]], workdir: Path, label: str, extra: di
                     for hit in body["hits"]:
                         ranked.extend(turn_of[ns].get(hit["memory"]["id"], []))
                     hits[name][category].append(
-                        [len(set(ranked[:k]) & set(evidence)) / len(evidence) for k in KS])
+                        [len(set(ranked[:k]) & set(evidence)) / len(evidence) for k in KS]
+                    )
         client.close()
     finally:
         retrieval_module.FUSION = "relative"
@@ -238,60 +265,96 @@ def run_variant(data: list[dict[str, Any]], workdir: Path, label: str, extra: di
     results: dict[str, Any] = {}
     for name in hits:
         every = [r for rows in hits[name].values() for r in rows]
-        results[name] = {"all": mean(every), **{CATEGORIES[c]: mean(hits[name][c]) for c in CATEGORIES},
-                         "n": {CATEGORIES[c]: len(hits[name][c]) for c in CATEGORIES}}
-    return {"label": label, "results": results, "questions": questions, "memories": total,
-            "ack_per_s": total / ack_s, "embed_per_s": total / embed_s, "model_per_s": model_per_s,
-            "modes": dict(modes)}
+        results[name] = {
+            "all": mean(every),
+            **{CATEGORIES[c]: mean(hits[name][c]) for c in CATEGORIES},
+            "n": {CATEGORIES[c]: len(hits[name][c]) for c in CATEGORIES},
+        }
+    return {
+        "label": label,
+        "results": results,
+        "questions": questions,
+        "memories": total,
+        "ack_per_s": total / ack_s,
+        "embed_per_s": total / embed_s,
+        "model_per_s": model_per_s,
+        "modes": dict(modes),
+    }
 
 
 VARIANTS: list[tuple[str, str, dict[str, Any], dict[str, Any], tuple[str, ...]]] = [
-    ("plain", "the turn alone is embedded; full text indexes the turn only; RRF (k = 60)",
-     {"embedding_document": "plain"}, {"memory_system.store.search.CONTEXT_WEIGHT": 0.0}, ("rrf",)),
-    ("+ speaker, date", "embedded `[date] speaker: turn`; full text also indexes the speaker (metadata); RRF",
-     {"embedding_document": "speaker,date"}, {}, ("rrf",)),
-    ("+ previous turn", "embedded text also holds the previous turn of the session; RRF",
-     {}, {}, ("rrf",)),
+    (
+        "plain",
+        "the turn alone is embedded; full text indexes the turn only; RRF (k = 60)",
+        {"embedding_document": "plain"},
+        {"memory_system.store.search.CONTEXT_WEIGHT": 0.0},
+        ("rrf",),
+    ),
+    (
+        "+ speaker, date",
+        "embedded `[date] speaker: turn`; full text also indexes the speaker (metadata); RRF",
+        {"embedding_document": "speaker,date"},
+        {},
+        ("rrf",),
+    ),
+    ("+ previous turn", "embedded text also holds the previous turn of the session; RRF", {}, {}, ("rrf",)),
     ("shipped", "+ relative score fusion instead of RRF", {}, {}, ("relative",)),
 ]
 
 
 def table(run: dict[str, Any]) -> str:
-    lines = ["| source | R@5 | R@10 | R@20 | " + " | ".join(f"{c} R@10" for c in CATEGORIES.values()) + " |",
-             "|---|---|---|---|" + "---|" * len(CATEGORIES)]
+    lines = [
+        "| source | R@5 | R@10 | R@20 | " + " | ".join(f"{c} R@10" for c in CATEGORIES.values()) + " |",
+        "|---|---|---|---|" + "---|" * len(CATEGORIES),
+    ]
     for name in SOURCE_SETS:
         r = run["results"][name]
-        lines.append(f"| {name} | " + " | ".join(f"{v:.3f}" for v in r["all"]) + " | "
-                     + " | ".join(f"{r[c][1]:.3f}" for c in CATEGORIES.values()) + " |")
+        lines.append(
+            f"| {name} | "
+            + " | ".join(f"{v:.3f}" for v in r["all"])
+            + " | "
+            + " | ".join(f"{r[c][1]:.3f}" for c in CATEGORIES.values())
+            + " |"
+        )
     for name, values in BASELINE.items():
-        lines.append(f"| {name} | " + " | ".join(f"{v:.3f}" for v in values) + " |" + " - |" * len(CATEGORIES))
+        lines.append(
+            f"| {name} | " + " | ".join(f"{v:.3f}" for v in values) + " |" + " - |" * len(CATEGORIES)
+        )
     return "\n".join(lines)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--ablations", action="store_true", help="also run the simpler variants")
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
     args = parser.parse_args()
     if not args.data.exists():
-        raise SystemExit(f"LoCoMo data not found at {args.data}: it lives in ../shared/data/locomo/ "
-                         "next to the repository (see its README); pass --data PATH")
+        raise SystemExit(
+            f"LoCoMo data not found at {args.data}: it lives in ../shared/data/locomo/ "
+            "next to the repository (see its README); pass --data PATH"
+        )
     data = json.loads(args.data.read_text())
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         if args.ablations:  # the last two variants share one ingest (they differ only in fusion)
             for label, _, extra, patch, fusions in VARIANTS[:2]:
                 runs.append(run_variant(data, Path(tmp), label, extra, patch, fusions))
-        run = run_variant(data, Path(tmp), "shipped", {}, {}, ("relative", "rrf") if args.ablations else ("relative",))
+        run = run_variant(
+            data, Path(tmp), "shipped", {}, {}, ("relative", "rrf") if args.ablations else ("relative",)
+        )
         runs.append(run)
         for run in runs:
             label = run["label"]
             fused = run["results"]["fused"]["all"]
-            print(f"{label}: fused R@5/10/20 {fused[0]:.3f}/{fused[1]:.3f}/{fused[2]:.3f}; full text "
-                  f"{run['results']['fulltext']['all'][1]:.3f}; dense {run['results']['dense']['all'][1]:.3f} "
-                  f"(R@10); ack {run['ack_per_s']:.0f}/s, embedded {run['embed_per_s']:.0f}/s; modes {run['modes']}",
-                  flush=True)
+            print(
+                f"{label}: fused R@5/10/20 {fused[0]:.3f}/{fused[1]:.3f}/{fused[2]:.3f}; full text "
+                f"{run['results']['fulltext']['all'][1]:.3f}; dense {run['results']['dense']['all'][1]:.3f} "
+                f"(R@10); ack {run['ack_per_s']:.0f}/s, embedded {run['embed_per_s']:.0f}/s; modes {run['modes']}",
+                flush=True,
+            )
     from memory_system.memory.retrieval.embeddings import QUERY_PRECISION
 
     shipped = runs[-1]
@@ -320,12 +383,23 @@ def main() -> None:
         "at half weight, the string values of its metadata (here the speaker and turn id).",
     ]
     if len(runs) > 1:
-        rows = [(VARIANTS[0], runs[0]["results"], "fused"), (VARIANTS[1], runs[1]["results"], "fused"),
-                (VARIANTS[2], shipped["results"], "fused:rrf"), (VARIANTS[3], shipped["results"], "fused")]
-        body += ["", "What each change bought (R@5 / R@10 / R@20; each row adds to the one above):", "",
-                 "| variant | what changes | full text | dense | fused |", "|---|---|---|---|---|"]
+        rows = [
+            (VARIANTS[0], runs[0]["results"], "fused"),
+            (VARIANTS[1], runs[1]["results"], "fused"),
+            (VARIANTS[2], shipped["results"], "fused:rrf"),
+            (VARIANTS[3], shipped["results"], "fused"),
+        ]
+        body += [
+            "",
+            "What each change bought (R@5 / R@10 / R@20; each row adds to the one above):",
+            "",
+            "| variant | what changes | full text | dense | fused |",
+            "|---|---|---|---|---|",
+        ]
         for (label, what, *_), r, fused_key in rows:
-            cells = [" / ".join(f"{v:.3f}" for v in r[key]["all"]) for key in ("fulltext", "dense", fused_key)]
+            cells = [
+                " / ".join(f"{v:.3f}" for v in r[key]["all"]) for key in ("fulltext", "dense", fused_key)
+            ]
             body.append(f"| {label} | {what} | " + " | ".join(cells) + " |")
     text = "\n".join(body)
     print(text)

@@ -81,9 +81,9 @@ def real_vectors() -> tuple[np.ndarray, np.ndarray] | None:
             return None
         texts = corpus + questions
         print(f"embedding {len(texts)} LoCoMo texts once (kept in {WORKDIR})", flush=True)
-        vectors = np.vstack([embedder.encode(texts[i:i + 64]) for i in range(0, len(texts), 64)])
+        vectors = np.vstack([embedder.encode(texts[i : i + 64]) for i in range(0, len(texts), 64)])
         WORKDIR.mkdir(parents=True, exist_ok=True)
-        np.savez(path, corpus=vectors[:len(corpus)], questions=vectors[len(corpus):])
+        np.savez(path, corpus=vectors[: len(corpus)], questions=vectors[len(corpus) :])
     saved = np.load(path)
     return saved["corpus"].astype(np.float32), saved["questions"].astype(np.float32)
 
@@ -98,8 +98,9 @@ def like_real(real: np.ndarray | None, n: int, rng: np.random.Generator) -> np.n
         return unit(rng.standard_normal((n, DIM)))
     mean = real.mean(axis=0, dtype=np.float64)
     root = np.linalg.cholesky(np.cov(real.T.astype(np.float64)) + 1e-9 * np.eye(DIM))
-    return np.vstack([unit(mean + rng.standard_normal((min(20_000, n - i), DIM)) @ root.T)
-                      for i in range(0, n, 20_000)])
+    return np.vstack(
+        [unit(mean + rng.standard_normal((min(20_000, n - i), DIM)) @ root.T) for i in range(0, n, 20_000)]
+    )
 
 
 def top(vectors: np.ndarray, q: np.ndarray, n: int) -> set[int]:
@@ -107,23 +108,30 @@ def top(vectors: np.ndarray, q: np.ndarray, n: int) -> set[int]:
     return {int(i) + 1 for i in np.argpartition(-scores, n - 1)[:n]}
 
 
-def hnsw_measure(vectors: np.ndarray, queries: np.ndarray, label: str, *, dtype: str | None = None,
-                 efs: tuple[int | None, ...] = (None,)) -> list[dict[str, object]]:
+def hnsw_measure(
+    vectors: np.ndarray,
+    queries: np.ndarray,
+    label: str,
+    *,
+    dtype: str | None = None,
+    efs: tuple[int | None, ...] = (None,),
+) -> list[dict[str, object]]:
     """Build the graph through VectorIndex, then time it against the exact scan, queries interleaved."""
     from memory_system.memory.retrieval import vector_index as vi
     from memory_system.memory.retrieval.embeddings import to_blob
 
     rows = [(i + 1, to_blob(v)) for i, v in enumerate(vectors)]
     exact = vi.VectorIndex(DIM, lambda ns: iter(rows), hnsw_min_vectors=None)
-    graph = vi.VectorIndex(DIM, lambda ns: iter(rows), hnsw_min_vectors=1, hnsw_n_share=1.0,
-                           hnsw_dtype=dtype or vi.HNSW_DTYPE)
+    graph = vi.VectorIndex(
+        DIM, lambda ns: iter(rows), hnsw_min_vectors=1, hnsw_n_share=1.0, hnsw_dtype=dtype or vi.HNSW_DTYPE
+    )
     exact.ensure_loaded("ns")
     graph.ensure_loaded("ns")
     t0 = time.perf_counter()
     if not graph.wait_graphs(3600):
         raise SystemExit("the graph was not built within an hour")
     build_s = time.perf_counter() - t0
-    space = graph._spaces["ns"]  # noqa: SLF001 - a benchmark may look inside
+    space = graph._spaces["ns"]
     assert space.graph is not None
     truth = [top(vectors, q, 20) for q in queries]
     out = []
@@ -136,7 +144,7 @@ def hnsw_measure(vectors: np.ndarray, queries: np.ndarray, label: str, *, dtype:
         # from the caches, which serving (graph only) never does. Two rounds share the noise.
         for round_ in range(2):
             for name, index, n in (("exact", exact, WIDE), ("graph", graph, WIDE), ("graph20", graph, 20)):
-                for q, want in zip(queries, truth):
+                for q, want in zip(queries, truth, strict=False):
                     start = time.perf_counter()
                     got = index.search("ns", q, n)
                     times[name].append((time.perf_counter() - start) * 1000)
@@ -144,15 +152,22 @@ def hnsw_measure(vectors: np.ndarray, queries: np.ndarray, label: str, *, dtype:
                         hits[name] += len({i for i, _ in got[:20]} & want) / 20
         assert graph.graph_searches - before == 4 * len(queries), "a search fell back to the scan"
         stats = graph.graph_stats("ns") or {}
-        out.append({
-            "label": label, "vectors": len(vectors), "dtype": stats.get("dtype"),
-            "ef": space.graph.index.expansion_search, "build_s": build_s,
-            "exact": (percentile(times["exact"], 50), percentile(times["exact"], 95)),
-            "graph": (percentile(times["graph"], 50), percentile(times["graph"], 95)),
-            "graph20": (percentile(times["graph20"], 50), percentile(times["graph20"], 95)),
-            "recall_wide": hits["graph"] / len(queries), "recall_narrow": hits["graph20"] / len(queries),
-            "graph_mb": int(stats.get("bytes", 0)) / 1e6, "matrix_mb": space.matrix.nbytes / 1e6,
-        })
+        out.append(
+            {
+                "label": label,
+                "vectors": len(vectors),
+                "dtype": stats.get("dtype"),
+                "ef": space.graph.index.expansion_search,
+                "build_s": build_s,
+                "exact": (percentile(times["exact"], 50), percentile(times["exact"], 95)),
+                "graph": (percentile(times["graph"], 50), percentile(times["graph"], 95)),
+                "graph20": (percentile(times["graph20"], 50), percentile(times["graph20"], 95)),
+                "recall_wide": hits["graph"] / len(queries),
+                "recall_narrow": hits["graph20"] / len(queries),
+                "graph_mb": int(stats.get("bytes", 0)) / 1e6,
+                "matrix_mb": space.matrix.nbytes / 1e6,
+            }
+        )
     graph.close()
     return out
 
@@ -177,7 +192,9 @@ def hnsw_section(sizes: list[int], queries_n: int, sweep: bool) -> list[str]:
     if sweep:
         for dtype in ("f16", "f32"):
             if real is not None:
-                sweeps += hnsw_measure(real[0], real[1], "real MiniLM (LoCoMo)", dtype=dtype, efs=(64, 128, 256))
+                sweeps += hnsw_measure(
+                    real[0], real[1], "real MiniLM (LoCoMo)", dtype=dtype, efs=(64, 128, 256)
+                )
             print(f"sweep {dtype} at {max(sizes):,}", flush=True)
             sweeps += hnsw_measure(vectors, queries, data, dtype=dtype, efs=(64, 128, 256))
 
@@ -189,30 +206,37 @@ def hnsw_section(sizes: list[int], queries_n: int, sweep: bool) -> list[str]:
         "",
         f"### HNSW graph vs exact scan (VectorIndex, n = {WIDE}, one BLAS thread)",
         "",
-        (f"Defaults: graph from {vi.HNSW_MIN_VECTORS:,} vectors per namespace, searched when n <= "
-         f"{vi.HNSW_N_SHARE:.0%} of the namespace, dtype {vi.HNSW_DTYPE}, expansion_search "
-         f"{vi.HNSW_EXPANSION_SEARCH}, connectivity 16 (usearch default), built by one background thread; "
-         "scores = 1 - the graph's cosine distance (rows below measure the graph at every size and n). "
-         "Recall@20 = share of the exact top 20 in the graph path's top 20, asking for n = 320 (as "
-         "retrieval does) or n = 20. Queries: the corpus's questions (real) or 200 draws of the same "
-         "distribution (synthetic), each method in its own pass, two rounds."),
+        (
+            f"Defaults: graph from {vi.HNSW_MIN_VECTORS:,} vectors per namespace, searched when n <= "
+            f"{vi.HNSW_N_SHARE:.0%} of the namespace, dtype {vi.HNSW_DTYPE}, expansion_search "
+            f"{vi.HNSW_EXPANSION_SEARCH}, connectivity 16 (usearch default), built by one background thread; "
+            "scores = 1 - the graph's cosine distance (rows below measure the graph at every size and n). "
+            "Recall@20 = share of the exact top 20 in the graph path's top 20, asking for n = 320 (as "
+            "retrieval does) or n = 20. Queries: the corpus's questions (real) or 200 draws of the same "
+            "distribution (synthetic), each method in its own pass, two rounds."
+        ),
         "",
         "| vectors | data | exact p50 / p95 ms | graph p50 / p95 ms | graph n=20 p50 / p95 ms | build s | "
         "recall@20 (n=320) | recall@20 (n=20) | graph MB | matrix MB |",
         "|---|---|---|---|---|---|---|---|---|---|",
-        *[f"| {r['vectors']:,} | {r['label']} | {ms(r['exact'])} | {ms(r['graph'])} | {ms(r['graph20'])} | "
-          f"{r['build_s']:.1f} | {r['recall_wide']:.3f} | {r['recall_narrow']:.3f} | {r['graph_mb']:.0f} | "
-          f"{r['matrix_mb']:.0f} |" for r in results],
+        *[
+            f"| {r['vectors']:,} | {r['label']} | {ms(r['exact'])} | {ms(r['graph'])} | {ms(r['graph20'])} | "
+            f"{r['build_s']:.1f} | {r['recall_wide']:.3f} | {r['recall_narrow']:.3f} | {r['graph_mb']:.0f} | "
+            f"{r['matrix_mb']:.0f} |"
+            for r in results
+        ],
     ]
     lines += [
         "",
-        ("Choice (memory/retrieval/vector_index.py): the exact scan answers below the threshold, while a graph is "
-         "built or rebuilt (a namespace loaded at 100k scans for the build time above) and when n is over "
-         "the share; f16, because the sweep shows the same recall as f32 with faster searches, a "
-         "faster build and half the graph memory; expansion_search 256, the smallest value in the sweep "
-         "with recall@20 >= 0.95 at n = 20 on the 100k vectors (retrieval asks for n >= 256, where ef "
-         "does not matter); the threshold where the graph starts to beat the scan at n = 320. The float32 "
-         "matrix stays beside the graph (matrix MB above: allocated, 1/8 headroom) for those fallbacks."),
+        (
+            "Choice (memory/retrieval/vector_index.py): the exact scan answers below the threshold, while a graph is "
+            "built or rebuilt (a namespace loaded at 100k scans for the build time above) and when n is over "
+            "the share; f16, because the sweep shows the same recall as f32 with faster searches, a "
+            "faster build and half the graph memory; expansion_search 256, the smallest value in the sweep "
+            "with recall@20 >= 0.95 at n = 20 on the 100k vectors (retrieval asks for n >= 256, where ef "
+            "does not matter); the threshold where the graph starts to beat the scan at n = 320. The float32 "
+            "matrix stays beside the graph (matrix MB above: allocated, 1/8 headroom) for those fallbacks."
+        ),
     ]
     if sweeps:
         lines += [
@@ -222,9 +246,12 @@ def hnsw_section(sizes: list[int], queries_n: int, sweep: bool) -> list[str]:
             "| vectors | data | dtype | ef | build s | graph n=320 p50 ms | graph n=20 p50 ms | "
             "recall@20 (n=320) | recall@20 (n=20) | graph MB |",
             "|---|---|---|---|---|---|---|---|---|---|",
-            *[f"| {r['vectors']:,} | {r['label']} | {r['dtype']} | {r['ef']} | {r['build_s']:.1f} | "
-              f"{r['graph'][0]:.2f} | {r['graph20'][0]:.2f} | {r['recall_wide']:.3f} | "  # type: ignore[index]
-              f"{r['recall_narrow']:.3f} | {r['graph_mb']:.0f} |" for r in sweeps],
+            *[
+                f"| {r['vectors']:,} | {r['label']} | {r['dtype']} | {r['ef']} | {r['build_s']:.1f} | "
+                f"{r['graph'][0]:.2f} | {r['graph20'][0]:.2f} | {r['recall_wide']:.3f} | "  # type: ignore[index]
+                f"{r['recall_narrow']:.3f} | {r['graph_mb']:.0f} |"
+                for r in sweeps
+            ],
         ]
     return lines
 
@@ -233,12 +260,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=100)
-    parser.add_argument("--hnsw-sizes", default="10000,100000",
-                        help="comma-separated namespace sizes for the HNSW rows ('' skips them)")
+    parser.add_argument(
+        "--hnsw-sizes",
+        default="10000,100000",
+        help="comma-separated namespace sizes for the HNSW rows ('' skips them)",
+    )
     parser.add_argument("--sweep", action="store_true", help="also the dtype x expansion_search table")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     sizes = [int(x) for x in args.hnsw_sizes.split(",") if x.strip()]
+
+    from threadpoolctl import threadpool_limits
 
     from memory_system.memory.retrieval.embeddings import to_blob
     from memory_system.memory.retrieval.vector_index import VectorIndex
@@ -246,8 +278,6 @@ def main() -> None:
     from memory_system.store import embeddings as vec_store
     from memory_system.store.connection import Database
     from memory_system.store.scope import Filters, Visibility
-
-    from threadpoolctl import threadpool_limits
 
     threadpool_limits(1, "blas")  # as ``serve`` runs (server/lifecycle.py)
     rng = np.random.default_rng(1)
@@ -264,11 +294,16 @@ def main() -> None:
         with db.write() as conn:
             conn.executemany(
                 "INSERT INTO memories (id, namespace, agent_id, content, content_hash) VALUES (?, 'ns', ?, 'x', ?)",
-                [(i + 1, "small" if i % small_agent_every == 0 else "big", str(i)) for i in range(args.n)])
-            vec_store.write_vectors(conn, [(i + 1, "ns", to_blob(v)) for i, v in enumerate(vectors)], "m", DIM)
+                [(i + 1, "small" if i % small_agent_every == 0 else "big", str(i)) for i in range(args.n)],
+            )
+            vec_store.write_vectors(
+                conn, [(i + 1, "ns", to_blob(v)) for i, v in enumerate(vectors)], "m", DIM
+            )
         reader = db.reader()
         t0 = time.perf_counter()
-        index = VectorIndex(DIM, lambda ns: vec_store.namespace_vectors(reader, ns, "m", DIM), hnsw_min_vectors=None)
+        index = VectorIndex(
+            DIM, lambda ns: vec_store.namespace_vectors(reader, ns, "m", DIM), hnsw_min_vectors=None
+        )
         index.ensure_loaded("ns")
         load_s = time.perf_counter() - t0
 
@@ -281,14 +316,24 @@ def main() -> None:
             return percentile(out, 50), percentile(out, 95)
 
         rows: list[tuple[str, tuple[float, float]]] = []
-        rows.append((f"numpy matrix, whole namespace ({args.n:,})", timed(lambda q: index.search("ns", q, 50))))
+        rows.append(
+            (f"numpy matrix, whole namespace ({args.n:,})", timed(lambda q: index.search("ns", q, 50)))
+        )
         vec_store.load_sqlite_vec(reader)
         big = Visibility(agent_id="big", namespace="ns", sharing_enabled=False)
-        rows.append((f"sqlite-vec vec_distance_cosine, whole namespace ({args.n:,})", timed(
-            lambda q: vec_store.exact_search(reader, to_blob(q), "m", DIM, big, Filters(), 50))))
+        rows.append(
+            (
+                f"sqlite-vec vec_distance_cosine, whole namespace ({args.n:,})",
+                timed(lambda q: vec_store.exact_search(reader, to_blob(q), "m", DIM, big, Filters(), 50)),
+            )
+        )
         small = Visibility(agent_id="small", namespace="ns", sharing_enabled=False)
-        rows.append((f"sqlite-vec, scope narrowed by SQL to one agent ({args.n // small_agent_every:,})", timed(
-            lambda q: vec_store.exact_search(reader, to_blob(q), "m", DIM, small, Filters(), 50))))
+        rows.append(
+            (
+                f"sqlite-vec, scope narrowed by SQL to one agent ({args.n // small_agent_every:,})",
+                timed(lambda q: vec_store.exact_search(reader, to_blob(q), "m", DIM, small, Filters(), 50)),
+            )
+        )
         db.close()
 
     hnsw_lines = hnsw_section(sizes, args.queries * 2, args.sweep) if sizes else []
@@ -296,18 +341,22 @@ def main() -> None:
     lines = [
         "## Vector search at 100k in one namespace (benchmarks/vector_search.py)",
         "",
-        (f"`{command}` at {git_revision()}; {machine()}; "
-         f"{args.queries} queries, k = 50, exact cosine, random unit vectors, one BLAS thread; measured while other work ran "
-         f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)."),
+        (
+            f"`{command}` at {git_revision()}; {machine()}; "
+            f"{args.queries} queries, k = 50, exact cosine, random unit vectors, one BLAS thread; measured while other work ran "
+            f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)."
+        ),
         "",
         "| method | p50 ms | p95 ms |",
         "|---|---|---|",
         *[f"| {name} | {p50:.1f} | {p95:.1f} |" for name, (p50, p95) in rows],
         "",
-        (f"Loading the namespace's {args.n:,} stored vectors into the matrix: {load_s:.2f} s (once per process, "
-         "lazily, on the first search of that namespace). Choice: the matrix for whole-namespace search "
-         "(the injection path), sqlite-vec when the caller's visible scope is a small part of a crowded "
-         "namespace (SQL narrows first, then exact distance on the few rows)."),
+        (
+            f"Loading the namespace's {args.n:,} stored vectors into the matrix: {load_s:.2f} s (once per process, "
+            "lazily, on the first search of that namespace). Choice: the matrix for whole-namespace search "
+            "(the injection path), sqlite-vec when the caller's visible scope is a small part of a crowded "
+            "namespace (SQL narrows first, then exact distance on the few rows)."
+        ),
         *hnsw_lines,
     ]
     text = "\n".join(lines)

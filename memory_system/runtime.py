@@ -43,7 +43,11 @@ def open_runtime(db_path: Path, *, config_path: Path | None = None) -> Runtime:
     Raises ``StoreError`` when the file is absent or unusable, with a message that says what
     to do (``db migrate`` first).
     """
-    settings = Settings(db_path=db_path) if config_path is None else Settings(db_path=db_path, config_path=config_path)
+    settings = (
+        Settings(db_path=db_path)
+        if config_path is None
+        else Settings(db_path=db_path, config_path=config_path)
+    )
     return Runtime(settings, Database(db_path, create=False))
 
 
@@ -134,11 +138,17 @@ class Runtime:
         from memory_system.memory.injection.injector import InjectionSources, Injector, load_injection_config
 
         sources = InjectionSources(
-            db=self.db, memories=self.memories, sharing=self.sharing, graph=self.graph,
-            preferences=self.preferences, code_patterns=self.code_patterns, retrieval=lambda: self.retrieval,
+            db=self.db,
+            memories=self.memories,
+            sharing=self.sharing,
+            graph=self.graph,
+            preferences=self.preferences,
+            code_patterns=self.code_patterns,
+            retrieval=lambda: self.retrieval,
         )
-        injector = Injector(sources, config=load_injection_config(self.settings),
-                            rag_timeout_ms=self.settings.rag_timeout_ms)
+        injector = Injector(
+            sources, config=load_injection_config(self.settings), rag_timeout_ms=self.settings.rag_timeout_ms
+        )
         self.on_close(injector.close)
         return injector
 
@@ -163,6 +173,7 @@ class Runtime:
 
         value = self.flags.value(USE_HIERARCHICAL_TIERS)
         if 0.0 < value < 1.0:
+
             def in_rollout(key: str) -> bool:
                 return self.flags.enabled(USE_HIERARCHICAL_TIERS, key)
 
@@ -173,7 +184,9 @@ class Runtime:
         """Start the periodic tier maintenance (``serve`` calls this); stopped at ``close``."""
         from memory_system.memory.tiers.scheduler import TierMaintenanceThread
 
-        thread = TierMaintenanceThread(self.run_tier_maintenance, interval_s or self.tier_policy.interval_seconds)
+        thread = TierMaintenanceThread(
+            self.run_tier_maintenance, interval_s or self.tier_policy.interval_seconds
+        )
         thread.start()
         self.on_close(thread.stop)
         return thread
@@ -200,9 +213,13 @@ class Runtime:
         if embedder is None:
             ok, missing = semantic_available()
             reason = "embedder disabled (embedder = none)" if ok else missing
-        retrieval = Retrieval(self.db, embedder, unavailable_reason=reason,
-                              rag_timeout_ms=self.settings.rag_timeout_ms,
-                              options=DocumentOptions.parse(self.settings.extra.get("embedding_document")))
+        retrieval = Retrieval(
+            self.db,
+            embedder,
+            unavailable_reason=reason,
+            rag_timeout_ms=self.settings.rag_timeout_ms,
+            options=DocumentOptions.parse(self.settings.extra.get("embedding_document")),
+        )
         self.events.on_written(retrieval.text.written)
         self.events.on_deleted(retrieval.text.deleted)
         if retrieval.worker is not None:
@@ -216,9 +233,13 @@ class Runtime:
         from memory_system.ops.health import HealthSources
 
         return HealthSources(
-            db_path=self.settings.db_path, config_path=self.settings.config_path,
-            embedder=self.settings.embedder, db=self.db, flags=self.flags,
-            retrieval=lambda: vars(self).get("retrieval"), injection_cache=lambda: self.injector.cache,
+            db_path=self.settings.db_path,
+            config_path=self.settings.config_path,
+            embedder=self.settings.embedder,
+            db=self.db,
+            flags=self.flags,
+            retrieval=lambda: vars(self).get("retrieval"),
+            injection_cache=lambda: self.injector.cache,
         )
 
     def on_close(self, closer: Any) -> None:

@@ -52,12 +52,17 @@ CliRunner = Callable[..., subprocess.CompletedProcess[str]]
 def cli(tmp_path: Path) -> Iterator[CliRunner]:
     """Run ``memory-system`` as a subprocess, the way an operator would."""
 
-    def run(*args: str, input: str | None = None, env: dict[str, str] | None = None,
-            check: bool = False) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str, input: str | None = None, env: dict[str, str] | None = None, check: bool = False
+    ) -> subprocess.CompletedProcess[str]:
         full_env = {**os.environ, "HOME": str(tmp_path / "home"), "COLUMNS": "200", **(env or {})}
         proc = subprocess.run(
             [sys.executable, "-m", "memory_system", *args],
-            capture_output=True, text=True, input=input, env=full_env, timeout=240,
+            capture_output=True,
+            text=True,
+            input=input,
+            env=full_env,
+            timeout=240,
         )
         if check and proc.returncode != 0:
             raise AssertionError(f"memory-system {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
@@ -89,15 +94,16 @@ def live_server(tmp_path: Path) -> Iterator[Callable[..., str]]:
     import uvicorn
 
     from memory_system.api.app import create_app
+    from memory_system.core.settings import Settings
     from memory_system.ops import schema
     from memory_system.runtime import Runtime
-    from memory_system.core.settings import Settings
 
     started: list[tuple[uvicorn.Server, threading.Thread, Runtime]] = []
 
     def start(**overrides: object) -> str:
-        settings = Settings(db_path=tmp_path / f"server{len(started)}.db", dev=True,
-                            config_path=tmp_path / "no-config.json")
+        settings = Settings(
+            db_path=tmp_path / f"server{len(started)}.db", dev=True, config_path=tmp_path / "no-config.json"
+        )
         for key, value in overrides.items():
             setattr(settings, key, value)
         schema.migrate(settings.db_path)
@@ -153,22 +159,40 @@ def fill_phase_data() -> Callable[[Path], None]:
         conn = open_connection(path, create=False)
         with transaction(conn):
             for i, name in enumerate(("alice", "bob", "carol") if phase_1 else (), 1):
-                conn.execute("INSERT INTO entities (id, name, entity_type) VALUES (?, ?, 'person')", (i, name))
+                conn.execute(
+                    "INSERT INTO entities (id, name, entity_type) VALUES (?, ?, 'person')", (i, name)
+                )
             if phase_1:
-                conn.executemany("INSERT INTO relations (from_id, to_id, relation_type) VALUES (?, ?, 'knows')",
-                                 [(1, 2), (2, 3)])
-                conn.executemany("INSERT INTO observations (entity_id, content) VALUES (?, ?)",
-                                 [(1, "likes tea"), (1, "writes Go"), (2, "on call"), (3, "new")])
+                conn.executemany(
+                    "INSERT INTO relations (from_id, to_id, relation_type) VALUES (?, ?, 'knows')",
+                    [(1, 2), (2, 3)],
+                )
+                conn.executemany(
+                    "INSERT INTO observations (entity_id, content) VALUES (?, ?)",
+                    [(1, "likes tea"), (1, "writes Go"), (2, "on call"), (3, "new")],
+                )
             for i in range(1, 6):
-                conn.execute("INSERT INTO memories (agent_id, content, content_hash) VALUES ('a1', ?, ?)",
-                             (f"memory {i}", f"h{i}"))
-            conn.execute("INSERT INTO memory_embeddings (memory_id, namespace, model, dim, vector) "
-                         "VALUES (1, 'default', 'm', 2, x'0000803f00000000')")
-            conn.execute("INSERT INTO memory_shares (memory_id, namespace, granted_by) VALUES (1, 'default', 'a1')")
-            conn.execute("INSERT INTO share_events (memory_id, namespace, action, actor) "
-                         "VALUES (1, 'default', 'grant', 'a1')")
-            conn.execute("INSERT INTO user_preferences (user_id, key, value) VALUES ('u', 'tone', '\"terse\"')")
-            conn.execute("INSERT INTO code_patterns (agent_id, language, name) VALUES ('a1', 'python', 'ctx')")
+                conn.execute(
+                    "INSERT INTO memories (agent_id, content, content_hash) VALUES ('a1', ?, ?)",
+                    (f"memory {i}", f"h{i}"),
+                )
+            conn.execute(
+                "INSERT INTO memory_embeddings (memory_id, namespace, model, dim, vector) "
+                "VALUES (1, 'default', 'm', 2, x'0000803f00000000')"
+            )
+            conn.execute(
+                "INSERT INTO memory_shares (memory_id, namespace, granted_by) VALUES (1, 'default', 'a1')"
+            )
+            conn.execute(
+                "INSERT INTO share_events (memory_id, namespace, action, actor) "
+                "VALUES (1, 'default', 'grant', 'a1')"
+            )
+            conn.execute(
+                "INSERT INTO user_preferences (user_id, key, value) VALUES ('u', 'tone', '\"terse\"')"
+            )
+            conn.execute(
+                "INSERT INTO code_patterns (agent_id, language, name) VALUES ('a1', 'python', 'ctx')"
+            )
             conn.execute("INSERT INTO session_state (session_id, agent_id) VALUES ('s1', 'a1')")
             conn.execute("INSERT INTO memory_metadata (key, value) VALUES ('embedding_model', 'm')")
         conn.close()
@@ -183,15 +207,18 @@ class AckedWriter:
         import threading
 
         script = Path(__file__).parent / "store" / "acked_writer.py"
-        self.proc = subprocess.Popen([sys.executable, str(script), str(db)], stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(script), str(db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         self.acked: list[int] = []
         self.ready = threading.Event()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         if not self.ready.wait(30):
             self.kill()
-            raise AssertionError(f"writer did not start: {self.proc.stderr.read() if self.proc.stderr else ''}")
+            raise AssertionError(
+                f"writer did not start: {self.proc.stderr.read() if self.proc.stderr else ''}"
+            )
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -244,9 +271,12 @@ def corrupt_index() -> Callable[[Path], None]:
     def corrupt(path: Path) -> None:
         conn = open_connection(path, create=False)
         for i in range(50):
-            conn.execute("INSERT INTO entities (namespace, name, entity_type) VALUES ('c', ?, 'x')", (f"zz{i:03d}",))
+            conn.execute(
+                "INSERT INTO entities (namespace, name, entity_type) VALUES ('c', ?, 'x')", (f"zz{i:03d}",)
+            )
         root = conn.execute(
-            "SELECT rootpage FROM sqlite_master WHERE name = 'sqlite_autoindex_entities_1'").fetchone()[0]
+            "SELECT rootpage FROM sqlite_master WHERE name = 'sqlite_autoindex_entities_1'"
+        ).fetchone()[0]
         page_size = conn.execute("PRAGMA page_size").fetchone()[0]
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         conn.close()
@@ -255,7 +285,7 @@ def corrupt_index() -> Callable[[Path], None]:
         at = data[page].rfind(b"zz0")
         assert at > 0, "index page layout not as expected"
         start = (root - 1) * page_size + at
-        data[start:start + 3] = b"\x01\x01\x01"
+        data[start : start + 3] = b"\x01\x01\x01"
         path.write_bytes(bytes(data))
 
     return corrupt
@@ -265,12 +295,15 @@ def corrupt_index() -> Callable[[Path], None]:
 def hold_service_lock() -> Iterator[Callable[[Path], subprocess.Popen[str]]]:
     """``hold(db)``: another process takes the service lock (as ``serve`` does) until teardown."""
     held: list[subprocess.Popen[str]] = []
-    code = ("import sys; from memory_system.store.lockfile import ServiceLock; "
-            "ServiceLock(sys.argv[1]).acquire(); print('held', flush=True); sys.stdin.read()")
+    code = (
+        "import sys; from memory_system.store.lockfile import ServiceLock; "
+        "ServiceLock(sys.argv[1]).acquire(); print('held', flush=True); sys.stdin.read()"
+    )
 
     def hold(db: Path) -> subprocess.Popen[str]:
-        proc = subprocess.Popen([sys.executable, "-c", code, str(db)], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         held.append(proc)
         assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
         return proc
@@ -284,9 +317,17 @@ def hold_service_lock() -> Iterator[Callable[[Path], subprocess.Popen[str]]]:
 class ServedProcess:
     """``memory-system serve`` running as a real subprocess on a free loopback port."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], url: str, db: Path, config: Path, log_file: Path,
-                 stderr: Path) -> None:
-        self.proc, self.url, self.db, self.config, self.log_file, self.stderr = proc, url, db, config, log_file, stderr
+    def __init__(
+        self, proc: subprocess.Popen[bytes], url: str, db: Path, config: Path, log_file: Path, stderr: Path
+    ) -> None:
+        self.proc, self.url, self.db, self.config, self.log_file, self.stderr = (
+            proc,
+            url,
+            db,
+            config,
+            log_file,
+            stderr,
+        )
 
     def send(self, sig: int) -> None:
         self.proc.send_signal(sig)
@@ -326,8 +367,14 @@ def serve_process(tmp_path: Path) -> Iterator[Callable[..., ServedProcess]]:
 
     started: list[ServedProcess] = []
 
-    def start(*extra: str, config: dict[str, object] | None = None, env: dict[str, str] | None = None,
-              db: Path | None = None, dev: bool = False, wait: bool = True) -> ServedProcess:
+    def start(
+        *extra: str,
+        config: dict[str, object] | None = None,
+        env: dict[str, str] | None = None,
+        db: Path | None = None,
+        dev: bool = False,
+        wait: bool = True,
+    ) -> ServedProcess:
         n = len(started)
         db = db or tmp_path / f"serve{n}" / "memory.db"
         config_path = tmp_path / f"serve{n}-config.json"
@@ -335,12 +382,26 @@ def serve_process(tmp_path: Path) -> Iterator[Callable[..., ServedProcess]]:
         log_file = tmp_path / f"serve{n}-app.log"
         stderr_path = tmp_path / f"serve{n}-stderr.log"
         port = free_port()
-        clean = {k: v for k, v in os.environ.items()
-                 if not k.startswith(("USE_", "MEMORY_SYSTEM_"))}
+        clean = {k: v for k, v in os.environ.items() if not k.startswith(("USE_", "MEMORY_SYSTEM_"))}
         # Full-text retrieval unless a test asks for the model: start-up in ~1 s, not ~6 s.
         full_env = {**clean, "HOME": str(tmp_path / "home"), "MEMORY_SYSTEM_EMBEDDER": "none", **(env or {})}
-        args = [sys.executable, "-m", "memory_system", "serve", "--host", "127.0.0.1", "--port", str(port),
-                "--db", str(db), "--config", str(config_path), "--log-file", str(log_file), *extra]
+        args = [
+            sys.executable,
+            "-m",
+            "memory_system",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--db",
+            str(db),
+            "--config",
+            str(config_path),
+            "--log-file",
+            str(log_file),
+            *extra,
+        ]
         if dev:
             args.append("--dev")
         with open(stderr_path, "wb") as err:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import ast
 import importlib
-from importlib import metadata
 import pkgutil
+from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 
@@ -67,7 +67,9 @@ def _imports_of(path: Path, module: str, known: set[str]) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + [base]).strip(".")
+                base = ".".join(
+                    package.split(".")[: len(package.split(".")) - node.level + 1] + [base]
+                ).strip(".")
             for alias in node.names:
                 target = f"{base}.{alias.name}"
                 if target in known:

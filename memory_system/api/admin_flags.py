@@ -17,8 +17,9 @@ from starlette.concurrency import run_in_threadpool
 from memory_system.api.deps import get_runtime, require_admin
 from memory_system.runtime import Runtime
 
-router = APIRouter(prefix="/admin/feature-flags", tags=["admin: feature flags"],
-                   dependencies=[Depends(require_admin)])
+router = APIRouter(
+    prefix="/admin/feature-flags", tags=["admin: feature flags"], dependencies=[Depends(require_admin)]
+)
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
@@ -31,10 +32,25 @@ def show_flags(runtime: RuntimeDep) -> dict[str, Any]:
     return runtime.flags.snapshot()
 
 
-@router.post("", openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-    "schema": {"type": "object", "additionalProperties": {"anyOf": [{"type": "boolean"}, {"type": "number"},
-                                                                    {"type": "string"}]}},
-    "example": _EXAMPLE}}}})
+@router.post(
+    "",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "additionalProperties": {
+                            "anyOf": [{"type": "boolean"}, {"type": "number"}, {"type": "string"}]
+                        },
+                    },
+                    "example": _EXAMPLE,
+                }
+            },
+        }
+    },
+)
 async def set_flags(
     request: Request,
     runtime: RuntimeDep,
@@ -48,14 +64,23 @@ async def set_flags(
     try:
         body = json.loads(await request.body())
     except (ValueError, UnicodeDecodeError) as exc:
-        raise HTTPException(422, detail={"error": "invalid_json", "field": None,
-                                         "message": f"body is not valid JSON: {exc}; send an object like "
-                                                    f"{json.dumps(_EXAMPLE)}"}) from None
+        raise HTTPException(
+            422,
+            detail={
+                "error": "invalid_json",
+                "field": None,
+                "message": f"body is not valid JSON: {exc}; send an object like {json.dumps(_EXAMPLE)}",
+            },
+        ) from None
     if not isinstance(body, dict):
-        raise HTTPException(422, detail={
-            "error": "invalid_feature_flag", "field": None,
-            "message": f"body must be a JSON object like {json.dumps(_EXAMPLE)}",
-        })
+        raise HTTPException(
+            422,
+            detail={
+                "error": "invalid_feature_flag",
+                "field": None,
+                "message": f"body must be a JSON object like {json.dumps(_EXAMPLE)}",
+            },
+        )
     changes = await run_in_threadpool(runtime.flags.set_many, body, actor=x_actor or "admin", source="api")
     snapshot = await run_in_threadpool(runtime.flags.snapshot)
     return {"changes": [c.to_dict() for c in changes], "flags": snapshot["flags"]}
@@ -74,8 +99,9 @@ def flag_events(
 @router.get("/stats")
 def flag_stats(
     runtime: RuntimeDep,
-    window_minutes: Annotated[float | None, Query(
-        gt=0, le=30 * 24 * 60, description="A session seen within this is active.")] = None,
+    window_minutes: Annotated[
+        float | None, Query(gt=0, le=30 * 24 * 60, description="A session seen within this is active.")
+    ] = None,
 ) -> dict[str, Any]:
     """Per flag: active sessions, how many have it on now, % enabled, time since its last change."""
     window_s = None if window_minutes is None else window_minutes * 60

@@ -22,8 +22,19 @@ from memory_system.api import (
 from memory_system.api.middleware import RequestContext
 from memory_system.runtime import Runtime
 
-ROUTERS = [health, metrics, entities, sessions, session_state, admin_flags, memories, search, sharing,
-           typed_stores, inject]
+ROUTERS = [
+    health,
+    metrics,
+    entities,
+    sessions,
+    session_state,
+    admin_flags,
+    memories,
+    search,
+    sharing,
+    typed_stores,
+    inject,
+]
 
 
 def create_app(runtime: Runtime) -> FastAPI:

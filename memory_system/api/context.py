@@ -46,8 +46,9 @@ class Context:
             if ctx.flags.tiers: ...
     """
 
-    def __init__(self, flags: FlagService, caller: Identity, session_id: str | None,
-                 named_session: str | None = None) -> None:
+    def __init__(
+        self, flags: FlagService, caller: Identity, session_id: str | None, named_session: str | None = None
+    ) -> None:
         self.caller = caller
         self.session_id = session_id
         self.flag_key = keys.flag_key(session_id or named_session, caller.agent_id)

@@ -60,8 +60,10 @@ async def agent_identity(request: Request) -> Identity:
         token = bearer_token(request)
         if token is None:
             raise HTTPException(
-                401, "agent token required: send 'Authorization: Bearer <token>'; an operator issues one "
-                "with 'memory-system tokens create --agent A --namespace P'", headers=_CHALLENGE,
+                401,
+                "agent token required: send 'Authorization: Bearer <token>'; an operator issues one "
+                "with 'memory-system tokens create --agent A --namespace P'",
+                headers=_CHALLENGE,
             )
         record = runtime.tokens.authenticate(token)
         if record is None:
@@ -70,8 +72,11 @@ async def agent_identity(request: Request) -> Identity:
         for header, field in (("x-agent-id", "agent_id"), ("x-namespace", "namespace")):
             claimed = request.headers.get(header)
             if claimed is not None and claimed != getattr(identity, field):
-                raise HTTPException(403, f"{header} {claimed!r} does not match the token's {field}; "
-                                    "a token acts only as its own agent and namespace")
+                raise HTTPException(
+                    403,
+                    f"{header} {claimed!r} does not match the token's {field}; "
+                    "a token acts only as its own agent and namespace",
+                )
         await _check_body_claims(request, identity)
     _touch_session(request, runtime, identity)
     return identity
@@ -92,8 +97,11 @@ async def _check_body_claims(request: Request, identity: Identity) -> None:
         claimed = body.get(key)
         # Only a string names a caller: ``"namespace": true`` (share with the namespace) does not.
         if isinstance(claimed, str) and claimed != getattr(identity, field):
-            raise HTTPException(403, f"body field {key}={claimed!r} does not match the caller's {field} "
-                                f"{getattr(identity, field)!r}; a request cannot act as another agent")
+            raise HTTPException(
+                403,
+                f"body field {key}={claimed!r} does not match the caller's {field} "
+                f"{getattr(identity, field)!r}; a request cannot act as another agent",
+            )
 
 
 def _touch_session(request: Request, runtime: Runtime, identity: Identity) -> None:
@@ -108,13 +116,15 @@ def require_admin(request: Request) -> None:
     expected = get_runtime(request).settings.admin_token
     if not expected:
         raise HTTPException(
-            403, "admin API disabled: no admin token is configured. Set MEMORY_SYSTEM_ADMIN_TOKEN in the "
-            "service's environment or \"adminToken\" in the config file (then restart, or SIGHUP for "
+            403,
+            "admin API disabled: no admin token is configured. Set MEMORY_SYSTEM_ADMIN_TOKEN in the "
+            'service\'s environment or "adminToken" in the config file (then restart, or SIGHUP for '
             "the file), and send 'Authorization: Bearer <admin token>'",
         )
     token = bearer_token(request)
     if token is None:
-        raise HTTPException(401, "admin token required: send 'Authorization: Bearer <admin token>'",
-                            headers=_CHALLENGE)
+        raise HTTPException(
+            401, "admin token required: send 'Authorization: Bearer <admin token>'", headers=_CHALLENGE
+        )
     if not hmac.compare_digest(token.encode("utf-8"), expected.encode("utf-8")):
         raise HTTPException(401, "wrong admin token", headers=_CHALLENGE)

@@ -116,9 +116,13 @@ def create_entities(body: CreateEntities, runtime: RuntimeDep, caller: Caller) -
 def list_entities(
     runtime: RuntimeDep,
     caller: Caller,
-    q: Annotated[str | None, Query(max_length=MAX_QUERY_CHARS,
-                                   description="Only entities whose name, type or an observation "
-                                   "contains this (any case).")] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_QUERY_CHARS,
+            description="Only entities whose name, type or an observation contains this (any case).",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_BATCH)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
@@ -149,9 +153,14 @@ def delete_entity(name: str, runtime: RuntimeDep, caller: Caller) -> dict[str, A
     """Delete one entity with its observations and relations; 404 when it does not exist."""
     deleted = runtime.graph.delete_entities([name], caller.namespace)
     if not deleted:
-        raise HTTPException(404, detail={"error": "entity_not_found", "field": "name",
-                                         "message": f"entity {name!r} does not exist in namespace "
-                                         f"{caller.namespace!r}"})
+        raise HTTPException(
+            404,
+            detail={
+                "error": "entity_not_found",
+                "field": "name",
+                "message": f"entity {name!r} does not exist in namespace {caller.namespace!r}",
+            },
+        )
     return {"deleted": deleted}
 
 
@@ -175,8 +184,9 @@ def add_observations(body: AddObservations, runtime: RuntimeDep, caller: Caller)
     results = runtime.graph.add_observations(
         [ObservationSet(o.entityName, tuple(o.contents)) for o in body.observations], caller.namespace
     )
-    return {"results": [{"entityName": r.entity_name, "addedObservations": list(r.contents)}
-                        for r in results]}
+    return {
+        "results": [{"entityName": r.entity_name, "addedObservations": list(r.contents)} for r in results]
+    }
 
 
 @router.delete("/observations")

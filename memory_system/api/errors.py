@@ -36,9 +36,18 @@ __all__ = ["REFUSALS", "Refusal", "install", "to_http"]
 
 logger = logging.getLogger("memory_system.http")
 
-_KINDS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-          405: "method_not_allowed", 409: "conflict", 413: "body_too_large", 422: "validation_error",
-          429: "too_many_requests", 503: "unavailable"}
+_KINDS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "body_too_large",
+    422: "validation_error",
+    429: "too_many_requests",
+    503: "unavailable",
+}
 
 
 @dataclass(frozen=True)
@@ -52,8 +61,10 @@ class Refusal:
 
 def _named(exc: Any) -> dict[str, Any]:
     """``{"error": <class in snake case>, "message", "field"?}``: StaleVersion -> stale_version."""
-    detail: dict[str, Any] = {"error": re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__).lower(),
-                              "message": str(exc)}
+    detail: dict[str, Any] = {
+        "error": re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__).lower(),
+        "message": str(exc),
+    }
     if field := getattr(exc, "field", None):
         detail["field"] = field
     return detail
@@ -67,20 +78,25 @@ REFUSALS: dict[type[Exception], Refusal] = {
     models.MemoryValidationError: Refusal(422, lambda e: e.to_dict()),
     models.MemoryNotFound: Refusal(404, lambda e: {"error": "not_found", "message": str(e)}),
     models.MemoryForbidden: Refusal(403, lambda e: {"error": "forbidden", "message": str(e)}),
-    models.MemoryConflict: Refusal(409, lambda e: {"error": "near_duplicate", "existing_id": e.existing_id,
-                                                   "message": str(e)}),
+    models.MemoryConflict: Refusal(
+        409, lambda e: {"error": "near_duplicate", "existing_id": e.existing_id, "message": str(e)}
+    ),
     models.MemoryRecordError: Refusal(422, lambda e: {"error": "invalid_input", "message": str(e)}),
     # entity memory; GET /v1/entities/{name} answers its own EntityNotFound with 404
-    EntityNotFound: Refusal(422, lambda e: {"error": "entity_not_found", "field": e.field,
-                                            "message": str(e)}),
+    EntityNotFound: Refusal(
+        422, lambda e: {"error": "entity_not_found", "field": e.field, "message": str(e)}
+    ),
     GraphError: Refusal(422, lambda e: {"error": "invalid_input", "field": e.field, "message": str(e)}),
     # context injection
     InjectionError: Refusal(422, lambda e: {"error": "invalid_input", "field": e.field, "message": str(e)}),
     # sessions: a plain string, as in FastAPI's own errors
     registry.SessionNotFound: Refusal(404, str),
     # session state and hand-off
-    state.StaleVersion: Refusal(409, lambda e: {**_named(e), "current_version": e.current_version},
-                                headers=lambda e: {"ETag": f'"{e.current_version}"'}),
+    state.StaleVersion: Refusal(
+        409,
+        lambda e: {**_named(e), "current_version": e.current_version},
+        headers=lambda e: {"ETag": f'"{e.current_version}"'},
+    ),
     state.SessionNotFound: Refusal(404, _named),
     state.SessionEnded: Refusal(409, _named),
     state.VersionRequired: Refusal(428, _named),
@@ -122,22 +138,34 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"loc": list(e.get("loc", ())), "field": _field(e.get("loc", ())), "message": e.get("msg", ""),
-         "msg": e.get("msg", ""), "type": e.get("type", "")}
+        {
+            "loc": list(e.get("loc", ())),
+            "field": _field(e.get("loc", ())),
+            "message": e.get("msg", ""),
+            "msg": e.get("msg", ""),
+            "type": e.get("type", ""),
+        }
         for e in exc.errors()
     ]
     summary = "; ".join(f"{e['field'] or 'body'}: {e['message']}" for e in errors)
     return JSONResponse(
-        {"detail": errors, "error": "validation_error", "message": f"invalid request: {summary}",
-         "request_id": _request_id(request)},
+        {
+            "detail": errors,
+            "error": "validation_error",
+            "message": f"invalid request: {summary}",
+            "request_id": _request_id(request),
+        },
         status_code=422,
     )
 
 
 async def http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    body = {"detail": exc.detail, "error": _KINDS.get(exc.status_code, "http_error"),
-            "request_id": _request_id(request)}
+    body = {
+        "detail": exc.detail,
+        "error": _KINDS.get(exc.status_code, "http_error"),
+        "request_id": _request_id(request),
+    }
     return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 
@@ -147,13 +175,24 @@ async def service_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def unhandled_error(request: Request, exc: Exception) -> JSONResponse:
     request_id = _request_id(request)
-    log_event(logger, "unhandled_error", logging.ERROR, method=request.method, path=request.url.path,
-              error_type=type(exc).__name__, exc_info=True)
+    log_event(
+        logger,
+        "unhandled_error",
+        logging.ERROR,
+        method=request.method,
+        path=request.url.path,
+        error_type=type(exc).__name__,
+        exc_info=True,
+    )
     headers = {"x-request-id": request_id} if request_id else None
     return JSONResponse(
-        {"detail": f"internal error; the service log has the details under request_id {request_id}",
-         "error": "internal_error", "request_id": request_id},
-        status_code=500, headers=headers,
+        {
+            "detail": f"internal error; the service log has the details under request_id {request_id}",
+            "error": "internal_error",
+            "request_id": request_id,
+        },
+        status_code=500,
+        headers=headers,
     )
 
 

@@ -36,5 +36,6 @@ def ready(request: Request) -> JSONResponse:
 @router.get("/deep")
 def deep(request: Request) -> JSONResponse:
     ok, body = health.deep(get_runtime(request).health_sources(), _state(request))
-    return JSONResponse(body, status_code=200 if ok else 503, media_type=HEALTH_JSON,
-                        headers={"Cache-Control": "no-store"})
+    return JSONResponse(
+        body, status_code=200 if ok else 503, media_type=HEALTH_JSON, headers={"Cache-Control": "no-store"}
+    )

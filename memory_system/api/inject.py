@@ -52,9 +52,13 @@ async def inject(
     was used, ``mode`` (enhanced, degraded, legacy), ``cache`` (hit, miss, bypass) and ``took_ms``."""
     flags = ctx.for_session(body.session_id).flags
     args: dict[str, Any] = {
-        "agent_id": ctx.caller.agent_id, "namespace": ctx.caller.namespace, "query": body.query,
-        "session_id": body.session_id or ctx.session_id, "token_budget": body.token_budget,
-        "format": body.format, "user_id": body.user_id,
+        "agent_id": ctx.caller.agent_id,
+        "namespace": ctx.caller.namespace,
+        "query": body.query,
+        "session_id": body.session_id or ctx.session_id,
+        "token_budget": body.token_budget,
+        "format": body.format,
+        "user_id": body.user_id,
         "flags": InjectionFlags(enhanced=flags.enhanced, tiers=flags.tiers, sharing=flags.sharing),
     }
     injector = runtime.injector

@@ -31,8 +31,11 @@ class MemoryIn(BaseModel):
 
     content: str = Field(description="What to remember (up to 32 KiB).")
     kind: str = Field("note", description="fact, preference, decision, event, code_pattern, note, ...")
-    tier: str | None = Field(None, description="working (needs a session), short_term or long_term; "
-                             "default working inside a session, else short_term.")
+    tier: str | None = Field(
+        None,
+        description="working (needs a session), short_term or long_term; "
+        "default working inside a session, else short_term.",
+    )
     importance: float = Field(0.5, description="0 to 1.")
     metadata: dict[str, Any] | None = Field(None, description="Any JSON object; returned as given.")
     session_id: str | None = Field(None, description="Default: the X-Session-Id header.")
@@ -43,9 +46,16 @@ class MemoryIn(BaseModel):
 
     def to_new(self, session_header: str | None) -> NewMemory:
         return NewMemory(
-            content=self.content, kind=self.kind, tier=self.tier, importance=self.importance,
-            metadata=self.metadata, session_id=self.session_id or session_header, user_id=self.user_id,
-            occurred_at=self.occurred_at, expires_at=self.expires_at, visibility=self.visibility,
+            content=self.content,
+            kind=self.kind,
+            tier=self.tier,
+            importance=self.importance,
+            metadata=self.metadata,
+            session_id=self.session_id or session_header,
+            user_id=self.user_id,
+            occurred_at=self.occurred_at,
+            expires_at=self.expires_at,
+            visibility=self.visibility,
         )
 
 
@@ -60,8 +70,9 @@ def create_memory(body: MemoryIn, response: Response, runtime: RuntimeDep, ctx: 
     """Store one memory (201). Near-identical content already stored by this agent in this
     namespace is reinforced instead (200, ``reinforced: true``)."""
     caller = ctx.caller
-    result = runtime.memories.create(namespace=caller.namespace, agent_id=caller.agent_id,
-                                     item=body.to_new(ctx.session_id))
+    result = runtime.memories.create(
+        namespace=caller.namespace, agent_id=caller.agent_id, item=body.to_new(ctx.session_id)
+    )
     if result.reinforced:
         response.status_code = 200
     return result.to_dict()
@@ -72,8 +83,11 @@ def create_batch(body: BatchIn, runtime: RuntimeDep, ctx: ContextDep) -> dict[st
     """Store up to 1,000 memories in one transaction. Every item is checked first: one bad item
     (its index and field named) and nothing is written. Embedding follows in the background."""
     caller = ctx.caller
-    results = runtime.memories.create_batch(namespace=caller.namespace, agent_id=caller.agent_id,
-                                            items=[item.to_new(ctx.session_id) for item in body.items])
+    results = runtime.memories.create_batch(
+        namespace=caller.namespace,
+        agent_id=caller.agent_id,
+        items=[item.to_new(ctx.session_id) for item in body.items],
+    )
     reinforced = sum(1 for r in results if r.reinforced)
     return {
         "created": len(results) - reinforced,
@@ -97,37 +111,60 @@ def list_memories(
 ) -> dict[str, Any]:
     """Memories this agent may see, newest first, one page at a time."""
     caller, flags = ctx.caller, ctx.flags
-    filters = MemoryFilter(kind=kind, tier=tier, session_id=session_id, user_id=user_id,
-                           created_after=created_after, created_before=created_before)
-    page = runtime.memories.list(namespace=caller.namespace, agent_id=caller.agent_id,
-                                 sharing_enabled=flags.sharing, tiers_enabled=flags.tiers, filters=filters,
-                                 cursor=cursor, limit=limit)
-    return {"memories": [m.to_dict() for m in page.items], "next_cursor": page.next_cursor,
-            "tiers": "hierarchical" if flags.tiers else "flat"}
+    filters = MemoryFilter(
+        kind=kind,
+        tier=tier,
+        session_id=session_id,
+        user_id=user_id,
+        created_after=created_after,
+        created_before=created_before,
+    )
+    page = runtime.memories.list(
+        namespace=caller.namespace,
+        agent_id=caller.agent_id,
+        sharing_enabled=flags.sharing,
+        tiers_enabled=flags.tiers,
+        filters=filters,
+        cursor=cursor,
+        limit=limit,
+    )
+    return {
+        "memories": [m.to_dict() for m in page.items],
+        "next_cursor": page.next_cursor,
+        "tiers": "hierarchical" if flags.tiers else "flat",
+    }
 
 
 @router.get("/{memory_id}")
 def get_memory(memory_id: int, runtime: RuntimeDep, ctx: ContextDep) -> dict[str, Any]:
     """One memory; 404 when it does not exist or is another agent's private memory."""
     caller = ctx.caller
-    return runtime.memories.get(memory_id, namespace=caller.namespace, agent_id=caller.agent_id,
-                                sharing_enabled=ctx.flags.sharing).to_dict()
+    return runtime.memories.get(
+        memory_id, namespace=caller.namespace, agent_id=caller.agent_id, sharing_enabled=ctx.flags.sharing
+    ).to_dict()
 
 
 @router.patch("/{memory_id}")
-def update_memory(memory_id: int, body: dict[str, Any], runtime: RuntimeDep,
-                  ctx: ContextDep) -> dict[str, Any]:
+def update_memory(
+    memory_id: int, body: dict[str, Any], runtime: RuntimeDep, ctx: ContextDep
+) -> dict[str, Any]:
     """Change any of content, kind, tier, importance, metadata, user_id, occurred_at, expires_at,
     visibility. Only the owning agent may (403 for an agent it is shared with)."""
     caller = ctx.caller
-    return runtime.memories.update(memory_id, body, namespace=caller.namespace, agent_id=caller.agent_id,
-                                   sharing_enabled=ctx.flags.sharing).to_dict()
+    return runtime.memories.update(
+        memory_id,
+        body,
+        namespace=caller.namespace,
+        agent_id=caller.agent_id,
+        sharing_enabled=ctx.flags.sharing,
+    ).to_dict()
 
 
 @router.delete("/{memory_id}")
 def delete_memory(memory_id: int, runtime: RuntimeDep, ctx: ContextDep) -> dict[str, Any]:
     """Delete for good: the row, its full-text entry and its vector. Only the owner may."""
     caller = ctx.caller
-    runtime.memories.delete(memory_id, namespace=caller.namespace, agent_id=caller.agent_id,
-                            sharing_enabled=ctx.flags.sharing)
+    runtime.memories.delete(
+        memory_id, namespace=caller.namespace, agent_id=caller.agent_id, sharing_enabled=ctx.flags.sharing
+    )
     return {"deleted": memory_id}

@@ -72,22 +72,35 @@ class RequestContext:
         try:
             declared = headers.get(b"content-length", b"")
             if declared.isdigit() and int(declared) > limit:
-                await _send_json(send_with_id, 413, {
-                    "detail": str(BodyTooLarge(limit).detail), "error": "body_too_large",
-                    "request_id": request_id,
-                })
+                await _send_json(
+                    send_with_id,
+                    413,
+                    {
+                        "detail": str(BodyTooLarge(limit).detail),
+                        "error": "body_too_large",
+                        "request_id": request_id,
+                    },
+                )
                 return
             await self.app(scope, limited_receive, send_with_id)
         except BodyTooLarge as exc:
             if response["started"]:
                 raise
-            await _send_json(send_with_id, 413, {"detail": exc.detail, "error": "body_too_large",
-                                                 "request_id": request_id})
+            await _send_json(
+                send_with_id, 413, {"detail": exc.detail, "error": "body_too_large", "request_id": request_id}
+            )
         finally:
             route = getattr(scope.get("route"), "path", None)
-            log_event(logger, "http_request", method=scope["method"], path=scope["path"],
-                      route=route, status=response["status"],
-                      duration_ms=round((time.perf_counter() - started) * 1000, 2), request_id=request_id)
+            log_event(
+                logger,
+                "http_request",
+                method=scope["method"],
+                path=scope["path"],
+                route=route,
+                status=response["status"],
+                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                request_id=request_id,
+            )
             kind = route_kind(route)
             REQUESTS.labels(kind=kind, status=f"{response['status'] // 100}xx").inc()
             if response["status"] >= 500:

@@ -31,10 +31,13 @@ class SearchIn(BaseModel):
     query: str = Field(description="What to look for, in plain words (no query syntax).")
     k: int = Field(10, description=f"How many memories to return, 1 to {MAX_K}.")
     filters: dict[str, Any] | None = Field(
-        None, description="Any of kind, tier, session_id, user_id, occurred_after, occurred_before, "
-        "created_after, created_before (times ISO 8601; after inclusive, before exclusive).")
+        None,
+        description="Any of kind, tier, session_id, user_id, occurred_after, occurred_before, "
+        "created_after, created_before (times ISO 8601; after inclusive, before exclusive).",
+    )
     sources: list[str] | None = Field(
-        None, description=f"Evaluate one source alone: a subset of {list(SOURCES)}; default both, fused.")
+        None, description=f"Evaluate one source alone: a subset of {list(SOURCES)}; default both, fused."
+    )
 
 
 @router.post("/search")
@@ -44,8 +47,14 @@ def search_memories(body: SearchIn, runtime: RuntimeDep, ctx: ContextDep) -> dic
     per source; ``mode`` hybrid / fulltext / degraded and ``reason`` when not hybrid."""
     caller, flags = ctx.caller, ctx.flags
     result = runtime.retrieval.search(
-        agent_id=caller.agent_id, namespace=caller.namespace, query=body.query, k=body.k,
-        filters=SearchFilters.from_dict(body.filters), sharing_enabled=flags.sharing,
-        tiers_enabled=flags.tiers, time_budget_ms=DEFAULT_SEARCH_BUDGET_MS, sources=body.sources,
+        agent_id=caller.agent_id,
+        namespace=caller.namespace,
+        query=body.query,
+        k=body.k,
+        filters=SearchFilters.from_dict(body.filters),
+        sharing_enabled=flags.sharing,
+        tiers_enabled=flags.tiers,
+        time_budget_ms=DEFAULT_SEARCH_BUDGET_MS,
+        sources=body.sources,
     )
     return result.to_dict()

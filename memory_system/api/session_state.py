@@ -49,9 +49,15 @@ def _if_match_version(if_match: str | None) -> int | None:
     text = text.removeprefix("W/")
     text = text.strip('"')
     if not text.isdigit():
-        raise HTTPException(422, {"error": "invalid_if_match", "field": "If-Match",
-                                  "message": f"If-Match {if_match!r} is not a state version; send the "
-                                             "ETag from GET .../state, e.g. If-Match: \"3\""})
+        raise HTTPException(
+            422,
+            {
+                "error": "invalid_if_match",
+                "field": "If-Match",
+                "message": f"If-Match {if_match!r} is not a state version; send the "
+                'ETag from GET .../state, e.g. If-Match: "3"',
+            },
+        )
     return int(text)
 
 
@@ -66,18 +72,31 @@ def get_state(
 
 @router.put("/{session_id}/state")
 def put_state(
-    session_id: str, body: StateIn, response: Response, runtime: RuntimeDep, identity: IdentityDep,
+    session_id: str,
+    body: StateIn,
+    response: Response,
+    runtime: RuntimeDep,
+    identity: IdentityDep,
     if_match: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
     """Replace the state document; ``version`` (or If-Match) must be the one you read."""
     header_version = _if_match_version(if_match)
     if header_version is not None and body.version is not None and header_version != body.version:
-        raise HTTPException(422, {"error": "version_mismatch", "field": "version",
-                                  "message": f"body version {body.version} and If-Match {header_version} "
-                                             "disagree; send one of them"})
+        raise HTTPException(
+            422,
+            {
+                "error": "version_mismatch",
+                "field": "version",
+                "message": f"body version {body.version} and If-Match {header_version} "
+                "disagree; send one of them",
+            },
+        )
     version = body.version if body.version is not None else header_version
     written = runtime.session_state.put(
-        session_id, agent_id=identity.agent_id, namespace=identity.namespace, state=body.state,
+        session_id,
+        agent_id=identity.agent_id,
+        namespace=identity.namespace,
+        state=body.state,
         version=version,
     )
     response.headers["ETag"] = f'"{written.version}"'
@@ -91,6 +110,7 @@ def handoff(session_id: str, body: HandoffIn, runtime: RuntimeDep, ctx: ContextD
     require_sharing(ctx.for_session(session_id), "a session hand-off")
     identity = ctx.caller
     with counted("handoff", (SharingError, SessionStateError)):
-        result = runtime.handoff.handoff(session_id, agent_id=identity.agent_id, namespace=identity.namespace,
-                                         to_agent_id=body.to_agent_id)
+        result = runtime.handoff.handoff(
+            session_id, agent_id=identity.agent_id, namespace=identity.namespace, to_agent_id=body.to_agent_id
+        )
     return result.to_dict()

@@ -39,13 +39,22 @@ def require_sharing(ctx: Context, action: str) -> None:
     """409 naming the flag when sharing is off for this request; nothing is changed."""
     if ctx.flags.sharing:
         return
-    log_event(_log, "sharing_refused_flag_off", action=action, namespace=ctx.caller.namespace,
-              flag=USE_CROSS_AGENT_SHARING)
-    raise HTTPException(409, {
-        "error": "feature_disabled", "flag": USE_CROSS_AGENT_SHARING,
-        "message": f"cross-agent sharing is disabled ({USE_CROSS_AGENT_SHARING} is off), so {action} is "
-                   "refused; existing shares are kept and apply again when an operator turns the flag on",
-    })
+    log_event(
+        _log,
+        "sharing_refused_flag_off",
+        action=action,
+        namespace=ctx.caller.namespace,
+        flag=USE_CROSS_AGENT_SHARING,
+    )
+    raise HTTPException(
+        409,
+        {
+            "error": "feature_disabled",
+            "flag": USE_CROSS_AGENT_SHARING,
+            "message": f"cross-agent sharing is disabled ({USE_CROSS_AGENT_SHARING} is off), so {action} is "
+            "refused; existing shares are kept and apply again when an operator turns the flag on",
+        },
+    )
 
 
 @contextmanager
@@ -88,15 +97,21 @@ def share_memory(memory_id: int, body: ShareIn, runtime: RuntimeDep, ctx: Contex
     identity = ctx.caller
     with counted("share", (SharingError,)):
         grants = runtime.sharing.share(
-            memory_id, agent_id=identity.agent_id, namespace=identity.namespace, grantees=body.agent_ids,
-            whole_namespace=body.namespace, expires_at=body.expires_at,
+            memory_id,
+            agent_id=identity.agent_id,
+            namespace=identity.namespace,
+            grantees=body.agent_ids,
+            whole_namespace=body.namespace,
+            expires_at=body.expires_at,
         )
     return _shares(memory_id, grants)
 
 
 @router.delete("/memories/{memory_id}/shares")
 def revoke_memory_shares(
-    memory_id: int, runtime: RuntimeDep, ctx: ContextDep,
+    memory_id: int,
+    runtime: RuntimeDep,
+    ctx: ContextDep,
     agent_id: Annotated[list[str] | None, Query(description="agent whose grant to revoke; repeat it")] = None,
     namespace: Annotated[bool, Query(description="revoke the namespace-wide grant")] = False,
     body: Annotated[RevokeIn | None, Body()] = None,
@@ -112,7 +127,10 @@ def revoke_memory_shares(
         whole = whole or body.namespace
     with counted("revoke", (SharingError,)):
         grants = runtime.sharing.revoke(
-            memory_id, agent_id=identity.agent_id, namespace=identity.namespace, grantees=grantees,
+            memory_id,
+            agent_id=identity.agent_id,
+            namespace=identity.namespace,
+            grantees=grantees,
             whole_namespace=whole,
         )
     return _shares(memory_id, grants)
@@ -127,13 +145,21 @@ def list_memory_shares(memory_id: int, runtime: RuntimeDep, identity: IdentityDe
 
 @router.get("/shares/events")
 def share_events(
-    runtime: RuntimeDep, identity: IdentityDep,
+    runtime: RuntimeDep,
+    identity: IdentityDep,
     memory_id: int | None = None,
     before_id: Annotated[int | None, Query(description="next_before_id of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_EVENTS_PAGE)] = 100,
 ) -> dict[str, Any]:
     """The audit trail of grants, revokes and hand-offs the caller took part in, newest first."""
-    events = runtime.sharing.list_events(agent_id=identity.agent_id, namespace=identity.namespace,
-                                         memory_id=memory_id, before_id=before_id, limit=limit)
-    return {"events": [e.to_dict() for e in events],
-            "next_before_id": events[-1].id if len(events) == limit else None}
+    events = runtime.sharing.list_events(
+        agent_id=identity.agent_id,
+        namespace=identity.namespace,
+        memory_id=memory_id,
+        before_id=before_id,
+        limit=limit,
+    )
+    return {
+        "events": [e.to_dict() for e in events],
+        "next_before_id": events[-1].id if len(events) == limit else None,
+    }

@@ -53,8 +53,9 @@ def get_preference(key: str, user_id: UserId, runtime: RuntimeDep, caller: Calle
 
 
 @router.put("/preferences/{key}")
-def put_preference(key: str, body: PreferenceIn, user_id: UserId, response: Response, runtime: RuntimeDep,
-                   caller: Caller) -> dict[str, Any]:
+def put_preference(
+    key: str, body: PreferenceIn, user_id: UserId, response: Response, runtime: RuntimeDep, caller: Caller
+) -> dict[str, Any]:
     """Set the value: 201 when the key is new, 200 when it replaced the old value."""
     pref, created = runtime.preferences.put(caller.namespace, user_id, key, body.value)
     response.status_code = 201 if created else 200
@@ -71,8 +72,9 @@ def delete_preference(key: str, user_id: UserId, runtime: RuntimeDep, caller: Ca
 
 
 @router.post("/code-patterns", status_code=201)
-def put_code_pattern(body: CodePatternIn, response: Response, runtime: RuntimeDep,
-                     caller: Caller) -> dict[str, Any]:
+def put_code_pattern(
+    body: CodePatternIn, response: Response, runtime: RuntimeDep, caller: Caller
+) -> dict[str, Any]:
     """Store a pattern (201), or update the one of the same language and name (200)."""
     pattern, created = runtime.code_patterns.put(caller.namespace, caller.agent_id, body.model_dump())
     response.status_code = 201 if created else 200
@@ -90,8 +92,10 @@ def list_code_patterns(
     """Patterns of the namespace, newest first."""
     found = runtime.code_patterns.list(caller.namespace, language=language, cursor=cursor, limit=limit + 1)
     page = found[:limit]
-    return {"code_patterns": [p.to_dict() for p in page],
-            "next_cursor": page[-1].id if len(found) > limit else None}
+    return {
+        "code_patterns": [p.to_dict() for p in page],
+        "next_cursor": page[-1].id if len(found) > limit else None,
+    }
 
 
 @router.get("/code-patterns/search")

@@ -73,7 +73,9 @@ class TokenService:
         """Revoke by the id ``tokens list`` shows (a hash prefix of 8+ characters)."""
         token_id = token_id.strip().lower()
         if len(token_id) < 8 or not re.fullmatch(r"[0-9a-f]+", token_id):
-            raise TokenError(f"token id {token_id!r} is not valid: give the id 'memory-system tokens list' shows")
+            raise TokenError(
+                f"token id {token_id!r} is not valid: give the id 'memory-system tokens list' shows"
+            )
         with self._db.write() as conn:
             matches = token_store.with_prefix(conn, token_id)
             if not matches:

@@ -21,8 +21,10 @@ from memory_system.ops.impact import Impact
 
 EXIT_VERIFY_FAILED = 3  # the change was made but the checks after it failed: restore from the backup
 
-app = typer.Typer(help="Database operations: migrate, status, backup, check, impact, rollback, restore.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Database operations: migrate, status, backup, check, impact, rollback, restore.",
+    no_args_is_help=True,
+)
 
 
 @app.command()
@@ -43,8 +45,10 @@ def migrate(
         return
     for m in done:
         console.print(f"applied {m.version:03d}_{m.name}")
-    console.print(f"{path}: schema version {current.current_version} "
-                  f"(code expects {current.expected_version}); {len(done)} migration(s) applied")
+    console.print(
+        f"{path}: schema version {current.current_version} "
+        f"(code expects {current.expected_version}); {len(done)} migration(s) applied"
+    )
 
 
 @app.command()
@@ -71,9 +75,15 @@ def status(db: DbOption = None, json_out: JsonOption = False) -> None:
 def _progress(enabled: bool = True) -> Iterator[Callable[[str, int, int], None]]:
     """A rich progress bar on stderr (silent when not a terminal); yields ``cb(stage, done, total)``."""
     labels = {"copy": "copying pages", "verify": "integrity_check", "checksum": "sha256"}
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                   TimeElapsedColumn(), console=err_console, transient=True,
-                   disable=not enabled or not err_console.is_terminal)
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not enabled or not err_console.is_terminal,
+    )
     tasks: dict[str, TaskID] = {}
 
     def update(stage: str, done: int, total: int) -> None:
@@ -106,8 +116,10 @@ def _confirm(question: str) -> None:
 @app.command()
 def backup(
     db: DbOption = None,
-    dest: Annotated[Path | None, typer.Option("--dest", help="Folder for the backup (default: backups/ "
-                                              "next to the database).")] = None,
+    dest: Annotated[
+        Path | None,
+        typer.Option("--dest", help="Folder for the backup (default: backups/ next to the database)."),
+    ] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Online backup (safe while the service writes), checked and hashed; prints its path.
@@ -130,15 +142,18 @@ def backup(
     err_console.print(
         f"backup ok: {m['size_bytes'] / 1e6:.1f} MB, schema {m['schema_version']}, "
         f"{sum(m['row_counts'].values())} rows, integrity ok, sha256 {m['sha256'][:12]}, {m['duration_s']} s",
-        highlight=False)
+        highlight=False,
+    )
     typer.echo(str(made.path))
 
 
 @app.command()
 def check(
     db: DbOption = None,
-    quick: Annotated[bool, typer.Option("--quick", help="quick_check instead of integrity_check "
-                                        "(O(N) instead of O(N log N)).")] = False,
+    quick: Annotated[
+        bool,
+        typer.Option("--quick", help="quick_check instead of integrity_check (O(N) instead of O(N log N))."),
+    ] = False,
     json_out: JsonOption = False,
 ) -> None:
     """integrity_check + foreign_key_check. Exit 0: both ok; exit 1: a line per problem."""
@@ -165,8 +180,10 @@ MigrationOption = Annotated[int, typer.Option("--migration", help="Migration ver
 
 
 def _print_impact(result: Impact) -> None:
-    table = Table(title=f"rolling back migration {result.migration:03d}_{result.name} "
-                        f"(applied {result.applied_at}) would drop")
+    table = Table(
+        title=f"rolling back migration {result.migration:03d}_{result.name} "
+        f"(applied {result.applied_at}) would drop"
+    )
     table.add_column("table")
     table.add_column("rows", justify="right")
     table.add_column("created after the migration", justify="right")
@@ -198,16 +215,29 @@ def impact(migration: MigrationOption, db: DbOption = None, json_out: JsonOption
 
 @app.command()
 def rollback(
-    migration: Annotated[int, typer.Option("--migration", help="The migration to undo (the newest applied).")],
+    migration: Annotated[
+        int, typer.Option("--migration", help="The migration to undo (the newest applied).")
+    ],
     db: DbOption = None,
-    backup_path: Annotated[Path | None, typer.Option("--backup", help="A backup of this database from "
-                                                     "'db backup', made in the last hour.")] = None,
-    approved_by: Annotated[list[str] | None, typer.Option("--approved-by", help="An approver's name; "
-                                                          "give two different people.")] = None,
-    emergency: Annotated[bool, typer.Option("--emergency", help="Waive the backup and approval "
-                                            "requirements; logged at CRITICAL and recorded.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Roll back even while a service holds the "
-                                        "database (restart it right after).")] = False,
+    backup_path: Annotated[
+        Path | None,
+        typer.Option("--backup", help="A backup of this database from 'db backup', made in the last hour."),
+    ] = None,
+    approved_by: Annotated[
+        list[str] | None, typer.Option("--approved-by", help="An approver's name; give two different people.")
+    ] = None,
+    emergency: Annotated[
+        bool,
+        typer.Option(
+            "--emergency", help="Waive the backup and approval requirements; logged at CRITICAL and recorded."
+        ),
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Roll back even while a service holds the database (restart it right after)."
+        ),
+    ] = False,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     json_out: JsonOption = False,
 ) -> None:
@@ -221,17 +251,28 @@ def rollback(
     configure_logging()  # the rollback / restore events go to stderr as JSON lines
     path = db_path(db)
     try:
-        plan = db_rollback.plan_rollback(path, migration, backup_path=backup_path,
-                                         approved_by=approved_by or [], emergency=emergency, force=force)
+        plan = db_rollback.plan_rollback(
+            path,
+            migration,
+            backup_path=backup_path,
+            approved_by=approved_by or [],
+            emergency=emergency,
+            force=force,
+        )
     except StoreError as exc:
         fail(str(exc))
     if not json_out:
         _print_impact(plan.impact)
     if plan.emergency:
-        err_console.print(f"[bold red]EMERGENCY rollback: waived: {escape('; '.join(plan.waived) or 'nothing')}[/]",
-                          highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[bold red]EMERGENCY rollback: waived: {escape('; '.join(plan.waived) or 'nothing')}[/]",
+            highlight=False,
+            soft_wrap=True,
+        )
     if plan.service_running:
-        err_console.print("[yellow]warning:[/] --force: a service holds this database; restart it right after")
+        err_console.print(
+            "[yellow]warning:[/] --force: a service holds this database; restart it right after"
+        )
     if not yes:
         _confirm(f"Drop these {plan.impact.total_rows} rows of migration {migration:03d} from {path}?")
     try:
@@ -245,21 +286,32 @@ def rollback(
         for line in result.problems():
             err_console.print(f"[bold red]problem:[/] {escape(line)}", highlight=False, soft_wrap=True)
         backup_hint = plan.backup.path if plan.backup else "your latest backup"
-        fail(f"rollback of {migration:03d} ran but verification failed; restore with "
-             f"'memory-system db restore {backup_hint}'", EXIT_VERIFY_FAILED)
+        fail(
+            f"rollback of {migration:03d} ran but verification failed; restore with "
+            f"'memory-system db restore {backup_hint}'",
+            EXIT_VERIFY_FAILED,
+        )
     if not json_out:
-        console.print(f"rolled back migration {migration:03d}: {sum(result.rows_lost.values())} rows dropped, "
-                      f"integrity ok, foreign keys ok, Phase 1 unchanged {result.phase_1_after}, "
-                      f"recorded as rollback #{result.record_id} in {result.duration_s} s",
-                      markup=False, highlight=False, soft_wrap=True)
+        console.print(
+            f"rolled back migration {migration:03d}: {sum(result.rows_lost.values())} rows dropped, "
+            f"integrity ok, foreign keys ok, Phase 1 unchanged {result.phase_1_after}, "
+            f"recorded as rollback #{result.record_id} in {result.duration_s} s",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @app.command()
 def restore(
     backup_file: Annotated[Path, typer.Argument(metavar="BACKUP", help="A backup file made by 'db backup'.")],
     db: DbOption = None,
-    force: Annotated[bool, typer.Option("--force", help="Restore even while a service holds the "
-                                        "database (restart it right after).")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Restore even while a service holds the database (restart it right after)."
+        ),
+    ] = False,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     json_out: JsonOption = False,
 ) -> None:
@@ -277,8 +329,10 @@ def restore(
     except StoreError as exc:
         fail(str(exc))
     if not yes:
-        _confirm(f"Replace {path} by {backup_file} (made {plan.backup.manifest['created_at']})? "
-                 "The current file is kept aside.")
+        _confirm(
+            f"Replace {path} by {backup_file} (made {plan.backup.manifest['created_at']})? "
+            "The current file is kept aside."
+        )
     try:
         with _progress(not json_out) as update:
             result = restoring.execute_restore(plan, progress=update)
@@ -288,5 +342,10 @@ def restore(
         print_json(result.to_dict())
         return
     aside = f"; previous file kept as {result.kept_aside}" if result.kept_aside else ""
-    console.print(f"restored {path} from {backup_file} (schema {result.schema_version}, "
-                  f"{sum(result.row_counts.values())} rows){aside}", markup=False, highlight=False, soft_wrap=True)
+    console.print(
+        f"restored {path} from {backup_file} (schema {result.schema_version}, "
+        f"{sum(result.row_counts.values())} rows){aside}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )

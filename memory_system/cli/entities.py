@@ -24,9 +24,7 @@ from memory_system.memory.graph.jsonl import JsonlError, export_jsonl, import_js
 
 app = typer.Typer(help="Phase 1 entity memory: import, export, show.", no_args_is_help=True)
 
-NamespaceOption = Annotated[
-    str, typer.Option("--namespace", "-n", help="Project namespace of the graph.")
-]
+NamespaceOption = Annotated[str, typer.Option("--namespace", "-n", help="Project namespace of the graph.")]
 
 
 @contextmanager
@@ -53,15 +51,18 @@ def import_(
         print_json(summary.to_dict())
         return
     for line, missing in summary.relations_skipped:
-        err_console.print(f"[yellow]skipped[/] line {line}: relation names entity {missing!r}, which does "
-                          "not exist", highlight=False)
+        err_console.print(
+            f"[yellow]skipped[/] line {line}: relation names entity {missing!r}, which does not exist",
+            highlight=False,
+        )
     skipped = len(summary.relations_skipped)
     console.print(
         f"imported {path} into namespace {namespace!r}: {summary.entities_created} entities created, "
         f"{summary.entities_merged} merged, {summary.observations_added} observations added, "
         f"{summary.relations_created} relations created ({summary.relations_existing} already there), "
         f"{skipped} relations skipped for a missing entity",
-        highlight=False, soft_wrap=True,
+        highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -81,14 +82,20 @@ def export(
     if json_out:
         print_json(summary.to_dict())
         return
-    console.print(f"exported namespace {namespace!r} to {path}: {summary.entities} entities, "
-                  f"{summary.relations} relations", highlight=False, soft_wrap=True)
+    console.print(
+        f"exported namespace {namespace!r} to {path}: {summary.entities} entities, "
+        f"{summary.relations} relations",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command()
 def show(
     namespace: NamespaceOption = DEFAULT_NAMESPACE,
-    query: Annotated[str | None, typer.Option("--query", "-q", help="Only entities matching this text.")] = None,
+    query: Annotated[
+        str | None, typer.Option("--query", "-q", help="Only entities matching this text.")
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Rows per table at most.")] = 50,
     db: DbOption = None,
     json_out: JsonOption = False,
@@ -118,5 +125,6 @@ def show(
     console.print(
         f"namespace {namespace!r}: {counts['entities']} entities, {counts['observations']} observations, "
         f"{counts['relations']} relations{shown}" + (f" (tables cut at --limit {limit})" if more else ""),
-        highlight=False, soft_wrap=True,
+        highlight=False,
+        soft_wrap=True,
     )

@@ -36,13 +36,19 @@ app = typer.Typer(
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", help=f"JSON config file (default: ${ENV_CONFIG}, else {DEFAULT_CONFIG_PATH}).",
-                 show_default=False),
+    typer.Option(
+        "--config",
+        help=f"JSON config file (default: ${ENV_CONFIG}, else {DEFAULT_CONFIG_PATH}).",
+        show_default=False,
+    ),
 ]
 ActorOption = Annotated[
     str | None,
-    typer.Option("--actor", help="Who makes the change, for the audit trail (default: your login name).",
-                 show_default=False),
+    typer.Option(
+        "--actor",
+        help="Who makes the change, for the audit trail (default: your login name).",
+        show_default=False,
+    ),
 ]
 
 
@@ -77,14 +83,17 @@ def _report(changes: list[FlagChange], flags: FlagService, json_out: bool) -> No
         print_json({"changes": [c.to_dict() for c in changes], "effective": flags.values()})
         return
     for c in changes:
-        console.print(f"{c.flag}: database {_fmt(c.old_value)} -> {_fmt(c.new_value)}; effective "
-                      f"{describe(c.effective_old_value)} -> {describe(c.effective_new_value)}",
-                      highlight=False)
+        console.print(
+            f"{c.flag}: database {_fmt(c.old_value)} -> {_fmt(c.new_value)}; effective "
+            f"{describe(c.effective_old_value)} -> {describe(c.effective_new_value)}",
+            highlight=False,
+        )
     console.print(f"{len(changes)} flag(s) changed; running services apply it within 1 s", highlight=False)
 
 
-def _changing(action: Callable[[FlagService], list[FlagChange]], db: Path | None, config: Path | None,
-              json_out: bool) -> None:
+def _changing(
+    action: Callable[[FlagService], list[FlagChange]], db: Path | None, config: Path | None, json_out: bool
+) -> None:
     configure_logging()  # the feature_flag_changed line goes to stderr as JSON
     with _service(db, config) as flags:
         _report(action(flags), flags, json_out)
@@ -101,8 +110,14 @@ def show(db: DbOption = None, config: ConfigOption = None, json_out: JsonOption 
     table = Table("flag", "env", "config file", "database", "effective", "state")
     for name, info in snap["flags"].items():
         src = info["sources"]
-        table.add_row(name, _fmt(src[ENV]), _fmt(src[CONFIG_FILE]), _fmt(src[DATABASE]),
-                      _fmt(info["effective"]), info["state"])
+        table.add_row(
+            name,
+            _fmt(src[ENV]),
+            _fmt(src[CONFIG_FILE]),
+            _fmt(src[DATABASE]),
+            _fmt(info["effective"]),
+            info["state"],
+        )
     console.print(table)
     console.print(f"precedence: {snap['precedence']}", highlight=False)
     if snap["env_error"]:
@@ -117,8 +132,12 @@ def show(db: DbOption = None, config: ConfigOption = None, json_out: JsonOption 
 @app.command("set")
 def set_(
     name: Annotated[str, typer.Argument(help=f"Flag name: {', '.join(FLAG_NAMES)}.", show_default=False)],
-    value: Annotated[str, typer.Argument(help="true, false, or a fraction in [0, 1] (0.01 = 1% of sessions).",
-                                         show_default=False)],
+    value: Annotated[
+        str,
+        typer.Argument(
+            help="true, false, or a fraction in [0, 1] (0.01 = 1% of sessions).", show_default=False
+        ),
+    ],
     db: DbOption = None,
     config: ConfigOption = None,
     actor: ActorOption = None,
@@ -129,8 +148,9 @@ def set_(
 
 
 @app.command()
-def rollback(db: DbOption = None, config: ConfigOption = None, actor: ActorOption = None,
-             json_out: JsonOption = False) -> None:
+def rollback(
+    db: DbOption = None, config: ConfigOption = None, actor: ActorOption = None, json_out: JsonOption = False
+) -> None:
     """Turn all three flags off (legacy mode) in the database: runbook option A."""
     _changing(lambda f: f.rollback_all(actor=_actor(actor), source="cli"), db, config, json_out)
 
@@ -150,8 +170,9 @@ def events(
         return
     table = Table("when (UTC)", "flag", "old", "new", "source", "actor")
     for e in rows:
-        table.add_row(e["created_at"], e["flag"], _fmt(e["old_value"]), _fmt(e["new_value"]), e["source"],
-                      e["actor"])
+        table.add_row(
+            e["created_at"], e["flag"], _fmt(e["old_value"]), _fmt(e["new_value"]), e["source"], e["actor"]
+        )
     console.print(table)
 
 
@@ -159,8 +180,9 @@ def events(
 def stats(
     db: DbOption = None,
     config: ConfigOption = None,
-    window_minutes: Annotated[float, typer.Option("--window-minutes",
-                                                  help="A session seen within this is active.")] = 30.0,
+    window_minutes: Annotated[
+        float, typer.Option("--window-minutes", help="A session seen within this is active.")
+    ] = 30.0,
     json_out: JsonOption = False,
 ) -> None:
     """Active sessions per flag, how many have it on now, and time since its last change."""
@@ -172,6 +194,12 @@ def stats(
     table = Table("flag", "effective", "active sessions", "enabled", "% enabled", "since last change")
     for name, s in data["flags"].items():
         since = s["seconds_since_last_change"]
-        table.add_row(name, _fmt(s["effective"]), str(s["active_sessions"]), str(s["enabled_sessions"]),
-                      f"{s['percent_enabled']:g}", "never" if since is None else f"{since:.0f} s")
+        table.add_row(
+            name,
+            _fmt(s["effective"]),
+            str(s["active_sessions"]),
+            str(s["enabled_sessions"]),
+            f"{s['percent_enabled']:g}",
+            "never" if since is None else f"{since:.0f} s",
+        )
     console.print(table)

@@ -25,8 +25,12 @@ def maintain(
     db: DbOption = None,
     config: Annotated[
         Path | None,
-        typer.Option("--config", help="JSON config file with the 'tiers' thresholds and 'featureFlags' "
-                     "(default $MEMORY_SYSTEM_CONFIG, else /etc/memory-system/config.json).", show_default=False),
+        typer.Option(
+            "--config",
+            help="JSON config file with the 'tiers' thresholds and 'featureFlags' "
+            "(default $MEMORY_SYSTEM_CONFIG, else /etc/memory-system/config.json).",
+            show_default=False,
+        ),
     ] = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -59,5 +63,8 @@ def maintain(
     for key, label in _LABELS:
         console.print(f"{label:34} {getattr(report, key)}", highlight=False)
     deleted = len(report.deleted_ids)
-    console.print(f"maintenance done: {report.promoted_to_short_term + report.promoted_to_long_term} promoted, "
-                  f"{report.decayed} decayed, {deleted} deleted", highlight=False)
+    console.print(
+        f"maintenance done: {report.promoted_to_short_term + report.promoted_to_long_term} promoted, "
+        f"{report.decayed} decayed, {deleted} deleted",
+        highlight=False,
+    )

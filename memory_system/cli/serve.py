@@ -17,19 +17,31 @@ def serve(
     db: DbOption = None,
     config: Annotated[
         Path | None,
-        typer.Option("--config", help="JSON config file (default $MEMORY_SYSTEM_CONFIG, else "
-                     "/etc/memory-system/config.json; re-read on SIGHUP).", show_default=False),
+        typer.Option(
+            "--config",
+            help="JSON config file (default $MEMORY_SYSTEM_CONFIG, else "
+            "/etc/memory-system/config.json; re-read on SIGHUP).",
+            show_default=False,
+        ),
     ] = None,
     log_file: Annotated[
         Path | None, typer.Option("--log-file", help="Also append JSON log lines to this file.")
     ] = None,
     dev: Annotated[
-        bool, typer.Option("--dev", help="Local development: no agent tokens (X-Agent-Id / X-Namespace "
-                           "headers say who calls); refuses any non-loopback --host.")
+        bool,
+        typer.Option(
+            "--dev",
+            help="Local development: no agent tokens (X-Agent-Id / X-Namespace "
+            "headers say who calls); refuses any non-loopback --host.",
+        ),
     ] = False,
     no_migrate: Annotated[
-        bool, typer.Option("--no-migrate", help="Do not apply pending migrations on start (for operators "
-                           "who migrate separately); /health/ready stays 503 while the schema is behind.")
+        bool,
+        typer.Option(
+            "--no-migrate",
+            help="Do not apply pending migrations on start (for operators "
+            "who migrate separately); /health/ready stays 503 while the schema is behind.",
+        ),
     ] = False,
 ) -> None:
     """Run the service. Applies pending migrations first unless --no-migrate."""
@@ -38,7 +50,12 @@ def serve(
     from memory_system.server.lifecycle import ServiceStartError, run_service
 
     options: dict[str, object] = {
-        "host": host, "port": port, "db_path": db, "config_path": config, "log_file": log_file, "dev": dev,
+        "host": host,
+        "port": port,
+        "db_path": db,
+        "config_path": config,
+        "log_file": log_file,
+        "dev": dev,
     }
     try:
         settings = load_settings(options)

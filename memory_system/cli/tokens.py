@@ -44,8 +44,12 @@ def _as_dict(record: TokenRecord) -> dict[str, object]:
 @app.command()
 def create(
     agent: Annotated[str, typer.Option("--agent", help="Agent id the token acts as.")],
-    namespace: Annotated[str, typer.Option("--namespace", help="Namespace (project) the token is bound to.")] = "default",
-    label: Annotated[str | None, typer.Option("--label", help="A note for 'tokens list', e.g. who holds it.")] = None,
+    namespace: Annotated[
+        str, typer.Option("--namespace", help="Namespace (project) the token is bound to.")
+    ] = "default",
+    label: Annotated[
+        str | None, typer.Option("--label", help="A note for 'tokens list', e.g. who holds it.")
+    ] = None,
     db: DbOption = None,
     json: JsonOption = False,
 ) -> None:

@@ -16,12 +16,18 @@ UrlOption = Annotated[str, typer.Option("--url", help="The running service.", sh
 
 
 def verify(
-    option: Annotated[str, typer.Option("--option", help="Runbook option: a (flags), b (code), c (database).")],
+    option: Annotated[
+        str, typer.Option("--option", help="Runbook option: a (flags), b (code), c (database).")
+    ],
     url: UrlOption = "http://127.0.0.1:8080",
-    flag: Annotated[list[str] | None, typer.Option(
-        "--flag", help="Option a: a flag that was rolled back (repeat; default: all three).")] = None,
-    schema_version: Annotated[int | None, typer.Option(
-        "--schema-version", help="Option c: the schema version the rollback should have left.")] = None,
+    flag: Annotated[
+        list[str] | None,
+        typer.Option("--flag", help="Option a: a flag that was rolled back (repeat; default: all three)."),
+    ] = None,
+    schema_version: Annotated[
+        int | None,
+        typer.Option("--schema-version", help="Option c: the schema version the rollback should have left."),
+    ] = None,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -34,8 +40,11 @@ def verify(
     try:
         if choice == "a":
             checks = verifier.verify_option_a(
-                url, flag, admin_token=os.environ.get("MEMORY_SYSTEM_ADMIN_TOKEN"),
-                agent_token=os.environ.get("MEMORY_SYSTEM_AGENT_TOKEN"))
+                url,
+                flag,
+                admin_token=os.environ.get("MEMORY_SYSTEM_ADMIN_TOKEN"),
+                agent_token=os.environ.get("MEMORY_SYSTEM_AGENT_TOKEN"),
+            )
         elif choice == "b":
             checks = verifier.verify_option_b(url)
         elif choice == "c":

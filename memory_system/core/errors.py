@@ -53,8 +53,10 @@ class StoreBusy(StoreError):
     file (a CLI command, a backup, a second service) and let it finish or stop it.
     """
 
-    advice = ("another connection held the lock past the busy timeout and nothing was written; retry, "
-              "or find the other writer (a CLI command, a backup, a second service) and let it finish")
+    advice = (
+        "another connection held the lock past the busy timeout and nothing was written; retry, "
+        "or find the other writer (a CLI command, a backup, a second service) and let it finish"
+    )
 
 
 class StoreFull(StoreError):
@@ -74,8 +76,10 @@ class StoreReadOnly(StoreError):
     (SQLite writes ``-wal`` and ``-shm`` files beside it), or point ``--db`` at a writable copy.
     """
 
-    advice = ("nothing was written; give this user write permission on the file and its directory "
-              "(SQLite writes -wal and -shm files beside it), or point --db at a writable copy")
+    advice = (
+        "nothing was written; give this user write permission on the file and its directory "
+        "(SQLite writes -wal and -shm files beside it), or point --db at a writable copy"
+    )
 
 
 class StoreCorrupt(StoreError):
@@ -85,8 +89,10 @@ class StoreCorrupt(StoreError):
     restore the latest backup with ``memory-system db restore BACKUP``.
     """
 
-    advice = ("stop writing to it and keep the file; run 'memory-system db check', then restore the latest "
-              "backup with 'memory-system db restore BACKUP'")
+    advice = (
+        "stop writing to it and keep the file; run 'memory-system db check', then restore the latest "
+        "backup with 'memory-system db restore BACKUP'"
+    )
 
 
 class StoreConstraint(StoreError):
@@ -98,8 +104,10 @@ class StoreConstraint(StoreError):
     raise their own error; one that reaches here is a storage fact, handled as one.
     """
 
-    advice = ("the statement changed nothing; the input conflicts with stored rows "
-              "(a duplicate, a reference to a missing row)")
+    advice = (
+        "the statement changed nothing; the input conflicts with stored rows "
+        "(a duplicate, a reference to a missing row)"
+    )
 
 
 class StoreSchemaMissing(StoreError):

@@ -105,13 +105,15 @@ def read_config_file(path: Path, *, required: bool = False) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"config file {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8 JSON") from exc
+        raise ConfigError(
+            f"config file {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8 JSON"
+        ) from exc
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid JSON: {exc.msg} at line {exc.lineno}") from exc
     if not isinstance(data, dict):
-        raise ConfigError(f"config file {path} must hold a JSON object, e.g. {{\"adminToken\": \"...\"}}")
+        raise ConfigError(f'config file {path} must hold a JSON object, e.g. {{"adminToken": "..."}}')
     return data
 
 
@@ -138,7 +140,9 @@ def load_settings(
     env = os.environ if env is None else env
     config_raw = options.get("config_path") or env.get(ENV_CONFIG)
     config_path = resolve_config_path(config_raw, env)  # type: ignore[arg-type]
-    values: dict[str, object] = _from_file(config_path, read_config_file(config_path, required=bool(config_raw)))
+    values: dict[str, object] = _from_file(
+        config_path, read_config_file(config_path, required=bool(config_raw))
+    )
     types = _field_types()
     for name, hint in types.items():
         raw = env.get(env_name(name))
@@ -171,7 +175,5 @@ def _validate(settings: Settings) -> None:
 def reloadable_changes(current: Settings, fresh: Settings) -> dict[str, object]:
     """What a SIGHUP would change in a running process (only fields that can change live)."""
     return {
-        name: getattr(fresh, name)
-        for name in RELOADABLE
-        if getattr(fresh, name) != getattr(current, name)
+        name: getattr(fresh, name) for name in RELOADABLE if getattr(fresh, name) != getattr(current, name)
     }

@@ -56,4 +56,3 @@ FLAGS: dict[str, Flag] = {
 }
 
 FLAG_NAMES: tuple[str, ...] = tuple(FLAGS)
-

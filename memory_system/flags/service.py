@@ -178,7 +178,9 @@ class FlagService:
         return [e.to_dict() for e in store.list_events(self.db.reader(), limit=limit, flag=flag)]
 
     def stats(self, window_s: float | None = None) -> dict[str, Any]:
-        return flag_stats(self.db, self.value, window_s=self.active_window_s if window_s is None else window_s)
+        return flag_stats(
+            self.db, self.value, window_s=self.active_window_s if window_s is None else window_s
+        )
 
     def check(self) -> str:
         """``"ok"`` or what is wrong, for the deep health check."""
@@ -222,11 +224,21 @@ class FlagService:
                 if old == new:
                     continue
                 store.upsert_state(conn, name, new, actor, now)
-                store.insert_event(conn, flag=name, old_value=old, new_value=new, source=source,
-                                   actor=actor, now=now)
+                store.insert_event(
+                    conn, flag=name, old_value=old, new_value=new, source=source, actor=actor, now=now
+                )
                 env, config = self._env.get(name), self._config.get(name)
-                changes.append(FlagChange(name, source, actor, old, new,
-                                          _effective(env, config, old), _effective(env, config, new)))
+                changes.append(
+                    FlagChange(
+                        name,
+                        source,
+                        actor,
+                        old,
+                        new,
+                        _effective(env, config, old),
+                        _effective(env, config, new),
+                    )
+                )
         self._state.invalidate()
         for change in changes:
             self._log(change)
@@ -238,8 +250,13 @@ class FlagService:
             new = read_config_file(self.config_path)
         except ConfigError as exc:
             self.config_error = f"{exc} (refused; the previous configuration stays in effect)"
-            log_event(logger, "feature_flag_config_rejected", logging.ERROR,
-                      path=str(self.config_path), error=str(exc))
+            log_event(
+                logger,
+                "feature_flag_config_rejected",
+                logging.ERROR,
+                path=str(self.config_path),
+                error=str(exc),
+            )
             raise
         rows = self._state.rows()
         with self._lock:
@@ -254,9 +271,17 @@ class FlagService:
             env = self._env.get(name)
             row = rows.get(name)
             db_value = row.value if row else None
-            changes.append(FlagChange(name, CONFIG_FILE, actor, old.get(name), new.get(name),
-                                      _effective(env, old.get(name), db_value),
-                                      _effective(env, new.get(name), db_value)))
+            changes.append(
+                FlagChange(
+                    name,
+                    CONFIG_FILE,
+                    actor,
+                    old.get(name),
+                    new.get(name),
+                    _effective(env, old.get(name), db_value),
+                    _effective(env, new.get(name), db_value),
+                )
+            )
         self._record(changes)
         return changes
 
@@ -268,11 +293,23 @@ class FlagService:
         try:
             with self.db.write() as conn:
                 for c in changes:
-                    store.insert_event(conn, flag=c.flag, old_value=c.old_value, new_value=c.new_value,
-                                       source=c.source, actor=c.actor, now=now)
+                    store.insert_event(
+                        conn,
+                        flag=c.flag,
+                        old_value=c.old_value,
+                        new_value=c.new_value,
+                        source=c.source,
+                        actor=c.actor,
+                        now=now,
+                    )
         except StoreError as exc:
-            log_event(logger, "feature_flag_audit_failed", logging.ERROR, error=str(exc),
-                      flags=[c.flag for c in changes])
+            log_event(
+                logger,
+                "feature_flag_audit_failed",
+                logging.ERROR,
+                error=str(exc),
+                flags=[c.flag for c in changes],
+            )
         for change in changes:
             self._log(change)
 

@@ -60,14 +60,16 @@ def read_config_file(path: Path | None) -> dict[str, float]:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"{where}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+        raise ConfigError(
+            f"{where}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
     if not isinstance(doc, dict):
-        raise ConfigError(f"{where}: the top level must be a JSON object like {{\"featureFlags\": {{...}}}}")
+        raise ConfigError(f'{where}: the top level must be a JSON object like {{"featureFlags": {{...}}}}')
     section = doc.get("featureFlags")
     if section is None:
         return {}
     if not isinstance(section, dict):
-        raise ConfigError(f"{where}: \"featureFlags\" must be an object mapping flag names to values")
+        raise ConfigError(f'{where}: "featureFlags" must be an object mapping flag names to values')
     source = f"{where} featureFlags"
     return {check_name(k, source=source): parse_value(v, flag=k, source=source) for k, v in section.items()}
 
@@ -125,6 +127,13 @@ def _log_applied(old: dict[str, store.FlagState], new: dict[str, store.FlagState
         old_value = before.value if before else None
         new_value = after.value if after else None
         if old_value != new_value:
-            log_event(logger, "feature_flag_applied", flag=name, source=DATABASE, old_value=old_value,
-                      new_value=new_value, actor=after.actor if after else None,
-                      changed_at=after.updated_at if after else None)
+            log_event(
+                logger,
+                "feature_flag_applied",
+                flag=name,
+                source=DATABASE,
+                old_value=old_value,
+                new_value=new_value,
+                actor=after.actor if after else None,
+                changed_at=after.updated_at if after else None,
+            )

@@ -29,8 +29,9 @@ _HINT = "use true, false, or a fraction in [0, 1] such as 0.01 for 1% of session
 
 def check_name(name: object, *, source: str) -> str:
     if not isinstance(name, str) or name not in FLAGS:
-        raise FlagError(f"{source}: unknown feature flag {name!r}; known flags: {', '.join(FLAG_NAMES)}",
-                        flag=str(name))
+        raise FlagError(
+            f"{source}: unknown feature flag {name!r}; known flags: {', '.join(FLAG_NAMES)}", flag=str(name)
+        )
     return name
 
 
@@ -51,7 +52,9 @@ def parse_value(raw: object, *, flag: str, source: str) -> float:
             value = float(text)
         except ValueError:
             hint = " (write the fraction: 0.1 for 10%)" if text.endswith("%") else ""
-            raise FlagError(f"{source}: {flag}={raw!r} is not a flag value{hint}; {_HINT}", flag=flag) from None
+            raise FlagError(
+                f"{source}: {flag}={raw!r} is not a flag value{hint}; {_HINT}", flag=flag
+            ) from None
     else:
         raise FlagError(f"{source}: {flag}={raw!r} is not a flag value; {_HINT}", flag=flag)
     if not math.isfinite(value) or not 0.0 <= value <= 1.0:

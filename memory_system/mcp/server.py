@@ -40,8 +40,11 @@ _ENTITY = {
     "properties": {
         "name": {"type": "string", "description": "The name of the entity"},
         "entityType": {"type": "string", "description": "The type of the entity"},
-        "observations": {"type": "array", "items": {"type": "string"},
-                         "description": "An array of observation contents associated with the entity"},
+        "observations": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "An array of observation contents associated with the entity",
+        },
     },
     "required": ["name", "entityType", "observations"],
     "additionalProperties": False,
@@ -56,13 +59,20 @@ _RELATION = {
     "required": ["from", "to", "relationType"],
     "additionalProperties": False,
 }
-_GRAPH_OUT = {"entities": {"type": "array", "items": _ENTITY}, "relations": {"type": "array", "items": _RELATION}}
+_GRAPH_OUT = {
+    "entities": {"type": "array", "items": _ENTITY},
+    "relations": {"type": "array", "items": _RELATION},
+}
 _DONE_OUT = {"success": {"type": "boolean"}, "message": {"type": "string"}}
 
 
 def _object(properties: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "object", "properties": properties, "required": list(properties),
-            "additionalProperties": False}
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+    }
 
 
 def _array(items: dict[str, Any], description: str | None = None) -> dict[str, Any]:
@@ -77,54 +87,125 @@ _STRING = {"type": "string"}
 # name: (title, description, input properties, output properties, read-only, destructive, idempotent)
 _TOOLS: dict[str, tuple[str, str, dict[str, Any], dict[str, Any], bool, bool, bool]] = {
     "create_entities": (
-        "Create Entities", "Create multiple new entities in the knowledge graph",
-        {"entities": _array(_ENTITY)}, {"entities": _array(_ENTITY)}, False, False, False),
+        "Create Entities",
+        "Create multiple new entities in the knowledge graph",
+        {"entities": _array(_ENTITY)},
+        {"entities": _array(_ENTITY)},
+        False,
+        False,
+        False,
+    ),
     "create_relations": (
         "Create Relations",
         "Create multiple new relations between entities in the knowledge graph. Relations should be in "
         "active voice",
-        {"relations": _array(_RELATION)}, {"relations": _array(_RELATION)}, False, False, False),
+        {"relations": _array(_RELATION)},
+        {"relations": _array(_RELATION)},
+        False,
+        False,
+        False,
+    ),
     "add_observations": (
-        "Add Observations", "Add new observations to existing entities in the knowledge graph",
-        {"observations": _array(_object({
-            "entityName": {"type": "string", "description": "The name of the entity to add the observations to"},
-            "contents": _array(_STRING, "An array of observation contents to add"),
-        }))},
+        "Add Observations",
+        "Add new observations to existing entities in the knowledge graph",
+        {
+            "observations": _array(
+                _object(
+                    {
+                        "entityName": {
+                            "type": "string",
+                            "description": "The name of the entity to add the observations to",
+                        },
+                        "contents": _array(_STRING, "An array of observation contents to add"),
+                    }
+                )
+            )
+        },
         {"results": _array(_object({"entityName": _STRING, "addedObservations": _array(_STRING)}))},
-        False, False, False),
+        False,
+        False,
+        False,
+    ),
     "delete_entities": (
-        "Delete Entities", "Delete multiple entities and their associated relations from the knowledge graph",
-        {"entityNames": _array(_STRING, "An array of entity names to delete")}, _DONE_OUT, False, True, True),
+        "Delete Entities",
+        "Delete multiple entities and their associated relations from the knowledge graph",
+        {"entityNames": _array(_STRING, "An array of entity names to delete")},
+        _DONE_OUT,
+        False,
+        True,
+        True,
+    ),
     "delete_observations": (
-        "Delete Observations", "Delete specific observations from entities in the knowledge graph",
-        {"deletions": _array(_object({
-            "entityName": {"type": "string", "description": "The name of the entity containing the observations"},
-            "observations": _array(_STRING, "An array of observations to delete"),
-        }))},
-        _DONE_OUT, False, True, True),
+        "Delete Observations",
+        "Delete specific observations from entities in the knowledge graph",
+        {
+            "deletions": _array(
+                _object(
+                    {
+                        "entityName": {
+                            "type": "string",
+                            "description": "The name of the entity containing the observations",
+                        },
+                        "observations": _array(_STRING, "An array of observations to delete"),
+                    }
+                )
+            )
+        },
+        _DONE_OUT,
+        False,
+        True,
+        True,
+    ),
     "delete_relations": (
-        "Delete Relations", "Delete multiple relations from the knowledge graph",
-        {"relations": _array(_RELATION, "An array of relations to delete")}, _DONE_OUT, False, True, True),
+        "Delete Relations",
+        "Delete multiple relations from the knowledge graph",
+        {"relations": _array(_RELATION, "An array of relations to delete")},
+        _DONE_OUT,
+        False,
+        True,
+        True,
+    ),
     "read_graph": ("Read Graph", "Read the entire knowledge graph", {}, _GRAPH_OUT, True, False, True),
     "search_nodes": (
-        "Search Nodes", "Search for nodes in the knowledge graph based on a query",
-        {"query": {"type": "string",
-                   "description": "The search query to match against entity names, types, and observation content"}},
-        _GRAPH_OUT, True, False, True),
+        "Search Nodes",
+        "Search for nodes in the knowledge graph based on a query",
+        {
+            "query": {
+                "type": "string",
+                "description": "The search query to match against entity names, types, and observation content",
+            }
+        },
+        _GRAPH_OUT,
+        True,
+        False,
+        True,
+    ),
     "open_nodes": (
-        "Open Nodes", "Open specific nodes in the knowledge graph by their names",
-        {"names": _array(_STRING, "An array of entity names to retrieve")}, _GRAPH_OUT, True, False, True),
+        "Open Nodes",
+        "Open specific nodes in the knowledge graph by their names",
+        {"names": _array(_STRING, "An array of entity names to retrieve")},
+        _GRAPH_OUT,
+        True,
+        False,
+        True,
+    ),
 }
 
 
 def tool_definitions() -> list[types.Tool]:
     return [
         types.Tool(
-            name=name, title=title, description=description,
-            input_schema=_object(inputs), output_schema=_object(outputs),
+            name=name,
+            title=title,
+            description=description,
+            input_schema=_object(inputs),
+            output_schema=_object(outputs),
             annotations=types.ToolAnnotations(
-                title=title, read_only_hint=read_only, destructive_hint=destructive,
-                idempotent_hint=idempotent, open_world_hint=False,
+                title=title,
+                read_only_hint=read_only,
+                destructive_hint=destructive,
+                idempotent_hint=idempotent,
+                open_world_hint=False,
             ),
         )
         for name, (title, description, inputs, outputs, read_only, destructive, idempotent) in _TOOLS.items()
@@ -158,10 +239,15 @@ class GraphTools:
         self.graph = graph
         self.namespace = namespace
         self._handlers: dict[str, Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]] = {
-            "create_entities": self._create_entities, "create_relations": self._create_relations,
-            "add_observations": self._add_observations, "delete_entities": self._delete_entities,
-            "delete_observations": self._delete_observations, "delete_relations": self._delete_relations,
-            "read_graph": self._read_graph, "search_nodes": self._search_nodes, "open_nodes": self._open_nodes,
+            "create_entities": self._create_entities,
+            "create_relations": self._create_relations,
+            "add_observations": self._add_observations,
+            "delete_entities": self._delete_entities,
+            "delete_observations": self._delete_observations,
+            "delete_relations": self._delete_relations,
+            "read_graph": self._read_graph,
+            "search_nodes": self._search_nodes,
+            "open_nodes": self._open_nodes,
         }
 
     def call(self, name: str, arguments: dict[str, Any] | None) -> types.CallToolResult:
@@ -176,8 +262,9 @@ class GraphTools:
             text, structured = handler(arguments)
         except GraphError as exc:
             return _error(f"{name} refused, nothing changed: {exc}")
-        return types.CallToolResult(content=[types.TextContent(type="text", text=text)],
-                                    structured_content=structured)
+        return types.CallToolResult(
+            content=[types.TextContent(type="text", text=text)], structured_content=structured
+        )
 
     def _create_entities(self, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         created = self.graph.create_entities(
@@ -194,7 +281,8 @@ class GraphTools:
 
     def _add_observations(self, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         added = self.graph.add_observations(
-            [ObservationSet(o["entityName"], tuple(o["contents"])) for o in args["observations"]], self.namespace
+            [ObservationSet(o["entityName"], tuple(o["contents"])) for o in args["observations"]],
+            self.namespace,
         )
         result = [{"entityName": a.entity_name, "addedObservations": list(a.contents)} for a in added]
         return _as_json(result), {"results": result}
@@ -205,7 +293,8 @@ class GraphTools:
 
     def _delete_observations(self, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         self.graph.delete_observations(
-            [ObservationSet(d["entityName"], tuple(d["observations"])) for d in args["deletions"]], self.namespace
+            [ObservationSet(d["entityName"], tuple(d["observations"])) for d in args["deletions"]],
+            self.namespace,
         )
         return _done("Observations deleted successfully")
 
@@ -244,22 +333,45 @@ def build_server(tools: GraphTools) -> Server[Any]:
         # SQLite calls block; a worker thread keeps the protocol loop answering pings meanwhile.
         return await anyio.to_thread.run_sync(tools.call, params.name, params.arguments)
 
-    async def list_resources(ctx: Any, params: types.PaginatedRequestParams | None) -> types.ListResourcesResult:
-        return types.ListResourcesResult(resources=[types.Resource(
-            name="knowledge-graph", title="Knowledge Graph", uri=GRAPH_URI, mime_type="application/json",
-            description="The full knowledge graph with all entities and relations",
-        )])
+    async def list_resources(
+        ctx: Any, params: types.PaginatedRequestParams | None
+    ) -> types.ListResourcesResult:
+        return types.ListResourcesResult(
+            resources=[
+                types.Resource(
+                    name="knowledge-graph",
+                    title="Knowledge Graph",
+                    uri=GRAPH_URI,
+                    mime_type="application/json",
+                    description="The full knowledge graph with all entities and relations",
+                )
+            ]
+        )
 
     async def read_resource(ctx: Any, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:
         if str(params.uri) != GRAPH_URI:
-            raise MCPError(types.INVALID_PARAMS, f"unknown resource {params.uri}; the one resource is {GRAPH_URI}")
+            raise MCPError(
+                types.INVALID_PARAMS, f"unknown resource {params.uri}; the one resource is {GRAPH_URI}"
+            )
         graph = await anyio.to_thread.run_sync(tools.graph.read_graph, tools.namespace)
-        return types.ReadResourceResult(contents=[types.TextResourceContents(
-            uri=GRAPH_URI, mime_type="application/json", text=_as_json(graph.to_dict()),
-        )])
+        return types.ReadResourceResult(
+            contents=[
+                types.TextResourceContents(
+                    uri=GRAPH_URI,
+                    mime_type="application/json",
+                    text=_as_json(graph.to_dict()),
+                )
+            ]
+        )
 
-    return Server("memory-system", version=__version__, on_list_tools=list_tools, on_call_tool=call_tool,
-                  on_list_resources=list_resources, on_read_resource=read_resource)
+    return Server(
+        "memory-system",
+        version=__version__,
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
+        on_list_resources=list_resources,
+        on_read_resource=read_resource,
+    )
 
 
 def serve_stdio(graph: KnowledgeGraph, namespace: str = DEFAULT_NAMESPACE) -> None:

@@ -28,8 +28,16 @@ from memory_system.store.connection import open_connection
 
 MANIFEST_FORMAT = 1
 MANIFEST_SUFFIX = ".manifest.json"
-_REQUIRED = ("format", "source", "database_id", "created_at", "schema_version", "row_counts",
-             "sha256", "integrity_check")
+_REQUIRED = (
+    "format",
+    "source",
+    "database_id",
+    "created_at",
+    "schema_version",
+    "row_counts",
+    "sha256",
+    "integrity_check",
+)
 
 Progress = Callable[[str, int, int], None]
 """``progress(stage, done, total)``: stage is "copy" (pages), "verify" (0 then 1) or "checksum" (bytes)."""
@@ -86,7 +94,9 @@ def _prepare_dest(dest: Path) -> None:
     try:
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise BackupError(f"cannot create backup directory {dest}: {exc.strerror}; choose another --dest") from exc
+        raise BackupError(
+            f"cannot create backup directory {dest}: {exc.strerror}; choose another --dest"
+        ) from exc
     if not os.access(dest, os.W_OK):
         raise BackupError(f"backup directory {dest} is not writable; choose another --dest")
 
@@ -105,8 +115,14 @@ def _describe_copy(path: Path) -> dict[str, Any]:
         conn.close()
 
 
-def create_backup(db_path: Path, dest_dir: Path | None = None, *, progress: Progress | None = None,
-                  now: datetime | None = None, pages_per_step: int = maintenance.PAGES_PER_STEP) -> Backup:
+def create_backup(
+    db_path: Path,
+    dest_dir: Path | None = None,
+    *,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+    pages_per_step: int = maintenance.PAGES_PER_STEP,
+) -> Backup:
     """Copy the live database into ``dest_dir`` (default ``backups/`` beside it) and verify it."""
     started = time.monotonic()
     maintenance.require_memory_database(db_path)
@@ -165,8 +181,11 @@ def create_backup(db_path: Path, dest_dir: Path | None = None, *, progress: Prog
         "sha256": checksum,
         "integrity_check": "ok",
         "duration_s": round(time.monotonic() - started, 3),
-        "timings_s": {"copy": round(copied - started, 3), "integrity_check_and_counts": round(checked - copied, 3),
-                      "sha256": round(hashed - checked, 3)},
+        "timings_s": {
+            "copy": round(copied - started, 3),
+            "integrity_check_and_counts": round(checked - copied, 3),
+            "sha256": round(hashed - checked, 3),
+        },
     }
     manifest_path = manifest_path_for(final)
     tmp = manifest_path.with_name(manifest_path.name + ".partial")
@@ -196,12 +215,15 @@ def read_manifest(backup_path: Path) -> dict[str, Any]:
     if missing:
         raise BackupError(f"manifest {path} lacks {', '.join(missing)}; it was not written by 'db backup'")
     if manifest["format"] != MANIFEST_FORMAT:
-        raise BackupError(f"manifest {path} has format {manifest['format']}, this code reads {MANIFEST_FORMAT}")
+        raise BackupError(
+            f"manifest {path} has format {manifest['format']}, this code reads {MANIFEST_FORMAT}"
+        )
     return dict(manifest)
 
 
-def verify_backup(backup_path: Path, *, full_integrity: bool = True,
-                  progress: Progress | None = None) -> Backup:
+def verify_backup(
+    backup_path: Path, *, full_integrity: bool = True, progress: Progress | None = None
+) -> Backup:
     """Trust a backup only if its bytes hash to the manifest's sha256 and pass integrity_check.
 
     With ``full_integrity=False`` the integrity result recorded in the manifest is relied
@@ -231,8 +253,10 @@ def verify_backup(backup_path: Path, *, full_integrity: bool = True,
         if problems:
             raise BackupError(f"backup {backup_path} fails integrity_check: {problems[0]}")
         if inner_id != manifest["database_id"]:
-            raise BackupError(f"backup {backup_path} holds database {inner_id}, its manifest says "
-                              f"{manifest['database_id']}; the files do not belong together")
+            raise BackupError(
+                f"backup {backup_path} holds database {inner_id}, its manifest says "
+                f"{manifest['database_id']}; the files do not belong together"
+            )
     return Backup(backup_path, manifest)
 
 
@@ -247,5 +271,7 @@ def require_fresh(backup: Backup, max_age: timedelta, now: datetime | None = Non
             f"take a fresh one with 'memory-system db backup' (limit {int(max_age.total_seconds() // 60)} minutes)"
         )
     if age < -timedelta(minutes=5):
-        raise BackupError(f"backup {backup.path} is dated in the future ({backup.manifest['created_at']}); "
-                          "check the clock and take a fresh backup")
+        raise BackupError(
+            f"backup {backup.path} is dated in the future ({backup.manifest['created_at']}); "
+            "check the clock and take a fresh backup"
+        )

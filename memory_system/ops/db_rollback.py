@@ -61,10 +61,14 @@ class RollbackPlan:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "database": str(self.db_path), "migration": self.migration, "database_id": self.database_id,
+            "database": str(self.db_path),
+            "migration": self.migration,
+            "database_id": self.database_id,
             "impact": self.impact.to_dict(),
             "backup": None if self.backup is None else str(self.backup.path),
-            "approved_by": self.approvers, "emergency": self.emergency, "waived": self.waived,
+            "approved_by": self.approvers,
+            "emergency": self.emergency,
+            "waived": self.waived,
             "service_running": self.service_running,
         }
 
@@ -94,9 +98,15 @@ class RollbackResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            **self.plan.to_dict(), "rows_lost": self.rows_lost, "phase_1_before": self.phase_1_before,
-            "phase_1_after": self.phase_1_after, "check": self.check.to_dict(), "verified": self.verified,
-            "problems": self.problems(), "record_id": self.record_id, "duration_s": self.duration_s,
+            **self.plan.to_dict(),
+            "rows_lost": self.rows_lost,
+            "phase_1_before": self.phase_1_before,
+            "phase_1_after": self.phase_1_after,
+            "check": self.check.to_dict(),
+            "verified": self.verified,
+            "problems": self.problems(),
+            "record_id": self.record_id,
+            "duration_s": self.duration_s,
         }
 
 
@@ -141,8 +151,10 @@ def plan_rollback(
     finally:
         conn.close()
     if migration != current:
-        raise MigrationError(f"migration {migration:03d} is not the newest applied (that is {current:03d}); "
-                             f"roll back {current:03d} first")
+        raise MigrationError(
+            f"migration {migration:03d} is not the newest applied (that is {current:03d}); "
+            f"roll back {current:03d} first"
+        )
 
     running = held_by_other(db_path)
     if running and not force:
@@ -152,17 +164,23 @@ def plan_rollback(
         )
     unmet: list[str] = []
     if dangling:
-        unmet.append(f"the database already has {len(dangling)} foreign key problem(s) (first: {dangling[0]}); "
-                     "run 'memory-system db check' and restore or repair first")
+        unmet.append(
+            f"the database already has {len(dangling)} foreign key problem(s) (first: {dangling[0]}); "
+            "run 'memory-system db check' and restore or repair first"
+        )
     approvers = distinct_approvers(approved_by)
     if len(approvers) < REQUIRED_APPROVERS:
         given = ", ".join(approved_by) if approved_by else "none"
-        unmet.append(f"a rollback needs {REQUIRED_APPROVERS} distinct approvers "
-                     f"(--approved-by NAME --approved-by OTHER); given: {given}")
+        unmet.append(
+            f"a rollback needs {REQUIRED_APPROVERS} distinct approvers "
+            f"(--approved-by NAME --approved-by OTHER); given: {given}"
+        )
     verified: backups.Backup | None = None
     if backup_path is None:
-        unmet.append("a rollback needs --backup PATH: a verified backup of this database from the last hour "
-                     "(make one with 'memory-system db backup')")
+        unmet.append(
+            "a rollback needs --backup PATH: a verified backup of this database from the last hour "
+            "(make one with 'memory-system db backup')"
+        )
     else:
         verified = backups.verify_backup(backup_path, full_integrity=False)
         if verified.manifest["database_id"] != identity:
@@ -182,8 +200,14 @@ def plan_rollback(
     if unmet and not emergency:
         raise RollbackRefused("; ".join(unmet))
     return RollbackPlan(
-        db_path=db_path, migration=migration, database_id=identity, impact=impact, backup=verified,
-        approvers=approvers, emergency=emergency, waived=unmet if emergency else [],
+        db_path=db_path,
+        migration=migration,
+        database_id=identity,
+        impact=impact,
+        backup=verified,
+        approvers=approvers,
+        emergency=emergency,
+        waived=unmet if emergency else [],
         service_running=running,
     )
 
@@ -192,20 +216,36 @@ def execute_rollback(plan: RollbackPlan) -> RollbackResult:
     """Run the rollback script in one transaction, then verify and record it."""
     started = time.monotonic()
     if not plan.service_running and held_by_other(plan.db_path):  # started while we asked for confirmation
-        raise RollbackRefused(f"{plan.db_path} is now held by a running service (pid {holder_pid(plan.db_path)}); "
-                              "stop it first, or pass --force")
+        raise RollbackRefused(
+            f"{plan.db_path} is now held by a running service (pid {holder_pid(plan.db_path)}); "
+            "stop it first, or pass --force"
+        )
     if plan.emergency:
-        log_event(logger, "db_rollback_emergency", logging.CRITICAL, database=str(plan.db_path),
-                  migration=plan.migration, waived=plan.waived, approved_by=plan.approvers,
-                  backup=None if plan.backup is None else str(plan.backup.path))
+        log_event(
+            logger,
+            "db_rollback_emergency",
+            logging.CRITICAL,
+            database=str(plan.db_path),
+            migration=plan.migration,
+            waived=plan.waived,
+            approved_by=plan.approvers,
+            backup=None if plan.backup is None else str(plan.backup.path),
+        )
     conn = open_connection(plan.db_path, create=False)
     try:
         if maintenance.database_id(conn) != plan.database_id:
             raise RollbackRefused(f"{plan.db_path} changed identity since the checks; start again")
         phase_1_before = inventory.phase_1_counts(conn)
         lost = impact_of(conn, plan.migration).rows_lost()  # recounted: writes may have landed meanwhile
-        log_event(logger, "db_rollback_started", logging.WARNING, database=str(plan.db_path),
-                  migration=plan.migration, rows_lost=lost, emergency=plan.emergency)
+        log_event(
+            logger,
+            "db_rollback_started",
+            logging.WARNING,
+            database=str(plan.db_path),
+            migration=plan.migration,
+            rows_lost=lost,
+            emergency=plan.emergency,
+        )
         migrations.rollback(conn, plan.migration)
         check = check_connection(conn, str(plan.db_path))
         phase_1_after = inventory.phase_1_counts(conn)
@@ -213,23 +253,43 @@ def execute_rollback(plan: RollbackPlan) -> RollbackResult:
         result = RollbackResult(plan, lost, phase_1_before, phase_1_after, check, tables_left, None, 0.0)
         details = {
             "backup_sha256": None if plan.backup is None else plan.backup.manifest["sha256"],
-            "waived": plan.waived, "phase_1_before": phase_1_before, "phase_1_after": phase_1_after,
-            "verified": result.verified, "problems": result.problems(),
+            "waived": plan.waived,
+            "phase_1_before": phase_1_before,
+            "phase_1_after": phase_1_after,
+            "verified": result.verified,
+            "problems": result.problems(),
         }
         with transaction(conn):
             result.record_id = maintenance.record_rollback(
-                conn, migration=plan.migration,
+                conn,
+                migration=plan.migration,
                 backup_path=None if plan.backup is None else str(plan.backup.path.resolve()),
-                approved_by=plan.approvers, emergency=plan.emergency, rows_lost=lost, details=details,
+                approved_by=plan.approvers,
+                emergency=plan.emergency,
+                rows_lost=lost,
+                details=details,
             )
     finally:
         conn.close()
     result.duration_s = round(time.monotonic() - started, 3)
     if result.verified:
-        log_event(logger, "db_rollback_completed", logging.WARNING, database=str(plan.db_path),
-                  migration=plan.migration, rows_lost=lost, record_id=result.record_id,
-                  duration_s=result.duration_s)
+        log_event(
+            logger,
+            "db_rollback_completed",
+            logging.WARNING,
+            database=str(plan.db_path),
+            migration=plan.migration,
+            rows_lost=lost,
+            record_id=result.record_id,
+            duration_s=result.duration_s,
+        )
     else:
-        log_event(logger, "db_rollback_verification_failed", logging.CRITICAL, database=str(plan.db_path),
-                  migration=plan.migration, problems=result.problems())
+        log_event(
+            logger,
+            "db_rollback_verification_failed",
+            logging.CRITICAL,
+            database=str(plan.db_path),
+            migration=plan.migration,
+            problems=result.problems(),
+        )
     return result

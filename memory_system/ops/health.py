@@ -93,11 +93,17 @@ def probe_database(path: Path, identity: tuple[int, int] | None) -> SchemaProbe:
     if identity is not None:
         now = file_identity(path)
         if now is None:
-            return SchemaProbe(False, f"database file {path} is gone (moved or deleted while the service "
-                               "runs); put it back or restart the service")
+            return SchemaProbe(
+                False,
+                f"database file {path} is gone (moved or deleted while the service "
+                "runs); put it back or restart the service",
+            )
         if now != identity:
-            return SchemaProbe(False, f"database file {path} was replaced while the service runs; "
-                               "the service still writes to the old file: restart it")
+            return SchemaProbe(
+                False,
+                f"database file {path} was replaced while the service runs; "
+                "the service still writes to the old file: restart it",
+            )
     try:
         conn = open_connection(path, create=False)
     except StoreError as exc:
@@ -118,8 +124,10 @@ def readiness(sources: HealthSources, state: ServiceState) -> tuple[bool, dict[s
     if not schema.reachable:
         reasons.append(f"database unreachable: {schema.error}")
     elif schema.state == "behind":
-        reasons.append(f"schema version {schema.current} is behind the {schema.expected} this release expects: "
-                       "run 'memory-system db migrate' (serve migrates on start unless --no-migrate)")
+        reasons.append(
+            f"schema version {schema.current} is behind the {schema.expected} this release expects: "
+            "run 'memory-system db migrate' (serve migrates on start unless --no-migrate)"
+        )
     if state.config_loaded_at is None:
         reasons.append("configuration not loaded")
     body: dict[str, Any] = {
@@ -133,14 +141,19 @@ def readiness(sources: HealthSources, state: ServiceState) -> tuple[bool, dict[s
         "draining": state.draining,
     }
     if schema.state == "ahead":
-        body["schema_note"] = (f"the database is at schema {schema.current}, newer than the {schema.expected} "
-                               "this release expects (a later release migrated it); this release ignores "
-                               "what it does not know and keeps working")
+        body["schema_note"] = (
+            f"the database is at schema {schema.current}, newer than the {schema.expected} "
+            "this release expects (a later release migrated it); this release ignores "
+            "what it does not know and keeps working"
+        )
     retrieval = sources.retrieval()
     if retrieval is not None:  # vectors of another model: still ready (full text answers), but say so
         rag = retrieval.status()
-        body["vectors"] = ("stale: stored vectors come from another model; run 'memory-system embed --reembed'"
-                           if rag.get("stale") else ("current" if rag.get("semantic") else "none (full-text only)"))
+        body["vectors"] = (
+            "stale: stored vectors come from another model; run 'memory-system embed --reembed'"
+            if rag.get("stale")
+            else ("current" if rag.get("semantic") else "none (full-text only)")
+        )
     if reasons:
         body["reasons"] = reasons
     return not reasons, body
@@ -158,14 +171,20 @@ def memory_headroom() -> tuple[str, dict[str, Any]]:
         used = _read_int("/sys/fs/cgroup/memory.current") or rss
         available = min(available, max(0, limit - used)) if available else max(0, limit - used)
         total = min(total, limit) if total else limit
-    details = {"rss_bytes": rss, "available_bytes": available, "total_bytes": total,
-               "cgroup_limit_bytes": limit}
+    details = {
+        "rss_bytes": rss,
+        "available_bytes": available,
+        "total_bytes": total,
+        "cgroup_limit_bytes": limit,
+    }
     if not total:
         return "cannot read /proc/meminfo", details
     floor = max(MIN_HEADROOM_BYTES, int(MIN_HEADROOM_FRACTION * total))
     if available < floor:
-        return (f"low memory: {available // 2**20} MiB available (process uses {rss // 2**20} MiB), "
-                f"below the {floor // 2**20} MiB floor"), details
+        return (
+            f"low memory: {available // 2**20} MiB available (process uses {rss // 2**20} MiB), "
+            f"below the {floor // 2**20} MiB floor"
+        ), details
     return OK, details
 
 
@@ -240,8 +259,11 @@ def deep(sources: HealthSources, state: ServiceState) -> tuple[bool, dict[str, A
         if not schema.reachable:
             return str(schema.error), {}
         verdict = OK if schema.state in ("current", "ahead") else f"schema {schema.state}"
-        return verdict, {"schema_version": schema.current, "expected_schema_version": schema.expected,
-                         "schema": schema.state}
+        return verdict, {
+            "schema_version": schema.current,
+            "expected_schema_version": schema.expected,
+            "schema": schema.state,
+        }
 
     def database_read() -> tuple[str, dict[str, Any]]:
         return OK, {"migrations": probes.read_probe(sources.db.reader())}

@@ -42,24 +42,33 @@ class Impact:
         return {t.table: t.rows for t in self.tables}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"migration": self.migration, "name": self.name, "applied_at": self.applied_at,
-                "tables": [asdict(t) for t in self.tables], "total_rows": self.total_rows,
-                "total_created_after": self.total_created_after}
+        return {
+            "migration": self.migration,
+            "name": self.name,
+            "applied_at": self.applied_at,
+            "tables": [asdict(t) for t in self.tables],
+            "total_rows": self.total_rows,
+            "total_created_after": self.total_created_after,
+        }
 
 
 def impact_of(conn: Connection, version: int) -> Impact:
     record = next((m for m in migrations.applied(conn) if m.version == version), None)
     if record is None:
-        raise MigrationError(f"migration {version:03d} is not applied to this database; "
-                             "a rollback of it would change nothing (see 'memory-system db status')")
+        raise MigrationError(
+            f"migration {version:03d} is not applied to this database; "
+            "a rollback of it would change nothing (see 'memory-system db status')"
+        )
     tables = inventory.existing(conn, list(inventory.tables_created_by(version)))
     counts = inventory.row_counts(conn, tables)
     return Impact(
         migration=version,
         name=record.name,
         applied_at=record.applied_at,
-        tables=[TableImpact(t, counts[t], inventory.rows_created_after(conn, t, record.applied_at))
-                for t in tables],
+        tables=[
+            TableImpact(t, counts[t], inventory.rows_created_after(conn, t, record.applied_at))
+            for t in tables
+        ],
     )
 
 

@@ -27,13 +27,18 @@ class CheckResult:
 
     def problems(self) -> list[str]:
         """One line per problem, each naming what is wrong."""
-        return ([f"integrity_check: {line}" for line in self.integrity]
-                + [f"foreign_key_check: {line}" for line in self.foreign_keys])
+        return [f"integrity_check: {line}" for line in self.integrity] + [
+            f"foreign_key_check: {line}" for line in self.foreign_keys
+        ]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"database": self.database, "ok": self.ok,
-                "integrity_check": self.integrity or ["ok"], "foreign_key_check": self.foreign_keys,
-                "problems": self.problems()}
+        return {
+            "database": self.database,
+            "ok": self.ok,
+            "integrity_check": self.integrity or ["ok"],
+            "foreign_key_check": self.foreign_keys,
+            "problems": self.problems(),
+        }
 
 
 def check_connection(conn: Connection, database: str, *, quick: bool = False) -> CheckResult:

@@ -50,10 +50,15 @@ class RestorePlan:
     force: bool
 
     def to_dict(self) -> dict[str, Any]:
-        return {"database": str(self.db_path), "backup": str(self.backup.path),
-                "backup_created_at": self.backup.manifest["created_at"],
-                "database_id": self.backup.manifest["database_id"], "current_exists": self.current_exists,
-                "service_running": self.service_running, "force": self.force}
+        return {
+            "database": str(self.db_path),
+            "backup": str(self.backup.path),
+            "backup_created_at": self.backup.manifest["created_at"],
+            "database_id": self.backup.manifest["database_id"],
+            "current_exists": self.current_exists,
+            "service_running": self.service_running,
+            "force": self.force,
+        }
 
 
 @dataclass
@@ -66,9 +71,14 @@ class RestoreResult:
     rollback_records_carried: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.plan.to_dict(), "kept_aside": None if self.kept_aside is None else str(self.kept_aside),
-                "schema_version": self.schema_version, "row_counts": self.row_counts,
-                "duration_s": self.duration_s, "rollback_records_carried": self.rollback_records_carried}
+        return {
+            **self.plan.to_dict(),
+            "kept_aside": None if self.kept_aside is None else str(self.kept_aside),
+            "schema_version": self.schema_version,
+            "row_counts": self.row_counts,
+            "duration_s": self.duration_s,
+            "rollback_records_carried": self.rollback_records_carried,
+        }
 
 
 def _side(path: Path, suffix: str) -> Path:
@@ -108,15 +118,21 @@ def _carry_rollback_records(previous: Path, restored: Connection, since: str) ->
     with transaction(restored):
         for r in records:
             maintenance.record_rollback(
-                restored, migration=r["migration"], backup_path=r["backup_path"], approved_by=r["approved_by"],
-                emergency=r["emergency"], rows_lost=r["rows_lost"],
-                details={**r["details"], "carried_from": str(previous)}, created_at=r["created_at"],
+                restored,
+                migration=r["migration"],
+                backup_path=r["backup_path"],
+                approved_by=r["approved_by"],
+                emergency=r["emergency"],
+                rows_lost=r["rows_lost"],
+                details={**r["details"], "carried_from": str(previous)},
+                created_at=r["created_at"],
             )
     return len(records)
 
 
-def plan_restore(db_path: Path, backup_path: Path, *, force: bool = False,
-                 progress: backups.Progress | None = None) -> RestorePlan:
+def plan_restore(
+    db_path: Path, backup_path: Path, *, force: bool = False, progress: backups.Progress | None = None
+) -> RestorePlan:
     """Verify the backup and the target; raises naming the first problem; changes nothing."""
     backup = backups.verify_backup(backup_path, full_integrity=True, progress=progress)
     parent = db_path.parent
@@ -138,8 +154,10 @@ def plan_restore(db_path: Path, backup_path: Path, *, force: bool = False,
         except StoreError:
             foreign = False  # unreadable: the damaged database a restore is for
         if foreign:
-            raise RestoreRefused(f"{db_path} is a SQLite database but not a memory-system one; "
-                                 "refusing to replace it: check --db, or move it away first")
+            raise RestoreRefused(
+                f"{db_path} is a SQLite database but not a memory-system one; "
+                "refusing to replace it: check --db, or move it away first"
+            )
         current_id = _current_identity(db_path)
         if current_id is not None and current_id != backup.manifest["database_id"]:
             raise RestoreRefused(
@@ -148,8 +166,10 @@ def plan_restore(db_path: Path, backup_path: Path, *, force: bool = False,
             )
     running = held_by_other(db_path)
     if running and not force:
-        raise RestoreRefused(f"{db_path} is held by a running service (pid {holder_pid(db_path)}); "
-                             "stop it first, or pass --force and restart it right after")
+        raise RestoreRefused(
+            f"{db_path} is held by a running service (pid {holder_pid(db_path)}); "
+            "stop it first, or pass --force and restart it right after"
+        )
     return RestorePlan(db_path, backup, exists, current_id, running, force)
 
 
@@ -157,16 +177,20 @@ def execute_restore(plan: RestorePlan, *, progress: backups.Progress | None = No
     started = time.monotonic()
     db_path = plan.db_path
     if not plan.force and held_by_other(db_path):  # started while we asked for confirmation
-        raise RestoreRefused(f"{db_path} is now held by a running service (pid {holder_pid(db_path)}); "
-                             "stop it first, or pass --force")
+        raise RestoreRefused(
+            f"{db_path} is now held by a running service (pid {holder_pid(db_path)}); "
+            "stop it first, or pass --force"
+        )
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     staged = db_path.with_name(f".{db_path.name}.restore-{stamp}.partial")
     try:
         shutil.copyfile(plan.backup.path, staged)
         maintenance.fsync_path(staged)
         if backups.sha256_file(staged, progress) != plan.backup.manifest["sha256"]:
-            raise StoreError(f"the copy of {plan.backup.path} at {staged} does not match its checksum; "
-                             "nothing was changed (check the disk)")
+            raise StoreError(
+                f"the copy of {plan.backup.path} at {staged} does not match its checksum; "
+                "nothing was changed (check the disk)"
+            )
     except BaseException:
         staged.unlink(missing_ok=True)
         raise
@@ -193,14 +217,25 @@ def execute_restore(plan: RestorePlan, *, progress: backups.Progress | None = No
 
     conn = open_connection(db_path, create=False)
     try:
-        carried = 0 if kept_aside is None else _carry_rollback_records(
-            kept_aside, conn, since=str(plan.backup.manifest["created_at"]))
+        carried = (
+            0
+            if kept_aside is None
+            else _carry_rollback_records(kept_aside, conn, since=str(plan.backup.manifest["created_at"]))
+        )
         version = migrations.current_version(conn)
         counts = inventory.row_counts(conn)
     finally:
         conn.close()
     result = RestoreResult(plan, kept_aside, version, counts, round(time.monotonic() - started, 3), carried)
-    log_event(logger, "db_restored", logging.WARNING, database=str(db_path), backup=str(plan.backup.path),
-              kept_aside=None if kept_aside is None else str(kept_aside), forced=plan.force,
-              service_running=plan.service_running, schema_version=version)
+    log_event(
+        logger,
+        "db_restored",
+        logging.WARNING,
+        database=str(db_path),
+        backup=str(plan.backup.path),
+        kept_aside=None if kept_aside is None else str(kept_aside),
+        forced=plan.force,
+        service_running=plan.service_running,
+        schema_version=version,
+    )
     return result

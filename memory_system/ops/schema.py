@@ -32,7 +32,7 @@ def expected_version() -> int:
 
 
 def schema_state(current: int, expected: int) -> str:
-    """"current", "behind" (a migration is pending: not ready) or "ahead" (a later release
+    """ "current", "behind" (a migration is pending: not ready) or "ahead" (a later release
     migrated this database: still ready, see /health/ready)."""
     if current == expected:
         return "current"

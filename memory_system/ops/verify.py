@@ -39,8 +39,9 @@ class Check:
 class Verifier:
     """Talks to one running service as an operator (admin token) and as an agent."""
 
-    def __init__(self, url: str, *, admin_token: str | None, agent_token: str | None,
-                 timeout_s: float = 10.0) -> None:
+    def __init__(
+        self, url: str, *, admin_token: str | None, agent_token: str | None, timeout_s: float = 10.0
+    ) -> None:
         self.url = url.rstrip("/")
         self._admin = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
         self._agent = {"Authorization": f"Bearer {agent_token}"} if agent_token else {}
@@ -58,8 +59,10 @@ class Verifier:
     def ready(self) -> Check:
         response = self._get("/health/ready", {})
         body = _json(response)
-        detail = (f"HTTP {response.status_code}, version {body.get('version')}, schema "
-                  f"{body.get('schema_version')} ({body.get('schema')}), expected {body.get('expected_schema_version')}")
+        detail = (
+            f"HTTP {response.status_code}, version {body.get('version')}, schema "
+            f"{body.get('schema_version')} ({body.get('schema')}), expected {body.get('expected_schema_version')}"
+        )
         return Check("service ready", response.status_code == 200, detail)
 
     def option_a(self, flags: Sequence[str]) -> list[Check]:
@@ -70,14 +73,24 @@ class Verifier:
             effective = _effective(snapshot, flag)
             checks.append(Check(f"{flag} effective value is 0", effective == 0, f"effective = {effective}"))
             enabled = stats.get("flags", {}).get(flag, {}).get("enabled_sessions")
-            checks.append(Check(f"{flag}: no active session has it", enabled == 0,
-                                f"active sessions with it enabled = {enabled}"))
+            checks.append(
+                Check(
+                    f"{flag}: no active session has it",
+                    enabled == 0,
+                    f"active sessions with it enabled = {enabled}",
+                )
+            )
         session = self._post("/v1/sessions", {}, self._agent)
         session_body = _json(session)
         evaluated = session_body.get("flags", {})
         for flag in flags:
-            checks.append(Check(f"{flag} is off for a new session", evaluated.get(flag) is False,
-                                f"POST /v1/sessions -> HTTP {session.status_code}, {flag} = {evaluated.get(flag)}"))
+            checks.append(
+                Check(
+                    f"{flag} is off for a new session",
+                    evaluated.get(flag) is False,
+                    f"POST /v1/sessions -> HTTP {session.status_code}, {flag} = {evaluated.get(flag)}",
+                )
+            )
         session_id = session_body.get("session_id")
         behaviours: dict[str, Callable[[str | None], Check]] = {
             USE_ENHANCED_INJECTION: self._legacy_injection,
@@ -92,30 +105,43 @@ class Verifier:
         return {**self._agent, "X-Session-Id": session_id} if session_id else self._agent
 
     def _legacy_injection(self, session_id: str | None) -> Check:
-        response = self._post("/v1/inject", {"query": "rollback verification", "session_id": session_id},
-                              self._in_session(session_id))
+        response = self._post(
+            "/v1/inject",
+            {"query": "rollback verification", "session_id": session_id},
+            self._in_session(session_id),
+        )
         mode = _json(response).get("mode")
-        return Check("injection uses the legacy path", response.status_code == 200 and mode == "legacy",
-                     f"POST /v1/inject -> HTTP {response.status_code}, mode = {mode}")
+        return Check(
+            "injection uses the legacy path",
+            response.status_code == 200 and mode == "legacy",
+            f"POST /v1/inject -> HTTP {response.status_code}, mode = {mode}",
+        )
 
     def _sharing_refused(self, session_id: str | None) -> Check:
-        response = self._post(f"/v1/memories/{PROBE_MEMORY_ID}/shares", {"namespace": True},
-                              self._in_session(session_id))
-        error = (_json(response).get("detail") or {})
+        response = self._post(
+            f"/v1/memories/{PROBE_MEMORY_ID}/shares", {"namespace": True}, self._in_session(session_id)
+        )
+        error = _json(response).get("detail") or {}
         error = error.get("error") if isinstance(error, dict) else _json(response).get("error")
-        return Check("sharing calls are refused as disabled",
-                     response.status_code == 409 and error == "feature_disabled",
-                     f"POST /v1/memories/{{id}}/shares -> HTTP {response.status_code}, error = {error}")
+        return Check(
+            "sharing calls are refused as disabled",
+            response.status_code == 409 and error == "feature_disabled",
+            f"POST /v1/memories/{{id}}/shares -> HTTP {response.status_code}, error = {error}",
+        )
 
     def _flat_tiers(self, session_id: str | None) -> Check:
         response = self._get("/v1/memories?limit=1", self._in_session(session_id))
         tiers = _json(response).get("tiers")
-        return Check("memories are read as one flat tier", response.status_code == 200 and tiers == "flat",
-                     f"GET /v1/memories -> HTTP {response.status_code}, tiers = {tiers}")
+        return Check(
+            "memories are read as one flat tier",
+            response.status_code == 200 and tiers == "flat",
+            f"GET /v1/memories -> HTTP {response.status_code}, tiers = {tiers}",
+        )
 
 
-def verify_option_a(url: str, flags: Sequence[str] | None, *, admin_token: str | None,
-                    agent_token: str | None) -> list[Check]:
+def verify_option_a(
+    url: str, flags: Sequence[str] | None, *, admin_token: str | None, agent_token: str | None
+) -> list[Check]:
     unknown = [f for f in flags or () if f not in FLAG_NAMES]
     if unknown:
         raise ValueError(f"unknown flag {unknown[0]!r}; known: {', '.join(FLAG_NAMES)}")
@@ -140,8 +166,13 @@ def verify_option_c(db_path: Path, url: str | None, *, expect_version: int | Non
     checks = [Check("integrity and foreign keys", report.ok, "; ".join(report.problems()) or "ok")]
     status = schema.status(db_path)
     if expect_version is not None:
-        checks.append(Check(f"schema version is {expect_version}", status.current_version == expect_version,
-                            f"schema version {status.current_version}"))
+        checks.append(
+            Check(
+                f"schema version is {expect_version}",
+                status.current_version == expect_version,
+                f"schema version {status.current_version}",
+            )
+        )
     if url:
         verifier = Verifier(url, admin_token=None, agent_token=None)
         try:

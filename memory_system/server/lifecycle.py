@@ -62,8 +62,14 @@ def reload_config(
         runtime.flags.reload_config()
     except ConfigError as exc:
         state.config_error = str(exc)
-        log_event(logger, "config_reload_failed", logging.ERROR, path=path, error=str(exc),
-                  outcome="refused; the previous configuration stays in force")
+        log_event(
+            logger,
+            "config_reload_failed",
+            logging.ERROR,
+            path=path,
+            error=str(exc),
+            outcome="refused; the previous configuration stays in force",
+        )
         return False
     changed = reloadable_changes(runtime.settings, fresh)
     for name, value in changed.items():
@@ -98,8 +104,12 @@ def _warm_up(runtime: Runtime) -> None:
     threadpool_limits(limits=1, user_api="blas")
     runtime.retrieval.preload()  # indexes load in the background; FTS5 answers meanwhile
     runtime.start_tier_maintenance()
-    log_event(logger, "service_warmed", duration_ms=round((time.perf_counter() - started) * 1000, 1),
-              embedder=runtime.settings.embedder)
+    log_event(
+        logger,
+        "service_warmed",
+        duration_ms=round((time.perf_counter() - started) * 1000, 1),
+        embedder=runtime.settings.embedder,
+    )
 
 
 def run_service(settings: Settings, options: Mapping[str, object], *, migrate: bool = True) -> int:
@@ -121,8 +131,12 @@ def run_service(settings: Settings, options: Mapping[str, object], *, migrate: b
     try:
         if migrate:
             applied = schema.migrate(settings.db_path)
-            log_event(logger, "schema_migrated", db=str(settings.db_path),
-                      applied=[f"{m.version:03d}_{m.name}" for m in applied])
+            log_event(
+                logger,
+                "schema_migrated",
+                db=str(settings.db_path),
+                applied=[f"{m.version:03d}_{m.name}" for m in applied],
+            )
         runtime = live = Runtime(settings)
         state = ServiceState(db_identity=file_identity(settings.db_path))
         runtime.flags  # noqa: B018 - a broken config file must stop the start, not the first request
@@ -133,15 +147,28 @@ def run_service(settings: Settings, options: Mapping[str, object], *, migrate: b
         app = create_app(runtime)
         app.state.service = state
         config = uvicorn.Config(
-            app, host=settings.host, port=settings.port, log_config=None, access_log=False,
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            access_log=False,
             timeout_graceful_shutdown=settings.drain_timeout_s,  # type: ignore[arg-type]
             server_header=False,
         )
-        server = ManagedServer(config, state, lambda: reload_config(live, state, options),
-                               settings.shutdown_delay_s)
-        log_event(logger, "service_starting", version=__version__, host=settings.host, port=settings.port,
-                  db=str(settings.db_path), dev=settings.dev, pid=os.getpid(),
-                  admin_api="enabled" if settings.admin_token else "disabled (no admin token configured)")
+        server = ManagedServer(
+            config, state, lambda: reload_config(live, state, options), settings.shutdown_delay_s
+        )
+        log_event(
+            logger,
+            "service_starting",
+            version=__version__,
+            host=settings.host,
+            port=settings.port,
+            db=str(settings.db_path),
+            dev=settings.dev,
+            pid=os.getpid(),
+            admin_api="enabled" if settings.admin_token else "disabled (no admin token configured)",
+        )
         try:
             server.run()
         except SystemExit as exc:  # uvicorn exits when it cannot bind

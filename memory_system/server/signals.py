@@ -33,7 +33,10 @@ class ManagedServer(uvicorn.Server):
     """uvicorn with our signals: drain on SIGTERM and exit 0, reload the config on SIGHUP."""
 
     def __init__(
-        self, config: uvicorn.Config, state: ServiceState, on_reload: Callable[[], object],
+        self,
+        config: uvicorn.Config,
+        state: ServiceState,
+        on_reload: Callable[[], object],
         shutdown_delay_s: float = 0.0,
     ) -> None:
         super().__init__(config)
@@ -73,14 +76,24 @@ class ManagedServer(uvicorn.Server):
             try:
                 await asyncio.to_thread(self._on_reload)
             except Exception:  # a reload must never take the serving loop down with it
-                log_event(logger, "config_reload_failed", logging.ERROR, exc_info=True,
-                          outcome="refused; the previous configuration stays in force")
+                log_event(
+                    logger,
+                    "config_reload_failed",
+                    logging.ERROR,
+                    exc_info=True,
+                    outcome="refused; the previous configuration stays in force",
+                )
         if self._exit_at is not None and not self.should_exit:
             if not self._stop_logged:
                 self._stop_logged = True
-                log_event(logger, "shutdown_started", signal=signal.Signals(self._stop_signal or 15).name,
-                          ready=False, delay_s=self._shutdown_delay_s,
-                          drain_timeout_s=self.config.timeout_graceful_shutdown)
+                log_event(
+                    logger,
+                    "shutdown_started",
+                    signal=signal.Signals(self._stop_signal or 15).name,
+                    ready=False,
+                    delay_s=self._shutdown_delay_s,
+                    drain_timeout_s=self.config.timeout_graceful_shutdown,
+                )
             if self._exit_at <= time.monotonic():
                 self.should_exit = True
         return await super().on_tick(counter)

@@ -32,7 +32,9 @@ def table_exists(conn: Connection) -> bool:
     return conn.execute(sql).fetchone() is not None
 
 
-def insert(conn: Connection, token_hash: str, agent_id: str, namespace: str, label: str | None) -> TokenRecord:
+def insert(
+    conn: Connection, token_hash: str, agent_id: str, namespace: str, label: str | None
+) -> TokenRecord:
     conn.execute(
         "INSERT INTO agent_tokens (token_hash, agent_id, namespace, label) VALUES (?, ?, ?, ?)",
         (token_hash, agent_id, namespace, label),
@@ -54,7 +56,9 @@ def find_active(conn: Connection, token_hash: str) -> TokenRecord | None:
 
 def list_all(conn: Connection, *, include_revoked: bool = True) -> list[TokenRecord]:
     where = "" if include_revoked else "WHERE revoked_at IS NULL"
-    rows = conn.execute(f"SELECT {_COLUMNS} FROM agent_tokens {where} ORDER BY created_at, token_hash").fetchall()
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM agent_tokens {where} ORDER BY created_at, token_hash"
+    ).fetchall()
     return [TokenRecord(*row) for row in rows]
 
 

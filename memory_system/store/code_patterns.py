@@ -6,7 +6,9 @@ from typing import Any
 
 from memory_system.store.connection import Connection
 
-_COLS = "p.id, p.namespace, p.agent_id, p.language, p.name, p.description, p.example, p.created_at, p.updated_at"
+_COLS = (
+    "p.id, p.namespace, p.agent_id, p.language, p.name, p.description, p.example, p.created_at, p.updated_at"
+)
 # bm25 weights, in the FTS column order name, description, example, language.
 _WEIGHTS = "4.0, 2.0, 1.0, 2.0"
 
@@ -18,12 +20,19 @@ def get(conn: Connection, namespace: str, pattern_id: int) -> Any:
 
 
 def upsert(
-    conn: Connection, namespace: str, agent_id: str, language: str, name: str, description: str, example: str,
+    conn: Connection,
+    namespace: str,
+    agent_id: str,
+    language: str,
+    name: str,
+    description: str,
+    example: str,
     now: str,
 ) -> tuple[int, bool]:
     """(id, created): a pattern is identified by (namespace, language, name); writing it again updates it."""
     row = conn.execute(
-        "SELECT id FROM code_patterns WHERE namespace = ? AND language = ? AND name = ?", (namespace, language, name)
+        "SELECT id FROM code_patterns WHERE namespace = ? AND language = ? AND name = ?",
+        (namespace, language, name),
     ).fetchone()
     if row is not None:
         conn.execute(
@@ -40,9 +49,11 @@ def upsert(
 
 
 def delete(conn: Connection, namespace: str, pattern_id: int) -> bool:
-    return bool(conn.execute(
-        "DELETE FROM code_patterns WHERE namespace = ? AND id = ?", (namespace, pattern_id)
-    ).rowcount)
+    return bool(
+        conn.execute(
+            "DELETE FROM code_patterns WHERE namespace = ? AND id = ?", (namespace, pattern_id)
+        ).rowcount
+    )
 
 
 def list_patterns(
@@ -56,18 +67,23 @@ def list_patterns(
     if before_id is not None:
         clauses.append("p.id < :before")
         args["before"] = before_id
-    return list(conn.execute(
-        f"SELECT {_COLS} FROM code_patterns p WHERE {' AND '.join(clauses)} ORDER BY p.id DESC LIMIT :limit", args
-    ))
+    return list(
+        conn.execute(
+            f"SELECT {_COLS} FROM code_patterns p WHERE {' AND '.join(clauses)} ORDER BY p.id DESC LIMIT :limit",
+            args,
+        )
+    )
 
 
 def search(conn: Connection, namespace: str, match: str, *, language: str | None, limit: int) -> list[Any]:
     """``match`` is an FTS5 query the caller built from quoted terms; best first, with ``score``."""
     language_clause = "AND p.language = :language" if language is not None else ""
-    return list(conn.execute(
-        f"SELECT {_COLS}, -bm25(code_patterns_fts, {_WEIGHTS}) AS score"
-        " FROM code_patterns_fts JOIN code_patterns p ON p.id = code_patterns_fts.rowid"
-        f" WHERE code_patterns_fts MATCH :match AND p.namespace = :ns {language_clause}"
-        f" ORDER BY bm25(code_patterns_fts, {_WEIGHTS}) LIMIT :limit",
-        {"match": match, "ns": namespace, "language": language, "limit": limit},
-    ))
+    return list(
+        conn.execute(
+            f"SELECT {_COLS}, -bm25(code_patterns_fts, {_WEIGHTS}) AS score"
+            " FROM code_patterns_fts JOIN code_patterns p ON p.id = code_patterns_fts.rowid"
+            f" WHERE code_patterns_fts MATCH :match AND p.namespace = :ns {language_clause}"
+            f" ORDER BY bm25(code_patterns_fts, {_WEIGHTS}) LIMIT :limit",
+            {"match": match, "ns": namespace, "language": language, "limit": limit},
+        )
+    )

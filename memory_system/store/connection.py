@@ -29,8 +29,15 @@ from memory_system.store._sqlite import sqlite3
 from memory_system.store.errors import StoreError, translate
 
 __all__ = [
-    "BUSY_TIMEOUT_MS", "Connection", "Cursor", "Database", "Parameters", "Row", "connect",
-    "open_connection", "transaction",
+    "BUSY_TIMEOUT_MS",
+    "Connection",
+    "Cursor",
+    "Database",
+    "Parameters",
+    "Row",
+    "connect",
+    "open_connection",
+    "transaction",
 ]
 
 BUSY_TIMEOUT_MS = 5000
@@ -75,11 +82,17 @@ class Connection(Protocol):
     def executemany(self, sql: str, seq_of_parameters: Iterable[Parameters], /) -> Cursor: ...
     def executescript(self, sql_script: str, /) -> Cursor: ...
     def cursor(self) -> Cursor: ...
-    def create_function(self, name: str, narg: int, func: Callable[..., Any] | None, *,
-                        deterministic: bool = ...) -> None: ...
+    def create_function(
+        self, name: str, narg: int, func: Callable[..., Any] | None, *, deterministic: bool = ...
+    ) -> None: ...
     def enable_load_extension(self, enabled: bool, /) -> None: ...
-    def backup(self, target: Connection, *, pages: int = ...,
-               progress: Callable[[int, int, int], object] | None = ...) -> None: ...
+    def backup(
+        self,
+        target: Connection,
+        *,
+        pages: int = ...,
+        progress: Callable[[int, int, int], object] | None = ...,
+    ) -> None: ...
     def close(self) -> None: ...
 
 
@@ -200,19 +213,28 @@ class _SQLiteConnection(sqlite3.Connection):
         except _ERRORS as exc:
             raise self._failed(exc) from exc
 
-    def create_function(self, name: str, narg: int, func: Callable[..., Any] | None, *,
-                        deterministic: bool = False) -> None:
+    def create_function(
+        self, name: str, narg: int, func: Callable[..., Any] | None, *, deterministic: bool = False
+    ) -> None:
         try:
             super().create_function(name, narg, func, deterministic=deterministic)
         except _ERRORS as exc:
             raise self._failed(exc) from exc
 
-    def backup(self, target: Connection, *, pages: int = -1,  # type: ignore[override]
-               progress: Callable[[int, int, int], object] | None = None, name: str = "main",
-               sleep: float = 0.250) -> None:
+    def backup(
+        self,
+        target: Connection,
+        *,
+        pages: int = -1,  # type: ignore[override]
+        progress: Callable[[int, int, int], object] | None = None,
+        name: str = "main",
+        sleep: float = 0.250,
+    ) -> None:
         if not isinstance(target, sqlite3.Connection):
-            raise StoreError(f"cannot back up {self.path} into a {type(target).__name__}: "
-                             "the target must be a SQLite connection")
+            raise StoreError(
+                f"cannot back up {self.path} into a {type(target).__name__}: "
+                "the target must be a SQLite connection"
+            )
         try:
             super().backup(target, pages=pages, progress=progress, name=name, sleep=sleep)
         except _ERRORS as exc:
@@ -225,8 +247,9 @@ class _SQLiteConnection(sqlite3.Connection):
             raise self._failed(exc) from exc
 
 
-def connect(path: str | Path, *, read_only: bool = False,
-            busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Connection:
+def connect(
+    path: str | Path, *, read_only: bool = False, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+) -> Connection:
     """A bare connection in autocommit mode, rows by column name; errors leave as ``StoreError``.
 
     ``read_only`` opens the file with ``mode=ro``: SQLite refuses every write on it, for
@@ -235,8 +258,14 @@ def connect(path: str | Path, *, read_only: bool = False,
     name = str(path)
     target = Path(path).resolve().as_uri() + "?mode=ro" if read_only else name
     try:
-        conn = sqlite3.connect(target, uri=read_only, isolation_level=None, check_same_thread=False,
-                               timeout=busy_timeout_ms / 1000, factory=_SQLiteConnection)
+        conn = sqlite3.connect(
+            target,
+            uri=read_only,
+            isolation_level=None,
+            check_same_thread=False,
+            timeout=busy_timeout_ms / 1000,
+            factory=_SQLiteConnection,
+        )
     except _ERRORS as exc:
         raise translate(exc, name) from exc
     conn.path = name
@@ -249,8 +278,9 @@ def connect(path: str | Path, *, read_only: bool = False,
     return conn
 
 
-def open_connection(path: str | Path, *, create: bool = True,
-                    busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Connection:
+def open_connection(
+    path: str | Path, *, create: bool = True, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+) -> Connection:
     """A connection in autocommit mode (transactions are explicit) with our pragmas."""
     path = Path(path)
     if not create and not path.exists():
@@ -304,8 +334,9 @@ class Database:
     that ``busy_timeout`` is only ever needed against other processes (CLI, backups).
     """
 
-    def __init__(self, path: str | Path, *, create: bool = True,
-                 busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
+    def __init__(
+        self, path: str | Path, *, create: bool = True, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+    ) -> None:
         self.path = Path(path)
         self._busy_timeout_ms = busy_timeout_ms
         self._write_lock = threading.RLock()

@@ -77,8 +77,10 @@ def require_memory_database(path: Path) -> None:
     except StoreError as exc:
         raise StoreError(f"{exc}; restore it with 'memory-system db restore BACKUP'") from exc
     if not found:
-        raise StoreError(f"{path} is a SQLite database but not a memory-system one (no schema_migrations); "
-                         "check --db, or run 'memory-system db migrate' to make it one")
+        raise StoreError(
+            f"{path} is a SQLite database but not a memory-system one (no schema_migrations); "
+            "check --db, or run 'memory-system db migrate' to make it one"
+        )
 
 
 def integrity_problems(conn: Connection, *, quick: bool = False) -> list[str]:
@@ -168,8 +170,15 @@ def record_rollback(
     cursor = conn.execute(
         "INSERT INTO rollback_records (migration, backup_path, approved_by, emergency, rows_lost, details, "
         "created_at) VALUES (?, ?, ?, ?, ?, ?, COALESCE(?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))",
-        (migration, backup_path, json.dumps(approved_by), int(emergency), json.dumps(rows_lost),
-         json.dumps(details), created_at),
+        (
+            migration,
+            backup_path,
+            json.dumps(approved_by),
+            int(emergency),
+            json.dumps(rows_lost),
+            json.dumps(details),
+            created_at,
+        ),
     )
     return int(cursor.lastrowid)
 
@@ -178,13 +187,18 @@ def rollback_records(conn: Connection, since: str = "") -> list[dict[str, Any]]:
     """Recorded rollbacks, oldest first (only those recorded after ``since``, if given)."""
     rows = conn.execute(
         "SELECT id, migration, backup_path, approved_by, emergency, rows_lost, details, created_at "
-        "FROM rollback_records WHERE created_at > ? ORDER BY id", (since,)
+        "FROM rollback_records WHERE created_at > ? ORDER BY id",
+        (since,),
     ).fetchall()
     return [
         {
-            "id": r["id"], "migration": r["migration"], "backup_path": r["backup_path"],
-            "approved_by": json.loads(r["approved_by"]), "emergency": bool(r["emergency"]),
-            "rows_lost": json.loads(r["rows_lost"]), "details": json.loads(r["details"]),
+            "id": r["id"],
+            "migration": r["migration"],
+            "backup_path": r["backup_path"],
+            "approved_by": json.loads(r["approved_by"]),
+            "emergency": bool(r["emergency"]),
+            "rows_lost": json.loads(r["rows_lost"]),
+            "details": json.loads(r["details"]),
             "created_at": r["created_at"],
         }
         for r in rows

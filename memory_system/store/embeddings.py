@@ -47,14 +47,18 @@ def rows_to_embed(conn: Connection, ids: Sequence[int]) -> list[Any]:
     if not ids:
         return []
     marks = ",".join("?" * len(ids))
-    return list(conn.execute(
-        "SELECT id, namespace, agent_id, session_id, content, metadata, occurred_at"
-        f" FROM memories WHERE id IN ({marks}) ORDER BY id", list(ids),
-    ))
+    return list(
+        conn.execute(
+            "SELECT id, namespace, agent_id, session_id, content, metadata, occurred_at"
+            f" FROM memories WHERE id IN ({marks}) ORDER BY id",
+            list(ids),
+        )
+    )
 
 
-def previous_in_session(conn: Connection, namespace: str, agent_id: str, session_id: str,
-                        before_id: int, count: int) -> list[Any]:
+def previous_in_session(
+    conn: Connection, namespace: str, agent_id: str, session_id: str, before_id: int, count: int
+) -> list[Any]:
     """The ``count`` memories written just before ``before_id`` in the same session, oldest first."""
     rows = conn.execute(
         "SELECT id, content, metadata FROM memories WHERE namespace = ? AND agent_id = ?"
@@ -66,11 +70,14 @@ def previous_in_session(conn: Connection, namespace: str, agent_id: str, session
 
 def missing_after(conn: Connection, after_id: int, limit: int) -> list[int]:
     """Ids above ``after_id`` that have no vector yet (the worker's cheap periodic check)."""
-    return [r[0] for r in conn.execute(
-        "SELECT m.id FROM memories m WHERE m.id > ? AND NOT EXISTS"
-        " (SELECT 1 FROM memory_embeddings e WHERE e.memory_id = m.id) ORDER BY m.id LIMIT ?",
-        (after_id, limit),
-    )]
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT m.id FROM memories m WHERE m.id > ? AND NOT EXISTS"
+            " (SELECT 1 FROM memory_embeddings e WHERE e.memory_id = m.id) ORDER BY m.id LIMIT ?",
+            (after_id, limit),
+        )
+    ]
 
 
 def max_memory_id(conn: Connection) -> int:
@@ -80,10 +87,12 @@ def max_memory_id(conn: Connection) -> int:
 
 
 def count_missing(conn: Connection) -> int:
-    return int(conn.execute(
-        "SELECT count(*) FROM memories m WHERE NOT EXISTS"
-        " (SELECT 1 FROM memory_embeddings e WHERE e.memory_id = m.id)"
-    ).fetchone()[0])
+    return int(
+        conn.execute(
+            "SELECT count(*) FROM memories m WHERE NOT EXISTS"
+            " (SELECT 1 FROM memory_embeddings e WHERE e.memory_id = m.id)"
+        ).fetchone()[0]
+    )
 
 
 def count_vectors(conn: Connection) -> int:
@@ -91,17 +100,19 @@ def count_vectors(conn: Connection) -> int:
 
 
 def all_ids(conn: Connection, after_id: int, limit: int) -> list[int]:
-    return [r[0] for r in conn.execute(
-        "SELECT id FROM memories WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
-    )]
+    return [
+        r[0]
+        for r in conn.execute("SELECT id FROM memories WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit))
+    ]
 
 
 def count_memories(conn: Connection) -> int:
     return int(conn.execute("SELECT count(*) FROM memories").fetchone()[0])
 
 
-def write_vectors(conn: Connection, rows: Sequence[tuple[int, str, bytes]], model: str, dim: int,
-                  *, staging: bool = False) -> None:
+def write_vectors(
+    conn: Connection, rows: Sequence[tuple[int, str, bytes]], model: str, dim: int, *, staging: bool = False
+) -> None:
     """Upsert (memory_id, namespace, blob) rows; a memory deleted meanwhile is skipped."""
     table = _TABLES[1] if staging else _TABLES[0]
     conn.executemany(
@@ -135,9 +146,11 @@ def clear_staged(conn: Connection) -> None:
 
 
 def stale_vector_count(conn: Connection, model: str, dim: int) -> int:
-    return int(conn.execute(
-        "SELECT count(*) FROM memory_embeddings WHERE model != ? OR dim != ?", (model, dim)
-    ).fetchone()[0])
+    return int(
+        conn.execute(
+            "SELECT count(*) FROM memory_embeddings WHERE model != ? OR dim != ?", (model, dim)
+        ).fetchone()[0]
+    )
 
 
 def namespace_vectors(conn: Connection, namespace: str, model: str, dim: int) -> Iterator[tuple[int, bytes]]:
@@ -150,11 +163,13 @@ def namespace_vectors(conn: Connection, namespace: str, model: str, dim: int) ->
 
 def vectors_since(conn: Connection, since: str, model: str, dim: int) -> list[Any]:
     """Vectors written after ``since`` (by this or another process), to keep an index current."""
-    return list(conn.execute(
-        "SELECT memory_id, namespace, vector, created_at FROM memory_embeddings"
-        " WHERE created_at > ? AND model = ? AND dim = ? ORDER BY created_at",
-        (since, model, dim),
-    ))
+    return list(
+        conn.execute(
+            "SELECT memory_id, namespace, vector, created_at FROM memory_embeddings"
+            " WHERE created_at > ? AND model = ? AND dim = ? ORDER BY created_at",
+            (since, model, dim),
+        )
+    )
 
 
 def get_meta(conn: Connection, key: str) -> str | None:
@@ -181,8 +196,15 @@ def record_model(conn: Connection, model: str, dim: int, *, bump_generation: boo
         )
 
 
-def exact_search(conn: Connection, query_blob: bytes, model: str, dim: int, visibility: Visibility,
-                 filters: Filters, limit: int) -> list[tuple[int, float]]:
+def exact_search(
+    conn: Connection,
+    query_blob: bytes,
+    model: str,
+    dim: int,
+    visibility: Visibility,
+    filters: Filters,
+    limit: int,
+) -> list[tuple[int, float]]:
     """sqlite-vec exact cosine over the memories the caller may see that the filters let through.
 
     Wins when SQL narrows the scope first (one agent's few memories in a crowded namespace, a

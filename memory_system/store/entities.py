@@ -104,7 +104,9 @@ def delete_observations(conn: Connection, namespace: str, entity_name: str, cont
     return int(cur.rowcount)
 
 
-def delete_relation(conn: Connection, namespace: str, from_name: str, to_name: str, relation_type: str) -> int:
+def delete_relation(
+    conn: Connection, namespace: str, from_name: str, to_name: str, relation_type: str
+) -> int:
     cur = conn.execute(
         "DELETE FROM relations WHERE namespace = ? AND relation_type = ?"
         " AND from_id = (SELECT id FROM entities WHERE namespace = ? AND name = ?)"
@@ -129,10 +131,14 @@ def list_entities(
     conn: Connection, namespace: str, *, limit: int | None = None, offset: int = 0
 ) -> list[EntityRow]:
     """Entities in creation order, with their observations in creation order."""
-    rows = _plain(conn).execute(
-        "SELECT id, name, entity_type FROM entities WHERE namespace = ? ORDER BY id LIMIT ? OFFSET ?",
-        (namespace, -1 if limit is None else limit, offset),
-    ).fetchall()
+    rows = (
+        _plain(conn)
+        .execute(
+            "SELECT id, name, entity_type FROM entities WHERE namespace = ? ORDER BY id LIMIT ? OFFSET ?",
+            (namespace, -1 if limit is None else limit, offset),
+        )
+        .fetchall()
+    )
     return _with_observations(conn, rows)
 
 
@@ -155,11 +161,29 @@ def _casefold_contains(haystack: str | None, needle: str) -> bool:
 # test compares. A query made only of these can trust the trigram index; text holding any
 # other character is marked odd there and always re-checked.
 FOLD_SAFE_RANGES: tuple[tuple[int, int], ...] = (
-    (0x01, 0xB4), (0xB6, 0x12F), (0x131, 0x17E),
-    (0x180, 0x344), (0x346, 0x37E), (0x380, 0x3A2), (0x3A4, 0x3C1), (0x3C3, 0x3CF),
-    (0x3D2, 0x3D4), (0x3D7, 0x3EF), (0x3F2, 0x3F4), (0x3F6, 0x527), (0x530, 0x6FF),
-    (0x900, 0xDFF), (0x1E00, 0x1E9A), (0x1E9C, 0x1FBD), (0x1FBF, 0x2BFF), (0x2E80, 0x9FFF),
-    (0xAC00, 0xD7A3), (0xF900, 0xFAFF), (0xFE30, 0xFE4F), (0xFF00, 0xFFEF), (0x1F000, 0x1FAFF),
+    (0x01, 0xB4),
+    (0xB6, 0x12F),
+    (0x131, 0x17E),
+    (0x180, 0x344),
+    (0x346, 0x37E),
+    (0x380, 0x3A2),
+    (0x3A4, 0x3C1),
+    (0x3C3, 0x3CF),
+    (0x3D2, 0x3D4),
+    (0x3D7, 0x3EF),
+    (0x3F2, 0x3F4),
+    (0x3F6, 0x527),
+    (0x530, 0x6FF),
+    (0x900, 0xDFF),
+    (0x1E00, 0x1E9A),
+    (0x1E9C, 0x1FBD),
+    (0x1FBF, 0x2BFF),
+    (0x2E80, 0x9FFF),
+    (0xAC00, 0xD7A3),
+    (0xF900, 0xFAFF),
+    (0xFE30, 0xFE4F),
+    (0xFF00, 0xFFEF),
+    (0x1F000, 0x1FAFF),
 )
 _FOLD_SAFE = re.compile(
     "[" + "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in FOLD_SAFE_RANGES) + "]*"
@@ -183,8 +207,10 @@ def _contains(column: str, ascii_query: bool) -> str:
     """
     if not ascii_query:
         return f"ms_icontains({column}, :q)"
-    return (f"({column} LIKE :like ESCAPE '\\' OR (length({column}) <> length(CAST({column} AS BLOB))"
-            f" AND ms_icontains({column}, :q)))")
+    return (
+        f"({column} LIKE :like ESCAPE '\\' OR (length({column}) <> length(CAST({column} AS BLOB))"
+        f" AND ms_icontains({column}, :q)))"
+    )
 
 
 def _like_pattern(query: str) -> str:
@@ -193,9 +219,11 @@ def _like_pattern(query: str) -> str:
 
 
 def _matches(ascii_query: bool) -> str:
-    return (f"({_contains('e.name', ascii_query)} OR {_contains('e.entity_type', ascii_query)}"
-            " OR EXISTS (SELECT 1 FROM observations o WHERE o.entity_id = e.id"
-            f" AND {_contains('o.content', ascii_query)}))")
+    return (
+        f"({_contains('e.name', ascii_query)} OR {_contains('e.entity_type', ascii_query)}"
+        " OR EXISTS (SELECT 1 FROM observations o WHERE o.entity_id = e.id"
+        f" AND {_contains('o.content', ascii_query)}))"
+    )
 
 
 # Candidates from the trigram indexes (a superset of the matches: odd rows always come
@@ -222,8 +250,13 @@ def search_entities(
     """Entities whose name, type or any observation contains ``query``, ignoring case."""
     conn.create_function("ms_icontains", 2, _casefold_contains, deterministic=True)
     ascii_query = query.isascii()
-    params = {"ns": namespace, "q": query.lower(), "like": _like_pattern(query),
-              "limit": -1 if limit is None else limit, "offset": offset}
+    params = {
+        "ns": namespace,
+        "q": query.lower(),
+        "like": _like_pattern(query),
+        "limit": -1 if limit is None else limit,
+        "offset": offset,
+    }
     select = "SELECT e.id, e.name, e.entity_type FROM entities e WHERE e.namespace = :ns AND "
     tail = " ORDER BY e.id LIMIT :limit OFFSET :offset"
     if _indexable(query):

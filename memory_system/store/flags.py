@@ -94,7 +94,9 @@ def list_events(conn: Connection, *, limit: int, flag: str | None = None) -> lis
 
 def last_changes(conn: Connection) -> dict[str, str]:
     """When each flag last changed, by any source that records changes."""
-    rows = conn.execute("SELECT flag, MAX(created_at) AS at FROM feature_flag_events GROUP BY flag").fetchall()
+    rows = conn.execute(
+        "SELECT flag, MAX(created_at) AS at FROM feature_flag_events GROUP BY flag"
+    ).fetchall()
     return {r["flag"]: r["at"] for r in rows}
 
 

@@ -26,9 +26,24 @@ class Row(Protocol):
 
 
 MEMORY_COLUMNS = (
-    "id", "namespace", "agent_id", "session_id", "user_id", "kind", "tier", "content", "importance",
-    "metadata", "visibility", "occurred_at", "created_at", "updated_at", "last_accessed_at",
-    "access_count", "reinforcement_count", "expires_at",
+    "id",
+    "namespace",
+    "agent_id",
+    "session_id",
+    "user_id",
+    "kind",
+    "tier",
+    "content",
+    "importance",
+    "metadata",
+    "visibility",
+    "occurred_at",
+    "created_at",
+    "updated_at",
+    "last_accessed_at",
+    "access_count",
+    "reinforcement_count",
+    "expires_at",
 )
 _COLS = ", ".join(f"m.{c}" for c in MEMORY_COLUMNS)
 
@@ -88,7 +103,10 @@ def ids_by_hash(conn: Connection, namespace: str, agent_id: str, hashes: Iterabl
 
 
 def reinforce_by_hash(
-    conn: Connection, namespace: str, agent_id: str, updates: Sequence[tuple[int, float, str | None, str]],
+    conn: Connection,
+    namespace: str,
+    agent_id: str,
+    updates: Sequence[tuple[int, float, str | None, str]],
     now: str,
 ) -> None:
     """``updates``: (times, importance, expires_at, content_hash). Importance only grows; an
@@ -99,7 +117,10 @@ def reinforce_by_hash(
         " expires_at = CASE WHEN expires_at IS NULL OR ?3 IS NULL THEN NULL ELSE max(expires_at, ?3) END,"
         " updated_at = ?4"
         " WHERE namespace = ?5 AND agent_id = ?6 AND content_hash = ?7",
-        [(times, importance, expires, now, namespace, agent_id, h) for times, importance, expires, h in updates],
+        [
+            (times, importance, expires, now, namespace, agent_id, h)
+            for times, importance, expires, h in updates
+        ],
     )
 
 
@@ -116,7 +137,8 @@ def update_fields(conn: Connection, memory_id: int, changes: dict[str, Any], now
     """``changes`` keys are trusted column names (the service validated them)."""
     sets = ", ".join(f"{column} = :{column}" for column in changes)
     conn.execute(
-        f"UPDATE memories SET {sets}, updated_at = :now WHERE id = :id", {**changes, "now": now, "id": memory_id}
+        f"UPDATE memories SET {sets}, updated_at = :now WHERE id = :id",
+        {**changes, "now": now, "id": memory_id},
     )
 
 
@@ -183,9 +205,12 @@ def list_visible(
         clauses.append("m.id < :f_cursor")
         args["f_cursor"] = before_id
     args["f_limit"] = limit
-    return list(conn.execute(
-        f"SELECT {_COLS} FROM memories m WHERE {' AND '.join(clauses)} ORDER BY m.id DESC LIMIT :f_limit", args
-    ))
+    return list(
+        conn.execute(
+            f"SELECT {_COLS} FROM memories m WHERE {' AND '.join(clauses)} ORDER BY m.id DESC LIMIT :f_limit",
+            args,
+        )
+    )
 
 
 # --- tier maintenance (system-wide, no agent's view) ----------------------------------------
@@ -225,7 +250,12 @@ def working_of_ended_sessions(
 
 
 def short_term_candidates(
-    conn: Connection, *, promote_uses: int, promote_importance: float, untouched_before: str, after_id: int = 0,
+    conn: Connection,
+    *,
+    promote_uses: int,
+    promote_importance: float,
+    untouched_before: str,
+    after_id: int = 0,
     limit: int = -1,
 ) -> list[dict[str, Any]]:
     """Short-term memories a pass may act on: promotable, or untouched since ``untouched_before``.
@@ -239,8 +269,13 @@ def short_term_candidates(
         " FROM memories NOT INDEXED WHERE id > :after AND tier = 'short_term')"
         " WHERE access_count + reinforcement_count >= :uses OR importance >= :importance"
         " OR last_activity < :before ORDER BY id LIMIT :limit",
-        {"uses": promote_uses, "importance": promote_importance, "before": untouched_before, "after": after_id,
-         "limit": limit},
+        {
+            "uses": promote_uses,
+            "importance": promote_importance,
+            "before": untouched_before,
+            "after": after_id,
+            "limit": limit,
+        },
     )
     return [dict(row) for row in rows]
 

@@ -29,13 +29,18 @@ def upsert(conn: Connection, namespace: str, user_id: str, key: str, value_json:
 
 
 def delete(conn: Connection, namespace: str, user_id: str, key: str) -> bool:
-    return bool(conn.execute(
-        "DELETE FROM user_preferences WHERE namespace = ? AND user_id = ? AND key = ?", (namespace, user_id, key)
-    ).rowcount)
+    return bool(
+        conn.execute(
+            "DELETE FROM user_preferences WHERE namespace = ? AND user_id = ? AND key = ?",
+            (namespace, user_id, key),
+        ).rowcount
+    )
 
 
 def list_for_user(conn: Connection, namespace: str, user_id: str) -> list[Any]:
-    return list(conn.execute(
-        f"SELECT {_COLS} FROM user_preferences WHERE namespace = ? AND user_id = ? ORDER BY key",
-        (namespace, user_id),
-    ))
+    return list(
+        conn.execute(
+            f"SELECT {_COLS} FROM user_preferences WHERE namespace = ? AND user_id = ? ORDER BY key",
+            (namespace, user_id),
+        )
+    )

@@ -29,7 +29,8 @@ MAX_TERMS = 32
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
-STOPWORDS = frozenset("""
+STOPWORDS = frozenset(
+    """
 a about above after again against all am an and any are aren't as at be because been before being
 below between both but by can could did do does doing don't down during each few for from further
 had has have having he her here hers herself him himself his how i if in into is it its itself
@@ -37,7 +38,8 @@ just let me more most my myself no nor not now of off on once only or other our 
 over own same she should so some such than that the their theirs them themselves then there these
 they this those through to too under until up very was we were what when where which while who
 whom why will with would you your yours yourself yourselves s t d ll m re ve y also
-""".split())
+""".split()
+)
 
 
 def scope_token(namespace: str) -> str:
@@ -66,8 +68,14 @@ def pool_size(limit: int) -> int:
     return max(4 * limit, 200)
 
 
-def fulltext_search(conn: Connection, visibility: Visibility, filters: Filters, terms: list[str], limit: int,
-                    ranked: list[tuple[int, float]] | None = None) -> list[tuple[int, float]]:
+def fulltext_search(
+    conn: Connection,
+    visibility: Visibility,
+    filters: Filters,
+    terms: list[str],
+    limit: int,
+    ranked: list[tuple[int, float]] | None = None,
+) -> list[tuple[int, float]]:
     """(memory id, BM25 score, higher is better) for visible memories matching any term,
     inside the caller's namespace.
 
@@ -83,11 +91,14 @@ def fulltext_search(conn: Connection, visibility: Visibility, filters: Filters, 
     pool = pool_size(limit)
     match = match_expression(visibility.namespace, terms)
     if ranked is None:
-        ranked = [(int(r[0]), float(r[1])) for r in conn.execute(
-            f"SELECT rowid, -bm25(memories_fts, {CONTENT_WEIGHT}, {CONTEXT_WEIGHT}, 0.0) AS score"
-            " FROM memories_fts WHERE memories_fts MATCH ? ORDER BY score DESC LIMIT ?",
-            (match, pool),
-        )]
+        ranked = [
+            (int(r[0]), float(r[1]))
+            for r in conn.execute(
+                f"SELECT rowid, -bm25(memories_fts, {CONTENT_WEIGHT}, {CONTEXT_WEIGHT}, 0.0) AS score"
+                " FROM memories_fts WHERE memories_fts MATCH ? ORDER BY score DESC LIMIT ?",
+                (match, pool),
+            )
+        ]
     where, params = scope_sql("m", visibility, filters)
     hits = _first_visible(conn, ranked, where, params, limit)
     if len(hits) >= limit or len(ranked) < pool:
@@ -124,20 +135,26 @@ def texts_of(conn: Connection, ids: Sequence[int]) -> list[tuple[int, str, str, 
     """The same for the given ids (those that still exist)."""
     if not ids:
         return []
-    return [tuple(r) for r in conn.execute(
-        f"{_TEXT_SELECT} WHERE m.id IN (SELECT value FROM json_each(?))", (json.dumps(list(ids)),))]
+    return [
+        tuple(r)
+        for r in conn.execute(
+            f"{_TEXT_SELECT} WHERE m.id IN (SELECT value FROM json_each(?))", (json.dumps(list(ids)),)
+        )
+    ]
 
 
-def first_visible(conn: Connection, ranked: list[tuple[int, float]], visibility: Visibility, filters: Filters,
-                  want: int) -> list[tuple[int, float]]:
+def first_visible(
+    conn: Connection, ranked: list[tuple[int, float]], visibility: Visibility, filters: Filters, want: int
+) -> list[tuple[int, float]]:
     """The first ``want`` of ``ranked`` (candidates from an index) that the caller may see and
     the filters let through, in order."""
     where, params = scope_sql("m", visibility, filters)
     return _first_visible(conn, ranked, where, params, want)
 
 
-def visible_rows(conn: Connection, ids: list[int], visibility: Visibility,
-                 filters: Filters) -> dict[int, Row]:
+def visible_rows(
+    conn: Connection, ids: list[int], visibility: Visibility, filters: Filters
+) -> dict[int, Row]:
     """Full memory rows (``memories.MEMORY_COLUMNS``) of the ``ids`` that are still in scope, by id."""
     where, params = scope_sql("m", visibility, filters)
     return _fetch_visible(conn, _MEMORY_COLS, ids, where, params)
@@ -146,8 +163,9 @@ def visible_rows(conn: Connection, ids: list[int], visibility: Visibility,
 _MEMORY_COLS = ", ".join(f"m.{c}" for c in MEMORY_COLUMNS)
 
 
-def _first_visible(conn: Connection, ranked: list[tuple[int, float]], where: str, params: dict[str, Any],
-                   want: int) -> list[tuple[int, float]]:
+def _first_visible(
+    conn: Connection, ranked: list[tuple[int, float]], where: str, params: dict[str, Any], want: int
+) -> list[tuple[int, float]]:
     """Checks twice ``want`` first (enough when the caller sees most of the namespace, half the
     rowid lookups of checking the whole pool), then the rest only if that fell short."""
     head = 2 * want
@@ -159,8 +177,9 @@ def _first_visible(conn: Connection, ranked: list[tuple[int, float]], where: str
     return hits[:want]
 
 
-def _fetch_visible(conn: Connection, columns: str, ids: list[int], where: str,
-                   params: dict[str, Any]) -> dict[int, Any]:
+def _fetch_visible(
+    conn: Connection, columns: str, ids: list[int], where: str, params: dict[str, Any]
+) -> dict[int, Any]:
     """Rows of ``ids`` that ``where`` still lets through: every candidate is re-checked here."""
     if not ids:
         return {}

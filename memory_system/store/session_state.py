@@ -87,8 +87,9 @@ def move_memory(conn: Connection, memory_id: int, agent_id: str, session_id: str
     )
 
 
-def merge_memory(conn: Connection, source_id: int, into_id: int, times: int, importance: float,
-                 now: str) -> None:
+def merge_memory(
+    conn: Connection, source_id: int, into_id: int, times: int, importance: float, now: str
+) -> None:
     """The receiver already has this content: reinforce its copy and drop the sender's."""
     conn.execute(
         "UPDATE memories SET reinforcement_count = reinforcement_count + ?,"
@@ -99,8 +100,15 @@ def merge_memory(conn: Connection, source_id: int, into_id: int, times: int, imp
 
 
 def insert_handoff(
-    conn: Connection, *, namespace: str, session_id: str, from_agent: str, to_agent: str,
-    new_session_id: str, moved: int, now: str,
+    conn: Connection,
+    *,
+    namespace: str,
+    session_id: str,
+    from_agent: str,
+    to_agent: str,
+    new_session_id: str,
+    moved: int,
+    now: str,
 ) -> int:
     cur = conn.execute(
         "INSERT INTO session_handoffs (namespace, session_id, from_agent_id, to_agent_id, new_session_id,"

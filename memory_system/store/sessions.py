@@ -21,7 +21,9 @@ _COLUMNS = "id, namespace, agent_id, created_at, last_active_at, ended_at"
 
 
 def insert(conn: Connection, session_id: str, agent_id: str, namespace: str) -> SessionRecord:
-    conn.execute("INSERT INTO sessions (id, agent_id, namespace) VALUES (?, ?, ?)", (session_id, agent_id, namespace))
+    conn.execute(
+        "INSERT INTO sessions (id, agent_id, namespace) VALUES (?, ?, ?)", (session_id, agent_id, namespace)
+    )
     found = get(conn, session_id)
     assert found is not None
     return found
@@ -33,8 +35,10 @@ def get(conn: Connection, session_id: str) -> SessionRecord | None:
 
 
 def end(conn: Connection, session_id: str, at: str) -> None:
-    conn.execute("UPDATE sessions SET ended_at = ?, last_active_at = ? WHERE id = ? AND ended_at IS NULL",
-                 (at, at, session_id))
+    conn.execute(
+        "UPDATE sessions SET ended_at = ?, last_active_at = ? WHERE id = ? AND ended_at IS NULL",
+        (at, at, session_id),
+    )
 
 
 def touch(conn: Connection, session_id: str, agent_id: str, namespace: str, at: str) -> int:

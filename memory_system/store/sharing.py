@@ -58,7 +58,11 @@ def memory_owner(conn: Connection, memory_id: int) -> tuple[str, str, str] | Non
 
 
 def upsert_grant(
-    conn: Connection, memory_id: int, namespace: str, grantee: str | None, granted_by: str,
+    conn: Connection,
+    memory_id: int,
+    namespace: str,
+    grantee: str | None,
+    granted_by: str,
     expires_at: str | None,
 ) -> None:
     """Create the grant, or give an existing one its new expiry (never a duplicate row)."""
@@ -95,8 +99,15 @@ def set_visibility(conn: Connection, memory_id: int, visibility: str) -> None:
 
 
 def insert_event(
-    conn: Connection, *, namespace: str, action: str, actor: str, memory_id: int | None = None,
-    grantee: str | None = None, expires_at: str | None = None, session_id: str | None = None,
+    conn: Connection,
+    *,
+    namespace: str,
+    action: str,
+    actor: str,
+    memory_id: int | None = None,
+    grantee: str | None = None,
+    expires_at: str | None = None,
+    session_id: str | None = None,
 ) -> None:
     conn.execute(
         "INSERT INTO share_events (memory_id, session_id, namespace, action, grantee_agent_id, actor,"
@@ -106,16 +117,23 @@ def insert_event(
 
 
 def list_events(
-    conn: Connection, *, namespace: str, agent_id: str, memory_id: int | None, before_id: int | None,
+    conn: Connection,
+    *,
+    namespace: str,
+    agent_id: str,
+    memory_id: int | None,
+    before_id: int | None,
     limit: int,
 ) -> list[ShareEventRow]:
     """Newest first: events the agent took part in (actor or grantee), namespace-wide grants,
     and every event about a memory the agent owns now."""
     where = [
         "e.namespace = :ns",
-        ("(e.actor = :agent OR e.grantee_agent_id = :agent"
-        " OR (e.grantee_agent_id IS NULL AND e.action != 'handoff')"
-        " OR e.memory_id IN (SELECT id FROM memories WHERE namespace = :ns AND agent_id = :agent))"),
+        (
+            "(e.actor = :agent OR e.grantee_agent_id = :agent"
+            " OR (e.grantee_agent_id IS NULL AND e.action != 'handoff')"
+            " OR e.memory_id IN (SELECT id FROM memories WHERE namespace = :ns AND agent_id = :agent))"
+        ),
     ]
     params: dict[str, Any] = {"ns": namespace, "agent": agent_id, "limit": limit}
     if memory_id is not None:

@@ -25,8 +25,11 @@ def visible_sql(alias: str, visibility: Visibility) -> tuple[str, dict[str, Any]
 
     Store-internal: read functions take a ``Visibility`` and call this themselves.
     """
-    params: dict[str, Any] = {"vis_ns": visibility.namespace, "vis_agent": visibility.agent_id,
-                              "vis_now": visibility.now or utc_now()}
+    params: dict[str, Any] = {
+        "vis_ns": visibility.namespace,
+        "vis_agent": visibility.agent_id,
+        "vis_now": visibility.now or utc_now(),
+    }
     return _predicate(alias, visibility.sharing_enabled), params
 
 

@@ -36,8 +36,9 @@ def _get(url: str, path: str = FLAGS, **params: Any) -> Any:
 
 def _post(url: str, body: object, actor: str | None = None) -> httpx.Response:
     headers = {**ADMIN, **({"X-Actor": actor} if actor else {})}
-    return httpx.post(url + FLAGS, headers=headers, content=body if isinstance(body, str) else json.dumps(body),
-                      timeout=10)
+    return httpx.post(
+        url + FLAGS, headers=headers, content=body if isinstance(body, str) else json.dumps(body), timeout=10
+    )
 
 
 def test_admin_endpoints_need_the_admin_token(live_server: Callable[..., str], server: str) -> None:
@@ -46,14 +47,20 @@ def test_admin_endpoints_need_the_admin_token(live_server: Callable[..., str], s
         resp = httpx.get(unconfigured + path, headers=ADMIN, timeout=10)
         assert resp.status_code == 403 and "MEMORY_SYSTEM_ADMIN_TOKEN" in resp.text
         assert httpx.get(server + path, timeout=10).status_code == 401
-        assert httpx.get(server + path, headers={"Authorization": "Bearer wrong"}, timeout=10).status_code == 401
+        assert (
+            httpx.get(server + path, headers={"Authorization": "Bearer wrong"}, timeout=10).status_code == 401
+        )
         assert httpx.get(server + path, headers=ADMIN, timeout=10).status_code == 200
-    resp = httpx.post(server + FLAGS, json={INJ: False}, headers={"Authorization": "Bearer wrong"}, timeout=10)
+    resp = httpx.post(
+        server + FLAGS, json={INJ: False}, headers={"Authorization": "Bearer wrong"}, timeout=10
+    )
     assert resp.status_code == 401
     assert _get(server)["flags"][INJ]["effective"] == 1.0
 
 
-def test_every_source_shows_and_the_most_restrictive_wins(server: str, caplog: pytest.LogCaptureFixture) -> None:
+def test_every_source_shows_and_the_most_restrictive_wins(
+    server: str, caplog: pytest.LogCaptureFixture
+) -> None:
     flags = _get(server)["flags"]
     assert flags[TIERS]["sources"] == {"env": 0.5, "config_file": None, "database": None}
     assert flags[SHARE]["sources"] == {"env": None, "config_file": 0.2, "database": None}
@@ -64,15 +71,24 @@ def test_every_source_shows_and_the_most_restrictive_wins(server: str, caplog: p
     assert resp.status_code == 200, resp.text
     body = resp.json()
     assert {c["flag"]: (c["old_value"], c["new_value"]) for c in body["changes"]} == {
-        INJ: (None, 0.0), SHARE: (None, 1.0), TIERS: (None, 0.01)}
+        INJ: (None, 0.0),
+        SHARE: (None, 1.0),
+        TIERS: (None, 0.01),
+    }
     assert {k: v["effective"] for k, v in body["flags"].items()} == {INJ: 0.0, SHARE: 0.2, TIERS: 0.01}
     lines = [r for r in caplog.records if r.getMessage() == "feature_flag_changed"]
     assert sorted((r.flag, r.source, r.actor) for r in lines) == [  # type: ignore[attr-defined]
-        (SHARE, "api", "bob"), (INJ, "api", "bob"), (TIERS, "api", "bob")]
+        (SHARE, "api", "bob"),
+        (INJ, "api", "bob"),
+        (TIERS, "api", "bob"),
+    ]
 
     events = _get(server, f"{FLAGS}/events")["events"]
     assert {(e["flag"], e["new_value"], e["source"], e["actor"]) for e in events} == {
-        (INJ, 0.0, "api", "bob"), (SHARE, 1.0, "api", "bob"), (TIERS, 0.01, "api", "bob")}
+        (INJ, 0.0, "api", "bob"),
+        (SHARE, 1.0, "api", "bob"),
+        (TIERS, 0.01, "api", "bob"),
+    }
     assert [e["flag"] for e in _get(server, f"{FLAGS}/events", flag=INJ, limit=5)["events"]] == [INJ]
 
 
@@ -87,7 +103,9 @@ def test_every_source_shows_and_the_most_restrictive_wins(server: str, caplog: p
         ('{"USE_ENHANCED_INJECTION": fal', None),
     ],
 )
-def test_bad_input_is_refused_naming_it_and_changes_nothing(server: str, body: object, field: str | None) -> None:
+def test_bad_input_is_refused_naming_it_and_changes_nothing(
+    server: str, body: object, field: str | None
+) -> None:
     before = _get(server)["flags"]
     resp = _post(server, body)
     assert resp.status_code == 422, resp.text
@@ -98,20 +116,26 @@ def test_bad_input_is_refused_naming_it_and_changes_nothing(server: str, body: o
     assert _get(server, f"{FLAGS}/events")["events"] == []
 
 
-def test_a_cli_change_reaches_the_running_server_within_one_second(server: str, tmp_path: Path, cli: Any) -> None:
+def test_a_cli_change_reaches_the_running_server_within_one_second(
+    server: str, tmp_path: Path, cli: Any
+) -> None:
     assert _get(server)["flags"][INJ]["effective"] == 1.0
     cli("flags", "set", INJ, "false", "--db", str(tmp_path / "server.db"), "--actor", "oncall", check=True)
     deadline = time.monotonic() + 1.0
     while _get(server)["flags"][INJ]["effective"] != 0.0 and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert _get(server)["flags"][INJ]["effective"] == 0.0, "the CLI change did not reach the server within 1 s"
+    assert _get(server)["flags"][INJ]["effective"] == 0.0, (
+        "the CLI change did not reach the server within 1 s"
+    )
     assert _get(server, f"{FLAGS}/events")["events"][0]["actor"] == "oncall"
 
 
 def test_stats_drop_to_zero_when_a_flag_goes_false(server: str, tmp_path: Path) -> None:
     db = Database(tmp_path / "server.db")
     with db.write() as conn:
-        conn.executemany("INSERT INTO sessions (id, agent_id) VALUES (?, 'a')", [(f"s{i}",) for i in range(500)])
+        conn.executemany(
+            "INSERT INTO sessions (id, agent_id) VALUES (?, 'a')", [(f"s{i}",) for i in range(500)]
+        )
     db.close()
     stats = _get(server, f"{FLAGS}/stats")
     assert stats["active_sessions"] == 500

@@ -31,15 +31,21 @@ def served(tmp_path: Path) -> Iterator[tuple[TestClient, Runtime]]:
 
     @app.post("/probe/{session_id}")
     def probe(session_id: str, ctx: ContextDep) -> dict[str, Any]:
-        return {"flag_key": ctx.flag_key, "named": ctx.for_session(session_id).flag_key,
-                "session_id": ctx.session_id}
+        return {
+            "flag_key": ctx.flag_key,
+            "named": ctx.for_session(session_id).flag_key,
+            "session_id": ctx.session_id,
+        }
 
     @app.get("/probe-sticky")
     def sticky(ctx: ContextDep) -> dict[str, Any]:
         first = ctx.flags.tiers
         runtime.flags.set(USE_HIERARCHICAL_TIERS, not first, actor="test", source="api")
-        return {"first": first, "again": ctx.flags.tiers,
-                "now": runtime.flags.enabled(USE_HIERARCHICAL_TIERS, ctx.flag_key)}
+        return {
+            "first": first,
+            "again": ctx.flags.tiers,
+            "now": runtime.flags.enabled(USE_HIERARCHICAL_TIERS, ctx.flag_key),
+        }
 
     with TestClient(app) as client:
         yield client, runtime
@@ -51,9 +57,15 @@ def test_the_key_is_the_session_header_else_a_session_the_route_names_else_the_a
 ) -> None:
     client, _ = served
     assert client.post("/probe/s-path", headers=A).json() == {
-        "flag_key": "agent:a", "named": "s-path", "session_id": None}
+        "flag_key": "agent:a",
+        "named": "s-path",
+        "session_id": None,
+    }
     assert client.post("/probe/s-path", headers={**A, "X-Session-Id": "s-head"}).json() == {
-        "flag_key": "s-head", "named": "s-head", "session_id": "s-head"}
+        "flag_key": "s-head",
+        "named": "s-head",
+        "session_id": "s-head",
+    }
     assert client.post("/probe/s-path", headers={**A, "X-Session-Id": ""}).json()["flag_key"] == "agent:a"
 
 
@@ -68,10 +80,12 @@ def test_routes_see_the_rollout_of_their_session(served: tuple[TestClient, Runti
     client, runtime = served
     runtime.flags.set(USE_HIERARCHICAL_TIERS, 0.5, actor="test", source="api")
     sessions = [f"session-{i}" for i in range(40)]
-    shown = {s: client.get("/v1/memories", headers={**A, "X-Session-Id": s}).json()["tiers"]
-             for s in sessions}
-    expected = {s: "hierarchical" if runtime.flags.enabled(USE_HIERARCHICAL_TIERS, s) else "flat"
-                for s in sessions}
+    shown = {
+        s: client.get("/v1/memories", headers={**A, "X-Session-Id": s}).json()["tiers"] for s in sessions
+    }
+    expected = {
+        s: "hierarchical" if runtime.flags.enabled(USE_HIERARCHICAL_TIERS, s) else "flat" for s in sessions
+    }
     assert shown == expected
     assert set(shown.values()) == {"hierarchical", "flat"}
 
@@ -79,6 +93,9 @@ def test_routes_see_the_rollout_of_their_session(served: tuple[TestClient, Runti
 def test_no_route_evaluates_a_flag_itself() -> None:
     """Flags are read through api/context (the admin routes manage flags, they read none)."""
     evaluating = re.compile(r"\.flags\.(enabled|evaluate_all)\(|flag_key\(")
-    offenders = [p.name for p in API.glob("*.py")
-                 if p.name not in ("context.py", "admin_flags.py") and evaluating.search(p.read_text())]
+    offenders = [
+        p.name
+        for p in API.glob("*.py")
+        if p.name not in ("context.py", "admin_flags.py") and evaluating.search(p.read_text())
+    ]
     assert offenders == []

@@ -63,7 +63,9 @@ def app_url(tmp_path: Path) -> Iterator[str]:
 
 
 def test_validation_errors_name_each_bad_field(app_url: str) -> None:
-    response = httpx.post(app_url + "/v1/entities", json={"entities": [{"name": "", "entityTyp": "x"}]}, timeout=30)
+    response = httpx.post(
+        app_url + "/v1/entities", json={"entities": [{"name": "", "entityTyp": "x"}]}, timeout=30
+    )
     assert response.status_code == 422
     body = response.json()
     fields = {e["field"] for e in body["detail"]}
@@ -81,10 +83,11 @@ def test_a_body_over_the_limit_is_refused_with_413_and_changes_nothing(app_url: 
     def chunks() -> Iterator[bytes]:  # no Content-Length: the limit applies as the body streams in
         payload = json.dumps(big).encode()
         for i in range(0, len(payload), 256):
-            yield payload[i:i + 256]
+            yield payload[i : i + 256]
 
-    streamed = httpx.post(app_url + "/v1/entities", content=chunks(), timeout=30,
-                          headers={"content-type": "application/json"})
+    streamed = httpx.post(
+        app_url + "/v1/entities", content=chunks(), timeout=30, headers={"content-type": "application/json"}
+    )
     assert streamed.status_code == 413, streamed.text
     assert httpx.get(app_url + "/v1/graph", timeout=30).json()["entities"] == []
 
@@ -145,8 +148,14 @@ def served(tmp_path: Path) -> Iterator[tuple[TestClient, Runtime]]:
     """The real app on a real database file, driven in-process; a bug answers 500, not raises."""
     db = tmp_path / "refusals.db"
     schema.migrate(db)
-    runtime = Runtime(Settings(db_path=db, dev=True, config_path=tmp_path / "none.json",
-                               admin_token=ADMIN["Authorization"].removeprefix("Bearer ")))
+    runtime = Runtime(
+        Settings(
+            db_path=db,
+            dev=True,
+            config_path=tmp_path / "none.json",
+            admin_token=ADMIN["Authorization"].removeprefix("Bearer "),
+        )
+    )
     with TestClient(create_app(runtime), raise_server_exceptions=False) as client:
         yield client, runtime
     runtime.close()
@@ -183,14 +192,18 @@ def _raising(monkeypatch: pytest.MonkeyPatch, service: object, method: str, exc:
 def batch_too_large(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
     items = [{"content": f"c{i}"} for i in range(1001)]
     return c.post("/v1/memories/batch", headers=A, json={"items": items}), {
-        "error": "invalid_input", "field": "items",
-        "message": "items: holds 1001 memories; the limit is 1000 per batch, split it"}
+        "error": "invalid_input",
+        "field": "items",
+        "message": "items: holds 1001 memories; the limit is 1000 per batch, split it",
+    }
 
 
 def memory_invalid(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
     return c.post("/v1/memories", headers=A, json={"content": "x", "importance": 7}), {
-        "error": "invalid_input", "field": "importance",
-        "message": "importance: must be a number from 0 to 1"}
+        "error": "invalid_input",
+        "field": "importance",
+        "message": "importance: must be a number from 0 to 1",
+    }
 
 
 def memory_not_found(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
@@ -201,40 +214,51 @@ def memory_forbidden(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tupl
     mid = _memory(c, "the team deploys on Fridays", visibility="namespace")
     return c.patch(f"/v1/memories/{mid}", headers=B, json={"importance": 0.9}), {
         "error": "forbidden",
-        "message": f"memory {mid} belongs to agent 'a'; only its owner can change or delete it"}
+        "message": f"memory {mid} belongs to agent 'a'; only its owner can change or delete it",
+    }
 
 
 def memory_conflict(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
     first, second = _memory(c, "alpha one"), _memory(c, "beta two, something else entirely")
     return c.patch(f"/v1/memories/{second}", headers=A, json={"content": "alpha one"}), {
-        "error": "near_duplicate", "existing_id": first,
-        "message": f"memory {first} already holds near-identical content; change or delete that one"}
+        "error": "near_duplicate",
+        "existing_id": first,
+        "message": f"memory {first} already holds near-identical content; change or delete that one",
+    }
 
 
 def memory_error(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
     _raising(mp, rt.memories, "get", RECORDS_BASE("a records refusal of no narrower kind"))
     return c.get("/v1/memories/1", headers=A), {
-        "error": "invalid_input", "message": "a records refusal of no narrower kind"}
+        "error": "invalid_input",
+        "message": "a records refusal of no narrower kind",
+    }
 
 
 def entity_not_found(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
     c.post("/v1/entities", headers=A, json={"entities": [{"name": "alice", "entityType": "person"}]})
     relation = {"from": "alice", "to": "zed", "relationType": "knows"}
     return c.post("/v1/relations", headers=A, json={"relations": [relation]}), {
-        "error": "entity_not_found", "field": "relations[0].to",
-        "message": "relations[0].to: entity 'zed' does not exist in namespace 'p'; create it first"}
+        "error": "entity_not_found",
+        "field": "relations[0].to",
+        "message": "relations[0].to: entity 'zed' does not exist in namespace 'p'; create it first",
+    }
 
 
 def graph_invalid(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
     return c.get("/v1/entities/" + "x" * (MAX_NAME_CHARS + 1), headers=A), {
-        "error": "invalid_input", "field": "name",
-        "message": f"name: is {MAX_NAME_CHARS + 1} characters long; the limit is {MAX_NAME_CHARS}"}
+        "error": "invalid_input",
+        "field": "name",
+        "message": f"name: is {MAX_NAME_CHARS + 1} characters long; the limit is {MAX_NAME_CHARS}",
+    }
 
 
 def injection_invalid(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
     return c.post("/v1/inject", headers=A, json={"query": "   "}), {
-        "error": "invalid_input", "field": "query",
-        "message": "query: must be a non-empty string: the agent's current task or message"}
+        "error": "invalid_input",
+        "field": "query",
+        "message": "query: must be a non-empty string: the agent's current task or message",
+    }
 
 
 def session_not_found(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
@@ -248,15 +272,18 @@ def stale_version(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[h
     return c.put(f"/v1/sessions/{sid}/state", headers=A, json={"state": {"a": 2}, "version": 0}), {
         "error": "stale_version",
         "message": "version: is 0 but the state is at version 1; read it again (GET), merge, and write "
-                   "with the current version",
-        "field": "version", "current_version": 1}
+        "with the current version",
+        "field": "version",
+        "current_version": 1,
+    }
 
 
 def state_session_not_found(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
     return c.get("/v1/sessions/nope/state", headers=A), {
         "error": "session_not_found",
         "message": "session_id: no session 'nope' of agent 'a'; start one with POST /v1/sessions",
-        "field": "session_id"}
+        "field": "session_id",
+    }
 
 
 def session_ended(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
@@ -265,29 +292,35 @@ def session_ended(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[h
     return c.put(f"/v1/sessions/{sid}/state", headers=A, json={"state": {}, "version": 0}), {
         "error": "session_ended",
         "message": f"session_id: session '{sid}' ended at {ended_at}; its state can be read but not changed",
-        "field": "session_id"}
+        "field": "session_id",
+    }
 
 
 def version_required(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
     return c.put(f"/v1/sessions/{_session(c)}/state", headers=A, json={"state": {}}), {
         "error": "version_required",
         "message": "version: is required: send the version you read (GET returns it; 0 for a session "
-                   "without state) as 'version' or If-Match",
-        "field": "version"}
+        "without state) as 'version' or If-Match",
+        "field": "version",
+    }
 
 
 def state_error(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
     _raising(mp, rt.session_state, "get", state.SessionStateError("state", "a refusal of no narrower kind"))
     return c.get(f"/v1/sessions/{_session(c)}/state", headers=A), {
-        "error": "session_state_error", "message": "state: a refusal of no narrower kind", "field": "state"}
+        "error": "session_state_error",
+        "message": "state: a refusal of no narrower kind",
+        "field": "state",
+    }
 
 
 def memory_not_owned(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
     return c.post("/v1/memories/99999/shares", headers=A, json={"agent_ids": ["b"]}), {
         "error": "memory_not_owned",
         "message": "memory_id: no memory 99999 owned by agent 'a'; only the owner of a memory can share it "
-                   "or list its shares",
-        "field": "memory_id"}
+        "or list its shares",
+        "field": "memory_id",
+    }
 
 
 def share_not_found(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
@@ -295,7 +328,8 @@ def share_not_found(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple
     return c.delete(f"/v1/memories/{mid}/shares?agent_id=zz", headers=A), {
         "error": "share_not_found",
         "message": f"agent_ids: memory {mid} is not shared with agent 'zz'; nothing revoked",
-        "field": "agent_ids"}
+        "field": "agent_ids",
+    }
 
 
 def sharing_invalid(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
@@ -303,14 +337,17 @@ def sharing_invalid(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple
     return c.post(f"/v1/memories/{mid}/shares", headers=A, json={}), {
         "error": "invalid_share",
         "message": "agent_ids: name at least one agent in agent_ids, or set namespace: true",
-        "field": "agent_ids"}
+        "field": "agent_ids",
+    }
 
 
 def flag_invalid(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
     return c.post("/admin/feature-flags", headers=ADMIN, json={"NOPE": True}), {
-        "error": "invalid_feature_flag", "field": "NOPE",
+        "error": "invalid_feature_flag",
+        "field": "NOPE",
         "message": "api: unknown feature flag 'NOPE'; known flags: USE_HIERARCHICAL_TIERS, "
-                   "USE_CROSS_AGENT_SHARING, USE_ENHANCED_INJECTION"}
+        "USE_CROSS_AGENT_SHARING, USE_ENHANCED_INJECTION",
+    }
 
 
 CASES = [
@@ -361,8 +398,10 @@ def test_an_entity_the_url_names_is_404_with_the_rows_detail(served: tuple[TestC
     response = client.get("/v1/entities/zed", headers=A)
     assert response.status_code == 404
     assert response.json()["detail"] == {
-        "error": "entity_not_found", "field": "name",
-        "message": "name: entity 'zed' does not exist in namespace 'p'; create it first"}
+        "error": "entity_not_found",
+        "field": "name",
+        "message": "name: entity 'zed' does not exist in namespace 'p'; create it first",
+    }
 
 
 def test_a_service_error_of_no_row_is_a_500_with_the_request_id_and_no_trace(
@@ -374,6 +413,8 @@ def test_a_service_error_of_no_row_is_a_500_with_the_request_id_and_no_trace(
     assert response.status_code == 500
     assert response.json() == {
         "detail": "internal error; the service log has the details under request_id req-bug-1",
-        "error": "internal_error", "request_id": "req-bug-1"}
+        "error": "internal_error",
+        "request_id": "req-bug-1",
+    }
     assert response.headers["x-request-id"] == "req-bug-1"
     assert "secret" not in response.text and "Traceback" not in response.text

@@ -55,12 +55,16 @@ def test_config_file_and_sighup_with_a_good_and_a_broken_file(serve_process: Any
     assert _until(lambda: _flags(served)["USE_HIERARCHICAL_TIERS"]["effective"] == 0.25, 15)
     assert _flags(served)["USE_HIERARCHICAL_TIERS"]["sources"]["config_file"] == 0.25
 
-    for broken in ('{"featureFlags": {"USE_HIERARCHICAL_TIERS": 0.5', '{"featureFlags": {"USE_HIERARCHICAL_TIERS": 7}}'):
+    for broken in (
+        '{"featureFlags": {"USE_HIERARCHICAL_TIERS": 0.5',
+        '{"featureFlags": {"USE_HIERARCHICAL_TIERS": 7}}',
+    ):
         before = len([e for e in served.log_events() if e["event"] == "config_reload_failed"])
         served.config.write_text(broken)
         served.send(signal.SIGHUP)
-        assert _until(lambda: len([e for e in served.log_events()
-                                   if e["event"] == "config_reload_failed"]) > before, 15)
+        assert _until(
+            lambda: len([e for e in served.log_events() if e["event"] == "config_reload_failed"]) > before, 15
+        )
         assert _flags(served)["USE_HIERARCHICAL_TIERS"]["effective"] == 0.25  # the old config stays
     errors = [e for e in served.log_events() if e["event"] == "config_reload_failed"]
     assert all(e["level"] == "ERROR" and e["error"] for e in errors)
@@ -70,39 +74,64 @@ def test_config_file_and_sighup_with_a_good_and_a_broken_file(serve_process: Any
 
 def test_admin_api_change_is_audited_and_logged_as_feature_flag_changed(serve_process: Any) -> None:
     served = serve_process(env=ENV)
-    response = http_post(served.url + "/admin/feature-flags", json={"USE_CROSS_AGENT_SHARING": False},
-                          headers={**AUTH, "X-Actor": "oncall-ann"})
+    response = http_post(
+        served.url + "/admin/feature-flags",
+        json={"USE_CROSS_AGENT_SHARING": False},
+        headers={**AUTH, "X-Actor": "oncall-ann"},
+    )
     assert response.status_code == 200, response.text
     assert _flags(served)["USE_CROSS_AGENT_SHARING"]["effective"] == 0.0
     assert _until(lambda: any(e["event"] == "feature_flag_changed" for e in served.log_events()), 5)
     (line,) = [e for e in served.log_events() if e["event"] == "feature_flag_changed"]
     assert line["level"] == "INFO" and line["timestamp"]
     assert (line["flag"], line["old_value"], line["new_value"], line["source"], line["actor"]) == (
-        "USE_CROSS_AGENT_SHARING", None, 0.0, "api", "oncall-ann")
+        "USE_CROSS_AGENT_SHARING",
+        None,
+        0.0,
+        "api",
+        "oncall-ann",
+    )
     events = http_get(served.url + "/admin/feature-flags/events", headers=AUTH).json()["events"]
     assert events[0]["flag"] == "USE_CROSS_AGENT_SHARING" and events[0]["actor"] == "oncall-ann"
 
 
 def test_most_restrictive_source_wins(serve_process: Any) -> None:
-    served = serve_process(env={**ENV, "USE_ENHANCED_INJECTION": "0.5"},
-                           config={"featureFlags": {"USE_ENHANCED_INJECTION": 0.2}})
-    post = lambda value: http_post(served.url + "/admin/feature-flags",  # noqa: E731
-                                    json={"USE_ENHANCED_INJECTION": value}, headers=AUTH)
+    served = serve_process(
+        env={**ENV, "USE_ENHANCED_INJECTION": "0.5"}, config={"featureFlags": {"USE_ENHANCED_INJECTION": 0.2}}
+    )
+    post = lambda value: http_post(
+        served.url + "/admin/feature-flags",  # noqa: E731
+        json={"USE_ENHANCED_INJECTION": value},
+        headers=AUTH,
+    )
     assert _flags(served)["USE_ENHANCED_INJECTION"]["effective"] == 0.2
     assert post(True).status_code == 200
     assert _flags(served)["USE_ENHANCED_INJECTION"]["effective"] == 0.2  # on in the db is not on anywhere
     assert post(0.0).status_code == 200
     assert _flags(served)["USE_ENHANCED_INJECTION"]["effective"] == 0.0  # off anywhere means off
     assert post(1.0).status_code == 200
-    assert _flags(served)["USE_ENHANCED_INJECTION"]["sources"] == {"env": 0.5, "config_file": 0.2,
-                                                                   "database": 1.0}
+    assert _flags(served)["USE_ENHANCED_INJECTION"]["sources"] == {
+        "env": 0.5,
+        "config_file": 0.2,
+        "database": 1.0,
+    }
 
 
 def test_cli_flags_set_reaches_the_running_server_within_one_second(serve_process: Any, cli: Any) -> None:
     served = serve_process(env=ENV)
     assert _flags(served)["USE_ENHANCED_INJECTION"]["effective"] == 1.0
-    done = cli("flags", "set", "USE_ENHANCED_INJECTION", "false", "--db", str(served.db),
-               "--config", str(served.config), "--actor", "cli-test")
+    done = cli(
+        "flags",
+        "set",
+        "USE_ENHANCED_INJECTION",
+        "false",
+        "--db",
+        str(served.db),
+        "--config",
+        str(served.config),
+        "--actor",
+        "cli-test",
+    )
     assert done.returncode == 0, done.stderr
     changed_at = time.monotonic()
     # The first poll that shows the change must have been *sent* within 1 s of the change;
@@ -114,7 +143,9 @@ def test_cli_flags_set_reaches_the_running_server_within_one_second(serve_proces
             sent_at = sent
             break
         time.sleep(0.02)
-    assert sent_at is not None and sent_at - changed_at <= 1.0, "the CLI change did not reach the service within 1 s"
+    assert sent_at is not None and sent_at - changed_at <= 1.0, (
+        "the CLI change did not reach the service within 1 s"
+    )
     session = http_post(served.url + "/v1/sessions", headers={"Authorization": "Bearer none"})
     assert session.status_code == 401  # not --dev: agent auth stays on
     cli("flags", "rollback", "--db", str(served.db), "--config", str(served.config), check=True)

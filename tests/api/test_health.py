@@ -47,13 +47,22 @@ def test_fresh_service_is_live_ready_and_deep_healthy(serve_process: Any) -> Non
     assert deep.status_code == 200, deep.text
     assert deep.headers["content-type"].startswith("application/health+json")
     checks = deep.json()["checks"]
-    assert {"database_read", "database_write", "integrity", "rag", "cache", "memory_headroom",
-            "flags"} <= set(checks)
+    assert {
+        "database_read",
+        "database_write",
+        "integrity",
+        "rag",
+        "cache",
+        "memory_headroom",
+        "flags",
+    } <= set(checks)
     assert all(v in ("ok", "not configured", "not started") for v in checks.values()), checks
     assert deep.json()["status"] == "pass"
 
 
-def test_database_made_unreachable_fails_readiness_and_deep_then_recovers(serve_process: Any, tmp_path: Any) -> None:
+def test_database_made_unreachable_fails_readiness_and_deep_then_recovers(
+    serve_process: Any, tmp_path: Any
+) -> None:
     data = tmp_path / "data"
     served = serve_process(db=data / "memory.db", dev=True)
     assert http_get(served.url + "/health/ready").status_code == 200
@@ -83,12 +92,16 @@ def test_schema_behind_is_not_ready_and_says_what_to_run(serve_process: Any, tmp
     assert http_get(served.url + "/health/deep", timeout=60).json()["checks"]["database"] == "schema behind"
 
 
-def test_schema_ahead_from_a_later_release_is_still_ready_and_says_so(serve_process: Any, tmp_path: Any) -> None:
+def test_schema_ahead_from_a_later_release_is_still_ready_and_says_so(
+    serve_process: Any, tmp_path: Any
+) -> None:
     db = tmp_path / "new" / "memory.db"
     schema.migrate(db)
     conn = open_connection(db)
-    conn.execute("INSERT INTO schema_migrations (version, name, checksum) VALUES (?, 'from_the_future', 'x')",
-                 (EXPECTED + 1,))
+    conn.execute(
+        "INSERT INTO schema_migrations (version, name, checksum) VALUES (?, 'from_the_future', 'x')",
+        (EXPECTED + 1,),
+    )
     conn.execute("CREATE TABLE table_of_a_later_release (id INTEGER PRIMARY KEY)")
     conn.close()
     served = serve_process(db=db, dev=True)

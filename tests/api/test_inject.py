@@ -55,10 +55,24 @@ def test_block_manifest_and_cache_over_http(server: str) -> None:
     a1 = agent(server)
     ids = [remember(a1, text, tier="long_term") for text in FACTS]
     first = inject(a1, query="how do we deploy billing?")
-    assert set(first) >= {"block", "format", "mode", "cache", "took_ms", "tokens", "token_budget",
-                          "token_counter", "manifest", "retrieval"}
+    assert set(first) >= {
+        "block",
+        "format",
+        "mode",
+        "cache",
+        "took_ms",
+        "tokens",
+        "token_budget",
+        "token_counter",
+        "manifest",
+        "retrieval",
+    }
     assert (first["mode"], first["cache"], first["format"], first["token_budget"]) == (
-        "enhanced", "miss", "markdown", 1000)
+        "enhanced",
+        "miss",
+        "markdown",
+        1000,
+    )
     assert first["block"].startswith("## Relevant memories")
     assert "staging cluster" in first["block"]
     assert first["manifest"]["memories"][0]["id"] == ids[0]
@@ -98,13 +112,17 @@ def test_json_format_and_a_small_budget(server: str) -> None:
 )
 def test_bad_input_names_the_field_and_changes_nothing(server: str, body: dict[str, Any], field: str) -> None:
     a1 = agent(server)
-    before = (metric(server, "memory_injection_latency_seconds_count"),
-              metric(server, "memory_injection_cache_misses_total"))
+    before = (
+        metric(server, "memory_injection_latency_seconds_count"),
+        metric(server, "memory_injection_cache_misses_total"),
+    )
     r = a1.post("/v1/inject", json=body)
     assert r.status_code == 422
     assert field in r.text
-    after = (metric(server, "memory_injection_latency_seconds_count"),
-             metric(server, "memory_injection_cache_misses_total"))
+    after = (
+        metric(server, "memory_injection_latency_seconds_count"),
+        metric(server, "memory_injection_cache_misses_total"),
+    )
     assert after == before
 
 
@@ -114,15 +132,17 @@ def test_flag_off_switches_to_legacy_on_the_next_request(server: str) -> None:
         remember(a1, text)
     assert inject(a1, query="login timeout", session_id="s-1")["mode"] == "enhanced"
     admin = {"Authorization": f"Bearer {ADMIN}"}
-    r = httpx.post(server + "/admin/feature-flags", json={"USE_ENHANCED_INJECTION": False}, headers=admin,
-                   timeout=30)
+    r = httpx.post(
+        server + "/admin/feature-flags", json={"USE_ENHANCED_INJECTION": False}, headers=admin, timeout=30
+    )
     assert r.status_code == 200, r.text
     legacy = inject(a1, query="login timeout", session_id="s-1")
     assert (legacy["mode"], legacy["cache"]) == ("legacy", "bypass")
     assert legacy["retrieval"]["mode"] == "none"
     assert len(legacy["manifest"]["memories"]) == 3  # the most recent memories
-    r = httpx.post(server + "/admin/feature-flags", json={"USE_ENHANCED_INJECTION": True}, headers=admin,
-                   timeout=30)
+    r = httpx.post(
+        server + "/admin/feature-flags", json={"USE_ENHANCED_INJECTION": True}, headers=admin, timeout=30
+    )
     assert r.status_code == 200, r.text
     assert inject(a1, query="login timeout", session_id="s-1")["mode"] == "enhanced"
 
@@ -162,8 +182,12 @@ def test_the_x_session_id_header_alone_picks_the_rollout_key(server: str) -> Non
     outside = next(s for s in sessions if not in_rollout(0.5, flag, s))
     a1 = agent(server)
     remember(a1, FACTS[0])
-    r = httpx.post(server + "/admin/feature-flags", json={flag: 0.5}, headers={"Authorization": f"Bearer {ADMIN}"},
-                   timeout=30)
+    r = httpx.post(
+        server + "/admin/feature-flags",
+        json={flag: 0.5},
+        headers={"Authorization": f"Bearer {ADMIN}"},
+        timeout=30,
+    )
     assert r.status_code == 200, r.text
 
     def mode(header: str, **body: Any) -> str:
@@ -180,11 +204,15 @@ def test_a_working_memory_of_the_header_session_reaches_its_injection(server: st
     session only by the same header sees it (the body's session_id, when given, decides)."""
     a1 = agent(server)
     headers = {"X-Session-Id": "s-work"}
-    r = a1.post("/v1/memories", json={"content": "Scratch note: the billing deploy is paused today.",
-                                      "tier": "working"}, headers=headers)
+    r = a1.post(
+        "/v1/memories",
+        json={"content": "Scratch note: the billing deploy is paused today.", "tier": "working"},
+        headers=headers,
+    )
     assert r.status_code == 201, r.text
     seen = a1.post("/v1/inject", json={"query": "billing deploy paused"}, headers=headers).json()
     assert "billing deploy is paused" in seen["block"]
-    other = a1.post("/v1/inject", json={"query": "billing deploy paused", "session_id": "s-other"},
-                    headers=headers).json()
+    other = a1.post(
+        "/v1/inject", json={"query": "billing deploy paused", "session_id": "s-other"}, headers=headers
+    ).json()
     assert "billing deploy is paused" not in other["block"]

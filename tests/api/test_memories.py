@@ -33,10 +33,17 @@ def server(live_server: Callable[..., str], tmp_path: Path) -> tuple[httpx.Clien
 
 def test_create_get_patch_delete(server: tuple[httpx.Client, Path]) -> None:
     client, _ = server
-    created = client.post("/v1/memories", headers=A, json={
-        "content": "The user deploys with Helm", "kind": "fact", "importance": 0.7,
-        "metadata": {"source": "chat", "turn": 3, "tags": ["ops", None]}, "occurred_at": "2024-05-01T10:00:00+02:00",
-    })
+    created = client.post(
+        "/v1/memories",
+        headers=A,
+        json={
+            "content": "The user deploys with Helm",
+            "kind": "fact",
+            "importance": 0.7,
+            "metadata": {"source": "chat", "turn": 3, "tags": ["ops", None]},
+            "occurred_at": "2024-05-01T10:00:00+02:00",
+        },
+    )
     assert created.status_code == 201, created.text
     memory = created.json()
     assert memory["reinforced"] is False and memory["agent_id"] == "agent-a" and memory["namespace"] == "proj"
@@ -46,8 +53,13 @@ def test_create_get_patch_delete(server: tuple[httpx.Client, Path]) -> None:
     got = client.get(f"/v1/memories/{memory['id']}", headers=A)
     assert got.status_code == 200 and got.json()["content"] == "The user deploys with Helm"
 
-    patched = client.patch(f"/v1/memories/{memory['id']}", headers=A, json={"importance": 0.2, "kind": "decision"})
-    assert patched.status_code == 200 and (patched.json()["importance"], patched.json()["kind"]) == (0.2, "decision")
+    patched = client.patch(
+        f"/v1/memories/{memory['id']}", headers=A, json={"importance": 0.2, "kind": "decision"}
+    )
+    assert patched.status_code == 200 and (patched.json()["importance"], patched.json()["kind"]) == (
+        0.2,
+        "decision",
+    )
 
     bad = client.patch(f"/v1/memories/{memory['id']}", headers=A, json={"importance": 7})
     assert bad.status_code == 422 and bad.json()["detail"]["field"] == "importance"
@@ -60,7 +72,9 @@ def test_create_get_patch_delete(server: tuple[httpx.Client, Path]) -> None:
 
 def test_session_header_makes_working_memories(server: tuple[httpx.Client, Path]) -> None:
     client, _ = server
-    memory = client.post("/v1/memories", headers={**A, "X-Session-Id": "sess-1"}, json={"content": "draft plan"}).json()
+    memory = client.post(
+        "/v1/memories", headers={**A, "X-Session-Id": "sess-1"}, json={"content": "draft plan"}
+    ).json()
     assert (memory["session_id"], memory["tier"]) == ("sess-1", "working")
     refused = client.post("/v1/memories", headers=A, json={"content": "x", "tier": "working"})
     assert refused.status_code == 422 and refused.json()["detail"]["field"] == "tier"
@@ -84,7 +98,9 @@ def test_batch_and_its_limits(server: tuple[httpx.Client, Path]) -> None:
     body = done.json()
     assert (body["created"], body["reinforced"], len(body["items"])) == (1000, 0, 1000)
 
-    too_many = client.post("/v1/memories/batch", headers=A, json={"items": [{"content": f"x{i}"} for i in range(1001)]})
+    too_many = client.post(
+        "/v1/memories/batch", headers=A, json={"items": [{"content": f"x{i}"} for i in range(1001)]}
+    )
     assert too_many.status_code == 413 and "1000" in too_many.json()["detail"]["message"]
 
     bad_kind = [{"content": f"new {i}"} for i in range(5)]
@@ -98,16 +114,25 @@ def test_batch_and_its_limits(server: tuple[httpx.Client, Path]) -> None:
     refused = client.post("/v1/memories/batch", headers=A, json={"items": bad_type})
     assert refused.status_code == 422 and refused.json()["detail"][0]["field"] == "items.2.importance"
 
-    missing = client.post("/v1/memories/batch", headers=A, json={"items": [{"content": "ok"}, {"kind": "fact"}]})
+    missing = client.post(
+        "/v1/memories/batch", headers=A, json={"items": [{"content": "ok"}, {"kind": "fact"}]}
+    )
     assert missing.status_code == 422 and missing.json()["detail"][0]["field"] == "items.1.content"
     assert sql_count(db, "SELECT count(*) FROM memories") == 1000
 
 
 def test_list_paginates_and_filters(server: tuple[httpx.Client, Path]) -> None:
     client, _ = server
-    client.post("/v1/memories/batch", headers=A, json={"items": [
-        {"content": f"m{i}", "kind": "fact" if i % 3 == 0 else "note", "user_id": "u1"} for i in range(12)
-    ]})
+    client.post(
+        "/v1/memories/batch",
+        headers=A,
+        json={
+            "items": [
+                {"content": f"m{i}", "kind": "fact" if i % 3 == 0 else "note", "user_id": "u1"}
+                for i in range(12)
+            ]
+        },
+    )
     client.post("/v1/memories", headers={**A, "X-Session-Id": "s9"}, json={"content": "in session"})
     ids: list[int] = []
     cursor = None
@@ -122,11 +147,18 @@ def test_list_paginates_and_filters(server: tuple[httpx.Client, Path]) -> None:
     facts = client.get("/v1/memories", headers=A, params={"kind": "fact"}).json()["memories"]
     assert sorted(m["content"] for m in facts) == ["m0", "m3", "m6", "m9"]
     working = client.get("/v1/memories", headers=A, params={"tier": "working"}).json()
-    assert [m["content"] for m in working["memories"]] == ["in session"] and working["tiers"] == "hierarchical"
-    assert client.get("/v1/memories", headers=A, params={"session_id": "s9"}).json()["memories"][0]["tier"] == "working"
+    assert [m["content"] for m in working["memories"]] == ["in session"] and working[
+        "tiers"
+    ] == "hierarchical"
+    assert (
+        client.get("/v1/memories", headers=A, params={"session_id": "s9"}).json()["memories"][0]["tier"]
+        == "working"
+    )
     assert client.get("/v1/memories", headers=A, params={"limit": 501}).status_code == 422
     assert client.get("/v1/memories", headers=A, params={"created_after": "soon"}).status_code == 422
-    assert client.get("/v1/memories", headers=A, params={"cursor": "zz"}).json()["detail"]["field"] == "cursor"
+    assert (
+        client.get("/v1/memories", headers=A, params={"cursor": "zz"}).json()["detail"]["field"] == "cursor"
+    )
 
 
 def test_agent_b_never_sees_or_touches_a_private_memory(server: tuple[httpx.Client, Path]) -> None:
@@ -148,8 +180,11 @@ def test_delete_means_gone_from_table_fts_and_vectors(server: tuple[httpx.Client
     memory = client.post("/v1/memories", headers=A, json={"content": "flamingo migration route"}).json()
     conn = open_connection(db)
     try:
-        conn.execute("INSERT OR REPLACE INTO memory_embeddings (memory_id, namespace, model, dim, vector)"
-                     " VALUES (?, 'proj', 'test', 1, x'00000000')", (memory["id"],))
+        conn.execute(
+            "INSERT OR REPLACE INTO memory_embeddings (memory_id, namespace, model, dim, vector)"
+            " VALUES (?, 'proj', 'test', 1, x'00000000')",
+            (memory["id"],),
+        )
     finally:
         conn.close()
     assert sql_count(db, "SELECT count(*) FROM memories_fts WHERE memories_fts MATCH 'flamingo'") == 1
@@ -168,12 +203,15 @@ def test_tiers_flag_off_reads_one_flat_tier(live_server: Callable[..., str], tmp
         client.post("/v1/memories", headers=A, json={"content": "short one"})
         page = client.get("/v1/memories", headers=A, params={"tier": "working"}).json()
     assert page["tiers"] == "flat"
-    assert sorted((m["content"], m["tier"]) for m in page["memories"]) == [("short one", "short_term"),
-                                                                          ("working one", "working")]
+    assert sorted((m["content"], m["tier"]) for m in page["memories"]) == [
+        ("short one", "short_term"),
+        ("working one", "working"),
+    ]
 
 
-def test_delete_means_gone_from_the_vector_index_too(live_server: Callable[..., str], tmp_path: Path,
-                                                     minilm: Any) -> None:
+def test_delete_means_gone_from_the_vector_index_too(
+    live_server: Callable[..., str], tmp_path: Path, minilm: Any
+) -> None:
     """With the real model and embedding worker: embedded, found by meaning, deleted, never found again."""
     import time
 
@@ -181,7 +219,9 @@ def test_delete_means_gone_from_the_vector_index_too(live_server: Callable[..., 
     db = tmp_path / "server0.db"
     with httpx.Client(base_url=url, timeout=60) as client:
         client.post("/v1/memories/search", headers=A, json={"query": "warm up"})  # starts the worker
-        memory = client.post("/v1/memories", headers=A, json={"content": "The flamingo flock migrates south"}).json()
+        memory = client.post(
+            "/v1/memories", headers=A, json={"content": "The flamingo flock migrates south"}
+        ).json()
         client.post("/v1/memories", headers=A, json={"content": "Quarterly taxes are due in April"})
         deadline = time.monotonic() + 120
         while sql_count(db, "SELECT count(*) FROM memory_embeddings") < 2 and time.monotonic() < deadline:

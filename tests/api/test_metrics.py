@@ -18,8 +18,12 @@ def test_metrics_exposes_process_memory_and_request_counts(live_server: Callable
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     body = response.text
-    for family in ("memory_injection_latency_seconds", "memory_rag_timeouts_total",
-                   "memory_injection_cache_hits_total", "memory_sharing_errors_total"):
+    for family in (
+        "memory_injection_latency_seconds",
+        "memory_rag_timeouts_total",
+        "memory_injection_cache_hits_total",
+        "memory_sharing_errors_total",
+    ):
         assert f"# TYPE {family}" in body
     assert _sample(body, "memory_process_resident_bytes ") > 10_000_000
     assert _sample(body, 'memory_requests_total{kind="/health/live",status="2xx"}') >= 1
@@ -32,7 +36,8 @@ def test_active_sessions_gauge_follows_the_flag_at_once(live_server: Callable[..
         assert httpx.post(url + "/v1/sessions", json={}, timeout=10).status_code in (200, 201)
     gauge = 'memory_active_sessions{flag="USE_ENHANCED_INJECTION"}'
     assert _sample(httpx.get(url + "/metrics", timeout=10).text, gauge) == 3
-    set_off = httpx.post(url + "/admin/feature-flags", json={"USE_ENHANCED_INJECTION": False},
-                         headers=admin, timeout=10)
+    set_off = httpx.post(
+        url + "/admin/feature-flags", json={"USE_ENHANCED_INJECTION": False}, headers=admin, timeout=10
+    )
     assert set_off.status_code == 200, set_off.text
     assert _sample(httpx.get(url + "/metrics", timeout=10).text, gauge) == 0

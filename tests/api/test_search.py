@@ -54,8 +54,12 @@ def test_the_caller_sees_only_its_own_view(live_server: Callable[..., str]) -> N
     store(url, [{"content": "bob's private note on the database migration"}], agent="b")
     hits = search(url, {"query": "database migration"}, agent="a").json()["hits"]
     assert [h["memory"]["id"] for h in hits] == mine
-    other_ns = httpx.post(f"{url}/v1/memories/search", json={"query": "database migration"},
-                          headers=as_agent("a", "elsewhere"), timeout=30).json()
+    other_ns = httpx.post(
+        f"{url}/v1/memories/search",
+        json={"query": "database migration"},
+        headers=as_agent("a", "elsewhere"),
+        timeout=30,
+    ).json()
     assert other_ns["hits"] == []
 
 
@@ -67,14 +71,20 @@ def test_without_a_model_every_answer_says_full_text(live_server: Callable[..., 
     assert [h["memory"]["id"] for h in body["hits"]] == [ids[2]]
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"query": "x", "k": 0}, "k"), ({"query": "x", "k": 101}, "k"), ({"query": "  "}, "query"),
-    ({"query": "x", "filters": {"colour": "red"}}, "filters.colour"),
-    ({"query": "x", "filters": {"occurred_after": "yesterday"}}, "filters.occurred_after"),
-    ({"query": "x", "sources": ["magic"]}, "sources"),
-])
-def test_bad_input_is_refused_naming_the_field(live_server: Callable[..., str], body: dict[str, Any],
-                                               field: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"query": "x", "k": 0}, "k"),
+        ({"query": "x", "k": 101}, "k"),
+        ({"query": "  "}, "query"),
+        ({"query": "x", "filters": {"colour": "red"}}, "filters.colour"),
+        ({"query": "x", "filters": {"occurred_after": "yesterday"}}, "filters.occurred_after"),
+        ({"query": "x", "sources": ["magic"]}, "sources"),
+    ],
+)
+def test_bad_input_is_refused_naming_the_field(
+    live_server: Callable[..., str], body: dict[str, Any], field: str
+) -> None:
     url = live_server(embedder="none")
     ids = store(url, [{"content": "bananas are yellow"}])
     resp = search(url, body)
@@ -90,8 +100,9 @@ def test_unknown_body_field_is_refused(live_server: Callable[..., str]) -> None:
     assert resp.status_code == 422 and "top" in resp.text
 
 
-def test_ready_says_when_vectors_come_from_another_model(live_server: Callable[..., str], tmp_path: Any,
-                                                         minilm: Any) -> None:
+def test_ready_says_when_vectors_come_from_another_model(
+    live_server: Callable[..., str], tmp_path: Any, minilm: Any
+) -> None:
     from memory_system.store import embeddings as vec_store
     from memory_system.store.connection import open_connection
 

@@ -30,9 +30,14 @@ def snapshot(db: Path) -> list[list[tuple[Any, ...]]]:
     conn = open_connection(db, create=False)
     try:
         # A session's last activity moves with every request that names it; that is no change.
-        sessions = [tuple(r) for r in conn.execute("SELECT id, namespace, agent_id, ended_at FROM sessions ORDER BY 1")]
-        return [sessions] + [[tuple(r) for r in conn.execute(f"SELECT * FROM {table} ORDER BY 1")]
-                             for table in ("session_state", "memories", "session_handoffs", "share_events")]
+        sessions = [
+            tuple(r)
+            for r in conn.execute("SELECT id, namespace, agent_id, ended_at FROM sessions ORDER BY 1")
+        ]
+        return [sessions] + [
+            [tuple(r) for r in conn.execute(f"SELECT * FROM {table} ORDER BY 1")]
+            for table in ("session_state", "memories", "session_handoffs", "share_events")
+        ]
     finally:
         conn.close()
 
@@ -59,7 +64,9 @@ def test_state_round_trip_with_versions_in_body_and_if_match(server: tuple[str, 
     assert alice.get(f"/v1/sessions/{sid}/state").json()["state"] == {"step": 2}
 
 
-def test_a_stale_write_gets_409_with_the_current_version_and_changes_nothing(server: tuple[str, Path]) -> None:
+def test_a_stale_write_gets_409_with_the_current_version_and_changes_nothing(
+    server: tuple[str, Path],
+) -> None:
     url, db = server
     alice = agent(url, "alice")
     sid = start_session(alice)
@@ -117,7 +124,9 @@ def test_handoff_gives_the_receiver_the_state_and_the_working_memories(server: t
     url, _db = server
     alice, bob = agent(url, "alice"), agent(url, "bob")
     sid = start_session(alice)
-    alice.put(f"/v1/sessions/{sid}/state", json={"state": {"plan": ["fix", "test"], "done": ["fix"]}, "version": 0})
+    alice.put(
+        f"/v1/sessions/{sid}/state", json={"state": {"plan": ["fix", "test"], "done": ["fix"]}, "version": 0}
+    )
     in_session = agent(url, "alice", **{"X-Session-Id": sid})
     working = in_session.post("/v1/memories", json={"content": "the flaky test waits on port 5432"}).json()
     assert working["tier"] == "working" and working["session_id"] == sid
@@ -132,8 +141,12 @@ def test_handoff_gives_the_receiver_the_state_and_the_working_memories(server: t
 
     state = bob.get(f"/v1/sessions/{new_sid}/state").json()
     assert (state["state"], state["version"]) == ({"plan": ["fix", "test"], "done": ["fix"]}, 1)
-    assert bob.put(f"/v1/sessions/{new_sid}/state", json={"state": {"done": ["fix", "test"]}, "version": 1}
-                   ).status_code == 200
+    assert (
+        bob.put(
+            f"/v1/sessions/{new_sid}/state", json={"state": {"done": ["fix", "test"]}, "version": 1}
+        ).status_code
+        == 200
+    )
     moved = bob.get(f"/v1/memories/{working['id']}").json()
     assert (moved["agent_id"], moved["session_id"], moved["tier"]) == ("bob", new_sid, "working")
     assert alice.get(f"/v1/memories/{working['id']}").status_code == 404
@@ -146,7 +159,9 @@ def test_handoff_gives_the_receiver_the_state_and_the_working_memories(server: t
     assert again.status_code == 409
     trail = bob.get("/v1/shares/events").json()["events"]
     assert [(e["action"], e["memory_id"], e["session_id"]) for e in trail] == [
-        ("handoff", None, sid), ("handoff", working["id"], sid)]
+        ("handoff", None, sid),
+        ("handoff", working["id"], sid),
+    ]
 
 
 def test_handoff_refusals_change_nothing(server: tuple[str, Path]) -> None:
@@ -169,8 +184,12 @@ def test_handoff_is_refused_while_sharing_is_off(server: tuple[str, Path]) -> No
     url, db = server
     alice = agent(url, "alice")
     sid = start_session(alice)
-    r = httpx.post(url + "/admin/feature-flags", json={FLAG: False}, timeout=30,
-                   headers={"Authorization": f"Bearer {ADMIN}"})
+    r = httpx.post(
+        url + "/admin/feature-flags",
+        json={FLAG: False},
+        timeout=30,
+        headers={"Authorization": f"Bearer {ADMIN}"},
+    )
     assert r.status_code == 200, r.text
     before = snapshot(db)
     r = alice.post(f"/v1/sessions/{sid}/handoff", json={"to_agent_id": "bob"})

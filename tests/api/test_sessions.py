@@ -22,7 +22,9 @@ B = {"X-Agent-Id": "agent-b", "X-Namespace": "p"}
 def _last_active(db: Any, session_id: str) -> str:
     conn = open_connection(db, create=False)
     try:
-        return str(conn.execute("SELECT last_active_at FROM sessions WHERE id = ?", (session_id,)).fetchone()[0])
+        return str(
+            conn.execute("SELECT last_active_at FROM sessions WHERE id = ?", (session_id,)).fetchone()[0]
+        )
     finally:
         conn.close()
 
@@ -33,8 +35,11 @@ def test_start_returns_an_id_and_the_flags_evaluated_for_it(serve_process: Any) 
     assert started.status_code == 201
     body = started.json()
     assert body["agent_id"] == "agent-a" and body["namespace"] == "p" and body["ended_at"] is None
-    assert body["flags"] == {"USE_HIERARCHICAL_TIERS": True, "USE_CROSS_AGENT_SHARING": True,
-                             "USE_ENHANCED_INJECTION": True}  # no source sets a flag: every phase on
+    assert body["flags"] == {
+        "USE_HIERARCHICAL_TIERS": True,
+        "USE_CROSS_AGENT_SHARING": True,
+        "USE_ENHANCED_INJECTION": True,
+    }  # no source sets a flag: every phase on
     again = http_get(f"{served.url}/v1/sessions/{body['session_id']}", headers=A).json()
     assert again["session_id"] == body["session_id"] and again["created_at"] == body["created_at"]
 

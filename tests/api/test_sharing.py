@@ -20,7 +20,9 @@ FLAG = "USE_CROSS_AGENT_SHARING"
 
 
 def agent(url: str, name: str, namespace: str = NS, **headers: str) -> httpx.Client:
-    return httpx.Client(base_url=url, timeout=30, headers={"X-Agent-Id": name, "X-Namespace": namespace, **headers})
+    return httpx.Client(
+        base_url=url, timeout=30, headers={"X-Agent-Id": name, "X-Namespace": namespace, **headers}
+    )
 
 
 def remember(client: httpx.Client, content: str, **fields: Any) -> int:
@@ -30,8 +32,12 @@ def remember(client: httpx.Client, content: str, **fields: Any) -> int:
 
 
 def set_flag(url: str, value: object) -> None:
-    r = httpx.post(url + "/admin/feature-flags", json={FLAG: value}, timeout=30,
-                   headers={"Authorization": f"Bearer {ADMIN}"})
+    r = httpx.post(
+        url + "/admin/feature-flags",
+        json={FLAG: value},
+        timeout=30,
+        headers={"Authorization": f"Bearer {ADMIN}"},
+    )
     assert r.status_code == 200, r.text
 
 
@@ -51,7 +57,11 @@ def sharing_errors(url: str) -> float:
 
 
 def in_seconds(seconds: float) -> str:
-    return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return (
+        (datetime.now(UTC) + timedelta(seconds=seconds))
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
 
 
 def routes_seeing(client: httpx.Client, memory_id: int, content: str) -> set[str]:
@@ -89,16 +99,21 @@ def test_share_list_and_revoke_between_two_agents(server: tuple[str, Path]) -> N
     mid = remember(alice, "the build cache lives in /var/cache/ci")
     assert bob.get(f"/v1/memories/{mid}").status_code == 404
 
-    r = alice.post(f"/v1/memories/{mid}/shares", json={"agent_ids": ["bob"], "expires_at": "2099-01-01T00:00:00Z"})
+    r = alice.post(
+        f"/v1/memories/{mid}/shares", json={"agent_ids": ["bob"], "expires_at": "2099-01-01T00:00:00Z"}
+    )
     assert r.status_code == 201, r.text
     assert [(s["agent_id"], s["expires_at"], s["active"]) for s in r.json()["shares"]] == [
-        ("bob", "2099-01-01T00:00:00.000Z", True)]
+        ("bob", "2099-01-01T00:00:00.000Z", True)
+    ]
     assert bob.get(f"/v1/memories/{mid}").json()["content"] == "the build cache lives in /var/cache/ci"
     assert alice.get(f"/v1/memories/{mid}").json()["visibility"] == "shared"
 
     again = alice.post(f"/v1/memories/{mid}/shares", json={"agent_ids": ["bob"], "namespace": True})
     assert [(s["agent_id"], s["namespace"], s["expires_at"]) for s in again.json()["shares"]] == [
-        (None, True, None), ("bob", False, None)]
+        (None, True, None),
+        ("bob", False, None),
+    ]
     assert alice.get(f"/v1/memories/{mid}/shares").json() == again.json()
     assert bob.get(f"/v1/memories/{mid}/shares").status_code == 404  # grants are the owner's business
 
@@ -111,11 +126,16 @@ def test_share_list_and_revoke_between_two_agents(server: tuple[str, Path]) -> N
 
     trail = bob.get("/v1/shares/events", params={"memory_id": mid}).json()["events"]
     assert [(e["action"], e["agent_id"]) for e in trail] == [
-        ("revoke", "bob"), ("revoke", None), ("grant", None), ("grant", "bob"), ("grant", "bob")]
+        ("revoke", "bob"),
+        ("revoke", None),
+        ("grant", None),
+        ("grant", "bob"),
+        ("grant", "bob"),
+    ]
 
 
 def test_refused_calls_name_the_problem_change_nothing_and_count_as_sharing_errors(
-    server: tuple[str, Path]
+    server: tuple[str, Path],
 ) -> None:
     url, db = server
     alice, bob = agent(url, "alice"), agent(url, "bob")
@@ -127,13 +147,26 @@ def test_refused_calls_name_the_problem_change_nothing_and_count_as_sharing_erro
     cases = [
         (bob.post(f"/v1/memories/{mid}/shares", json={"agent_ids": ["dave"]}), 404, "memory_id"),
         (alice.post("/v1/memories/999999/shares", json={"agent_ids": ["dave"]}), 404, "memory_id"),
-        (alice.post(f"/v1/memories/{mid}/shares", json={"agent_ids": ["dave"], "expires_at": "yesterday"}),
-         422, "expires_at"),
-        (alice.post(f"/v1/memories/{mid}/shares", json={"agent_ids": ["dave"],
-                                                        "expires_at": "2001-01-01T00:00:00Z"}), 422, "expires_at"),
+        (
+            alice.post(f"/v1/memories/{mid}/shares", json={"agent_ids": ["dave"], "expires_at": "yesterday"}),
+            422,
+            "expires_at",
+        ),
+        (
+            alice.post(
+                f"/v1/memories/{mid}/shares",
+                json={"agent_ids": ["dave"], "expires_at": "2001-01-01T00:00:00Z"},
+            ),
+            422,
+            "expires_at",
+        ),
         (alice.post(f"/v1/memories/{mid}/shares", json={}), 422, "agent_ids"),
         (alice.post(f"/v1/memories/{mid}/shares", json={"agent_ids": ["alice"]}), 422, "agent_ids[0]"),
-        (alice.request("DELETE", f"/v1/memories/{mid}/shares", params={"agent_id": "dave"}), 404, "agent_ids"),
+        (
+            alice.request("DELETE", f"/v1/memories/{mid}/shares", params={"agent_id": "dave"}),
+            404,
+            "agent_ids",
+        ),
         (bob.request("DELETE", f"/v1/memories/{mid}/shares", params={"agent_id": "carol"}), 404, "memory_id"),
     ]
     for response, status, field in cases:
@@ -147,7 +180,7 @@ def test_refused_calls_name_the_problem_change_nothing_and_count_as_sharing_erro
 
 
 def test_flag_off_refuses_share_and_revoke_keeps_grants_and_hides_them_until_back_on(
-    server: tuple[str, Path]
+    server: tuple[str, Path],
 ) -> None:
     url, db = server
     alice, bob = agent(url, "alice"), agent(url, "bob")
@@ -194,7 +227,9 @@ def test_an_agent_never_sees_another_agents_private_memory_by_any_route(server: 
     assert routes_seeing(agent(url, "carol"), mid, query) == set()
     assert routes_seeing(agent(url, "bob", "elsewhere"), mid, query) == set()
 
-    assert alice.request("DELETE", f"/v1/memories/{mid}/shares", params={"agent_id": "bob"}).status_code == 200
+    assert (
+        alice.request("DELETE", f"/v1/memories/{mid}/shares", params={"agent_id": "bob"}).status_code == 200
+    )
     assert routes_seeing(bob, mid, query) == set()
 
     expires = in_seconds(1.5)
@@ -227,7 +262,9 @@ def test_agents_with_real_tokens_share_and_cannot_pose_as_each_other(
     alice, bob = as_("alice"), as_("bob")
     mid = remember(alice, "tokens pin the agent")
     assert bob.get(f"/v1/memories/{mid}").status_code == 404
-    posing = bob.post(f"/v1/memories/{mid}/shares", json={"agent_ids": ["bob"]}, headers={"X-Agent-Id": "alice"})
+    posing = bob.post(
+        f"/v1/memories/{mid}/shares", json={"agent_ids": ["bob"]}, headers={"X-Agent-Id": "alice"}
+    )
     assert posing.status_code == 403
     assert bob.post(f"/v1/memories/{mid}/shares", json={"agent_ids": ["bob"]}).status_code == 404
     r = alice.post(f"/v1/memories/{mid}/shares", json={"namespace": True})

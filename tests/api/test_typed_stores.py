@@ -18,9 +18,13 @@ def client(live_server: Callable[..., str]) -> Iterator[httpx.Client]:
 
 
 def test_preferences_roundtrip(client: httpx.Client) -> None:
-    put = client.put("/v1/preferences/indent", headers=A, params={"user_id": "u1"}, json={"value": {"tabs": True}})
+    put = client.put(
+        "/v1/preferences/indent", headers=A, params={"user_id": "u1"}, json={"value": {"tabs": True}}
+    )
     assert put.status_code == 201 and put.json()["value"] == {"tabs": True}
-    again = client.put("/v1/preferences/indent", headers=A, params={"user_id": "u1"}, json={"value": "spaces"})
+    again = client.put(
+        "/v1/preferences/indent", headers=A, params={"user_id": "u1"}, json={"value": "spaces"}
+    )
     assert again.status_code == 200
     client.put("/v1/preferences/lang", headers=A, params={"user_id": "u1"}, json={"value": None})
     listed = client.get("/v1/preferences", headers=A, params={"user_id": "u1"}).json()
@@ -42,23 +46,44 @@ def test_preferences_bad_input(client: httpx.Client) -> None:
 
 
 def test_code_patterns_roundtrip_and_search(client: httpx.Client) -> None:
-    made = client.post("/v1/code-patterns", headers=A, json={
-        "language": "python", "name": "context manager for temp dirs",
-        "description": "Clean up temporary directories", "example": "with tempfile.TemporaryDirectory() as d: ..."})
+    made = client.post(
+        "/v1/code-patterns",
+        headers=A,
+        json={
+            "language": "python",
+            "name": "context manager for temp dirs",
+            "description": "Clean up temporary directories",
+            "example": "with tempfile.TemporaryDirectory() as d: ...",
+        },
+    )
     assert made.status_code == 201, made.text
-    client.post("/v1/code-patterns", headers=A, json={"language": "rust", "name": "error enum",
-                                                      "description": "thiserror derive for library errors"})
-    hits = client.get("/v1/code-patterns/search", headers=A, params={"q": "temporary directory cleanup"}).json()
+    client.post(
+        "/v1/code-patterns",
+        headers=A,
+        json={"language": "rust", "name": "error enum", "description": "thiserror derive for library errors"},
+    )
+    hits = client.get(
+        "/v1/code-patterns/search", headers=A, params={"q": "temporary directory cleanup"}
+    ).json()
     assert [p["name"] for p in hits["code_patterns"]] == ["context manager for temp dirs"]
     assert "score" in hits["code_patterns"][0]
-    assert client.get("/v1/code-patterns/search", headers=OTHER_NS, params={"q": "temporary"}).json()["code_patterns"] == []
-    updated = client.post("/v1/code-patterns", headers=A, json={"language": "python",
-                                                               "name": "context manager for temp dirs",
-                                                               "description": "Prefer pathlib"})
+    assert (
+        client.get("/v1/code-patterns/search", headers=OTHER_NS, params={"q": "temporary"}).json()[
+            "code_patterns"
+        ]
+        == []
+    )
+    updated = client.post(
+        "/v1/code-patterns",
+        headers=A,
+        json={"language": "python", "name": "context manager for temp dirs", "description": "Prefer pathlib"},
+    )
     assert updated.status_code == 200 and updated.json()["id"] == made.json()["id"]
     page = client.get("/v1/code-patterns", headers=A, params={"limit": 1}).json()
     assert len(page["code_patterns"]) == 1 and page["next_cursor"] is not None
-    rest = client.get("/v1/code-patterns", headers=A, params={"limit": 1, "cursor": page["next_cursor"]}).json()
+    rest = client.get(
+        "/v1/code-patterns", headers=A, params={"limit": 1, "cursor": page["next_cursor"]}
+    ).json()
     assert rest["next_cursor"] is None and rest["code_patterns"][0]["id"] != page["code_patterns"][0]["id"]
     pattern_id = made.json()["id"]
     assert client.get(f"/v1/code-patterns/{pattern_id}", headers=A).json()["description"] == "Prefer pathlib"

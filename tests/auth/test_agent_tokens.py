@@ -21,7 +21,11 @@ def test_a_token_is_shown_once_and_only_its_hash_is_stored(db: Database) -> None
     assert _stored_hashes(db) == [hashlib.sha256(issued.token.encode()).hexdigest()]
     assert issued.token not in str(list(db.reader().execute("SELECT * FROM agent_tokens").fetchall()[0]))
     record = tokens.authenticate(issued.token)
-    assert record is not None and (record.agent_id, record.namespace, record.label) == ("coder", "acme", "laptop")
+    assert record is not None and (record.agent_id, record.namespace, record.label) == (
+        "coder",
+        "acme",
+        "laptop",
+    )
     assert tokens.authenticate(issued.token + "x") is None
 
 
@@ -39,7 +43,12 @@ def test_revoking_by_the_listed_id_stops_the_next_authentication(db: Database) -
 
 @pytest.mark.parametrize(
     ("agent", "namespace", "named"),
-    [("", "acme", "agent"), ("co der", "acme", "agent"), ("coder", "-acme", "namespace"), ("x" * 129, "a", "agent")],
+    [
+        ("", "acme", "agent"),
+        ("co der", "acme", "agent"),
+        ("coder", "-acme", "namespace"),
+        ("x" * 129, "a", "agent"),
+    ],
 )
 def test_bad_names_are_refused_naming_the_field_and_nothing_is_stored(
     db: Database, agent: str, namespace: str, named: str
@@ -49,7 +58,9 @@ def test_bad_names_are_refused_naming_the_field_and_nothing_is_stored(
     assert _stored_hashes(db) == []
 
 
-@pytest.mark.parametrize(("token_id", "says"), [("abc", "not valid"), ("zzzzzzzz", "not valid"), ("0" * 12, "no token")])
+@pytest.mark.parametrize(
+    ("token_id", "says"), [("abc", "not valid"), ("zzzzzzzz", "not valid"), ("0" * 12, "no token")]
+)
 def test_a_bad_or_unknown_id_is_refused_and_revokes_nothing(db: Database, token_id: str, says: str) -> None:
     tokens = TokenService(db)
     issued = tokens.create("coder", "acme")

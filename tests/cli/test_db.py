@@ -47,16 +47,29 @@ def _one_line_error(proc, *fragments: str) -> None:
         assert fragment in lines[0], lines[0]
 
 
-def test_migrate_write_backup_impact_rollback_check_restore_end_to_end(cli, tmp_path: Path, fill_phase_data) -> None:
+def test_migrate_write_backup_impact_rollback_check_restore_end_to_end(
+    cli, tmp_path: Path, fill_phase_data
+) -> None:
     db = tmp_path / "fresh" / "dir" / "memory.db"
     phase_2 = sorted(inventory.tables_created_by(4))
     cli("db", "migrate", "--db", str(db), check=True)
     graph = tmp_path / "memory.jsonl"
-    graph.write_text("\n".join(json.dumps(line) for line in [
-        {"type": "entity", "name": "alice", "entityType": "person", "observations": ["likes tea", "writes Go"]},
-        {"type": "entity", "name": "bob", "entityType": "person", "observations": ["on call"]},
-        {"type": "relation", "from": "alice", "to": "bob", "relationType": "knows"},
-    ]) + "\n")
+    graph.write_text(
+        "\n".join(
+            json.dumps(line)
+            for line in [
+                {
+                    "type": "entity",
+                    "name": "alice",
+                    "entityType": "person",
+                    "observations": ["likes tea", "writes Go"],
+                },
+                {"type": "entity", "name": "bob", "entityType": "person", "observations": ["on call"]},
+                {"type": "relation", "from": "alice", "to": "bob", "relationType": "knows"},
+            ]
+        )
+        + "\n"
+    )
     cli("entities", "import", str(graph), "--db", str(db), check=True)  # entity writes, as a user makes them
     fill_phase_data(db, phase_1=False)  # Phase 2-4 rows
     phase_1 = _counts(db, list(inventory.PHASE_1_TABLES))
@@ -68,17 +81,35 @@ def test_migrate_write_backup_impact_rollback_check_restore_end_to_end(cli, tmp_
     assert Path(backup["path"]).exists() and backup["integrity_check"] == "ok"
     assert backup["row_counts"]["memories"] == 5
 
-    impact = json.loads(cli("db", "impact", "--db", str(db), "--migration", "004", "--json", check=True).stdout)
+    impact = json.loads(
+        cli("db", "impact", "--db", str(db), "--migration", "004", "--json", check=True).stdout
+    )
     assert {t["table"]: t["rows"] for t in impact["tables"]} == stored
 
-    done = cli("db", "rollback", "--db", str(db), "--migration", "004", "--backup", backup["path"],
-               *APPROVALS, "--yes", "--json", check=True)
+    done = cli(
+        "db",
+        "rollback",
+        "--db",
+        str(db),
+        "--migration",
+        "004",
+        "--backup",
+        backup["path"],
+        *APPROVALS,
+        "--yes",
+        "--json",
+        check=True,
+    )
     result = json.loads(done.stdout)
     assert result["verified"] and result["rows_lost"] == stored
     assert not set(phase_2) & _tables(db)
     assert _counts(db, list(inventory.PHASE_1_TABLES)) == phase_1
 
-    assert cli("db", "check", "--db", str(db), check=True).stdout.strip().endswith("integrity ok, foreign keys ok")
+    assert (
+        cli("db", "check", "--db", str(db), check=True)
+        .stdout.strip()
+        .endswith("integrity ok, foreign keys ok")
+    )
     status = json.loads(cli("db", "status", "--db", str(db), "--json").stdout)
     assert status["current_version"] == 3
 
@@ -97,10 +128,15 @@ def test_backup_prints_its_path_and_a_summary(cli, migrated_db: Path) -> None:
     assert proc.stderr.startswith("backup ok:") and "integrity ok" in proc.stderr
 
 
-@pytest.mark.parametrize("command", [
-    ["backup"], ["check"], ["impact", "--migration", "4"],
-    ["rollback", "--migration", "4", *APPROVALS, "--yes"],
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["backup"],
+        ["check"],
+        ["impact", "--migration", "4"],
+        ["rollback", "--migration", "4", *APPROVALS, "--yes"],
+    ],
+)
 def test_a_db_that_is_not_sqlite_is_refused_unchanged(cli, tmp_path: Path, command: list[str]) -> None:
     text = tmp_path / "memory.db"
     text.write_text("name,value\nnot,sqlite\n")
@@ -134,14 +170,20 @@ def test_rollback_refusals_name_the_problem_and_change_nothing(cli, ready, tmp_p
 def test_rollback_without_confirmation_on_stdin_is_refused(cli, ready) -> None:
     db, backup = ready
     before = _bytes(db)
-    proc = cli("db", "rollback", "--db", str(db), "--migration", "004", "--backup", backup, *APPROVALS, input="")
+    proc = cli(
+        "db", "rollback", "--db", str(db), "--migration", "004", "--backup", backup, *APPROVALS, input=""
+    )
     assert proc.returncode == 1 and "pass --yes" in proc.stderr
     assert f"from {db}? [y/N]" in proc.stderr  # the question, asked on stderr
     assert "memories" in proc.stdout  # the impact was shown first
-    proc = cli("db", "rollback", "--db", str(db), "--migration", "004", "--backup", backup, *APPROVALS, input="n\n")
+    proc = cli(
+        "db", "rollback", "--db", str(db), "--migration", "004", "--backup", backup, *APPROVALS, input="n\n"
+    )
     assert proc.returncode == 1 and "not confirmed" in proc.stderr
     assert _bytes(db) == before
-    proc = cli("db", "rollback", "--db", str(db), "--migration", "004", "--backup", backup, *APPROVALS, input="yes\n")
+    proc = cli(
+        "db", "rollback", "--db", str(db), "--migration", "004", "--backup", backup, *APPROVALS, input="yes\n"
+    )
     assert proc.returncode == 0, proc.stderr
     assert "memories" not in _tables(db)
     summary = proc.stdout.strip().splitlines()[-1]  # one line, however long
@@ -152,7 +194,9 @@ def test_rollback_of_a_migration_that_is_not_applied(cli, db_file: Path) -> None
     cli("db", "migrate", "--db", str(db_file), "--to", "3", check=True)
     backup = cli("db", "backup", "--db", str(db_file), check=True).stdout.strip()
     before = _bytes(db_file)
-    proc = cli("db", "rollback", "--db", str(db_file), "--migration", "004", "--backup", backup, *APPROVALS, "--yes")
+    proc = cli(
+        "db", "rollback", "--db", str(db_file), "--migration", "004", "--backup", backup, *APPROVALS, "--yes"
+    )
     _one_line_error(proc, "migration 004 is not applied")
     _one_line_error(cli("db", "impact", "--db", str(db_file), "--migration", "004"), "is not applied")
     assert _bytes(db_file) == before
@@ -160,8 +204,18 @@ def test_rollback_of_a_migration_that_is_not_applied(cli, db_file: Path) -> None
 
 def test_emergency_rollback_is_logged_at_critical(cli, ready) -> None:
     db, _ = ready
-    proc = cli("db", "rollback", "--db", str(db), "--migration", "004", "--approved-by", "alice",
-               "--emergency", "--yes")
+    proc = cli(
+        "db",
+        "rollback",
+        "--db",
+        str(db),
+        "--migration",
+        "004",
+        "--approved-by",
+        "alice",
+        "--emergency",
+        "--yes",
+    )
     assert proc.returncode == 0, proc.stderr
     assert "EMERGENCY rollback" in proc.stderr
     events = [json.loads(line) for line in proc.stderr.splitlines() if line.startswith("{")]
@@ -172,8 +226,11 @@ def test_emergency_rollback_is_logged_at_critical(cli, ready) -> None:
 def test_backup_into_a_directory_that_cannot_exist(cli, migrated_db: Path, tmp_path: Path) -> None:
     blocker = tmp_path / "blocker"
     blocker.write_text("a regular file: nothing, not even root, can create a directory under it")
-    _one_line_error(cli("db", "backup", "--db", str(migrated_db), "--dest", str(blocker / "backups")),
-                    "cannot create backup directory", "--dest")
+    _one_line_error(
+        cli("db", "backup", "--db", str(migrated_db), "--dest", str(blocker / "backups")),
+        "cannot create backup directory",
+        "--dest",
+    )
     assert blocker.is_file()
 
 
@@ -191,7 +248,9 @@ def test_check_exits_1_naming_a_dangling_relation(cli, migrated_db: Path, fill_p
 def test_restore_refusals(cli, ready, hold_service_lock, tmp_path: Path) -> None:
     db, backup = ready
     before = _bytes(db)
-    _one_line_error(cli("db", "restore", str(tmp_path / "missing.db"), "--db", str(db), "--yes"), "does not exist")
+    _one_line_error(
+        cli("db", "restore", str(tmp_path / "missing.db"), "--db", str(db), "--yes"), "does not exist"
+    )
     corrupted = tmp_path / "corrupted.db"
     data = bytearray(Path(backup).read_bytes())
     data[5000] ^= 0xFF

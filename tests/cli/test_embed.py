@@ -21,8 +21,12 @@ def vectors(db: Path) -> dict[int, str]:
 
 def test_backfill_then_reembed_after_a_model_change(cli, migrated_db: Path) -> None:  # type: ignore[no-untyped-def]
     database = Database(migrated_db)
-    ids = [r.memory.id for r in MemoryService(database, MemoryEvents()).create_batch(
-        namespace="p", agent_id="a", items=[{"content": f"note {i} about tea"} for i in range(3)])]
+    ids = [
+        r.memory.id
+        for r in MemoryService(database, MemoryEvents()).create_batch(
+            namespace="p", agent_id="a", items=[{"content": f"note {i} about tea"} for i in range(3)]
+        )
+    ]
     database.close()
 
     done = cli("embed", "--backfill", "--db", str(migrated_db), "--json", check=True)

@@ -11,8 +11,12 @@ CliRunner = Callable[..., subprocess.CompletedProcess[str]]
 Rows = Callable[[Path], object]
 
 LINES = [
-    {"type": "entity", "name": "John_Smith", "entityType": "person",
-     "observations": ["Speaks fluent Spanish", "Graduated in 2019"]},
+    {
+        "type": "entity",
+        "name": "John_Smith",
+        "entityType": "person",
+        "observations": ["Speaks fluent Spanish", "Graduated in 2019"],
+    },
     {"type": "entity", "name": "Anthropic", "entityType": "organization", "observations": []},
     {"type": "relation", "from": "John_Smith", "to": "Anthropic", "relationType": "works_at"},
     {"type": "relation", "from": "John_Smith", "to": "Gone", "relationType": "knows"},
@@ -43,8 +47,13 @@ def test_import_show_export_round_trip(cli: CliRunner, migrated_db: Path, tmp_pa
 
     as_json = cli("entities", "show", "-n", "proj", "--json", "--query", "SPANISH", "--db", str(migrated_db))
     assert json.loads(as_json.stdout) == {
-        "entities": [{"name": "John_Smith", "entityType": "person",
-                      "observations": ["Speaks fluent Spanish", "Graduated in 2019"]}],
+        "entities": [
+            {
+                "name": "John_Smith",
+                "entityType": "person",
+                "observations": ["Speaks fluent Spanish", "Graduated in 2019"],
+            }
+        ],
         "relations": [{"from": "John_Smith", "to": "Anthropic", "relationType": "works_at"}],
     }
 
@@ -85,8 +94,15 @@ def test_missing_file_unmigrated_database_and_bad_namespace_are_refused(
     missing = cli("entities", "import", str(tmp_path / "absent.jsonl"), "--db", str(migrated_db))
     assert missing.returncode == 1 and "no such file" in missing.stderr
 
-    blank_ns = cli("entities", "import", str(write_jsonl(tmp_path / "m.jsonl", LINES)), "--namespace", " ",
-                   "--db", str(migrated_db))
+    blank_ns = cli(
+        "entities",
+        "import",
+        str(write_jsonl(tmp_path / "m.jsonl", LINES)),
+        "--namespace",
+        " ",
+        "--db",
+        str(migrated_db),
+    )
     assert blank_ns.returncode == 1 and "namespace" in blank_ns.stderr
     assert graph_rows(migrated_db) == before
 

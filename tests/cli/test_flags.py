@@ -26,34 +26,68 @@ def test_show_set_events_and_rollback(cli: Any, migrated_db: Path, tmp_path: Pat
     assert snap[SHARE]["sources"] == {"env": None, "config_file": 0.5, "database": None}
     assert snap[INJ]["effective"] == 1.0
 
-    proc = cli("flags", "set", INJ, "0.01", "--db", str(migrated_db), "--config", str(config),
-               "--actor", "alice", check=True)
+    proc = cli(
+        "flags",
+        "set",
+        INJ,
+        "0.01",
+        "--db",
+        str(migrated_db),
+        "--config",
+        str(config),
+        "--actor",
+        "alice",
+        check=True,
+    )
     assert "USE_ENHANCED_INJECTION: database - -> 0.01" in proc.stdout
     (line,) = [json.loads(x) for x in proc.stderr.splitlines() if "feature_flag_changed" in x]
     assert {k: line[k] for k in ("level", "event", "flag", "old_value", "new_value", "source", "actor")} == {
-        "level": "INFO", "event": "feature_flag_changed", "flag": INJ, "old_value": None, "new_value": 0.01,
-        "source": "cli", "actor": "alice"}
+        "level": "INFO",
+        "event": "feature_flag_changed",
+        "flag": INJ,
+        "old_value": None,
+        "new_value": 0.01,
+        "source": "cli",
+        "actor": "alice",
+    }
     assert _show(cli, migrated_db, config)["flags"][INJ]["sources"]["database"] == 0.01
 
-    proc = cli("flags", "rollback", "--db", str(migrated_db), "--config", str(config), "--actor", "oncall",
-               "--json", check=True)
+    proc = cli(
+        "flags",
+        "rollback",
+        "--db",
+        str(migrated_db),
+        "--config",
+        str(config),
+        "--actor",
+        "oncall",
+        "--json",
+        check=True,
+    )
     out = json.loads(proc.stdout)
     assert out["effective"] == {TIERS: 0.0, SHARE: 0.0, INJ: 0.0}
     assert len([x for x in proc.stderr.splitlines() if "feature_flag_changed" in x]) == 3
     events = _events(cli, migrated_db)
     assert [(e["flag"], e["new_value"], e["actor"]) for e in events] == [
-        (INJ, 0.0, "oncall"), (SHARE, 0.0, "oncall"), (TIERS, 0.0, "oncall"), (INJ, 0.01, "alice")]
+        (INJ, 0.0, "oncall"),
+        (SHARE, 0.0, "oncall"),
+        (TIERS, 0.0, "oncall"),
+        (INJ, 0.01, "alice"),
+    ]
     text = cli("flags", "show", "--db", str(migrated_db), "--config", str(config), check=True).stdout
     assert "off" in text and "most restrictive" in text
 
 
-def test_bad_input_exits_non_zero_with_one_line_and_changes_nothing(cli: Any, migrated_db: Path,
-                                                                     tmp_path: Path) -> None:
+def test_bad_input_exits_non_zero_with_one_line_and_changes_nothing(
+    cli: Any, migrated_db: Path, tmp_path: Path
+) -> None:
     config = tmp_path / "absent.json"
     before = _show(cli, migrated_db, config)
-    for args, says in [((INJ, "maybe"), "USE_ENHANCED_INJECTION='maybe'"),
-                       ((INJ, "10"), "for 10% write 0.1"),
-                       (("USE_TURBO", "false"), "unknown feature flag 'USE_TURBO'")]:
+    for args, says in [
+        ((INJ, "maybe"), "USE_ENHANCED_INJECTION='maybe'"),
+        ((INJ, "10"), "for 10% write 0.1"),
+        (("USE_TURBO", "false"), "unknown feature flag 'USE_TURBO'"),
+    ]:
         proc = cli("flags", "set", *args, "--db", str(migrated_db), "--config", str(config))
         assert proc.returncode == 1
         assert says in proc.stderr and "error:" in proc.stderr
@@ -62,13 +96,23 @@ def test_bad_input_exits_non_zero_with_one_line_and_changes_nothing(cli: Any, mi
     assert _events(cli, migrated_db) == []
 
 
-def test_rollback_works_with_a_broken_config_file_and_env(cli: Any, migrated_db: Path, tmp_path: Path) -> None:
+def test_rollback_works_with_a_broken_config_file_and_env(
+    cli: Any, migrated_db: Path, tmp_path: Path
+) -> None:
     config = tmp_path / "config.json"
     config.write_text('{"featureFlags": {')
     text = cli("flags", "show", "--db", str(migrated_db), "--config", str(config), check=True).stdout
     assert "config file refused" in text and "not valid JSON" in text
-    proc = cli("flags", "rollback", "--db", str(migrated_db), "--config", str(config),
-               env={INJ: "sometimes"}, check=True)
+    proc = cli(
+        "flags",
+        "rollback",
+        "--db",
+        str(migrated_db),
+        "--config",
+        str(config),
+        env={INJ: "sometimes"},
+        check=True,
+    )
     assert "3 flag(s) changed" in proc.stdout
     assert _show(cli, migrated_db, tmp_path / "absent.json")["flags"][INJ]["effective"] == 0.0
 

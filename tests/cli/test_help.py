@@ -12,7 +12,9 @@ from memory_system.cli import app
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
 
-def _commands(group: click.Command, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], click.Command]]:
+def _commands(
+    group: click.Command, prefix: tuple[str, ...] = ()
+) -> list[tuple[tuple[str, ...], click.Command]]:
     found = []
     if hasattr(group, "commands"):
         for name, command in group.commands.items():
@@ -23,12 +25,18 @@ def _commands(group: click.Command, prefix: tuple[str, ...] = ()) -> list[tuple[
 
 
 def test_every_command_has_help_text() -> None:
-    missing = [" ".join(path) for path, command in _commands(typer.main.get_command(app))
-               if not (command.help or command.short_help)]
+    missing = [
+        " ".join(path)
+        for path, command in _commands(typer.main.get_command(app))
+        if not (command.help or command.short_help)
+    ]
     assert missing == []
 
 
 def test_every_command_is_named_in_the_readme() -> None:
-    undocumented = [" ".join(path) for path, _ in _commands(typer.main.get_command(app))
-                    if f"memory-system {' '.join(path)}" not in README]
+    undocumented = [
+        " ".join(path)
+        for path, _ in _commands(typer.main.get_command(app))
+        if f"memory-system {' '.join(path)}" not in README
+    ]
     assert undocumented == []

@@ -14,12 +14,19 @@ def seed(db_path: Path) -> dict[str, int]:
     """An ended session with one important and one unused working memory, ended long ago."""
     with Database(db_path) as db:
         service = MemoryService(db, MemoryEvents())
-        keep = service.create(namespace="p", agent_id="a", item={"content": "key decision", "session_id": "s1",
-                                                                  "importance": 0.9}).memory.id
-        drop = service.create(namespace="p", agent_id="a", item={"content": "scratch", "session_id": "s1"}).memory.id
+        keep = service.create(
+            namespace="p",
+            agent_id="a",
+            item={"content": "key decision", "session_id": "s1", "importance": 0.9},
+        ).memory.id
+        drop = service.create(
+            namespace="p", agent_id="a", item={"content": "scratch", "session_id": "s1"}
+        ).memory.id
         with db.write() as conn:
-            conn.execute("INSERT INTO sessions (id, namespace, agent_id, ended_at) VALUES"
-                         " ('s1', 'p', 'a', '2000-01-01T00:00:00.000Z')")
+            conn.execute(
+                "INSERT INTO sessions (id, namespace, agent_id, ended_at) VALUES"
+                " ('s1', 'p', 'a', '2000-01-01T00:00:00.000Z')"
+            )
     return {"keep": keep, "drop": drop}
 
 
@@ -47,8 +54,14 @@ def test_maintain_applies_the_rules(cli, migrated_db: Path, tmp_path: Path) -> N
 def test_maintain_does_nothing_with_the_flag_off(cli, migrated_db: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     seed(migrated_db)
     before = tiers(migrated_db)
-    proc = cli("maintain", "--db", str(migrated_db), "--config", str(tmp_path / "none.json"),
-               env={"USE_HIERARCHICAL_TIERS": "false"})
+    proc = cli(
+        "maintain",
+        "--db",
+        str(migrated_db),
+        "--config",
+        str(tmp_path / "none.json"),
+        env={"USE_HIERARCHICAL_TIERS": "false"},
+    )
     assert proc.returncode == 0, proc.stderr
     assert "USE_HIERARCHICAL_TIERS is off" in proc.stdout
     assert tiers(migrated_db) == before
@@ -81,7 +94,9 @@ def test_end_to_end_session_end_then_maintain_against_a_running_service(  # type
     with httpx.Client(base_url=url, timeout=30, headers=headers) as client:
         session = client.post("/v1/sessions").json()["session_id"]
         in_session = {**headers, "X-Session-Id": session}
-        kept = client.post("/v1/memories", headers=in_session, json={"content": "chose Postgres", "importance": 0.9})
+        kept = client.post(
+            "/v1/memories", headers=in_session, json={"content": "chose Postgres", "importance": 0.9}
+        )
         dropped = client.post("/v1/memories", headers=in_session, json={"content": "scratch note"})
         assert kept.json()["tier"] == dropped.json()["tier"] == "working"
         assert client.post(f"/v1/sessions/{session}/end").status_code == 200

@@ -13,14 +13,28 @@ from memory_system.store.connection import open_connection
 def _rows(db: Path) -> list[tuple[Any, ...]]:
     conn = open_connection(db, create=False)
     try:
-        return [tuple(r) for r in conn.execute("SELECT token_hash, agent_id, namespace, revoked_at FROM agent_tokens")]
+        return [
+            tuple(r)
+            for r in conn.execute("SELECT token_hash, agent_id, namespace, revoked_at FROM agent_tokens")
+        ]
     finally:
         conn.close()
 
 
 def test_create_prints_the_token_once_and_stores_only_its_hash(cli: Any, migrated_db: Path) -> None:
-    created = cli("tokens", "create", "--agent", "alice", "--namespace", "p1", "--label", "laptop",
-                  "--db", str(migrated_db), check=True)
+    created = cli(
+        "tokens",
+        "create",
+        "--agent",
+        "alice",
+        "--namespace",
+        "p1",
+        "--label",
+        "laptop",
+        "--db",
+        str(migrated_db),
+        check=True,
+    )
     token = created.stdout.strip()
     assert token.startswith("mst_") and len(token) > 40 and "\n" not in token
     assert "not shown again" in created.stderr
@@ -37,13 +51,16 @@ def test_create_prints_the_token_once_and_stores_only_its_hash(cli: Any, migrate
 
 
 def test_revoke_by_the_listed_id(cli: Any, migrated_db: Path) -> None:
-    created = json.loads(cli("tokens", "create", "--agent", "bob", "--db", str(migrated_db), "--json",
-                             check=True).stdout)
+    created = json.loads(
+        cli("tokens", "create", "--agent", "bob", "--db", str(migrated_db), "--json", check=True).stdout
+    )
     assert created["namespace"] == "default"
     revoked = cli("tokens", "revoke", created["id"], "--db", str(migrated_db))
     assert revoked.returncode == 0 and "revoked" in revoked.stdout
     assert _rows(migrated_db)[0][3] is not None
-    active = json.loads(cli("tokens", "list", "--active", "--json", "--db", str(migrated_db), check=True).stdout)
+    active = json.loads(
+        cli("tokens", "list", "--active", "--json", "--db", str(migrated_db), check=True).stdout
+    )
     assert active == []
 
 

@@ -56,8 +56,12 @@ def test_option_b_reports_version_and_schema(live_server: Callable[..., str], cl
 
 
 def test_option_c_checks_the_schema_version_the_rollback_left(migrated_db: Path, cli: CliRunner) -> None:
-    assert cli("verify", "--option", "c", "--db", str(migrated_db), "--url", "",
-               "--schema-version", "4").returncode == 0
+    assert (
+        cli(
+            "verify", "--option", "c", "--db", str(migrated_db), "--url", "", "--schema-version", "4"
+        ).returncode
+        == 0
+    )
     wrong = cli("verify", "--option", "c", "--db", str(migrated_db), "--url", "", "--schema-version", "3")
     assert wrong.returncode == 1 and "FAIL schema version is 3: schema version 4" in wrong.stdout
 

@@ -18,10 +18,21 @@ def _config(tmp_path: Path, data: object) -> Path:
 
 
 def test_option_beats_env_beats_file_beats_default(tmp_path: Path) -> None:
-    cfg = _config(tmp_path, {"port": 9001, "host": "127.0.0.2", "maxBodyBytes": 500,
-                             "adminToken": "from-the-file-0123456789", "featureFlags": {"X": 1}})
-    env = {"MEMORY_SYSTEM_PORT": "9002", "MEMORY_SYSTEM_DB": str(tmp_path / "env.db"),
-           "MEMORY_SYSTEM_ADMIN_TOKEN": "from-the-env-0123456789"}
+    cfg = _config(
+        tmp_path,
+        {
+            "port": 9001,
+            "host": "127.0.0.2",
+            "maxBodyBytes": 500,
+            "adminToken": "from-the-file-0123456789",
+            "featureFlags": {"X": 1},
+        },
+    )
+    env = {
+        "MEMORY_SYSTEM_PORT": "9002",
+        "MEMORY_SYSTEM_DB": str(tmp_path / "env.db"),
+        "MEMORY_SYSTEM_ADMIN_TOKEN": "from-the-env-0123456789",
+    }
     s = load_settings({"config_path": cfg, "port": 9003}, env)
     assert s.port == 9003 and s.host == "127.0.0.2" and s.max_body_bytes == 500
     assert s.admin_token == "from-the-env-0123456789" and s.db_path == tmp_path / "env.db"
@@ -29,15 +40,18 @@ def test_option_beats_env_beats_file_beats_default(tmp_path: Path) -> None:
     assert load_settings({"config_path": cfg}, {}).port == 9001
 
 
-@pytest.mark.parametrize("data, named", [
-    ({"adminTokn": "0123456789abcdefgh"}, "adminTokn"),
-    ({"port": "eighty"}, "port"),
-    ({"port": True}, "port"),
-    ({"maxBodyBytes": -1}, "maxBodyBytes"),
-    ({"adminToken": "short"}, "adminToken"),
-    ("{not json", "not valid JSON"),
-    ([1, 2], "JSON object"),
-])
+@pytest.mark.parametrize(
+    "data, named",
+    [
+        ({"adminTokn": "0123456789abcdefgh"}, "adminTokn"),
+        ({"port": "eighty"}, "port"),
+        ({"port": True}, "port"),
+        ({"maxBodyBytes": -1}, "maxBodyBytes"),
+        ({"adminToken": "short"}, "adminToken"),
+        ("{not json", "not valid JSON"),
+        ([1, 2], "JSON object"),
+    ],
+)
 def test_bad_files_are_refused_with_the_key_named(tmp_path: Path, data: object, named: str) -> None:
     with pytest.raises(ConfigError, match=named):
         load_settings({"config_path": _config(tmp_path, data)}, {})

@@ -26,7 +26,7 @@ def _murmur3_32(data: bytes, seed: int = 0) -> int:
 
     full = len(data) // 4 * 4
     for i in range(0, full, 4):
-        k = int.from_bytes(data[i:i + 4], "little")
+        k = int.from_bytes(data[i : i + 4], "little")
         k = rotl((k * c1) & mask, 15) * c2 & mask
         h = (rotl(h ^ k, 13) * 5 + 0xE6546B64) & mask
     tail = data[full:]

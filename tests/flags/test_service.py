@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from memory_system.core.config import ConfigError
+from memory_system.core.logging import JsonFormatter
 from memory_system.flags.names import FLAG_NAMES
 from memory_system.flags.service import FlagService
 from memory_system.flags.values import FlagError
-from memory_system.core.logging import JsonFormatter
 from memory_system.store.connection import Database
 
 INJ, SHARE, TIERS = "USE_ENHANCED_INJECTION", "USE_CROSS_AGENT_SHARING", "USE_HIERARCHICAL_TIERS"
@@ -81,18 +81,33 @@ def test_most_restrictive_wins_whatever_the_others_say(make: Callable[..., FlagS
     assert off_in_env.value(INJ) == 1.0  # flags are independent
 
 
-def test_change_writes_audit_row_and_the_json_log_line(make: Callable[..., FlagService],
-                                                       caplog: pytest.LogCaptureFixture) -> None:
+def test_change_writes_audit_row_and_the_json_log_line(
+    make: Callable[..., FlagService], caplog: pytest.LogCaptureFixture
+) -> None:
     flags = make(env={INJ: "0.5"})
     with caplog.at_level(logging.INFO, logger="memory_system.flags"):
         changes = flags.set(INJ, "0.01", actor="alice", source="api")
         (line,) = _changed_lines(caplog)
-    assert [c.to_dict() for c in changes] == [{
-        "flag": INJ, "source": "api", "actor": "alice", "old_value": None, "new_value": 0.01,
-        "effective_old_value": 0.5, "effective_new_value": 0.01}]
+    assert [c.to_dict() for c in changes] == [
+        {
+            "flag": INJ,
+            "source": "api",
+            "actor": "alice",
+            "old_value": None,
+            "new_value": 0.01,
+            "effective_old_value": 0.5,
+            "effective_new_value": 0.01,
+        }
+    ]
     assert {k: line[k] for k in ("level", "event", "flag", "old_value", "new_value", "source", "actor")} == {
-        "level": "INFO", "event": "feature_flag_changed", "flag": INJ, "old_value": None, "new_value": 0.01,
-        "source": "api", "actor": "alice"}
+        "level": "INFO",
+        "event": "feature_flag_changed",
+        "flag": INJ,
+        "old_value": None,
+        "new_value": 0.01,
+        "source": "api",
+        "actor": "alice",
+    }
     assert (line["effective_old_value"], line["effective_new_value"]) == (0.5, 0.01)
     assert datetime.fromisoformat(line["timestamp"]).utcoffset().total_seconds() == 0  # type: ignore[union-attr]
     assert _events(flags) == [(INJ, None, 0.01, "api", "alice")]
@@ -114,8 +129,9 @@ def test_setting_the_value_a_flag_has_is_no_change(make: Callable[..., FlagServi
         {},
     ],
 )
-def test_bad_input_changes_nothing(make: Callable[..., FlagService], body: dict[str, object],
-                                   caplog: pytest.LogCaptureFixture) -> None:
+def test_bad_input_changes_nothing(
+    make: Callable[..., FlagService], body: dict[str, object], caplog: pytest.LogCaptureFixture
+) -> None:
     flags = make()
     before = flags.snapshot()["flags"]
     with caplog.at_level(logging.INFO, logger="memory_system.flags"), pytest.raises(FlagError) as info:
@@ -136,36 +152,48 @@ def test_rollback_all_turns_every_flag_off(make: Callable[..., FlagService]) -> 
     changes = flags.rollback_all(actor="oncall", source="cli")
     assert {c.flag for c in changes} == set(FLAG_NAMES)
     assert flags.values() == dict.fromkeys(FLAG_NAMES, 0.0)
-    assert _events(flags)[:3] == [(INJ, 0.3, 0.0, "cli", "oncall"), (SHARE, None, 0.0, "cli", "oncall"),
-                                  (TIERS, None, 0.0, "cli", "oncall")]
+    assert _events(flags)[:3] == [
+        (INJ, 0.3, 0.0, "cli", "oncall"),
+        (SHARE, None, 0.0, "cli", "oncall"),
+        (TIERS, None, 0.0, "cli", "oncall"),
+    ]
     assert _events(flags)[-1] == (INJ, None, 0.3, "api", "ops")
     assert [e["flag"] for e in flags.events(10, flag=INJ)] == [INJ, INJ]
     assert len(flags.events(1)) == 1
 
 
-def test_reload_applies_a_good_file_and_logs_each_change(make: Callable[..., FlagService],
-                                                         caplog: pytest.LogCaptureFixture) -> None:
+def test_reload_applies_a_good_file_and_logs_each_change(
+    make: Callable[..., FlagService], caplog: pytest.LogCaptureFixture
+) -> None:
     flags = make(config={"featureFlags": {INJ: 0.5}})
     _write_config(flags, {"featureFlags": {INJ: False, SHARE: 0.2}})
     with caplog.at_level(logging.INFO, logger="memory_system.flags"):
         changes = flags.reload_config(actor="sighup")
         lines = _changed_lines(caplog)
     assert [(c.flag, c.old_value, c.new_value, c.effective_new_value) for c in changes] == [
-        (SHARE, None, 0.2, 0.2), (INJ, 0.5, 0.0, 0.0)]
+        (SHARE, None, 0.2, 0.2),
+        (INJ, 0.5, 0.0, 0.0),
+    ]
     assert [(ln["flag"], ln["source"], ln["actor"]) for ln in lines] == [
-        (SHARE, "config_file", "sighup"), (INJ, "config_file", "sighup")]
+        (SHARE, "config_file", "sighup"),
+        (INJ, "config_file", "sighup"),
+    ]
     assert flags.values() == {TIERS: 1.0, SHARE: 0.2, INJ: 0.0}
-    assert set(_events(flags)) == {(SHARE, None, 0.2, "config_file", "sighup"),
-                                   (INJ, 0.5, 0.0, "config_file", "sighup")}
+    assert set(_events(flags)) == {
+        (SHARE, None, 0.2, "config_file", "sighup"),
+        (INJ, 0.5, 0.0, "config_file", "sighup"),
+    }
     flags.config_path.unlink()  # type: ignore[union-attr]
     assert {c.flag for c in flags.reload_config()} == {SHARE, INJ}  # a removed file sets nothing
     assert flags.values() == dict.fromkeys(FLAG_NAMES, 1.0)
 
 
-@pytest.mark.parametrize("broken", ['{"featureFlags": {', {"featureFlags": {"USE_NOPE": False}},
-                                    {"featureFlags": {INJ: "off"}}])
+@pytest.mark.parametrize(
+    "broken", ['{"featureFlags": {', {"featureFlags": {"USE_NOPE": False}}, {"featureFlags": {INJ: "off"}}]
+)
 def test_reload_refuses_a_broken_file_and_keeps_the_previous_config(
-        make: Callable[..., FlagService], caplog: pytest.LogCaptureFixture, broken: object) -> None:
+    make: Callable[..., FlagService], caplog: pytest.LogCaptureFixture, broken: object
+) -> None:
     flags = make(config={"featureFlags": {INJ: 0.1}})
     _write_config(flags, broken)
     with caplog.at_level(logging.INFO, logger="memory_system.flags"), pytest.raises(ConfigError):
@@ -199,8 +227,9 @@ def test_events_arguments_are_checked(make: Callable[..., FlagService]) -> None:
         make().events(10, flag="USE_NOPE")
 
 
-def test_a_change_by_another_process_is_seen_within_one_second(make: Callable[..., FlagService],
-                                                               migrated_db: Path, cli: Any) -> None:
+def test_a_change_by_another_process_is_seen_within_one_second(
+    make: Callable[..., FlagService], migrated_db: Path, cli: Any
+) -> None:
     flags = make()
     assert flags.value(INJ) == 1.0  # cached now
     cli("flags", "set", INJ, "false", "--db", str(migrated_db), "--actor", "other-process", check=True)

@@ -15,8 +15,13 @@ from memory_system.store.connection import Database
 
 
 def test_env_uses_the_flag_names_and_ignores_empty_and_other_variables() -> None:
-    env = {"USE_ENHANCED_INJECTION": "false", "USE_CROSS_AGENT_SHARING": "0.01",
-           "USE_HIERARCHICAL_TIERS": "  ", "MEMORY_SYSTEM_USE_ENHANCED_INJECTION": "true", "PATH": "/bin"}
+    env = {
+        "USE_ENHANCED_INJECTION": "false",
+        "USE_CROSS_AGENT_SHARING": "0.01",
+        "USE_HIERARCHICAL_TIERS": "  ",
+        "MEMORY_SYSTEM_USE_ENHANCED_INJECTION": "true",
+        "PATH": "/bin",
+    }
     assert read_env(env) == {"USE_ENHANCED_INJECTION": 0.0, "USE_CROSS_AGENT_SHARING": 0.01}
 
 
@@ -37,11 +42,19 @@ def test_config_file_missing_or_without_section_sets_nothing(tmp_path: Path) -> 
 
 
 def test_config_file_values_and_other_sections_kept_apart(tmp_path: Path) -> None:
-    doc = {"adminToken": "x" * 20, "featureFlags": {"USE_ENHANCED_INJECTION": False,
-                                                   "USE_CROSS_AGENT_SHARING": 0.25,
-                                                   "USE_HIERARCHICAL_TIERS": "true"}}
+    doc = {
+        "adminToken": "x" * 20,
+        "featureFlags": {
+            "USE_ENHANCED_INJECTION": False,
+            "USE_CROSS_AGENT_SHARING": 0.25,
+            "USE_HIERARCHICAL_TIERS": "true",
+        },
+    }
     assert read_config_file(_write(tmp_path / "c.json", doc)) == {
-        "USE_ENHANCED_INJECTION": 0.0, "USE_CROSS_AGENT_SHARING": 0.25, "USE_HIERARCHICAL_TIERS": 1.0}
+        "USE_ENHANCED_INJECTION": 0.0,
+        "USE_CROSS_AGENT_SHARING": 0.25,
+        "USE_HIERARCHICAL_TIERS": 1.0,
+    }
 
 
 @pytest.mark.parametrize(
@@ -68,7 +81,9 @@ def test_config_file_that_cannot_be_read_is_refused(tmp_path: Path) -> None:
         read_config_file(tmp_path / "dir.json")
 
 
-def test_database_state_is_cached_for_max_age_then_reread(db: Database, caplog: pytest.LogCaptureFixture) -> None:
+def test_database_state_is_cached_for_max_age_then_reread(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
     now = [100.0]
     state = DatabaseState(db, max_age_s=0.5, clock=lambda: now[0])
     assert state.rows() == {}
@@ -84,7 +99,11 @@ def test_database_state_is_cached_for_max_age_then_reread(db: Database, caplog: 
         rows = state.rows()
     (applied,) = [r for r in caplog.records if r.getMessage() == "feature_flag_applied"]
     assert (applied.flag, applied.old_value, applied.new_value, applied.actor) == (  # type: ignore[attr-defined]
-        "USE_ENHANCED_INJECTION", None, 0.0, "ops")
+        "USE_ENHANCED_INJECTION",
+        None,
+        0.0,
+        "ops",
+    )
     assert set(rows) == {"USE_ENHANCED_INJECTION"}  # a flag this release does not know is ignored
     assert (rows["USE_ENHANCED_INJECTION"].value, rows["USE_ENHANCED_INJECTION"].actor) == (0.0, "ops")
 

@@ -24,12 +24,15 @@ def _iso(moment: datetime) -> str:
 def flags(migrated_db: Path, tmp_path: Path) -> Iterator[FlagService]:
     db = Database(migrated_db)
     now = datetime.now(UTC)
-    rows: list[tuple[str, str, str | None]] = [(f"live-{i}", _iso(now - timedelta(minutes=1)), None) for i in range(2000)]
+    rows: list[tuple[str, str, str | None]] = [
+        (f"live-{i}", _iso(now - timedelta(minutes=1)), None) for i in range(2000)
+    ]
     rows += [(f"stale-{i}", _iso(now - timedelta(hours=2)), None) for i in range(300)]
     rows += [(f"ended-{i}", _iso(now), _iso(now)) for i in range(100)]
     with db.write() as conn:
-        conn.executemany("INSERT INTO sessions (id, agent_id, last_active_at, ended_at) VALUES (?, 'a', ?, ?)",
-                         rows)
+        conn.executemany(
+            "INSERT INTO sessions (id, agent_id, last_active_at, ended_at) VALUES (?, 'a', ?, ?)", rows
+        )
     yield FlagService(db, {}, tmp_path / "none.json", cache_s=0.0)
     db.close()
 

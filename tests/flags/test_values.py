@@ -13,9 +13,20 @@ from memory_system.flags.values import FlagError, check_name, describe, parse_va
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        (True, 1.0), (False, 0.0), ("true", 1.0), ("false", 0.0), (" TRUE ", 1.0), ("False", 0.0),
-        ("0.01", 0.01), ("0", 0.0), ("1", 1.0), ("0.5", 0.5), ("1e-2", 0.01),
-        (0, 0.0), (1, 1.0), (0.25, 0.25),
+        (True, 1.0),
+        (False, 0.0),
+        ("true", 1.0),
+        ("false", 0.0),
+        (" TRUE ", 1.0),
+        ("False", 0.0),
+        ("0.01", 0.01),
+        ("0", 0.0),
+        ("1", 1.0),
+        ("0.5", 0.5),
+        ("1e-2", 0.01),
+        (0, 0.0),
+        (1, 1.0),
+        (0.25, 0.25),
     ],
 )
 def test_accepted_values(raw: object, expected: float) -> None:
@@ -23,7 +34,8 @@ def test_accepted_values(raw: object, expected: float) -> None:
 
 
 @pytest.mark.parametrize(
-    "raw", ["maybe", "", "yes", "on", "10%", "1.5", "-0.1", "nan", "inf", "2", 1.01, -1, math.nan, None, [1], {}],
+    "raw",
+    ["maybe", "", "yes", "on", "10%", "1.5", "-0.1", "nan", "inf", "2", 1.01, -1, math.nan, None, [1], {}],
 )
 def test_refused_values_name_flag_and_source(raw: object) -> None:
     with pytest.raises(FlagError) as info:
@@ -50,6 +62,15 @@ def test_unknown_flag_names_the_known_ones() -> None:
 
 
 def test_percent_rounds_half_up_and_describe() -> None:
-    assert [percent(v) for v in (0.0, 0.004, 0.005, 0.01, 0.015, 0.29, 0.5, 1.0)] == [0, 0, 1, 1, 2, 29, 50, 100]
+    assert [percent(v) for v in (0.0, 0.004, 0.005, 0.01, 0.015, 0.29, 0.5, 1.0)] == [
+        0,
+        0,
+        1,
+        1,
+        2,
+        29,
+        50,
+        100,
+    ]
     assert (describe(1.0), describe(0.0), describe(0.1)) == ("on", "off", "10% of sessions")
     assert describe(0.004).startswith("off")

@@ -14,25 +14,32 @@ import pytest
 
 pytest.importorskip("mcp", reason="the MCP server is the optional 'mcp' extra")
 
-from mcp import ClientSession, StdioServerParameters  # noqa: E402
-from mcp.client.stdio import stdio_client  # noqa: E402
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
 
-from memory_system.mcp.server import tool_definitions  # noqa: E402
-from memory_system.memory.graph.entities import Entity, KnowledgeGraph  # noqa: E402
-from memory_system.store.connection import Database  # noqa: E402
+from memory_system.mcp.server import tool_definitions
+from memory_system.memory.graph.entities import Entity, KnowledgeGraph
+from memory_system.store.connection import Database
 
 Rows = Callable[[Path], object]
 
 REFERENCE_TOOLS = {
-    "create_entities": ["entities"], "create_relations": ["relations"], "add_observations": ["observations"],
-    "delete_entities": ["entityNames"], "delete_observations": ["deletions"], "delete_relations": ["relations"],
-    "read_graph": [], "search_nodes": ["query"], "open_nodes": ["names"],
+    "create_entities": ["entities"],
+    "create_relations": ["relations"],
+    "add_observations": ["observations"],
+    "delete_entities": ["entityNames"],
+    "delete_observations": ["deletions"],
+    "delete_relations": ["relations"],
+    "read_graph": [],
+    "search_nodes": ["query"],
+    "open_nodes": ["names"],
 }
 
 
 def _params(db: Path, *extra: str) -> StdioServerParameters:
     return StdioServerParameters(
-        command=sys.executable, args=["-m", "memory_system", "mcp", "--db", str(db), *extra],
+        command=sys.executable,
+        args=["-m", "memory_system", "mcp", "--db", str(db), *extra],
         env={**os.environ, "HOME": str(db.parent / "home")},
     )
 
@@ -80,43 +87,73 @@ def test_a_session_creates_searches_opens_and_deletes(tmp_path: Path) -> None:
 
     async def script(session: ClientSession) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        out["created"] = _structured(await session.call_tool("create_entities", {"entities": [
-            {"name": "Ada", "entityType": "person", "observations": ["wrote the first program"]},
-            {"name": "Babbage", "entityType": "person", "observations": []},
-            {"name": "Ada", "entityType": "robot", "observations": []},
-        ]}))
-        out["again"] = _structured(await session.call_tool("create_entities", {"entities": [
-            {"name": "Ada", "entityType": "person", "observations": []}]}))
-        out["relations"] = _structured(await session.call_tool("create_relations", {"relations": [
-            {"from": "Ada", "to": "Babbage", "relationType": "worked_with"}]}))
-        out["added"] = _structured(await session.call_tool("add_observations", {"observations": [
-            {"entityName": "Babbage", "contents": ["designed the Analytical Engine"]}]}))
+        out["created"] = _structured(
+            await session.call_tool(
+                "create_entities",
+                {
+                    "entities": [
+                        {"name": "Ada", "entityType": "person", "observations": ["wrote the first program"]},
+                        {"name": "Babbage", "entityType": "person", "observations": []},
+                        {"name": "Ada", "entityType": "robot", "observations": []},
+                    ]
+                },
+            )
+        )
+        out["again"] = _structured(
+            await session.call_tool(
+                "create_entities", {"entities": [{"name": "Ada", "entityType": "person", "observations": []}]}
+            )
+        )
+        out["relations"] = _structured(
+            await session.call_tool(
+                "create_relations",
+                {"relations": [{"from": "Ada", "to": "Babbage", "relationType": "worked_with"}]},
+            )
+        )
+        out["added"] = _structured(
+            await session.call_tool(
+                "add_observations",
+                {"observations": [{"entityName": "Babbage", "contents": ["designed the Analytical Engine"]}]},
+            )
+        )
         out["search"] = _structured(await session.call_tool("search_nodes", {"query": "analytical"}))
         out["open"] = _structured(await session.call_tool("open_nodes", {"names": ["Ada"]}))
-        out["del_obs"] = _structured(await session.call_tool("delete_observations", {"deletions": [
-            {"entityName": "Ada", "observations": ["wrote the first program"]}]}))
+        out["del_obs"] = _structured(
+            await session.call_tool(
+                "delete_observations",
+                {"deletions": [{"entityName": "Ada", "observations": ["wrote the first program"]}]},
+            )
+        )
         out["del_ent"] = _structured(await session.call_tool("delete_entities", {"entityNames": ["Babbage"]}))
         out["graph"] = _structured(await session.call_tool("read_graph", {}))
         resources = (await session.list_resources()).resources
         out["resources"] = [str(r.uri) for r in resources]
-        out["resource"] = json.loads((await session.read_resource("memory://knowledge-graph")).contents[0].text)
+        out["resource"] = json.loads(
+            (await session.read_resource("memory://knowledge-graph")).contents[0].text
+        )
         return out
 
     out = anyio.run(_session, db, script)
-    assert out["created"] == {"entities": [
-        {"name": "Ada", "entityType": "person", "observations": ["wrote the first program"]},
-        {"name": "Babbage", "entityType": "person", "observations": []}]}
+    assert out["created"] == {
+        "entities": [
+            {"name": "Ada", "entityType": "person", "observations": ["wrote the first program"]},
+            {"name": "Babbage", "entityType": "person", "observations": []},
+        ]
+    }
     assert out["again"] == {"entities": []}
     assert out["relations"]["relations"] == [{"from": "Ada", "to": "Babbage", "relationType": "worked_with"}]
-    assert out["added"] == {"results": [{"entityName": "Babbage",
-                                         "addedObservations": ["designed the Analytical Engine"]}]}
+    assert out["added"] == {
+        "results": [{"entityName": "Babbage", "addedObservations": ["designed the Analytical Engine"]}]
+    }
     assert [e["name"] for e in out["search"]["entities"]] == ["Babbage"]
     assert out["search"]["relations"] == out["relations"]["relations"]
     assert [e["name"] for e in out["open"]["entities"]] == ["Ada"]
     assert out["del_obs"] == {"success": True, "message": "Observations deleted successfully"}
     assert out["del_ent"] == {"success": True, "message": "Entities deleted successfully"}
-    assert out["graph"] == {"entities": [{"name": "Ada", "entityType": "person", "observations": []}],
-                            "relations": []}
+    assert out["graph"] == {
+        "entities": [{"name": "Ada", "entityType": "person", "observations": []}],
+        "relations": [],
+    }
     assert out["resources"] == ["memory://knowledge-graph"]
     assert out["resource"] == out["graph"]
 
@@ -128,11 +165,18 @@ def test_namespace_option_scopes_the_tools(migrated_db: Path) -> None:
 
     async def script(session: ClientSession) -> Any:
         seen = _structured(await session.call_tool("read_graph", {}))
-        _structured(await session.call_tool("create_entities", {"entities": [
-            {"name": "Secret", "entityType": "other", "observations": []}]}))
+        _structured(
+            await session.call_tool(
+                "create_entities",
+                {"entities": [{"name": "Secret", "entityType": "other", "observations": []}]},
+            )
+        )
         return seen
 
-    assert anyio.run(_session, migrated_db, script, "--namespace", "proj-b") == {"entities": [], "relations": []}
+    assert anyio.run(_session, migrated_db, script, "--namespace", "proj-b") == {
+        "entities": [],
+        "relations": [],
+    }
     db = Database(migrated_db)
     graph = KnowledgeGraph(db)
     assert graph.read_graph("proj-a").entities == (Entity("Secret", "note", ("only in proj-a",)),)

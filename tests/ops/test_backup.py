@@ -12,8 +12,8 @@ import pytest
 
 from memory_system.ops import backup as backups
 from memory_system.ops import schema
-from memory_system.store import inventory
 from memory_system.store import database_ops as maintenance
+from memory_system.store import inventory
 from memory_system.store.connection import open_connection
 from memory_system.store.errors import StoreError
 
@@ -140,7 +140,9 @@ def test_verify_catches_a_manifest_with_the_wrong_checksum(made: backups.Backup)
     manifest = json.loads(made.manifest_path.read_text())
     manifest["sha256"] = "0" * 64
     made.manifest_path.write_text(json.dumps(manifest))
-    with pytest.raises(StoreError, match=r"does not match its manifest checksum \(sha256 .*manifest says 000000000000"):
+    with pytest.raises(
+        StoreError, match=r"does not match its manifest checksum \(sha256 .*manifest says 000000000000"
+    ):
         backups.verify_backup(made.path)
 
 

@@ -13,8 +13,8 @@ import pytest
 from memory_system.ops import backup as backups
 from memory_system.ops import schema
 from memory_system.ops.db_rollback import distinct_approvers, execute_rollback, plan_rollback
-from memory_system.store import inventory
 from memory_system.store import database_ops as maintenance
+from memory_system.store import inventory
 from memory_system.store.connection import open_connection
 from memory_system.store.errors import StoreError
 
@@ -33,7 +33,10 @@ def ready(migrated_db: Path, fill_phase_data) -> tuple[Path, backups.Backup]:
 
 def test_distinct_approvers_ignore_case_and_spacing() -> None:
     assert distinct_approvers(["Alice", " alice ", "", "Bob  Smith", "bob smith", "carol"]) == [
-        "Alice", "Bob Smith", "carol"]
+        "Alice",
+        "Bob Smith",
+        "carol",
+    ]
 
 
 def test_rollback_drops_phase_2_keeps_phase_1_and_records_the_loss(ready) -> None:
@@ -56,9 +59,11 @@ def test_rollback_drops_phase_2_keeps_phase_1_and_records_the_loss(ready) -> Non
 
 @pytest.mark.parametrize(
     ("approvers", "message"),
-    [([], "needs 2 distinct approvers .*given: none"),
-     (["alice"], "needs 2 distinct approvers .*given: alice"),
-     (["alice", "ALICE "], "needs 2 distinct approvers .*given: alice, ALICE")],
+    [
+        ([], "needs 2 distinct approvers .*given: none"),
+        (["alice"], "needs 2 distinct approvers .*given: alice"),
+        (["alice", "ALICE "], "needs 2 distinct approvers .*given: alice, ALICE"),
+    ],
 )
 def test_missing_or_repeated_approvers_are_refused(ready, approvers: list[str], message: str) -> None:
     db, made = ready
@@ -80,8 +85,9 @@ def test_a_backup_older_than_an_hour_is_refused(ready) -> None:
     db, made = ready
     before = _bytes(db)
     with pytest.raises(StoreError, match="minutes old"):
-        plan_rollback(db, 4, backup_path=made.path, approved_by=APPROVERS,
-                      now=datetime.now(UTC) + timedelta(minutes=61))
+        plan_rollback(
+            db, 4, backup_path=made.path, approved_by=APPROVERS, now=datetime.now(UTC) + timedelta(minutes=61)
+        )
     assert _bytes(db) == before
 
 
@@ -187,8 +193,10 @@ def test_a_rollback_whose_checks_fail_says_so(ready) -> None:
     result.tables_left = ["memories"]
     assert not result.verified
     assert result.problems() == [
-        ("Phase 1 counts changed: before {'entities': 3, 'relations': 2, 'observations': 4}, "
-         "after {'entities': 2, 'relations': 2, 'observations': 4}"),
+        (
+            "Phase 1 counts changed: before {'entities': 3, 'relations': 2, 'observations': 4}, "
+            "after {'entities': 2, 'relations': 2, 'observations': 4}"
+        ),
         "tables of migration 004 still present: ['memories']",
     ]
 

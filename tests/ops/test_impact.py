@@ -13,7 +13,9 @@ from memory_system.store.connection import open_connection
 from memory_system.store.errors import MigrationError
 
 
-def test_impact_counts_every_phase_2_table_and_rows_since_the_migration(migrated_db: Path, fill_phase_data) -> None:
+def test_impact_counts_every_phase_2_table_and_rows_since_the_migration(
+    migrated_db: Path, fill_phase_data
+) -> None:
     fill_phase_data(migrated_db)
     conn = open_connection(migrated_db, create=False)
     # Two memories dated before 004 was applied (imported history): lost, but not "new".

@@ -26,7 +26,9 @@ def test_a_dangling_relation_is_a_foreign_key_problem(migrated_db: Path, fill_ph
     conn.close()
     result = check(migrated_db)
     assert not result.ok and result.integrity == []
-    assert result.problems() == ["foreign_key_check: table relations row 3 references a missing row in entities"]
+    assert result.problems() == [
+        "foreign_key_check: table relations row 3 references a missing row in entities"
+    ]
 
 
 def test_a_damaged_index_is_an_integrity_problem(migrated_db: Path, corrupt_index) -> None:

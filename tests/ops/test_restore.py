@@ -12,8 +12,8 @@ from memory_system.ops import backup as backups
 from memory_system.ops import schema
 from memory_system.ops.db_rollback import execute_rollback, plan_rollback
 from memory_system.ops.restore import execute_restore, plan_restore
-from memory_system.store import inventory
 from memory_system.store import database_ops as maintenance
+from memory_system.store import inventory
 from memory_system.store.connection import open_connection
 from memory_system.store.errors import StoreError
 
@@ -47,7 +47,8 @@ def test_restore_after_a_rollback_brings_phase_2_back_and_keeps_the_record(ready
     restored = _counts(db)
     assert restored["memories"] == 5 and result.schema_version == 4
     assert {k: v for k, v in restored.items() if k != "rollback_records"} == {
-        k: v for k, v in made.manifest["row_counts"].items() if k != "rollback_records"}
+        k: v for k, v in made.manifest["row_counts"].items() if k != "rollback_records"
+    }
     assert result.kept_aside is not None and result.kept_aside.name.startswith("memory.db.before-restore-")
     assert _counts(result.kept_aside) == rolled_back  # the replaced file, whole
     conn = open_connection(db, create=False)

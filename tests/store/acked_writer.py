@@ -22,7 +22,9 @@ def main() -> None:
             entity_id = conn.execute(
                 "INSERT INTO entities (namespace, name, entity_type) VALUES ('load', ?, 'load')", (f"e{i}",)
             ).lastrowid
-            conn.execute("INSERT INTO observations (entity_id, content) VALUES (?, ?)", (entity_id, f"obs {i}"))
+            conn.execute(
+                "INSERT INTO observations (entity_id, content) VALUES (?, ?)", (entity_id, f"obs {i}")
+            )
         sys.stdout.write(f"{entity_id}\n")
         sys.stdout.flush()
     db.close()

@@ -45,16 +45,23 @@ def violations(source: str, where: str) -> list[str]:
             if SQL.search(text):
                 found.append(f"{where}:{node.lineno}: SQL text {text[:60]!r}")
         if isinstance(node, ast.Import):
-            found += [f"{where}:{node.lineno}: imports {a.name}" for a in node.names
-                      if a.name.split(".")[0] in DRIVERS or a.name == PRIVATE]
+            found += [
+                f"{where}:{node.lineno}: imports {a.name}"
+                for a in node.names
+                if a.name.split(".")[0] in DRIVERS or a.name == PRIVATE
+            ]
         elif isinstance(node, ast.ImportFrom) and node.module:
             names = {f"{node.module}.{a.name}" for a in node.names}
             if node.module.split(".")[0] in DRIVERS or node.module == PRIVATE or PRIVATE in names:
                 found.append(f"{where}:{node.lineno}: imports from {node.module}")
         elif isinstance(node, ast.Name) and node.id in DRIVERS:
             found.append(f"{where}:{node.lineno}: uses the name {node.id}")
-        elif (isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip
-              and SQL.search(node.value)):
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in skip
+            and SQL.search(node.value)
+        ):
             found.append(f"{where}:{node.lineno}: SQL text {node.value[:60]!r}")
     return found
 
@@ -66,8 +73,11 @@ def _outside_store() -> list[Path]:
 
 
 def test_no_module_outside_store_speaks_sqlite_or_sql() -> None:
-    found = [v for path in _outside_store()
-             for v in violations(path.read_text(encoding="utf-8"), str(path.relative_to(PACKAGE.parent)))]
+    found = [
+        v
+        for path in _outside_store()
+        for v in violations(path.read_text(encoding="utf-8"), str(path.relative_to(PACKAGE.parent)))
+    ]
     advice = "move these into store/ (a function there), and catch StoreError subclasses"
     assert found == [], advice + ":\n" + "\n".join(found)
 
@@ -89,8 +99,11 @@ def f(conn, table):
 '''
     found = violations(source, "m.py")
     assert [v.split(": ", 1)[1] for v in found if "imports" in v] == [
-        "imports sqlite3", "imports pysqlite3.dbapi2", "imports from memory_system.store._sqlite",
-        "imports from memory_system.store"]
+        "imports sqlite3",
+        "imports pysqlite3.dbapi2",
+        "imports from memory_system.store._sqlite",
+        "imports from memory_system.store",
+    ]
     assert sum("SQL text" in v for v in found) == 3
     assert any("'UPDATE x SET x = 1'" in v for v in found) and any("'PRAGMA foreign_keys" in v for v in found)
     assert any("uses the name sqlite3" in v for v in found)
@@ -98,9 +111,9 @@ def f(conn, table):
 
 
 def test_plain_prose_and_identifiers_are_not_sql() -> None:
-    source = '''
+    source = """
 MESSAGE = "select a flag, then insert the value into the config file"
 HELP = "Update the settings; delete from the list any you do not need."
 TABLE = "memories"
-'''
+"""
     assert violations(source, "m.py") == []

@@ -14,8 +14,46 @@ from memory_system.store._sqlite import sqlite3
 from memory_system.store.connection import Connection, open_connection, transaction
 
 # Characters where SQLite's folding and Python's str.lower() part ways, and neighbours.
-TRICKY = ["İ", "i", "I", "ı", "K", "k", "K", "Σ", "σ", "ς", "ß", "ẞ", "µ", "μ", "ſ", "s", "S", "ǅ", "Å", "å",
-          "Ä", "ä", "\x00", "\x0b", "é", "É", "ᾈ", "Ⅻ", "Ａ", "ａ", "😀", "中", " ", "-", '"', "%", "_", "\\"]
+TRICKY = [
+    "İ",
+    "i",
+    "I",
+    "ı",
+    "K",
+    "k",
+    "K",
+    "Σ",
+    "σ",
+    "ς",
+    "ß",
+    "ẞ",
+    "µ",
+    "μ",
+    "ſ",
+    "s",
+    "S",
+    "ǅ",
+    "Å",
+    "å",
+    "Ä",
+    "ä",
+    "\x00",
+    "\x0b",
+    "é",
+    "É",
+    "ᾈ",
+    "Ⅻ",
+    "Ａ",
+    "ａ",
+    "😀",
+    "中",
+    " ",
+    "-",
+    '"',
+    "%",
+    "_",
+    "\\",
+]
 
 
 @pytest.fixture
@@ -40,8 +78,11 @@ def reference(rows: list[tuple[str, str, tuple[str, ...]]], query: str) -> list[
     arguments end a text at its first NUL, so what follows a NUL is not searched.
     """
     q = query.lower()
-    return [name for name, kind, obs in rows
-            if any(q in text.split("\x00")[0].lower() for text in (name, kind, *obs))]
+    return [
+        name
+        for name, kind, obs in rows
+        if any(q in text.split("\x00")[0].lower() for text in (name, kind, *obs))
+    ]
 
 
 def names(conn: Connection, query: str, namespace: str = "ns") -> list[str]:
@@ -75,13 +116,32 @@ def test_tricky_characters_are_found_exactly_as_a_scan_finds_them(conn: Connecti
     for i in range(300):
         name = f"e{i}" + "".join(rng.choices(TRICKY + list("abcxyz"), k=rng.randint(0, 6)))
         kind = "".join(rng.choices(TRICKY + list("ab"), k=rng.randint(1, 4)))
-        obs = tuple(dict.fromkeys("".join(rng.choices(TRICKY + list("abcz"), k=rng.randint(1, 12)))
-                                  for _ in range(rng.randint(0, 3))))
+        obs = tuple(
+            dict.fromkeys(
+                "".join(rng.choices(TRICKY + list("abcz"), k=rng.randint(1, 12)))
+                for _ in range(rng.randint(0, 3))
+            )
+        )
         add(conn, name, kind, *obs)
         rows.append((name, kind, obs))
     in_queries = [c for c in TRICKY if c != "\x00"]  # a NUL query: the scan's own quirk, untouched
     queries = ["".join(rng.choices(in_queries + list("abcz"), k=rng.randint(1, 5))) for _ in range(400)]
-    queries += ["İst", "ist", "KKK", "kkk", "ΟΣ", "ος", "σσσ", "ßab", "ssa", "SSA", "µμμ", "e12", "%_\\", '"a"']
+    queries += [
+        "İst",
+        "ist",
+        "KKK",
+        "kkk",
+        "ΟΣ",
+        "ος",
+        "σσσ",
+        "ßab",
+        "ssa",
+        "SSA",
+        "µμμ",
+        "e12",
+        "%_\\",
+        '"a"',
+    ]
     for query in queries:
         assert names(conn, query) == reference(rows, query), query
     assert sum(sql._indexable(q) for q in queries) > 100  # the index path, not only the scan
@@ -103,8 +163,11 @@ def test_search_reads_the_index_for_three_characters_and_scans_below(conn: Conne
     entity_id = add(conn, "Ada", "person", "wrote programs")
     assert names(conn, "rogr") == ["Ada"] and names(conn, "ro") == ["Ada"]
     with transaction(conn):
-        conn.execute("DELETE FROM observations_search_fts WHERE rowid IN"
-                     " (SELECT id FROM observations WHERE entity_id = ?)", (entity_id,))
+        conn.execute(
+            "DELETE FROM observations_search_fts WHERE rowid IN"
+            " (SELECT id FROM observations WHERE entity_id = ?)",
+            (entity_id,),
+        )
     assert names(conn, "rogr") == []
     assert names(conn, "ro") == ["Ada"]
 
@@ -120,9 +183,11 @@ def test_index_follows_updates_and_cascading_deletes(conn: Connection) -> None:
     with transaction(conn):
         sql.delete_entities(conn, "ns", ["Ada"])
     assert names(conn, "music") == [] and names(conn, "person") == ["Robert"]
-    counts = conn.execute("SELECT (SELECT count(*) FROM observations_search_fts),"
-                          " (SELECT count(*) FROM observations),"
-                          " (SELECT count(*) FROM entities_search_fts)").fetchone()
+    counts = conn.execute(
+        "SELECT (SELECT count(*) FROM observations_search_fts),"
+        " (SELECT count(*) FROM observations),"
+        " (SELECT count(*) FROM entities_search_fts)"
+    ).fetchone()
     assert tuple(counts) == (1, 1, 1)
 
 
@@ -142,4 +207,3 @@ def test_search_scans_when_migration_004_is_rolled_back(conn: Connection) -> Non
     assert names(conn, "programs") == ["Ada"] and names(conn, "nothing like it") == []
     add(conn, "Bob", "person", "more programs")
     assert names(conn, "PROGRAMS") == ["Ada", "Bob"]
-

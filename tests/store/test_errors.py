@@ -86,8 +86,10 @@ def test_a_write_on_a_read_only_open_is_store_read_only_even_for_root(database: 
     _intact_and_usable(database, "after read-only")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through file permission bits; "
-                    "the mode=ro test above covers StoreReadOnly for root")
+@pytest.mark.skipif(
+    os.geteuid() == 0,
+    reason="root writes through file permission bits; the mode=ro test above covers StoreReadOnly for root",
+)
 def test_a_read_only_file_is_store_read_only(database: Database, path: Path) -> None:
     database.close()
     path.chmod(0o444)
@@ -138,7 +140,7 @@ def test_a_malformed_page_is_store_corrupt_when_read(tmp_path: Path) -> None:
     page_size = 4096
     data = bytearray(path.read_bytes())
     assert len(data) > 10 * page_size
-    data[3 * page_size:6 * page_size] = b"\xff" * (3 * page_size)  # interior pages of t's b-tree
+    data[3 * page_size : 6 * page_size] = b"\xff" * (3 * page_size)  # interior pages of t's b-tree
     path.write_bytes(bytes(data))
     with Database(path, create=False) as db:
         with pytest.raises(StoreCorrupt, match=str(path)) as caught:
@@ -158,8 +160,10 @@ def test_a_unique_violation_is_store_constraint_and_undoes_the_whole_write(datab
 
 
 def test_a_missing_table_is_store_schema_missing_saying_to_migrate(database: Database) -> None:
-    with pytest.raises(StoreSchemaMissing, match=f"no such table: nowhere; run 'memory-system db migrate "
-                       f"--db {database.path}' first"):
+    with pytest.raises(
+        StoreSchemaMissing,
+        match=f"no such table: nowhere; run 'memory-system db migrate --db {database.path}' first",
+    ):
         database.reader().execute("SELECT * FROM nowhere")
     _intact_and_usable(database, "after missing table")
 
@@ -190,4 +194,5 @@ def test_translate_falls_back_to_the_class_and_message_without_a_result_code() -
     assert type(translate(sqlite3.OperationalError("no such table: t"))) is StoreSchemaMissing
     assert type(translate(sqlite3.ProgrammingError("something else"))) is StoreError
     assert str(translate(sqlite3.OperationalError("database is locked"), "/x/m.db")).startswith(
-        "/x/m.db: database is locked; ")
+        "/x/m.db: database is locked; "
+    )

@@ -15,7 +15,11 @@ def test_batch_ids_are_right_even_when_the_autoincrement_sequence_was_reset(migr
         service.create_batch(namespace="p", agent_id="a", items=[{"content": f"old {i}"} for i in range(5)])
         with db.write() as conn:  # as after a manual repair: SQLite falls back to max(rowid) + 1
             conn.execute("DELETE FROM sqlite_sequence WHERE name = 'memories'")
-        results = service.create_batch(namespace="p", agent_id="a", items=[{"content": f"new {i}"} for i in range(3)])
-        stored = dict(db.reader().execute("SELECT id, content FROM memories WHERE content LIKE 'new %'").fetchall())
+        results = service.create_batch(
+            namespace="p", agent_id="a", items=[{"content": f"new {i}"} for i in range(3)]
+        )
+        stored = dict(
+            db.reader().execute("SELECT id, content FROM memories WHERE content LIKE 'new %'").fetchall()
+        )
     assert {r.memory.id: r.memory.content for r in results} == stored
     assert sorted(stored) == [6, 7, 8]

@@ -61,9 +61,7 @@ class EntityNotFound(GraphError):
     """A call refers to an entity that does not exist in the namespace."""
 
     def __init__(self, field: str, name: str, namespace: str) -> None:
-        super().__init__(
-            field, f"entity {name!r} does not exist in namespace {namespace!r}; create it first"
-        )
+        super().__init__(field, f"entity {name!r} does not exist in namespace {namespace!r}; create it first")
         self.name = name
 
 
@@ -137,8 +135,11 @@ def _encodable(value: str, field: str) -> None:
         try:
             value.encode("utf-8")
         except UnicodeEncodeError as exc:
-            raise InvalidInput(field, f"holds an invalid character at position {exc.start} "
-                               "(a lone UTF-16 surrogate); send valid Unicode text") from None
+            raise InvalidInput(
+                field,
+                f"holds an invalid character at position {exc.start} "
+                "(a lone UTF-16 surrogate); send valid Unicode text",
+            ) from None
 
 
 def _batch(items: Sequence[Any], field: str, limit: int | None = MAX_BATCH) -> None:
@@ -202,9 +203,7 @@ class KnowledgeGraph:
 
     # -- writes ---------------------------------------------------------------------------
 
-    def create_entities(
-        self, entities: Sequence[Entity], namespace: str = DEFAULT_NAMESPACE
-    ) -> list[Entity]:
+    def create_entities(self, entities: Sequence[Entity], namespace: str = DEFAULT_NAMESPACE) -> list[Entity]:
         """The entities actually created; names that exist already are skipped."""
         check_namespace(namespace)
         _check_entities(entities)
@@ -247,7 +246,9 @@ class KnowledgeGraph:
                 if a.entity_name not in ids:
                     raise EntityNotFound(f"observations[{i}].entityName", a.entity_name, namespace)
             added = [
-                ObservationSet(a.entity_name, tuple(sql.insert_observations(conn, ids[a.entity_name], a.contents)))
+                ObservationSet(
+                    a.entity_name, tuple(sql.insert_observations(conn, ids[a.entity_name], a.contents))
+                )
                 for a in additions
             ]
             _changed(conn, namespace, any(a.contents for a in added))
@@ -270,19 +271,25 @@ class KnowledgeGraph:
             _text(d.entity_name, f"deletions[{i}].entityName", MAX_NAME_CHARS)
             _check_contents(d.contents, f"deletions[{i}].observations")
         with self.db.write() as conn:
-            return _changed(conn, namespace, sum(
-                sql.delete_observations(conn, namespace, d.entity_name, d.contents) for d in deletions
-            ))
+            return _changed(
+                conn,
+                namespace,
+                sum(sql.delete_observations(conn, namespace, d.entity_name, d.contents) for d in deletions),
+            )
 
     def delete_relations(self, relations: Sequence[Relation], namespace: str = DEFAULT_NAMESPACE) -> int:
         """How many relations were deleted; relations that do not exist are ignored."""
         check_namespace(namespace)
         _check_relations(relations)
         with self.db.write() as conn:
-            return _changed(conn, namespace, sum(
-                sql.delete_relation(conn, namespace, r.from_entity, r.to_entity, r.relation_type)
-                for r in relations
-            ))
+            return _changed(
+                conn,
+                namespace,
+                sum(
+                    sql.delete_relation(conn, namespace, r.from_entity, r.to_entity, r.relation_type)
+                    for r in relations
+                ),
+            )
 
     def import_graph(
         self, entities: Sequence[Entity], relations: Sequence[Relation], namespace: str = DEFAULT_NAMESPACE
@@ -321,12 +328,17 @@ class KnowledgeGraph:
                 missing = next((n for n in (r.from_entity, r.to_entity) if n not in ids), None)
                 if missing is not None:
                     result.missing_endpoints.append((i, missing))
-                elif sql.insert_relation(conn, namespace, ids[r.from_entity], ids[r.to_entity], r.relation_type):
+                elif sql.insert_relation(
+                    conn, namespace, ids[r.from_entity], ids[r.to_entity], r.relation_type
+                ):
                     result.relations_created += 1
                 else:
                     result.relations_existing += 1
-            _changed(conn, namespace, result.entities_created or result.observations_added
-                     or result.relations_created)
+            _changed(
+                conn,
+                namespace,
+                result.entities_created or result.observations_added or result.relations_created,
+            )
         return result
 
     # -- reads ----------------------------------------------------------------------------
@@ -366,7 +378,11 @@ class KnowledgeGraph:
         return found
 
     def list_entities(
-        self, namespace: str = DEFAULT_NAMESPACE, *, query: str | None = None, limit: int = 100,
+        self,
+        namespace: str = DEFAULT_NAMESPACE,
+        *,
+        query: str | None = None,
+        limit: int = 100,
         offset: int = 0,
     ) -> tuple[list[Entity], int | None]:
         """A page of entities in creation order, optionally only those ``query`` matches,
@@ -406,7 +422,8 @@ class KnowledgeGraph:
         conn: Connection, namespace: str, relations: Sequence[Relation], ids: dict[str, int]
     ) -> list[Relation]:
         return [
-            r for r in relations
+            r
+            for r in relations
             if sql.insert_relation(conn, namespace, ids[r.from_entity], ids[r.to_entity], r.relation_type)
         ]
 

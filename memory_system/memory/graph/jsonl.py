@@ -45,9 +45,13 @@ class ImportSummary:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "path": self.path, "namespace": self.namespace, "lines": self.lines,
-            "entities_created": self.entities_created, "entities_merged": self.entities_merged,
-            "observations_added": self.observations_added, "relations_created": self.relations_created,
+            "path": self.path,
+            "namespace": self.namespace,
+            "lines": self.lines,
+            "entities_created": self.entities_created,
+            "entities_merged": self.entities_merged,
+            "observations_added": self.observations_added,
+            "relations_created": self.relations_created,
             "relations_existing": self.relations_existing,
             "relations_skipped": [{"line": line, "missing": name} for line, name in self.relations_skipped],
         }
@@ -61,8 +65,12 @@ class ExportSummary:
     relations: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "namespace": self.namespace, "entities": self.entities,
-                "relations": self.relations}
+        return {
+            "path": self.path,
+            "namespace": self.namespace,
+            "entities": self.entities,
+            "relations": self.relations,
+        }
 
 
 def _string(item: dict[str, Any], key: str, line: int) -> str:
@@ -90,21 +98,37 @@ def parse_lines(text: str) -> tuple[list[tuple[int, Entity]], list[tuple[int, Re
             observations = item.get("observations", [])
             if not isinstance(observations, list) or not all(isinstance(o, str) for o in observations):
                 raise JsonlError(f"line {number}: field 'observations' must be a list of strings")
-            entities.append((number, Entity(
-                _string(item, "name", number), _string(item, "entityType", number), tuple(observations)
-            )))
+            entities.append(
+                (
+                    number,
+                    Entity(
+                        _string(item, "name", number),
+                        _string(item, "entityType", number),
+                        tuple(observations),
+                    ),
+                )
+            )
         elif kind == "relation":
-            relations.append((number, Relation(
-                _string(item, "from", number), _string(item, "to", number),
-                _string(item, "relationType", number),
-            )))
+            relations.append(
+                (
+                    number,
+                    Relation(
+                        _string(item, "from", number),
+                        _string(item, "to", number),
+                        _string(item, "relationType", number),
+                    ),
+                )
+            )
         else:
-            raise JsonlError(f"line {number}: field 'type' must be \"entity\" or \"relation\", got "
-                             f"{json.dumps(kind)[:60]}")
+            raise JsonlError(
+                f'line {number}: field \'type\' must be "entity" or "relation", got {json.dumps(kind)[:60]}'
+            )
     return entities, relations
 
 
-def import_jsonl(graph: KnowledgeGraph, path: str | Path, namespace: str = DEFAULT_NAMESPACE) -> ImportSummary:
+def import_jsonl(
+    graph: KnowledgeGraph, path: str | Path, namespace: str = DEFAULT_NAMESPACE
+) -> ImportSummary:
     """Merge the file's graph into ``namespace`` (see ``KnowledgeGraph.import_graph``)."""
     path = Path(path)
     try:
@@ -121,9 +145,13 @@ def import_jsonl(graph: KnowledgeGraph, path: str | Path, namespace: str = DEFAU
     except GraphError as exc:
         raise JsonlError(_line_of(exc.field, entities, relations) + exc.message) from None
     return ImportSummary(
-        path=str(path), namespace=namespace, lines=len(entities) + len(relations),
-        entities_created=result.entities_created, entities_merged=result.entities_merged,
-        observations_added=result.observations_added, relations_created=result.relations_created,
+        path=str(path),
+        namespace=namespace,
+        lines=len(entities) + len(relations),
+        entities_created=result.entities_created,
+        entities_merged=result.entities_merged,
+        observations_added=result.observations_added,
+        relations_created=result.relations_created,
         relations_existing=result.relations_existing,
         relations_skipped=[(relations[i][0], name) for i, name in result.missing_endpoints],
     )
@@ -133,7 +161,7 @@ def _line_of(field: str, entities: list[tuple[int, Entity]], relations: list[tup
     """Turn ``entities[3].name`` into ``line 7: field 'name' `` for the user."""
     for prefix, rows in (("entities[", entities), ("relations[", relations)):
         if field.startswith(prefix):
-            index, _, rest = field[len(prefix):].partition("]")
+            index, _, rest = field[len(prefix) :].partition("]")
             key = rest.lstrip(".").split("[")[0]
             return f"line {rows[int(index)][0]}: field {key!r} "
     return f"{field}: "
@@ -145,19 +173,32 @@ _COMPACT = (",", ":")  # as JavaScript's JSON.stringify writes, so exports diff 
 def dumps_graph(graph: KnowledgeGraph, namespace: str) -> tuple[list[str], int, int]:
     data = graph.read_graph(namespace)
     lines = [
-        json.dumps({"type": "entity", "name": e.name, "entityType": e.entity_type,
-                    "observations": list(e.observations)}, ensure_ascii=False, separators=_COMPACT)
+        json.dumps(
+            {
+                "type": "entity",
+                "name": e.name,
+                "entityType": e.entity_type,
+                "observations": list(e.observations),
+            },
+            ensure_ascii=False,
+            separators=_COMPACT,
+        )
         for e in data.entities
     ]
     lines += [
-        json.dumps({"type": "relation", "from": r.from_entity, "to": r.to_entity,
-                    "relationType": r.relation_type}, ensure_ascii=False, separators=_COMPACT)
+        json.dumps(
+            {"type": "relation", "from": r.from_entity, "to": r.to_entity, "relationType": r.relation_type},
+            ensure_ascii=False,
+            separators=_COMPACT,
+        )
         for r in data.relations
     ]
     return lines, len(data.entities), len(data.relations)
 
 
-def export_jsonl(graph: KnowledgeGraph, path: str | Path, namespace: str = DEFAULT_NAMESPACE) -> ExportSummary:
+def export_jsonl(
+    graph: KnowledgeGraph, path: str | Path, namespace: str = DEFAULT_NAMESPACE
+) -> ExportSummary:
     """Write the namespace's graph to ``path`` atomically (temp file, fsync, rename)."""
     path = Path(path)
     lines, n_entities, n_relations = dumps_graph(graph, namespace)

@@ -21,19 +21,34 @@ from typing import Any
 from memory_system.memory.injection.token_count import count_tokens, truncate_to_tokens
 from memory_system.memory.records.models import Memory
 
-__all__ = ["Item", "BlockBuilder", "SECTIONS", "MIN_TRUNCATED_TOKENS", "MIN_MEMORY_TOKENS", "add_memories",
-           "entity_item", "manifest_of", "memory_item", "plain", "try_within"]
+__all__ = [
+    "MIN_MEMORY_TOKENS",
+    "MIN_TRUNCATED_TOKENS",
+    "SECTIONS",
+    "BlockBuilder",
+    "Item",
+    "add_memories",
+    "entity_item",
+    "manifest_of",
+    "memory_item",
+    "plain",
+    "try_within",
+]
 
 SECTIONS = ("preferences", "memories", "code_patterns", "entities")
 TIER_ORDER = ("long_term", "short_term", "working")
 _TITLES = {
-    "preferences": "User preferences", "memories": "Relevant memories",
-    "code_patterns": "Code patterns", "entities": "Related entities",
-    "long_term": "Long-term", "short_term": "Short-term", "working": "Working (this session)",
+    "preferences": "User preferences",
+    "memories": "Relevant memories",
+    "code_patterns": "Code patterns",
+    "entities": "Related entities",
+    "long_term": "Long-term",
+    "short_term": "Short-term",
+    "working": "Working (this session)",
 }
 # A memory cut to fewer tokens than this says too little to be worth its place.
 MIN_TRUNCATED_TOKENS = 16
-MIN_MEMORY_TOKENS = 8     # "- [2024-05-01] x" already counts 8: below this nothing fits
+MIN_MEMORY_TOKENS = 8  # "- [2024-05-01] x" already counts 8: below this nothing fits
 
 
 @dataclass
@@ -158,8 +173,9 @@ def render(items: Sequence[Item], fmt: str) -> str:
 def _groups(memories: list[Item]) -> list[tuple[str | None, list[Item]]]:
     if all(m.group is None for m in memories):
         return [(None, memories)]
-    return [(g, [m for m in memories if m.group == g]) for g in TIER_ORDER
-            if any(m.group == g for m in memories)]
+    return [
+        (g, [m for m in memories if m.group == g]) for g in TIER_ORDER if any(m.group == g for m in memories)
+    ]
 
 
 def _render_markdown(items: Sequence[Item]) -> str:
@@ -202,6 +218,7 @@ def _render_json(items: Sequence[Item]) -> str:
 
 # --- the items injection packs --------------------------------------------------------
 
+
 def entity_item(entity: Any) -> Item:
     observations = "; ".join(entity.observations[:5])
     text = f"- **{entity.name}** ({entity.entity_type})" + (f": {observations}" if observations else "")
@@ -215,14 +232,25 @@ def plain(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def memory_item(memory: Memory, total: float, relevance: float, scores: dict[str, float],
-                 tiers: bool, content: str | None = None) -> Item:
+def memory_item(
+    memory: Memory,
+    total: float,
+    relevance: float,
+    scores: dict[str, float],
+    tiers: bool,
+    content: str | None = None,
+) -> Item:
     text = memory.content if content is None else content
     date = memory.occurred_at[:10]
     body = "\n  ".join(text.splitlines()) or text
     value = {"id": memory.id, "date": date, "content": text}
-    manifest = {"id": memory.id, "tier": memory.tier, "score": round(total, 6),
-                "relevance": round(relevance, 6), "scores": scores}
+    manifest = {
+        "id": memory.id,
+        "tier": memory.tier,
+        "score": round(total, 6),
+        "relevance": round(relevance, 6),
+        "scores": scores,
+    }
     item = Item("memories", f"- [{date}] {body}", value, manifest, group=memory.tier if tiers else None)
     item.truncatable_text = memory.content
     item.manifest["_expires_at"] = memory.expires_at
@@ -230,8 +258,9 @@ def memory_item(memory: Memory, total: float, relevance: float, scores: dict[str
     return item
 
 
-def add_memories(builder: BlockBuilder, ranked: list[tuple[Memory, float, float, dict[str, float]]],
-                  tiers: bool) -> None:
+def add_memories(
+    builder: BlockBuilder, ranked: list[tuple[Memory, float, float, dict[str, float]]], tiers: bool
+) -> None:
     truncated_once = False
     for memory, total, relevance, scores in ranked:
         if builder.remaining < MIN_MEMORY_TOKENS:

@@ -46,8 +46,9 @@ class CacheKey:
 class InjectionCache:
     """Thread-safe; ``get``/``put`` are O(1). Hit and miss counts go to Prometheus too."""
 
-    def __init__(self, max_entries: int = 1024, ttl_s: float = 30.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, max_entries: int = 1024, ttl_s: float = 30.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         if max_entries < 1:
             raise ValueError("max_entries must be at least 1")
         if ttl_s <= 0:
@@ -97,6 +98,11 @@ class InjectionCache:
         with self._lock:
             size = len(self._entries)
         total = self.hits + self.misses
-        return {"entries": size, "max_entries": self.max_entries, "ttl_s": self.ttl_s,
-                "hits": self.hits, "misses": self.misses,
-                "hit_rate": round(self.hits / total, 4) if total else None}
+        return {
+            "entries": size,
+            "max_entries": self.max_entries,
+            "ttl_s": self.ttl_s,
+            "hits": self.hits,
+            "misses": self.misses,
+            "hit_rate": round(self.hits / total, 4) if total else None,
+        }

@@ -60,14 +60,21 @@ if TYPE_CHECKING:
     from memory_system.memory.typed.code_patterns import CodePatternStore
     from memory_system.memory.typed.preferences import PreferenceStore
 
-__all__ = ["MAX_TOKEN_BUDGET", "InjectionError", "InjectionFlags", "InjectionResult", "InjectionSources", "Injector"]
+__all__ = [
+    "MAX_TOKEN_BUDGET",
+    "InjectionError",
+    "InjectionFlags",
+    "InjectionResult",
+    "InjectionSources",
+    "Injector",
+]
 
 _log = logging.getLogger(__name__)
 
 MAX_TOKEN_BUDGET = 32000
 FORMATS = ("markdown", "json")
-CANDIDATES = 40          # memories asked of retrieval; ranking re-orders them
-LEGACY_RECENT = 50       # most recent memories the legacy path considers
+CANDIDATES = 40  # memories asked of retrieval; ranking re-orders them
+LEGACY_RECENT = 50  # most recent memories the legacy path considers
 PATTERNS = 5
 ENTITIES = 8
 # Shares of the budget code patterns and entities may take while memories still wait.
@@ -99,8 +106,8 @@ class InjectionFlags:
 class InjectionResult:
     block: str
     format: str
-    mode: str                 # enhanced | degraded | legacy
-    cache: str                # hit | miss | bypass
+    mode: str  # enhanced | degraded | legacy
+    cache: str  # hit | miss | bypass
     took_ms: float
     tokens: int
     token_budget: int
@@ -109,9 +116,16 @@ class InjectionResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "block": self.block, "format": self.format, "mode": self.mode, "cache": self.cache,
-            "took_ms": self.took_ms, "tokens": self.tokens, "token_budget": self.token_budget,
-            "token_counter": TOKEN_COUNTER, "manifest": self.manifest, "retrieval": self.retrieval,
+            "block": self.block,
+            "format": self.format,
+            "mode": self.mode,
+            "cache": self.cache,
+            "took_ms": self.took_ms,
+            "tokens": self.tokens,
+            "token_budget": self.token_budget,
+            "token_counter": TOKEN_COUNTER,
+            "manifest": self.manifest,
+            "retrieval": self.retrieval,
         }
 
 
@@ -119,8 +133,14 @@ def check_request(query: Any, token_budget: Any, fmt: Any) -> tuple[str, int, st
     if not isinstance(query, str) or not query.strip():
         raise InjectionError("query", "must be a non-empty string: the agent's current task or message")
     if len(query) > MAX_QUERY_CHARS:
-        raise InjectionError("query", f"is longer than {MAX_QUERY_CHARS} characters; send the task, not the transcript")
-    if isinstance(token_budget, bool) or not isinstance(token_budget, int) or not 1 <= token_budget <= MAX_TOKEN_BUDGET:
+        raise InjectionError(
+            "query", f"is longer than {MAX_QUERY_CHARS} characters; send the task, not the transcript"
+        )
+    if (
+        isinstance(token_budget, bool)
+        or not isinstance(token_budget, int)
+        or not 1 <= token_budget <= MAX_TOKEN_BUDGET
+    ):
         raise InjectionError("token_budget", f"must be a whole number from 1 to {MAX_TOKEN_BUDGET}")
     if fmt not in FORMATS:
         raise InjectionError("format", "must be 'markdown' or 'json'")
@@ -139,7 +159,7 @@ def load_injection_config(settings: Any) -> dict[str, Any]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise ConfigError("injection: use an object, e.g. {\"half_life_days\": 30}")
+        raise ConfigError('injection: use an object, e.g. {"half_life_days": 30}')
     known = {f.name for f in fields(ranking.RankingConfig)} | set(_CACHE_KEYS)
     unknown = sorted(set(raw) - known)
     if unknown:
@@ -147,8 +167,12 @@ def load_injection_config(settings: Any) -> dict[str, Any]:
     for key, (kind, low, high) in _CACHE_KEYS.items():
         if key in raw:
             value = raw[key]
-            if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high \
-                    or (kind is int and not isinstance(value, int)):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not low <= value <= high
+                or (kind is int and not isinstance(value, int))
+            ):
                 raise ConfigError(f"injection.{key}={value!r}: use a {kind.__name__} from {low} to {high}")
     return dict(raw)
 
@@ -176,13 +200,17 @@ class InjectionSources:
 class Injector:
     """``runtime.injector`` (the runtime wires its sources). Usage::
 
-        result = runtime.injector.inject(agent_id="a1", namespace="proj", query="fix the login bug",
-                                         token_budget=800, flags=InjectionFlags(enhanced=True))
-        prompt = result.block + "\\n\\n" + task
+    result = runtime.injector.inject(agent_id="a1", namespace="proj", query="fix the login bug",
+                                     token_budget=800, flags=InjectionFlags(enhanced=True))
+    prompt = result.block + "\\n\\n" + task
     """
 
     def __init__(
-        self, sources: InjectionSources, *, config: Mapping[str, Any], rag_timeout_ms: float,
+        self,
+        sources: InjectionSources,
+        *,
+        config: Mapping[str, Any],
+        rag_timeout_ms: float,
         cache: InjectionCache | None = None,
     ) -> None:
         """``config``: the ``injection`` section (``load_injection_config``); ``rag_timeout_ms``:
@@ -191,7 +219,8 @@ class Injector:
         self.rag_timeout_ms = rag_timeout_ms
         self.config = ranking.RankingConfig.from_mapping(config)
         self.cache = cache or InjectionCache(
-            max_entries=int(config.get("cache_max_entries", 1024)), ttl_s=float(config.get("cache_ttl_s", 30.0)),
+            max_entries=int(config.get("cache_max_entries", 1024)),
+            ttl_s=float(config.get("cache_ttl_s", 30.0)),
         )
         self._reinforcer = BatchReinforcer(self._reinforce)
 
@@ -209,9 +238,17 @@ class Injector:
     # --- the request ---------------------------------------------------------------------
 
     def inject(
-        self, *, agent_id: str, namespace: str, query: str, flags: InjectionFlags,
-        session_id: str | None = None, token_budget: int = 1000, format: str = "markdown",
-        user_id: str | None = None, key: CacheKey | None = None,
+        self,
+        *,
+        agent_id: str,
+        namespace: str,
+        query: str,
+        flags: InjectionFlags,
+        session_id: str | None = None,
+        token_budget: int = 1000,
+        format: str = "markdown",
+        user_id: str | None = None,
+        key: CacheKey | None = None,
     ) -> InjectionResult:
         """``key``: this request's ``cache_key``, when the caller has it already."""
         started = time.perf_counter()
@@ -219,21 +256,32 @@ class Injector:
         if not flags.enhanced:
             result = self._legacy(agent_id, namespace, token_budget, format, flags)
         else:
-            key = key or self._key(agent_id, namespace, query, flags, session_id, token_budget, format, user_id)
+            key = key or self._key(
+                agent_id, namespace, query, flags, session_id, token_budget, format, user_id
+            )
             cached = self.cache.get(key)
             if cached is not None:
                 result = replace(cached, cache="hit")
             else:
-                result, ttl_s = self._enhanced(agent_id, namespace, session_id, user_id, query,
-                                               token_budget, format, flags)
+                result, ttl_s = self._enhanced(
+                    agent_id, namespace, session_id, user_id, query, token_budget, format, flags
+                )
                 if result.mode == "enhanced":
                     self.cache.put(key, result, ttl_s)
         return self._finish(result, started)
 
     def lookup(
-        self, *, agent_id: str, namespace: str, query: str, flags: InjectionFlags,
-        session_id: str | None = None, token_budget: int = 1000, format: str = "markdown",
-        user_id: str | None = None, key: CacheKey | None = None,
+        self,
+        *,
+        agent_id: str,
+        namespace: str,
+        query: str,
+        flags: InjectionFlags,
+        session_id: str | None = None,
+        token_budget: int = 1000,
+        format: str = "markdown",
+        user_id: str | None = None,
+        key: CacheKey | None = None,
     ) -> InjectionResult | None:
         """The cached answer, or None (a miss is not counted: ``inject`` counts it). Cheap and
         non-blocking, so the HTTP layer answers hits on its event loop without a thread hop.
@@ -247,8 +295,15 @@ class Injector:
         return None if cached is None else self._finish(replace(cached, cache="hit"), started)
 
     def cache_key(
-        self, *, agent_id: str, namespace: str, query: str, flags: InjectionFlags,
-        session_id: str | None = None, token_budget: int = 1000, format: str = "markdown",
+        self,
+        *,
+        agent_id: str,
+        namespace: str,
+        query: str,
+        flags: InjectionFlags,
+        session_id: str | None = None,
+        token_budget: int = 1000,
+        format: str = "markdown",
         user_id: str | None = None,
     ) -> CacheKey | None:
         """The request's cache key (one read of the namespace's scope version), None on the
@@ -259,12 +314,27 @@ class Injector:
             return None
         return self._key(agent_id, namespace, query, flags, session_id, token_budget, format, user_id)
 
-    def _key(self, agent_id: str, namespace: str, query: str, flags: InjectionFlags, session_id: str | None,
-             token_budget: int, format: str, user_id: str | None) -> CacheKey:
+    def _key(
+        self,
+        agent_id: str,
+        namespace: str,
+        query: str,
+        flags: InjectionFlags,
+        session_id: str | None,
+        token_budget: int,
+        format: str,
+        user_id: str | None,
+    ) -> CacheKey:
         return CacheKey(
-            namespace=namespace, agent_id=agent_id, flags=flags.key(), user_id=user_id,
-            query=normalise_query(query), token_budget=token_budget, format=format,
-            scope_version=scope_version(self.sources.db.reader(), namespace), session_id=session_id,
+            namespace=namespace,
+            agent_id=agent_id,
+            flags=flags.key(),
+            user_id=user_id,
+            query=normalise_query(query),
+            token_budget=token_budget,
+            format=format,
+            scope_version=scope_version(self.sources.db.reader(), namespace),
+            session_id=session_id,
         )
 
     def _finish(self, result: InjectionResult, started: float) -> InjectionResult:
@@ -277,8 +347,15 @@ class Injector:
     # --- enhanced and degraded -----------------------------------------------------------
 
     def _enhanced(
-        self, agent_id: str, namespace: str, session_id: str | None, user_id: str | None, query: str,
-        budget: int, fmt: str, flags: InjectionFlags,
+        self,
+        agent_id: str,
+        namespace: str,
+        session_id: str | None,
+        user_id: str | None,
+        query: str,
+        budget: int,
+        fmt: str,
+        flags: InjectionFlags,
     ) -> tuple[InjectionResult, float | None]:
         pending = self._begin_search(agent_id, namespace, query, flags)
         # While the query is embedded (the dense step's thread): the other sections.
@@ -307,15 +384,28 @@ class Injector:
         block, items, tokens = builder.render()
         manifest = manifest_of(items)
         result = InjectionResult(
-            block=block, format=fmt, mode=mode, cache="miss", took_ms=0.0, tokens=tokens,
-            token_budget=budget, manifest=manifest, retrieval=search["info"],
+            block=block,
+            format=fmt,
+            mode=mode,
+            cache="miss",
+            took_ms=0.0,
+            tokens=tokens,
+            token_budget=budget,
+            manifest=manifest,
+            retrieval=search["info"],
         )
         return result, self._cache_ttl(items, agent_id, namespace, flags)
 
-    def _cache_ttl(self, items: list[Item], agent_id: str, namespace: str, flags: InjectionFlags) -> float | None:
+    def _cache_ttl(
+        self, items: list[Item], agent_id: str, namespace: str, flags: InjectionFlags
+    ) -> float | None:
         """Seconds until a memory in the block expires or stops being shared with the caller."""
         ends = [i.manifest["_expires_at"] for i in items if i.manifest.get("_expires_at")]
-        others = [i.manifest["id"] for i in items if i.section == "memories" and i.manifest.get("_agent_id") != agent_id]
+        others = [
+            i.manifest["id"]
+            for i in items
+            if i.section == "memories" and i.manifest.get("_agent_id") != agent_id
+        ]
         if flags.sharing and others:
             until = self.sources.sharing.visible_until(others, agent_id=agent_id, namespace=namespace)
             if until:
@@ -325,20 +415,26 @@ class Injector:
         moment = datetime.fromisoformat(min(ends))  # 3.11+ reads the "Z"
         return max(0.0, (moment - datetime.now(UTC)).total_seconds())
 
-    def _begin_search(self, agent_id: str, namespace: str, query: str,
-                      flags: InjectionFlags) -> PendingSearch | Exception:
+    def _begin_search(
+        self, agent_id: str, namespace: str, query: str, flags: InjectionFlags
+    ) -> PendingSearch | Exception:
         """Hybrid retrieval started within the RAG time budget (or why it could not start)."""
         try:
             return self.sources.retrieval().begin(
-                namespace=namespace, agent_id=agent_id, query=query, k=CANDIDATES,
-                sharing_enabled=flags.sharing, tiers_enabled=flags.tiers,
+                namespace=namespace,
+                agent_id=agent_id,
+                query=query,
+                k=CANDIDATES,
+                sharing_enabled=flags.sharing,
+                tiers_enabled=flags.tiers,
                 time_budget_ms=self.rag_timeout_ms,
             )
         except Exception as exc:
             return exc
 
-    def _search_result(self, pending: PendingSearch | Exception, agent_id: str, namespace: str,
-                       flags: InjectionFlags) -> dict[str, Any]:
+    def _search_result(
+        self, pending: PendingSearch | Exception, agent_id: str, namespace: str, flags: InjectionFlags
+    ) -> dict[str, Any]:
         """The retrieval's answer; full text + recency when retrieval itself broke."""
         try:
             if isinstance(pending, Exception):
@@ -349,11 +445,21 @@ class Injector:
             log_event(_log, "injection_retrieval_failed", level=logging.WARNING, error=type(exc).__name__)
             recent = self._recent(agent_id, namespace, flags, LEGACY_RECENT)
             hits: list[tuple[Memory, float, dict[str, float]]] = [(m, 0.0, {}) for m in recent]
-            return {"hits": hits, "degraded": True,
-                    "info": {"mode": "recency", "degraded": True, "reason": f"retrieval failed: {type(exc).__name__}"}}
+            return {
+                "hits": hits,
+                "degraded": True,
+                "info": {
+                    "mode": "recency",
+                    "degraded": True,
+                    "reason": f"retrieval failed: {type(exc).__name__}",
+                },
+            }
 
     def _rank(
-        self, hits: list[tuple[Memory, float, dict[str, float]]], session_id: str | None, flags: InjectionFlags,
+        self,
+        hits: list[tuple[Memory, float, dict[str, float]]],
+        session_id: str | None,
+        flags: InjectionFlags,
     ) -> list[tuple[Memory, float, float, dict[str, float]]]:
         now = datetime.now(UTC)
         config = self.config if flags.tiers else self.config.flat()
@@ -366,8 +472,12 @@ class Injector:
             relevance = raw / best if best > 0 else 1.0 / (1 + position * 0.05)
             last_used = max(memory.updated_at, memory.last_accessed_at or "")
             total = ranking.score(
-                relevance=relevance, tier=memory.tier, age=ranking.age_days(last_used, now),
-                importance=memory.importance, config=config, tiers_enabled=flags.tiers,
+                relevance=relevance,
+                tier=memory.tier,
+                age=ranking.age_days(last_used, now),
+                importance=memory.importance,
+                config=config,
+                tiers_enabled=flags.tiers,
             )
             ranked.append((memory, total, relevance, scores))
         ranked.sort(key=lambda r: (-r[1], -r[0].id))
@@ -375,7 +485,9 @@ class Injector:
 
     # --- legacy --------------------------------------------------------------------------
 
-    def _legacy(self, agent_id: str, namespace: str, budget: int, fmt: str, flags: InjectionFlags) -> InjectionResult:
+    def _legacy(
+        self, agent_id: str, namespace: str, budget: int, fmt: str, flags: InjectionFlags
+    ) -> InjectionResult:
         builder = BlockBuilder(fmt, budget)
         entities, _next_offset = self.sources.graph.list_entities(namespace, limit=ENTITIES)
         entity_items = [entity_item(e) for e in entities]
@@ -390,14 +502,24 @@ class Injector:
                 builder.try_add(item)
         block, items, tokens = builder.render()
         return InjectionResult(
-            block=block, format=fmt, mode="legacy", cache="bypass", took_ms=0.0, tokens=tokens,
-            token_budget=budget, manifest=manifest_of(items), retrieval={"mode": "none", "degraded": False},
+            block=block,
+            format=fmt,
+            mode="legacy",
+            cache="bypass",
+            took_ms=0.0,
+            tokens=tokens,
+            token_budget=budget,
+            manifest=manifest_of(items),
+            retrieval={"mode": "none", "degraded": False},
         )
 
     def _recent(self, agent_id: str, namespace: str, flags: InjectionFlags, limit: int) -> list[Memory]:
         page = self.sources.memories.list(
-            namespace=namespace, agent_id=agent_id, sharing_enabled=flags.sharing,
-            tiers_enabled=flags.tiers, limit=limit,
+            namespace=namespace,
+            agent_id=agent_id,
+            sharing_enabled=flags.sharing,
+            tiers_enabled=flags.tiers,
+            limit=limit,
         )
         return list(page.items)
 
@@ -423,9 +545,18 @@ class Injector:
         for p in found:
             text = f"- **{p.name}** ({p.language}): {p.description}".rstrip(": ")
             if p.example:
-                text += f"\n  ```{p.language}\n" + "\n".join("  " + ln for ln in p.example.splitlines()) + "\n  ```"
-            value = {"id": p.id, "language": p.language, "name": p.name, "description": p.description,
-                     "example": p.example}
+                text += (
+                    f"\n  ```{p.language}\n"
+                    + "\n".join("  " + ln for ln in p.example.splitlines())
+                    + "\n  ```"
+                )
+            value = {
+                "id": p.id,
+                "language": p.language,
+                "name": p.name,
+                "description": p.description,
+                "example": p.example,
+            }
             items.append(Item("code_patterns", text, value, {"id": p.id, "name": p.name}))
         return items
 
@@ -433,7 +564,7 @@ class Injector:
         graph = self.sources.graph
         seen: dict[str, Any] = {}
         words = _WORD.findall(query)
-        grams = {" ".join(words[i:i + n]) for n in (1, 2, 3) for i in range(len(words) - n + 1)}
+        grams = {" ".join(words[i : i + n]) for n in (1, 2, 3) for i in range(len(words) - n + 1)}
         candidates = sorted(grams | {g.lower() for g in grams} | {g.title() for g in grams})
         for entity in graph.open_nodes(candidates[:500], namespace).entities:
             seen.setdefault(entity.name, entity)
@@ -451,6 +582,11 @@ def _read_search(found: Any) -> dict[str, Any]:
     """The retrieval result as (memory, fused score, per-source scores) + what happened."""
     hits = [(hit.memory, float(hit.score), dict(hit.scores)) for hit in found.hits]
     degraded = found.mode == "degraded"
-    info: dict[str, Any] = {"mode": found.mode, "degraded": degraded, "reason": found.reason,
-                            "sources": list(found.sources), "vectors_stale": found.vectors_stale}
+    info: dict[str, Any] = {
+        "mode": found.mode,
+        "degraded": degraded,
+        "reason": found.reason,
+        "sources": list(found.sources),
+        "vectors_stale": found.vectors_stale,
+    }
     return {"hits": hits, "degraded": degraded, "info": info}

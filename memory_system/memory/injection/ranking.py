@@ -29,7 +29,7 @@ from typing import Any
 
 from memory_system.core.config import ConfigError
 
-__all__ = ["RankingConfig", "score", "recency_factor", "age_days", "TIERS"]
+__all__ = ["TIERS", "RankingConfig", "age_days", "recency_factor", "score"]
 
 TIERS = ("long_term", "short_term", "working")
 _FLAT = {tier: 1.0 for tier in TIERS}
@@ -69,9 +69,11 @@ class RankingConfig:
             value = raw[key]
             if key == "tier_weights":
                 if not isinstance(value, Mapping):
-                    raise ConfigError("injection.tier_weights: use an object like {\"long_term\": 1.0}")
-                value = {**cls().tier_weights, **{str(k): _number(f"tier_weights.{k}", v)
-                                                  for k, v in value.items()}}
+                    raise ConfigError('injection.tier_weights: use an object like {"long_term": 1.0}')
+                value = {
+                    **cls().tier_weights,
+                    **{str(k): _number(f"tier_weights.{k}", v) for k, v in value.items()},
+                }
             else:
                 value = _number(key, value)
             values[key] = value
@@ -82,8 +84,12 @@ class RankingConfig:
         return replace(self, tier_weights=dict(_FLAT))
 
     def as_dict(self) -> dict[str, Any]:
-        return {"tier_weights": dict(self.tier_weights), "half_life_days": self.half_life_days,
-                "recency_floor": self.recency_floor, "importance_floor": self.importance_floor}
+        return {
+            "tier_weights": dict(self.tier_weights),
+            "half_life_days": self.half_life_days,
+            "recency_floor": self.recency_floor,
+            "importance_floor": self.importance_floor,
+        }
 
 
 def _number(key: str, value: Any) -> float:
@@ -110,7 +116,12 @@ def recency_factor(age: float, config: RankingConfig) -> float:
 
 
 def score(
-    *, relevance: float, tier: str, age: float, importance: float, config: RankingConfig,
+    *,
+    relevance: float,
+    tier: str,
+    age: float,
+    importance: float,
+    config: RankingConfig,
     tiers_enabled: bool = True,
 ) -> float:
     weight = config.tier_weights.get(tier, 1.0) if tiers_enabled else 1.0

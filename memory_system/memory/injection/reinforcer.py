@@ -27,8 +27,8 @@ class BatchReinforcer:
         self._reinforce = reinforce
         self._interval_s = interval_s
         self._pending: list[int] = []
-        self._lock = threading.Lock()          # guards _pending
-        self._apply_lock = threading.Lock()    # one batch applied at a time
+        self._lock = threading.Lock()  # guards _pending
+        self._apply_lock = threading.Lock()  # one batch applied at a time
         self._wake = threading.Event()
         self._stop = False
         self._thread = threading.Thread(target=self._run, name="injection-reinforcer", daemon=True)
@@ -58,8 +58,9 @@ class BatchReinforcer:
             try:
                 self._reinforce(ids)
             except Exception:
-                log_event(_log, "injection_reinforce_failed", level=logging.WARNING, ids=len(ids),
-                          exc_info=True)
+                log_event(
+                    _log, "injection_reinforce_failed", level=logging.WARNING, ids=len(ids), exc_info=True
+                )
 
     def close(self) -> None:
         self._stop = True

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["count_tokens", "truncate_to_tokens", "TOKEN_COUNTER"]
+__all__ = ["TOKEN_COUNTER", "count_tokens", "truncate_to_tokens"]
 
 TOKEN_COUNTER = "approx-v1: max(ceil(ascii_chars/4) + non_ascii_chars, ceil(pieces*4/3))"
 

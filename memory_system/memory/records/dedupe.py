@@ -15,7 +15,9 @@ import unicodedata
 _SPACE = re.compile(r"\s+")
 # Bullets and quotes before, sentence punctuation and quotes after; never symbols that carry
 # meaning at an end ("C++", "C#", "f(x)").
-_EDGES = re.compile("^[\\s\\-*\u2022>\"'`\u201c\u201d\u2018\u2019]+|[\\s.,;:!?\u2026\"'`\u201c\u201d\u2018\u2019]+$")
+_EDGES = re.compile(
+    "^[\\s\\-*\u2022>\"'`\u201c\u201d\u2018\u2019]+|[\\s.,;:!?\u2026\"'`\u201c\u201d\u2018\u2019]+$"
+)
 
 
 def normalise(content: str) -> str:

@@ -42,5 +42,6 @@ class MemoryEvents:
             try:
                 listener(ids)
             except Exception:  # a failing subscriber must not fail the acknowledged write
-                log_event(_log, "memory_event_listener_failed", level=logging.ERROR, ids=len(ids),
-                          exc_info=True)
+                log_event(
+                    _log, "memory_event_listener_failed", level=logging.ERROR, ids=len(ids), exc_info=True
+                )

@@ -56,7 +56,9 @@ def validate_batch(items: Sequence[MemoryInput]) -> list[ValidMemory]:
     if len(items) == 0:
         raise MemoryValidationError("items", "must hold at least one memory")
     if len(items) > MAX_BATCH:
-        raise BatchTooLarge("items", f"holds {len(items)} memories; the limit is {MAX_BATCH} per batch, split it")
+        raise BatchTooLarge(
+            "items", f"holds {len(items)} memories; the limit is {MAX_BATCH} per batch, split it"
+        )
     valid: list[ValidMemory] = []
     for index, item in enumerate(items):
         try:
@@ -69,11 +71,24 @@ def validate_batch(items: Sequence[MemoryInput]) -> list[ValidMemory]:
 def _as_stored(valid: ValidMemory, memory_id: int, namespace: str, agent_id: str, now: str) -> Memory:
     """A just-inserted memory as ``get`` would return it, without reading it back."""
     return Memory(
-        id=memory_id, namespace=namespace, agent_id=agent_id, session_id=valid.session_id,
-        user_id=valid.user_id, kind=valid.kind, tier=valid.tier, content=valid.content,
-        importance=valid.importance, metadata=json.loads(valid.metadata_json), visibility=valid.visibility,
-        occurred_at=valid.occurred_at or now, created_at=now, updated_at=now, last_accessed_at=None,
-        access_count=0, reinforcement_count=0, expires_at=valid.expires_at,
+        id=memory_id,
+        namespace=namespace,
+        agent_id=agent_id,
+        session_id=valid.session_id,
+        user_id=valid.user_id,
+        kind=valid.kind,
+        tier=valid.tier,
+        content=valid.content,
+        importance=valid.importance,
+        metadata=json.loads(valid.metadata_json),
+        visibility=valid.visibility,
+        occurred_at=valid.occurred_at or now,
+        created_at=now,
+        updated_at=now,
+        last_accessed_at=None,
+        access_count=0,
+        reinforcement_count=0,
+        expires_at=valid.expires_at,
     )
 
 
@@ -89,7 +104,9 @@ class MemoryService:
         valid = _as_new(item).validated()
         return self._write(namespace, agent_id, [valid])[0]
 
-    def create_batch(self, *, namespace: str, agent_id: str, items: Sequence[MemoryInput]) -> list[WriteResult]:
+    def create_batch(
+        self, *, namespace: str, agent_id: str, items: Sequence[MemoryInput]
+    ) -> list[WriteResult]:
         """Up to ``MAX_BATCH`` memories in one transaction: all written, or none (bad input)."""
         return self._write(namespace, agent_id, validate_batch(items))
 
@@ -104,21 +121,44 @@ class MemoryService:
             for index, (valid, digest) in enumerate(zip(items, hashes, strict=True)):
                 if digest in existing or digest in first_new:
                     times, importance, expires = bumps.get(digest, (0, 0.0, valid.expires_at))
-                    longer = None if expires is None or valid.expires_at is None else max(expires, valid.expires_at)
+                    longer = (
+                        None
+                        if expires is None or valid.expires_at is None
+                        else max(expires, valid.expires_at)
+                    )
                     bumps[digest] = (times + 1, max(importance, valid.importance), longer)
                     continue
                 first_new[digest] = index
-                rows.append((
-                    namespace, agent_id, valid.session_id, valid.user_id, valid.kind, valid.tier,
-                    valid.content, digest, valid.importance, valid.metadata_json, valid.visibility,
-                    valid.occurred_at or now, now, now, valid.expires_at,
-                ))
+                rows.append(
+                    (
+                        namespace,
+                        agent_id,
+                        valid.session_id,
+                        valid.user_id,
+                        valid.kind,
+                        valid.tier,
+                        valid.content,
+                        digest,
+                        valid.importance,
+                        valid.metadata_json,
+                        valid.visibility,
+                        valid.occurred_at or now,
+                        now,
+                        now,
+                        valid.expires_at,
+                    )
+                )
             new_ids = store.insert_many(conn, rows)
             ids = dict(zip(first_new, new_ids, strict=True))
             if bumps:
                 store.reinforce_by_hash(
-                    conn, namespace, agent_id,
-                    [(times, importance, expires, digest) for digest, (times, importance, expires) in bumps.items()],
+                    conn,
+                    namespace,
+                    agent_id,
+                    [
+                        (times, importance, expires, digest)
+                        for digest, (times, importance, expires) in bumps.items()
+                    ],
                     now,
                 )
                 ids.update(existing)
@@ -137,7 +177,12 @@ class MemoryService:
         return results
 
     def update(
-        self, memory_id: int, patch: MemoryPatch | Mapping[str, Any], *, namespace: str, agent_id: str,
+        self,
+        memory_id: int,
+        patch: MemoryPatch | Mapping[str, Any],
+        *,
+        namespace: str,
+        agent_id: str,
         sharing_enabled: bool,
     ) -> Memory:
         """Only the owner changes a memory; others who can see it (shared) get ``MemoryForbidden``."""
@@ -209,33 +254,43 @@ class MemoryService:
         before_id = None
         if cursor is not None:
             if not cursor.isdigit():
-                raise MemoryValidationError("cursor", "is not a cursor this service returned; omit it to start over")
+                raise MemoryValidationError(
+                    "cursor", "is not a cursor this service returned; omit it to start over"
+                )
             before_id = int(cursor)
         visibility = Visibility(agent_id=agent_id, namespace=namespace, sharing_enabled=sharing_enabled)
         rows = store.list_visible(
-            self.db.reader(), visibility, kind=filters.kind, tier=filters.tier if tiers_enabled else None,
-            session_id=filters.session_id, user_id=filters.user_id, created_after=filters.created_after,
-            created_before=filters.created_before, before_id=before_id, limit=limit + 1,
+            self.db.reader(),
+            visibility,
+            kind=filters.kind,
+            tier=filters.tier if tiers_enabled else None,
+            session_id=filters.session_id,
+            user_id=filters.user_id,
+            created_after=filters.created_after,
+            created_before=filters.created_before,
+            before_id=before_id,
+            limit=limit + 1,
         )
         items = [Memory.from_row(row) for row in rows[:limit]]
         next_cursor = str(items[-1].id) if len(rows) > limit else None
         return MemoryPage(items=items, next_cursor=next_cursor, tiers_enabled=tiers_enabled)
 
     @staticmethod
-    def _visible(conn: Connection, memory_id: int, namespace: str, agent_id: str,
-                 sharing_enabled: bool) -> Memory:
+    def _visible(
+        conn: Connection, memory_id: int, namespace: str, agent_id: str, sharing_enabled: bool
+    ) -> Memory:
         visibility = Visibility(agent_id=agent_id, namespace=namespace, sharing_enabled=sharing_enabled)
         row = store.get_visible(conn, memory_id, visibility)
         if row is None:
             raise MemoryNotFound(f"memory {memory_id} not found")
         return Memory.from_row(row)
 
-    def _owned(self, conn: Connection, memory_id: int, namespace: str, agent_id: str,
-               sharing_enabled: bool) -> Memory:
+    def _owned(
+        self, conn: Connection, memory_id: int, namespace: str, agent_id: str, sharing_enabled: bool
+    ) -> Memory:
         memory = self._visible(conn, memory_id, namespace, agent_id, sharing_enabled)
         if memory.agent_id != agent_id:
             raise MemoryForbidden(
                 f"memory {memory_id} belongs to agent {memory.agent_id!r}; only its owner can change or delete it"
             )
         return memory
-

@@ -29,12 +29,12 @@ __all__ = [
     "BatchTooLarge",
     "Memory",
     "MemoryConflict",
-    "MemoryRecordError",
     "MemoryFilter",
     "MemoryForbidden",
     "MemoryNotFound",
     "MemoryPage",
     "MemoryPatch",
+    "MemoryRecordError",
     "MemoryValidationError",
     "NewMemory",
     "ValidMemory",
@@ -220,24 +220,46 @@ class Memory:
     def from_row(cls, row: Row) -> Memory:
         """From a store row holding at least every field (``store.memories.MEMORY_COLUMNS``)."""
         return cls(
-            id=row["id"], namespace=row["namespace"], agent_id=row["agent_id"],
-            session_id=row["session_id"], user_id=row["user_id"], kind=row["kind"], tier=row["tier"],
-            content=row["content"], importance=row["importance"], metadata=json.loads(row["metadata"]),
-            visibility=row["visibility"], occurred_at=row["occurred_at"], created_at=row["created_at"],
-            updated_at=row["updated_at"], last_accessed_at=row["last_accessed_at"],
-            access_count=row["access_count"], reinforcement_count=row["reinforcement_count"],
+            id=row["id"],
+            namespace=row["namespace"],
+            agent_id=row["agent_id"],
+            session_id=row["session_id"],
+            user_id=row["user_id"],
+            kind=row["kind"],
+            tier=row["tier"],
+            content=row["content"],
+            importance=row["importance"],
+            metadata=json.loads(row["metadata"]),
+            visibility=row["visibility"],
+            occurred_at=row["occurred_at"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            last_accessed_at=row["last_accessed_at"],
+            access_count=row["access_count"],
+            reinforcement_count=row["reinforcement_count"],
             expires_at=row["expires_at"],
         )
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "namespace": self.namespace, "agent_id": self.agent_id,
-            "session_id": self.session_id, "user_id": self.user_id, "kind": self.kind,
-            "tier": self.tier, "content": self.content, "importance": self.importance,
-            "metadata": self.metadata, "visibility": self.visibility, "occurred_at": self.occurred_at,
-            "created_at": self.created_at, "updated_at": self.updated_at,
-            "last_accessed_at": self.last_accessed_at, "access_count": self.access_count,
-            "reinforcement_count": self.reinforcement_count, "expires_at": self.expires_at,
+            "id": self.id,
+            "namespace": self.namespace,
+            "agent_id": self.agent_id,
+            "session_id": self.session_id,
+            "user_id": self.user_id,
+            "kind": self.kind,
+            "tier": self.tier,
+            "content": self.content,
+            "importance": self.importance,
+            "metadata": self.metadata,
+            "visibility": self.visibility,
+            "occurred_at": self.occurred_at,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "last_accessed_at": self.last_accessed_at,
+            "access_count": self.access_count,
+            "reinforcement_count": self.reinforcement_count,
+            "expires_at": self.expires_at,
         }
 
 
@@ -302,8 +324,17 @@ class ValidMemory:
     visibility: str
 
 
-_PATCHABLE = ("content", "kind", "tier", "importance", "metadata", "user_id", "occurred_at", "expires_at",
-              "visibility")
+_PATCHABLE = (
+    "content",
+    "kind",
+    "tier",
+    "importance",
+    "metadata",
+    "user_id",
+    "occurred_at",
+    "expires_at",
+    "visibility",
+)
 
 
 @dataclass
@@ -315,7 +346,9 @@ class MemoryPatch:
     @classmethod
     def from_dict(cls, data: Any) -> MemoryPatch:
         if not isinstance(data, dict) or not data:
-            raise MemoryValidationError("body", f"must be a JSON object with one or more of {', '.join(_PATCHABLE)}")
+            raise MemoryValidationError(
+                "body", f"must be a JSON object with one or more of {', '.join(_PATCHABLE)}"
+            )
         changes: dict[str, Any] = {}
         for key, value in data.items():
             if key not in _PATCHABLE:
@@ -369,8 +402,12 @@ class MemoryFilter:
             tier=check_tier(self.tier) if self.tier is not None else None,
             session_id=_check_text_id(self.session_id, "session_id"),
             user_id=_check_text_id(self.user_id, "user_id"),
-            created_after=parse_timestamp(self.created_after, "created_after") if self.created_after else None,
-            created_before=parse_timestamp(self.created_before, "created_before") if self.created_before else None,
+            created_after=parse_timestamp(self.created_after, "created_after")
+            if self.created_after
+            else None,
+            created_before=parse_timestamp(self.created_before, "created_before")
+            if self.created_before
+            else None,
         )
 
 

@@ -79,8 +79,13 @@ def _line(content: str, metadata: Any, with_speaker: bool) -> str:
     return f"{speaker}: {content}" if speaker else content
 
 
-def embedding_text(content: str, metadata: Any, occurred_at: str | None,
-                   previous: list[tuple[str, Any]], options: DocumentOptions) -> str:
+def embedding_text(
+    content: str,
+    metadata: Any,
+    occurred_at: str | None,
+    previous: list[tuple[str, Any]],
+    options: DocumentOptions,
+) -> str:
     """``[date] speaker: content`` followed by the previous turn(s) as context."""
     text = _line(content, metadata, options.speaker)
     date = _date(occurred_at) if options.date else None
@@ -88,7 +93,7 @@ def embedding_text(content: str, metadata: Any, occurred_at: str | None,
         text = f"[{date}] {text}"
     if previous and options.context_turns > 0:
         before = " | ".join(
-            _line(c, m, options.speaker)[:NEIGHBOUR_CHARS] for c, m in previous[-options.context_turns:]
+            _line(c, m, options.speaker)[:NEIGHBOUR_CHARS] for c, m in previous[-options.context_turns :]
         )
         text = f"{text} (after: {before})"
     return text

@@ -34,9 +34,16 @@ _log = logging.getLogger(__name__)
 
 
 class EmbeddingWorker:
-    def __init__(self, db: Database, embedder: Embedder, index: VectorIndex, *,
-                 options: DocumentOptions | None = None, batch_size: int = BATCH_SIZE,
-                 poll_s: float = 2.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        embedder: Embedder,
+        index: VectorIndex,
+        *,
+        options: DocumentOptions | None = None,
+        batch_size: int = BATCH_SIZE,
+        poll_s: float = 2.0,
+    ) -> None:
         self.db = db
         self.embedder = embedder
         self.index = index
@@ -112,16 +119,30 @@ class EmbeddingWorker:
         for row in rows:
             previous: list[tuple[str, object]] = []
             if row["session_id"] and self.options.context_turns > 0:
-                previous = [(p["content"], p["metadata"]) for p in store.previous_in_session(
-                    reader, row["namespace"], row["agent_id"], row["session_id"], row["id"],
-                    self.options.context_turns)]
-            texts.append(embedding_text(row["content"], row["metadata"], row["occurred_at"], previous,
-                                        self.options))
+                previous = [
+                    (p["content"], p["metadata"])
+                    for p in store.previous_in_session(
+                        reader,
+                        row["namespace"],
+                        row["agent_id"],
+                        row["session_id"],
+                        row["id"],
+                        self.options.context_turns,
+                    )
+                ]
+            texts.append(
+                embedding_text(row["content"], row["metadata"], row["occurred_at"], previous, self.options)
+            )
         vectors = np.asarray(self.embedder.encode(texts), dtype=np.float32)
         model, dim = self.embedder.name, self.embedder.dim
         with self.db.write() as conn:
-            store.write_vectors(conn, [(r["id"], r["namespace"], to_blob(v)) for r, v in zip(rows, vectors)],
-                                model, dim, staging=staging)
+            store.write_vectors(
+                conn,
+                [(r["id"], r["namespace"], to_blob(v)) for r, v in zip(rows, vectors, strict=False)],
+                model,
+                dim,
+                staging=staging,
+            )
             if not staging and store.get_meta(conn, store.MODEL_KEY) is None:
                 store.record_model(conn, model, dim)
         if not staging:
@@ -136,16 +157,24 @@ class EmbeddingWorker:
     def backfill(self, progress: Progress | None = None) -> int:
         """Embed every memory that has no vector yet; returns how many."""
         reader = self.db.reader()
-        return self._embed_pages(lambda after: store.missing_after(reader, after, self.batch_size),
-                                 store.count_missing(reader), progress, staging=False)
+        return self._embed_pages(
+            lambda after: store.missing_after(reader, after, self.batch_size),
+            store.count_missing(reader),
+            progress,
+            staging=False,
+        )
 
     def reembed(self, progress: Progress | None = None) -> int:
         """Recompute every vector with the configured model while search keeps the old ones."""
         reader = self.db.reader()
         with self.db.write() as conn:
             store.clear_staged(conn)
-        done = self._embed_pages(lambda after: store.all_ids(reader, after, self.batch_size),
-                                 store.count_memories(reader), progress, staging=True)
+        done = self._embed_pages(
+            lambda after: store.all_ids(reader, after, self.batch_size),
+            store.count_memories(reader),
+            progress,
+            staging=True,
+        )
         with self.db.write() as conn:
             store.swap_staged(conn)
             store.record_model(conn, self.embedder.name, self.embedder.dim, bump_generation=True)
@@ -154,8 +183,9 @@ class EmbeddingWorker:
         log_event(_log, "embeddings_reembedded", model=self.embedder.name, dim=self.embedder.dim, count=done)
         return done
 
-    def _embed_pages(self, next_ids: Callable[[int], list[int]], total: int, progress: Progress | None, *,
-                     staging: bool) -> int:
+    def _embed_pages(
+        self, next_ids: Callable[[int], list[int]], total: int, progress: Progress | None, *, staging: bool
+    ) -> int:
         """Backfill and re-embed walk ids alike: pages keyed on the last id done, until one is empty."""
         done, after = 0, 0
         while ids := next_ids(after):
@@ -197,8 +227,13 @@ class EmbeddingWorker:
                     backoff = 0.0
                 except Exception as exc:
                     self.last_error = f"{type(exc).__name__}: {exc}"
-                    log_event(_log, "embedding_failed", level=logging.WARNING, count=len(batch),
-                              error=self.last_error)
+                    log_event(
+                        _log,
+                        "embedding_failed",
+                        level=logging.WARNING,
+                        count=len(batch),
+                        error=self.last_error,
+                    )
                     backoff = time.monotonic() + self.poll_s
                     with self._cond:
                         for memory_id in batch:

@@ -134,7 +134,10 @@ class MiniLMEmbedder:
             if len(texts) == 1:
                 return self._encode_one(texts[0])
             vectors = self._model.encode(
-                texts, batch_size=BATCH_SIZE, normalize_embeddings=True, convert_to_numpy=True,
+                texts,
+                batch_size=BATCH_SIZE,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
                 show_progress_bar=False,
             )
         return np.ascontiguousarray(vectors, dtype=np.float32)

@@ -43,11 +43,12 @@ class SearchFilters:
         if data is None:
             return cls()
         if not isinstance(data, dict):
-            raise MemoryValidationError("filters", "must be a JSON object, e.g. {\"kind\": \"fact\"}")
+            raise MemoryValidationError("filters", 'must be a JSON object, e.g. {"kind": "fact"}')
         unknown = sorted(set(data) - set(cls.__dataclass_fields__))
         if unknown:
             raise MemoryValidationError(
-                f"filters.{unknown[0]}", f"is not a filter; use {', '.join(cls.__dataclass_fields__)}")
+                f"filters.{unknown[0]}", f"is not a filter; use {', '.join(cls.__dataclass_fields__)}"
+            )
         clean: dict[str, Any] = {}
         try:
             for key, value in data.items():
@@ -68,7 +69,12 @@ class SearchFilters:
     def for_store(self, *, tiers_enabled: bool = True) -> Filters:
         """The store's filter value; with tiers off the tier is dropped (one flat tier)."""
         return Filters(
-            kind=self.kind, tier=self.tier if tiers_enabled else None, session_id=self.session_id,
-            user_id=self.user_id, occurred_after=self.occurred_after, occurred_before=self.occurred_before,
-            created_after=self.created_after, created_before=self.created_before,
+            kind=self.kind,
+            tier=self.tier if tiers_enabled else None,
+            session_id=self.session_id,
+            user_id=self.user_id,
+            occurred_after=self.occurred_after,
+            occurred_before=self.occurred_before,
+            created_after=self.created_after,
+            created_before=self.created_before,
         )

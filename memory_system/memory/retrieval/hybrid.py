@@ -48,7 +48,15 @@ from memory_system.store import search as fts_store
 from memory_system.store.connection import Database
 from memory_system.store.scope import Filters, Visibility
 
-__all__ = ["DEFAULT_SEARCH_BUDGET_MS", "SOURCES", "PendingSearch", "Retrieval", "SearchFilters", "SearchHit", "SearchResult"]
+__all__ = [
+    "DEFAULT_SEARCH_BUDGET_MS",
+    "SOURCES",
+    "PendingSearch",
+    "Retrieval",
+    "SearchFilters",
+    "SearchHit",
+    "SearchResult",
+]
 
 SOURCES = ("fulltext", "dense")
 MAX_K = 100
@@ -71,8 +79,12 @@ class SearchHit:
     scores: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"memory": self.memory.to_dict(), "score": self.score,
-                "ranks": self.ranks, "scores": self.scores}
+        return {
+            "memory": self.memory.to_dict(),
+            "score": self.score,
+            "ranks": self.ranks,
+            "scores": self.scores,
+        }
 
 
 @dataclass(frozen=True)
@@ -85,9 +97,14 @@ class SearchResult:
     vectors_stale: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"hits": [h.to_dict() for h in self.hits], "mode": self.mode, "reason": self.reason,
-                "sources": list(self.sources), "took_ms": round(self.took_ms, 3),
-                "vectors_stale": self.vectors_stale}
+        return {
+            "hits": [h.to_dict() for h in self.hits],
+            "mode": self.mode,
+            "reason": self.reason,
+            "sources": list(self.sources),
+            "took_ms": round(self.took_ms, 3),
+            "vectors_stale": self.vectors_stale,
+        }
 
 
 @dataclass
@@ -128,22 +145,39 @@ class PendingSearch:
                 log_event(_log, "rag_dense_failed", level=logging.WARNING, error=str(exc))
         reader = retrieval.db.reader()
         if "dense" not in lists and "fulltext" not in lists:
-            lists["fulltext"] = retrieval._fulltext(reader, self.visibility, self.filters, self.terms,
-                                                    self.depth)
+            lists["fulltext"] = retrieval._fulltext(
+                reader, self.visibility, self.filters, self.terms, self.depth
+            )
         hits = retrieval._fuse(reader, lists, self.visibility, self.filters, self.k)
-        mode = "hybrid" if "dense" in lists and "fulltext" in self.wanted else (
-            "degraded" if self.degraded else ("dense" if "dense" in lists else "fulltext"))
-        return SearchResult(hits=hits, mode=mode, reason=None if mode == "hybrid" else self.reason,
-                            sources=tuple(lists), took_ms=(time.perf_counter() - self.started) * 1000,
-                            vectors_stale=retrieval._stale_cached())
+        mode = (
+            "hybrid"
+            if "dense" in lists and "fulltext" in self.wanted
+            else ("degraded" if self.degraded else ("dense" if "dense" in lists else "fulltext"))
+        )
+        return SearchResult(
+            hits=hits,
+            mode=mode,
+            reason=None if mode == "hybrid" else self.reason,
+            sources=tuple(lists),
+            took_ms=(time.perf_counter() - self.started) * 1000,
+            vectors_stale=retrieval._stale_cached(),
+        )
 
 
 class Retrieval:
     """The retrieval service of one process: owns the vector index and the embedding worker."""
 
-    def __init__(self, db: Database, embedder: Embedder | None, *, unavailable_reason: str | None = None,
-                 rag_timeout_ms: float = 50.0, options: DocumentOptions | None = None,
-                 start_worker: bool = True, poll_s: float = 2.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        embedder: Embedder | None,
+        *,
+        unavailable_reason: str | None = None,
+        rag_timeout_ms: float = 50.0,
+        options: DocumentOptions | None = None,
+        start_worker: bool = True,
+        poll_s: float = 2.0,
+    ) -> None:
         self.db = db
         self.embedder = embedder
         self.rag_timeout_ms = rag_timeout_ms
@@ -157,11 +191,15 @@ class Retrieval:
         self._stale_cache: tuple[float, bool] = (0.0, False)
         self._sqlite_vec: bool | None = None
         self._preloading = threading.Event()
-        self.text = TextIndex(lambda ns: fts_store.namespace_texts(self.db.reader(), ns),
-                              lambda ids: fts_store.texts_of(self.db.reader(), ids))
+        self.text = TextIndex(
+            lambda ns: fts_store.namespace_texts(self.db.reader(), ns),
+            lambda ids: fts_store.texts_of(self.db.reader(), ids),
+        )
         if embedder is not None:
             model, dim = embedder.name, embedder.dim
-            self.index = VectorIndex(dim, lambda ns: vec_store.namespace_vectors(self.db.reader(), ns, model, dim))
+            self.index = VectorIndex(
+                dim, lambda ns: vec_store.namespace_vectors(self.db.reader(), ns, model, dim)
+            )
             self.worker = EmbeddingWorker(db, embedder, self.index, options=options, poll_s=poll_s)
             self._queries = QueryCache(embedder)
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rag-dense")
@@ -176,24 +214,50 @@ class Retrieval:
         return self.embedder is not None
 
     # -- search ------------------------------------------------------------------------------
-    def search(self, *, agent_id: str, namespace: str, query: str, k: int = 10,
-               filters: SearchFilters | None = None, sharing_enabled: bool = False,
-               tiers_enabled: bool = True, time_budget_ms: float | None = None,
-               sources: tuple[str, ...] | list[str] | None = None) -> SearchResult:
+    def search(
+        self,
+        *,
+        agent_id: str,
+        namespace: str,
+        query: str,
+        k: int = 10,
+        filters: SearchFilters | None = None,
+        sharing_enabled: bool = False,
+        tiers_enabled: bool = True,
+        time_budget_ms: float | None = None,
+        sources: tuple[str, ...] | list[str] | None = None,
+    ) -> SearchResult:
         """The ``k`` best memories for ``query`` that this agent may see, best first.
 
         ``sources`` picks one source for evaluation ("fulltext" or "dense"); default both.
         ``time_budget_ms`` bounds the dense step (default: the service's ``rag_timeout_ms``).
         Raises ``MemoryValidationError`` naming the field for bad input.
         """
-        return self.begin(agent_id=agent_id, namespace=namespace, query=query, k=k, filters=filters,
-                          sharing_enabled=sharing_enabled, tiers_enabled=tiers_enabled,
-                          time_budget_ms=time_budget_ms, sources=sources).result()
+        return self.begin(
+            agent_id=agent_id,
+            namespace=namespace,
+            query=query,
+            k=k,
+            filters=filters,
+            sharing_enabled=sharing_enabled,
+            tiers_enabled=tiers_enabled,
+            time_budget_ms=time_budget_ms,
+            sources=sources,
+        ).result()
 
-    def begin(self, *, agent_id: str, namespace: str, query: str, k: int = 10,
-              filters: SearchFilters | None = None, sharing_enabled: bool = False,
-              tiers_enabled: bool = True, time_budget_ms: float | None = None,
-              sources: tuple[str, ...] | list[str] | None = None) -> PendingSearch:
+    def begin(
+        self,
+        *,
+        agent_id: str,
+        namespace: str,
+        query: str,
+        k: int = 10,
+        filters: SearchFilters | None = None,
+        sharing_enabled: bool = False,
+        tiers_enabled: bool = True,
+        time_budget_ms: float | None = None,
+        sources: tuple[str, ...] | list[str] | None = None,
+    ) -> PendingSearch:
         """``search`` in two halves: this one starts the dense step on its thread and ranks full
         text on the caller's; ``result()`` waits for the dense step and fuses. A caller with
         other work (injection: preferences, code patterns, entities) does it in between, while
@@ -206,12 +270,20 @@ class Retrieval:
         budget_s = (self.rag_timeout_ms if time_budget_ms is None else float(time_budget_ms)) / 1000
         # One moment for every read of this search: full text, the dense thread and the fusion
         # judge expiries alike.
-        visibility = Visibility(agent_id=agent_id, namespace=namespace, sharing_enabled=sharing_enabled,
-                                now=utc_now())
-        pending = PendingSearch(self, started=started, deadline=started + budget_s, visibility=visibility,
-                                filters=store_filters, k=k, wanted=wanted,
-                                depth=min(max(2 * k, 50), 200),  # per source: fusion needs more than k
-                                terms=fts_store.query_terms(query))
+        visibility = Visibility(
+            agent_id=agent_id, namespace=namespace, sharing_enabled=sharing_enabled, now=utc_now()
+        )
+        pending = PendingSearch(
+            self,
+            started=started,
+            deadline=started + budget_s,
+            visibility=visibility,
+            filters=store_filters,
+            k=k,
+            wanted=wanted,
+            depth=min(max(2 * k, 50), 200),  # per source: fusion needs more than k
+            terms=fts_store.query_terms(query),
+        )
         if self.embedder is None:
             pending.reason = self.unavailable_reason
         elif "dense" not in wanted:
@@ -222,18 +294,21 @@ class Retrieval:
                 pending.degraded, pending.reason = True, "busy: too many dense searches in flight"
                 metrics.RAG_TIMEOUTS.labels(reason="busy").inc()
         if "fulltext" in wanted:
-            pending.lists["fulltext"] = self._fulltext(self.db.reader(), visibility, store_filters,
-                                                       pending.terms, pending.depth)
+            pending.lists["fulltext"] = self._fulltext(
+                self.db.reader(), visibility, store_filters, pending.terms, pending.depth
+            )
         return pending
 
-    def _fulltext(self, reader: Any, visibility: Visibility, filters: Filters, terms: list[str],
-                  depth: int) -> list[tuple[int, float]]:
+    def _fulltext(
+        self, reader: Any, visibility: Visibility, filters: Filters, terms: list[str], depth: int
+    ) -> list[tuple[int, float]]:
         """BM25 candidates from the in-memory index once the namespace is loaded, else FTS5's."""
         ranked = self.text.search(visibility.namespace, terms, fts_store.pool_size(depth)) if terms else None
         return fts_store.fulltext_search(reader, visibility, filters, terms, depth, ranked=ranked)
 
-    def _submit_dense(self, visibility: Visibility, filters: Filters, query: str,
-                      depth: int) -> Future[list[tuple[int, float]]] | None:
+    def _submit_dense(
+        self, visibility: Visibility, filters: Filters, query: str, depth: int
+    ) -> Future[list[tuple[int, float]]] | None:
         assert self._executor is not None
         with self._lock:
             if self._in_flight >= MAX_DENSE_IN_FLIGHT:
@@ -252,8 +327,9 @@ class Retrieval:
         with self._lock:
             self._in_flight -= 1
 
-    def _dense(self, visibility: Visibility, filters: Filters, query: str,
-               depth: int) -> list[tuple[int, float]]:
+    def _dense(
+        self, visibility: Visibility, filters: Filters, query: str, depth: int
+    ) -> list[tuple[int, float]]:
         assert self._queries is not None and self.index is not None and self.embedder is not None
         vector = self._queries.vector(query)
         reader = self.db.reader()
@@ -265,8 +341,9 @@ class Retrieval:
             return found
         # The caller's scope is a small part of the namespace: let SQL narrow it, then exact cosine.
         if self._vec_ok(reader):
-            return vec_store.exact_search(reader, to_blob(vector), self.embedder.name, self.embedder.dim,
-                                          visibility, filters, depth)
+            return vec_store.exact_search(
+                reader, to_blob(vector), self.embedder.name, self.embedder.dim, visibility, filters, depth
+            )
         candidates = self.index.search(namespace, vector, self.index.size(namespace))
         return fts_store.first_visible(reader, candidates, visibility, filters, depth)
 
@@ -277,8 +354,13 @@ class Retrieval:
         return self._sqlite_vec
 
     @staticmethod
-    def _fuse(reader: Any, lists: dict[str, list[tuple[int, float]]], visibility: Visibility,
-              filters: Filters, k: int) -> list[SearchHit]:
+    def _fuse(
+        reader: Any,
+        lists: dict[str, list[tuple[int, float]]],
+        visibility: Visibility,
+        filters: Filters,
+        k: int,
+    ) -> list[SearchHit]:
         fused: dict[int, float] = {}
         ranks: dict[int, dict[str, int]] = {}
         scores: dict[int, dict[str, float]] = {}
@@ -289,8 +371,13 @@ class Retrieval:
                 scores.setdefault(memory_id, {})[source] = round(score, 6)
         order = sorted(fused, key=lambda i: (-fused[i], i))[:k]
         rows = fts_store.visible_rows(reader, order, visibility, filters)
-        return [SearchHit(memory=Memory.from_row(rows[i]), score=round(fused[i], 6), ranks=ranks[i],
-                          scores=scores[i]) for i in order if i in rows]
+        return [
+            SearchHit(
+                memory=Memory.from_row(rows[i]), score=round(fused[i], 6), ranks=ranks[i], scores=scores[i]
+            )
+            for i in order
+            if i in rows
+        ]
 
     # -- health and lifecycle ----------------------------------------------------------------
     def preload(self) -> threading.Thread:
@@ -328,11 +415,21 @@ class Retrieval:
 
     def status(self) -> dict[str, Any]:
         """For /health/ready and /health/deep: mode, model, staleness, the worker's backlog."""
-        text = {"namespaces_loaded": len(self.text.namespaces()), "loading": self.text.loading(),
-                "preloading": self._preloading.is_set(), "last_error": self.text.last_error}
+        text = {
+            "namespaces_loaded": len(self.text.namespaces()),
+            "loading": self.text.loading(),
+            "preloading": self._preloading.is_set(),
+            "last_error": self.text.last_error,
+        }
         if self.embedder is None or self.worker is None or self.index is None:
-            return {"ok": True, "semantic": False, "mode": "fulltext", "reason": self.unavailable_reason,
-                    "stale": False, "text_index": text}
+            return {
+                "ok": True,
+                "semantic": False,
+                "mode": "fulltext",
+                "reason": self.unavailable_reason,
+                "stale": False,
+                "text_index": text,
+            }
         stored_model, stored_dim = self.worker.stored_model()
         stale = self.worker.stale()
         self._stale_cache = (time.monotonic(), stale)
@@ -340,14 +437,20 @@ class Retrieval:
             "ok": not stale and self.worker.last_error is None,
             "semantic": True,
             "mode": "hybrid",
-            "reason": ("vectors are stale: run 'memory-system embed --reembed'" if stale
-                       else self.worker.last_error),
-            "model": self.embedder.name, "dim": self.embedder.dim,
+            "reason": (
+                "vectors are stale: run 'memory-system embed --reembed'" if stale else self.worker.last_error
+            ),
+            "model": self.embedder.name,
+            "dim": self.embedder.dim,
             "query_backend": getattr(self.embedder, "query_backend", None),
-            "stored_model": stored_model, "stored_dim": stored_dim, "stale": stale,
-            "pending": self.worker.pending(), "embedded": self.worker.embedded,
+            "stored_model": stored_model,
+            "stored_dim": stored_dim,
+            "stale": stale,
+            "pending": self.worker.pending(),
+            "embedded": self.worker.embedded,
             "last_error": self.worker.last_error,
-            "index_vectors": self.index.size(), "rag_timeout_ms": self.rag_timeout_ms,
+            "index_vectors": self.index.size(),
+            "rag_timeout_ms": self.rag_timeout_ms,
             "text_index": text,
             # A graph still building: the exact scan answers meanwhile (benchmarks wait for it).
             "vector_index": {"building": not self.index.wait_graphs(0)},
@@ -379,8 +482,10 @@ def _contributions(ranked: list[tuple[int, float]]) -> list[tuple[int, float, fl
     low, high = min(values), max(values)
     span = high - low
     # A floor of 0.01: the last candidate of a list is still a candidate (score > 0).
-    return [(memory_id, score, 0.01 + 0.99 * ((score - low) / span if span > 0 else 1.0))
-            for memory_id, score in ranked]
+    return [
+        (memory_id, score, 0.01 + 0.99 * ((score - low) / span if span > 0 else 1.0))
+        for memory_id, score in ranked
+    ]
 
 
 def _check_query(query: Any) -> str:

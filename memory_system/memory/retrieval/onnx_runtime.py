@@ -106,8 +106,10 @@ def export_onnx(model_dir: Path, dest: Path) -> Path:
                 tmp,
                 input_names=["input_ids", "attention_mask", "token_type_ids"],
                 output_names=["last_hidden_state"],
-                dynamic_axes={name: axes for name in
-                              ("input_ids", "attention_mask", "token_type_ids", "last_hidden_state")},
+                dynamic_axes={
+                    name: axes
+                    for name in ("input_ids", "attention_mask", "token_type_ids", "last_hidden_state")
+                },
                 opset_version=17,
                 dynamo=False,
             )
@@ -123,8 +125,9 @@ class OnnxMiniLM:
 
     dim = MODEL_DIM
 
-    def __init__(self, model_dir: Path, cache_dir: Path | None = None, threads: int = 2,
-                 precision: str = "fp32") -> None:
+    def __init__(
+        self, model_dir: Path, cache_dir: Path | None = None, threads: int = 2, precision: str = "fp32"
+    ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 

@@ -73,7 +73,7 @@ def tokens(text: str) -> list[str]:
 class _Postings:
     """Rows holding one term and the term's weighted frequency there; grows by doubling."""
 
-    __slots__ = ("rows", "tf", "n")
+    __slots__ = ("n", "rows", "tf")
 
     def __init__(self) -> None:
         self.rows = np.empty(4, dtype=np.int32)
@@ -204,8 +204,9 @@ class _Namespace:
             score_parts.append(idf * tf * (K1 + 1) / (tf + norm))
         if not rows_parts:
             return []
-        scores = np.bincount(np.concatenate(rows_parts), weights=np.concatenate(score_parts),
-                             minlength=self.size)
+        scores = np.bincount(
+            np.concatenate(rows_parts), weights=np.concatenate(score_parts), minlength=self.size
+        )
         scores[~alive] = 0.0
         matched = np.flatnonzero(scores)
         if len(matched) > n:

@@ -151,19 +151,22 @@ class _Namespace:
         top = np.argpartition(-scores, n - 1)[:n] if n < size else np.arange(size)
         top = top[np.argsort(-scores[top], kind="stable")]
         top = top[ids[top] >= 0]
-        return list(zip(ids[top].tolist(), scores[top].tolist()))
+        return list(zip(ids[top].tolist(), scores[top].tolist(), strict=False))
 
-    def merge(self, keys: list[int], distances: list[float], query: np.ndarray,
-              n: int) -> list[tuple[int, float]]:
+    def merge(
+        self, keys: list[int], distances: list[float], query: np.ndarray, n: int
+    ) -> list[tuple[int, float]]:
         """A graph's answer made current (caller holds the index lock): deleted ids dropped, and
         the vectors the graph has not caught up with scored here, exactly, and merged in."""
         stale = self.stale
-        found = [(k, 1.0 - d) for k, d in zip(keys, distances) if k in self.row_of and k not in stale]
+        found = [
+            (k, 1.0 - d) for k, d in zip(keys, distances, strict=False) if k in self.row_of and k not in stale
+        ]
         if not stale:
             return found
         rows = np.asarray([self.row_of[k] for k in stale])
         scores = self.matrix[rows] @ query
-        found += zip(self.ids[rows].tolist(), scores.tolist())
+        found += zip(self.ids[rows].tolist(), scores.tolist(), strict=False)
         found.sort(key=lambda pair: -pair[1])
         return found[:n]
 
@@ -178,9 +181,16 @@ class VectorIndex:
     it when it is built and free, the exact scan otherwise, and never waits for a build.
     """
 
-    def __init__(self, dim: int, loader: Loader, *, hnsw_min_vectors: int | None = HNSW_MIN_VECTORS,
-                 hnsw_dtype: str = HNSW_DTYPE, expansion_search: int = HNSW_EXPANSION_SEARCH,
-                 hnsw_n_share: float = HNSW_N_SHARE) -> None:
+    def __init__(
+        self,
+        dim: int,
+        loader: Loader,
+        *,
+        hnsw_min_vectors: int | None = HNSW_MIN_VECTORS,
+        hnsw_dtype: str = HNSW_DTYPE,
+        expansion_search: int = HNSW_EXPANSION_SEARCH,
+        hnsw_n_share: float = HNSW_N_SHARE,
+    ) -> None:
         self.dim = dim
         self._loader = loader
         self._spaces: dict[str, _Namespace] = {}
@@ -204,8 +214,11 @@ class VectorIndex:
 
     def size(self, namespace: str | None = None) -> int:
         with self._lock:
-            spaces = [self._spaces[namespace]] if namespace in self._spaces else (
-                [] if namespace is not None else list(self._spaces.values()))
+            spaces = (
+                [self._spaces[namespace]]
+                if namespace in self._spaces
+                else ([] if namespace is not None else list(self._spaces.values()))
+            )
             return sum(len(s.row_of) for s in spaces)
 
     def ensure_loaded(self, namespace: str) -> None:
@@ -223,7 +236,9 @@ class VectorIndex:
             for memory_id, blob in self._loader(namespace):
                 ids.append(int(memory_id))
                 blobs.append(blob)
-            space = _Namespace(self.dim, capacity=len(ids) + len(ids) // 8 + 1024)  # not 2x: 100k rows are 154 MB
+            space = _Namespace(
+                self.dim, capacity=len(ids) + len(ids) // 8 + 1024
+            )  # not 2x: 100k rows are 154 MB
             if ids:
                 vectors = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(ids), self.dim)
                 space.upsert(ids, vectors)
@@ -285,8 +300,12 @@ class VectorIndex:
         query = np.asarray(query, dtype=np.float32)
         graph = space.graph
         live = len(space.row_of)
-        if graph is None or n > self._n_share * live or len(space.stale) * 8 > live \
-                or not graph.lock.acquire(blocking=False):
+        if (
+            graph is None
+            or n > self._n_share * live
+            or len(space.stale) * 8 > live
+            or not graph.lock.acquire(blocking=False)
+        ):
             return space.search(query, n)
         try:
             found = graph.index.search(query, n, threads=1)
@@ -304,9 +323,14 @@ class VectorIndex:
             graph = space.graph if space is not None else None
             if space is None or graph is None:
                 return None
-            return {"vectors": len(graph.index), "tombstones": graph.tombstones, "stale": len(space.stale),
-                    "bytes": int(graph.index.memory_usage), "dtype": self._hnsw_dtype,
-                    "expansion_search": self._expansion_search}
+            return {
+                "vectors": len(graph.index),
+                "tombstones": graph.tombstones,
+                "stale": len(space.stale),
+                "bytes": int(graph.index.memory_usage),
+                "dtype": self._hnsw_dtype,
+                "expansion_search": self._expansion_search,
+            }
 
     def wait_graphs(self, timeout: float) -> bool:
         """Block until no graph is being built or caught up (tests, benchmarks); False on timeout."""
@@ -391,7 +415,8 @@ class VectorIndex:
     def _next_job(self) -> _Namespace | None:
         spaces = list(self._spaces.values())
         return next((s for s in spaces if s.building), None) or next(
-            (s for s in spaces if s.graph is not None and s.stale), None)
+            (s for s in spaces if s.graph is not None and s.stale), None
+        )
 
     def _build(self, space: _Namespace, generation: int) -> None:
         """Build a graph from a snapshot without the lock; writes meanwhile stay ``stale``."""
@@ -418,7 +443,7 @@ class VectorIndex:
         for start in range(0, len(ids), _BUILD_CHUNK):
             if self._closed or generation != self._generation:
                 return
-            chunk = ids[start:start + _BUILD_CHUNK]
+            chunk = ids[start : start + _BUILD_CHUNK]
             rows = np.nonzero(chunk >= 0)[0] + start
             vectors = matrix[rows]
             keep = np.linalg.norm(vectors, axis=1) > 0

@@ -65,8 +65,9 @@ class SessionNotFound(SessionStateError):
     """No such session for this agent; another agent's session looks the same on purpose."""
 
     def __init__(self, session_id: str, agent_id: str) -> None:
-        super().__init__("session_id", f"no session {session_id!r} of agent {agent_id!r}; start one "
-                                       "with POST /v1/sessions")
+        super().__init__(
+            "session_id", f"no session {session_id!r} of agent {agent_id!r}; start one with POST /v1/sessions"
+        )
 
 
 class SessionEnded(SessionStateError):
@@ -77,8 +78,11 @@ class StaleVersion(SessionStateError):
     """Someone wrote since the caller read: ``current_version`` is what to re-read and retry."""
 
     def __init__(self, expected: int, current: int) -> None:
-        super().__init__("version", f"is {expected} but the state is at version {current}; read it "
-                                    "again (GET), merge, and write with the current version")
+        super().__init__(
+            "version",
+            f"is {expected} but the state is at version {current}; read it "
+            "again (GET), merge, and write with the current version",
+        )
         self.expected = expected
         self.current_version = current
 
@@ -91,8 +95,12 @@ class SessionState:
     updated_at: str | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"session_id": self.session_id, "state": self.state, "version": self.version,
-                "updated_at": self.updated_at}
+        return {
+            "session_id": self.session_id,
+            "state": self.state,
+            "version": self.version,
+            "updated_at": self.updated_at,
+        }
 
 
 def check_session(conn: Connection, session_id: object, agent_id: str, namespace: str) -> SessionRecord:
@@ -118,8 +126,11 @@ def _encode(state: object) -> str:
 
 def _check_version(version: object) -> int:
     if version is None:
-        raise VersionRequired("version", "is required: send the version you read (GET returns it; "
-                                         "0 for a session without state) as 'version' or If-Match")
+        raise VersionRequired(
+            "version",
+            "is required: send the version you read (GET returns it; "
+            "0 for a session without state) as 'version' or If-Match",
+        )
     if isinstance(version, bool) or not isinstance(version, int) or version < 0:
         raise InvalidState("version", f"must be a whole number >= 0, got {version!r}")
     return version
@@ -145,12 +156,16 @@ class SessionStateService:
         with self.db.write() as conn:
             session = check_session(conn, session_id, agent_id, namespace)
             if session.ended_at is not None:
-                raise SessionEnded("session_id", f"session {session_id!r} ended at {session.ended_at}; "
-                                                 "its state can be read but not changed")
+                raise SessionEnded(
+                    "session_id",
+                    f"session {session_id!r} ended at {session.ended_at}; "
+                    "its state can be read but not changed",
+                )
             new_version = store.write_state(conn, session, text, expected, now)
             if new_version is None:
                 current = store.read_state(conn, session_id).version
-                log_event(_log, "session_state_conflict", session_id=session_id, expected=expected,
-                          current=current)
+                log_event(
+                    _log, "session_state_conflict", session_id=session_id, expected=expected, current=current
+                )
                 raise StaleVersion(expected, current)
         return SessionState(session_id, json.loads(text), new_version, now)

@@ -66,8 +66,11 @@ class MemoryNotOwned(SharingError):
     """The memory does not exist or is not the caller's: the two look the same on purpose."""
 
     def __init__(self, memory_id: int, agent_id: str) -> None:
-        super().__init__("memory_id", f"no memory {memory_id} owned by agent {agent_id!r}; only the "
-                                      "owner of a memory can share it or list its shares")
+        super().__init__(
+            "memory_id",
+            f"no memory {memory_id} owned by agent {agent_id!r}; only the "
+            "owner of a memory can share it or list its shares",
+        )
 
 
 class ShareNotFound(SharingError):
@@ -85,9 +88,13 @@ class Grant:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "memory_id": self.memory_id, "agent_id": self.agent_id,
-            "namespace": self.agent_id is None, "granted_by": self.granted_by,
-            "expires_at": self.expires_at, "created_at": self.created_at, "active": self.active,
+            "memory_id": self.memory_id,
+            "agent_id": self.agent_id,
+            "namespace": self.agent_id is None,
+            "granted_by": self.granted_by,
+            "expires_at": self.expires_at,
+            "created_at": self.created_at,
+            "active": self.active,
         }
 
 
@@ -104,10 +111,15 @@ class ShareEvent:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "action": self.action, "memory_id": self.memory_id,
-            "session_id": self.session_id, "agent_id": self.agent_id,
-            "namespace": self.agent_id is None, "actor": self.actor,
-            "expires_at": self.expires_at, "created_at": self.created_at,
+            "id": self.id,
+            "action": self.action,
+            "memory_id": self.memory_id,
+            "session_id": self.session_id,
+            "agent_id": self.agent_id,
+            "namespace": self.agent_id is None,
+            "actor": self.actor,
+            "expires_at": self.expires_at,
+            "created_at": self.created_at,
         }
 
 
@@ -164,8 +176,14 @@ class SharingService:
         self.events = events
 
     def share(
-        self, memory_id: int, *, agent_id: str, namespace: str, grantees: Sequence[str] = (),
-        whole_namespace: bool = False, expires_at: object = None,
+        self,
+        memory_id: int,
+        *,
+        agent_id: str,
+        namespace: str,
+        grantees: Sequence[str] = (),
+        whole_namespace: bool = False,
+        expires_at: object = None,
     ) -> list[Grant]:
         """Grant (or re-grant with the new expiry) and return all grants of the memory."""
         targets = _targets(grantees, whole_namespace)
@@ -178,16 +196,36 @@ class SharingService:
                 store.set_visibility(conn, memory_id, "shared")
             for grantee in targets:
                 store.upsert_grant(conn, memory_id, namespace, grantee, agent_id, expiry)
-                store.insert_event(conn, namespace=namespace, action="grant", actor=agent_id,
-                                   memory_id=memory_id, grantee=grantee, expires_at=expiry)
+                store.insert_event(
+                    conn,
+                    namespace=namespace,
+                    action="grant",
+                    actor=agent_id,
+                    memory_id=memory_id,
+                    grantee=grantee,
+                    expires_at=expiry,
+                )
             bump_scope(conn, namespace)
             grants = self._grants(conn, memory_id)
-        log_event(_log, "memory_shared", memory_id=memory_id, namespace=namespace, actor=agent_id,
-                  grantees=len(targets), whole_namespace=None in targets, expires_at=expiry)
+        log_event(
+            _log,
+            "memory_shared",
+            memory_id=memory_id,
+            namespace=namespace,
+            actor=agent_id,
+            grantees=len(targets),
+            whole_namespace=None in targets,
+            expires_at=expiry,
+        )
         return grants
 
     def revoke(
-        self, memory_id: int, *, agent_id: str, namespace: str, grantees: Sequence[str] = (),
+        self,
+        memory_id: int,
+        *,
+        agent_id: str,
+        namespace: str,
+        grantees: Sequence[str] = (),
         whole_namespace: bool = False,
     ) -> list[Grant]:
         """Remove the named grants (all must exist, or nothing changes); returns those left."""
@@ -199,19 +237,34 @@ class SharingService:
                 implicit = grantee is None and visibility == "namespace"
                 if not store.delete_grant(conn, memory_id, grantee) and not implicit:
                     who = "the namespace" if grantee is None else f"agent {grantee!r}"
-                    raise ShareNotFound("agent_ids" if grantee else "namespace",
-                                        f"memory {memory_id} is not shared with {who}; nothing revoked")
+                    raise ShareNotFound(
+                        "agent_ids" if grantee else "namespace",
+                        f"memory {memory_id} is not shared with {who}; nothing revoked",
+                    )
                 if not implicit:  # else the trigger on memories.visibility records it, once
-                    store.insert_event(conn, namespace=namespace, action="revoke", actor=agent_id,
-                                       memory_id=memory_id, grantee=grantee)
+                    store.insert_event(
+                        conn,
+                        namespace=namespace,
+                        action="revoke",
+                        actor=agent_id,
+                        memory_id=memory_id,
+                        grantee=grantee,
+                    )
             grants = self._grants(conn, memory_id)
             if None in targets and visibility == "namespace":
                 store.set_visibility(conn, memory_id, "shared" if grants else "private")
             elif visibility == "shared" and not grants:
                 store.set_visibility(conn, memory_id, "private")
             bump_scope(conn, namespace)
-        log_event(_log, "memory_share_revoked", memory_id=memory_id, namespace=namespace,
-                  actor=agent_id, grantees=len(targets), whole_namespace=None in targets)
+        log_event(
+            _log,
+            "memory_share_revoked",
+            memory_id=memory_id,
+            namespace=namespace,
+            actor=agent_id,
+            grantees=len(targets),
+            whole_namespace=None in targets,
+        )
         return grants
 
     def list_shares(self, memory_id: int, *, agent_id: str, namespace: str) -> list[Grant]:
@@ -221,23 +274,45 @@ class SharingService:
         return self._grants(conn, memory_id)
 
     def list_events(
-        self, *, agent_id: str, namespace: str, memory_id: int | None = None,
-        before_id: int | None = None, limit: int = 100,
+        self,
+        *,
+        agent_id: str,
+        namespace: str,
+        memory_id: int | None = None,
+        before_id: int | None = None,
+        limit: int = 100,
     ) -> list[ShareEvent]:
         """The audit trail as this agent may read it, newest first; page with ``before_id``."""
         if not isinstance(limit, int) or not 1 <= limit <= MAX_EVENTS_PAGE:
             raise InvalidShare("limit", f"must be between 1 and {MAX_EVENTS_PAGE}")
-        rows = store.list_events(self.db.reader(), namespace=namespace, agent_id=agent_id,
-                                 memory_id=memory_id, before_id=before_id, limit=limit)
-        return [ShareEvent(r.id, r.action, r.memory_id, r.session_id, r.grantee_agent_id, r.actor,
-                           r.expires_at, r.created_at) for r in rows]
+        rows = store.list_events(
+            self.db.reader(),
+            namespace=namespace,
+            agent_id=agent_id,
+            memory_id=memory_id,
+            before_id=before_id,
+            limit=limit,
+        )
+        return [
+            ShareEvent(
+                r.id,
+                r.action,
+                r.memory_id,
+                r.session_id,
+                r.grantee_agent_id,
+                r.actor,
+                r.expires_at,
+                r.created_at,
+            )
+            for r in rows
+        ]
 
     def visible_until(self, memory_ids: Sequence[int], *, agent_id: str, namespace: str) -> str | None:
         """The earliest moment one of these memories stops being visible to the agent because a
         grant expires (None: none will). A cache of what the agent saw must end by then."""
-        return store.visible_until(self.db.reader(), agent_id=agent_id, namespace=namespace,
-                                   memory_ids=memory_ids, now=utc_now())
-
+        return store.visible_until(
+            self.db.reader(), agent_id=agent_id, namespace=namespace, memory_ids=memory_ids, now=utc_now()
+        )
 
     @staticmethod
     def _owned(
@@ -248,13 +323,23 @@ class SharingService:
         if owner is None or owner[0] != namespace or owner[1] != agent_id:
             raise MemoryNotOwned(memory_id, agent_id)
         if agent_id in targets:
-            raise InvalidShare(f"agent_ids[{list(targets).index(agent_id)}]",
-                               f"{agent_id!r} is the owner; an agent always sees its own memories")
+            raise InvalidShare(
+                f"agent_ids[{list(targets).index(agent_id)}]",
+                f"{agent_id!r} is the owner; an agent always sees its own memories",
+            )
         return owner[2]
 
     @staticmethod
     def _grants(conn: Connection, memory_id: int) -> list[Grant]:
         now = utc_now()
-        return [Grant(g.memory_id, g.grantee_agent_id, g.granted_by, g.expires_at, g.created_at,
-                      g.expires_at is None or g.expires_at > now)
-                for g in store.list_grants(conn, memory_id)]
+        return [
+            Grant(
+                g.memory_id,
+                g.grantee_agent_id,
+                g.granted_by,
+                g.expires_at,
+                g.created_at,
+                g.expires_at is None or g.expires_at > now,
+            )
+            for g in store.list_grants(conn, memory_id)
+        ]

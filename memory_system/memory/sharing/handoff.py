@@ -55,10 +55,14 @@ class HandoffResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "handoff_id": self.handoff_id, "session_id": self.session_id,
-            "new_session_id": self.new_session_id, "from_agent_id": self.from_agent_id,
-            "to_agent_id": self.to_agent_id, "memories_moved": self.memories_moved,
-            "memories_merged": self.memories_merged, "state_version": self.state_version,
+            "handoff_id": self.handoff_id,
+            "session_id": self.session_id,
+            "new_session_id": self.new_session_id,
+            "from_agent_id": self.from_agent_id,
+            "to_agent_id": self.to_agent_id,
+            "memories_moved": self.memories_moved,
+            "memories_merged": self.memories_merged,
+            "state_version": self.state_version,
         }
 
 
@@ -73,7 +77,12 @@ def _check_receiver(to_agent_id: object, sender: str) -> str:
 
 
 def hand_off(
-    db: Database, events: MemoryEvents | None, session_id: str, *, agent_id: str, namespace: str,
+    db: Database,
+    events: MemoryEvents | None,
+    session_id: str,
+    *,
+    agent_id: str,
+    namespace: str,
     to_agent_id: str,
 ) -> HandoffResult:
     """Hand the caller's open session over to ``to_agent_id``; returns the new session's id."""
@@ -83,8 +92,10 @@ def hand_off(
     with db.write() as conn:
         session = check_session(conn, session_id, agent_id, namespace)
         if session.ended_at is not None:
-            raise SessionEnded("session_id", f"session {session_id!r} ended at {session.ended_at}; only "
-                                             "an open session can be handed off")
+            raise SessionEnded(
+                "session_id",
+                f"session {session_id!r} ended at {session.ended_at}; only an open session can be handed off",
+            )
         new_session = session_store.insert(conn, str(uuid.uuid4()), receiver, namespace)
         state_version = store.copy_state(conn, session.id, new_session, now)
         moved = 0
@@ -99,23 +110,51 @@ def hand_off(
             else:
                 store.merge_memory(conn, memory_id, existing, times + 1, importance, now)
                 merged_ids.append(memory_id)
-            share_store.insert_event(conn, namespace=namespace, action="handoff", actor=agent_id,
-                                     memory_id=memory_id, grantee=receiver, session_id=session.id)
+            share_store.insert_event(
+                conn,
+                namespace=namespace,
+                action="handoff",
+                actor=agent_id,
+                memory_id=memory_id,
+                grantee=receiver,
+                session_id=session.id,
+            )
         session_store.end(conn, session.id, now)
         handoff_id = store.insert_handoff(
-            conn, namespace=namespace, session_id=session.id, from_agent=agent_id, to_agent=receiver,
-            new_session_id=new_session.id, moved=moved, now=now,
+            conn,
+            namespace=namespace,
+            session_id=session.id,
+            from_agent=agent_id,
+            to_agent=receiver,
+            new_session_id=new_session.id,
+            moved=moved,
+            now=now,
         )
-        share_store.insert_event(conn, namespace=namespace, action="handoff", actor=agent_id,
-                                 grantee=receiver, session_id=session.id)
+        share_store.insert_event(
+            conn,
+            namespace=namespace,
+            action="handoff",
+            actor=agent_id,
+            grantee=receiver,
+            session_id=session.id,
+        )
         bump_scope(conn, namespace)
     if events is not None:
         events.deleted(merged_ids)
-    log_event(_log, "session_handed_off", session_id=session.id, new_session_id=new_session.id,
-              namespace=namespace, from_agent=agent_id, to_agent=receiver, memories_moved=moved,
-              memories_merged=len(merged_ids))
-    return HandoffResult(handoff_id, session.id, new_session.id, agent_id, receiver, moved,
-                         len(merged_ids), state_version)
+    log_event(
+        _log,
+        "session_handed_off",
+        session_id=session.id,
+        new_session_id=new_session.id,
+        namespace=namespace,
+        from_agent=agent_id,
+        to_agent=receiver,
+        memories_moved=moved,
+        memories_merged=len(merged_ids),
+    )
+    return HandoffResult(
+        handoff_id, session.id, new_session.id, agent_id, receiver, moved, len(merged_ids), state_version
+    )
 
 
 class HandoffService:
@@ -130,5 +169,6 @@ class HandoffService:
         self.events = events
 
     def handoff(self, session_id: str, *, agent_id: str, namespace: str, to_agent_id: str) -> HandoffResult:
-        return hand_off(self.db, self.events, session_id, agent_id=agent_id, namespace=namespace,
-                        to_agent_id=to_agent_id)
+        return hand_off(
+            self.db, self.events, session_id, agent_id=agent_id, namespace=namespace, to_agent_id=to_agent_id
+        )

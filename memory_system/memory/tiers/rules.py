@@ -47,7 +47,14 @@ CONFIG_KEY = "tiers"
 LAST_RUN_KEY = "tiers:last_maintained_at"
 LAST_REPORT_KEY = "tiers:last_report"
 _log = logging.getLogger(__name__)
-_ACTIONS = ("promoted_to_short_term", "promoted_to_long_term", "decayed", "expired_working", "forgotten", "expired")
+_ACTIONS = (
+    "promoted_to_short_term",
+    "promoted_to_long_term",
+    "decayed",
+    "expired_working",
+    "forgotten",
+    "expired",
+)
 
 
 @dataclass(frozen=True)
@@ -67,8 +74,12 @@ class TierPolicy:
     forget_after_seconds: float = 30 * 24 * 3600
     interval_seconds: float = 3600
 
-    _FRACTIONS = ("working_promote_importance", "long_term_promote_importance", "decay_per_day",
-                  "forget_below_importance")
+    _FRACTIONS = (
+        "working_promote_importance",
+        "long_term_promote_importance",
+        "decay_per_day",
+        "forget_below_importance",
+    )
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> TierPolicy:
@@ -80,7 +91,9 @@ class TierPolicy:
         for key, raw in data.items():
             spec = by_key.get(key)
             if spec is None:
-                raise ConfigError(f"{CONFIG_KEY}.{key} is not a tier setting; known: {', '.join(sorted(by_key))}")
+                raise ConfigError(
+                    f"{CONFIG_KEY}.{key} is not a tier setting; known: {', '.join(sorted(by_key))}"
+                )
             if isinstance(raw, bool) or not isinstance(raw, int | float) or raw < 0:
                 raise ConfigError(f"{CONFIG_KEY}.{key} must be a number >= 0, got {raw!r}")
             if spec.name in cls._FRACTIONS and raw > 1:
@@ -154,8 +167,14 @@ class _Actions:
 class _Pass:
     """The decisions of one pass, row by row; ``maintain`` feeds it chunks and applies them."""
 
-    def __init__(self, policy: TierPolicy, allowed: Callable[[str], bool], moment: datetime,
-                 last_run: datetime | None, report: TierMaintenanceReport) -> None:
+    def __init__(
+        self,
+        policy: TierPolicy,
+        allowed: Callable[[str], bool],
+        moment: datetime,
+        last_run: datetime | None,
+        report: TierMaintenanceReport,
+    ) -> None:
         self.policy = policy
         self.allowed = allowed
         self.moment = moment
@@ -193,7 +212,10 @@ class _Pass:
                 self.report.skipped_flag_off += 1
                 continue
             uses = row["access_count"] + row["reinforcement_count"]
-            if uses >= policy.long_term_promote_uses or row["importance"] >= policy.long_term_promote_importance:
+            if (
+                uses >= policy.long_term_promote_uses
+                or row["importance"] >= policy.long_term_promote_importance
+            ):
                 act.to_long.append(row["id"])
                 act.namespaces.add(row["namespace"])
                 continue
@@ -273,7 +295,8 @@ def maintain(
     ran_at = format_utc(moment)
     if tiers_enabled is False:
         report = TierMaintenanceReport(
-            enabled=False, ran_at=ran_at,
+            enabled=False,
+            ran_at=ran_at,
             message="USE_HIERARCHICAL_TIERS is off: nothing was promoted, decayed or deleted",
         )
         log_event(_log, "tiers_maintenance_skipped", reason="flag_off")
@@ -285,13 +308,36 @@ def maintain(
     idle_before = format_utc(moment - timedelta(seconds=policy.session_idle_seconds))
     untouched_before = format_utc(moment - timedelta(seconds=policy.decay_after_seconds))
 
-    _in_chunks(db, lambda conn, after: store.working_of_ended_sessions(
-        conn, now=ran_at, idle_before=idle_before, after_id=after, limit=CHUNK), decisions.working, report, events)
-    _in_chunks(db, lambda conn, after: store.short_term_candidates(
-        conn, promote_uses=policy.long_term_promote_uses, promote_importance=policy.long_term_promote_importance,
-        untouched_before=untouched_before, after_id=after, limit=CHUNK), decisions.short_term, report, events)
-    _in_chunks(db, lambda conn, after: store.expired_rows(conn, ran_at, after_id=after, limit=CHUNK),
-               decisions.expired, report, events)
+    _in_chunks(
+        db,
+        lambda conn, after: store.working_of_ended_sessions(
+            conn, now=ran_at, idle_before=idle_before, after_id=after, limit=CHUNK
+        ),
+        decisions.working,
+        report,
+        events,
+    )
+    _in_chunks(
+        db,
+        lambda conn, after: store.short_term_candidates(
+            conn,
+            promote_uses=policy.long_term_promote_uses,
+            promote_importance=policy.long_term_promote_importance,
+            untouched_before=untouched_before,
+            after_id=after,
+            limit=CHUNK,
+        ),
+        decisions.short_term,
+        report,
+        events,
+    )
+    _in_chunks(
+        db,
+        lambda conn, after: store.expired_rows(conn, ran_at, after_id=after, limit=CHUNK),
+        decisions.expired,
+        report,
+        events,
+    )
 
     with db.write() as conn:
         metadata_store.put(conn, LAST_RUN_KEY, json.dumps(ran_at))

@@ -56,14 +56,29 @@ class CodePattern:
     def from_row(cls, row: Any) -> CodePattern:
         keys = row.keys()
         return cls(
-            row["id"], row["namespace"], row["agent_id"], row["language"], row["name"], row["description"],
-            row["example"], row["created_at"], row["updated_at"], row["score"] if "score" in keys else None,
+            row["id"],
+            row["namespace"],
+            row["agent_id"],
+            row["language"],
+            row["name"],
+            row["description"],
+            row["example"],
+            row["created_at"],
+            row["updated_at"],
+            row["score"] if "score" in keys else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
-        out = {"id": self.id, "agent_id": self.agent_id, "language": self.language, "name": self.name,
-               "description": self.description, "example": self.example, "created_at": self.created_at,
-               "updated_at": self.updated_at}
+        out = {
+            "id": self.id,
+            "agent_id": self.agent_id,
+            "language": self.language,
+            "name": self.name,
+            "description": self.description,
+            "example": self.example,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
         if self.score is not None:
             out["score"] = self.score
         return out
@@ -78,7 +93,9 @@ def fts_query(text: str) -> str | None:
 def _text(data: Mapping[str, Any], name: str, *, required: bool, max_bytes: int) -> str:
     value = data.get(name, "" if not required else None)
     if not isinstance(value, str) or (required and not value.strip()):
-        raise MemoryValidationError(name, "is required: a non-empty string" if required else "must be a string")
+        raise MemoryValidationError(
+            name, "is required: a non-empty string" if required else "must be a string"
+        )
     if len(value.encode("utf-8")) > max_bytes:
         raise MemoryValidationError(name, f"is larger than {max_bytes} bytes")
     return value
@@ -99,17 +116,22 @@ class CodePatternStore:
     def put(self, namespace: str, agent_id: str, data: Mapping[str, Any]) -> tuple[CodePattern, bool]:
         """Create, or update the pattern of the same (language, name); returns it and whether it is new."""
         if not isinstance(data, Mapping):
-            raise MemoryValidationError("body", "must be a JSON object with language, name, description, example")
+            raise MemoryValidationError(
+                "body", "must be a JSON object with language, name, description, example"
+            )
         unknown = sorted(set(data) - set(_FIELDS))
         if unknown:
-            raise MemoryValidationError(unknown[0], f"is not a code pattern field; fields: {', '.join(_FIELDS)}")
+            raise MemoryValidationError(
+                unknown[0], f"is not a code pattern field; fields: {', '.join(_FIELDS)}"
+            )
         language = check_language(data.get("language"))
         name = _text(data, "name", required=True, max_bytes=200)
         description = _text(data, "description", required=False, max_bytes=MAX_DESCRIPTION_BYTES)
         example = _text(data, "example", required=False, max_bytes=MAX_EXAMPLE_BYTES)
         with self.db.write() as conn:
-            pattern_id, created = store.upsert(conn, namespace, agent_id, language, name, description, example,
-                                               utc_now())
+            pattern_id, created = store.upsert(
+                conn, namespace, agent_id, language, name, description, example, utc_now()
+            )
             bump_scope(conn, namespace)
             row = store.get(conn, namespace, pattern_id)
         return CodePattern.from_row(row), created
@@ -120,8 +142,9 @@ class CodePatternStore:
             raise CodePatternNotFound(f"code pattern {pattern_id} not found")
         return CodePattern.from_row(row)
 
-    def list(self, namespace: str, *, language: str | None = None, cursor: int | None = None,
-             limit: int = 50) -> builtins.list[CodePattern]:
+    def list(
+        self, namespace: str, *, language: str | None = None, cursor: int | None = None, limit: int = 50
+    ) -> builtins.list[CodePattern]:
         if not 1 <= limit <= 500:
             raise MemoryValidationError("limit", "must be a whole number from 1 to 500")
         lang = check_language(language) if language is not None else None

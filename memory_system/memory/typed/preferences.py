@@ -45,12 +45,23 @@ class Preference:
 
     @classmethod
     def from_row(cls, row: Any) -> Preference:
-        return cls(row["namespace"], row["user_id"], row["key"], json.loads(row["value"]), row["created_at"],
-                   row["updated_at"])
+        return cls(
+            row["namespace"],
+            row["user_id"],
+            row["key"],
+            json.loads(row["value"]),
+            row["created_at"],
+            row["updated_at"],
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"user_id": self.user_id, "key": self.key, "value": self.value, "created_at": self.created_at,
-                "updated_at": self.updated_at}
+        return {
+            "user_id": self.user_id,
+            "key": self.key,
+            "value": self.value,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
 
 
 def check_user(user_id: Any) -> str:
@@ -78,7 +89,10 @@ class PreferenceStore:
         return Preference.from_row(row)
 
     def list(self, namespace: str, user_id: str) -> list[Preference]:
-        return [Preference.from_row(r) for r in store.list_for_user(self.db.reader(), namespace, check_user(user_id))]
+        return [
+            Preference.from_row(r)
+            for r in store.list_for_user(self.db.reader(), namespace, check_user(user_id))
+        ]
 
     def put(self, namespace: str, user_id: str, key: str, value: Any) -> tuple[Preference, bool]:
         """Set the value (any JSON, ``null`` included); returns it and whether the key was new."""

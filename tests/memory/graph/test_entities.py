@@ -21,7 +21,6 @@ from memory_system.memory.graph.entities import (
 )
 from memory_system.store.connection import Database, open_connection
 
-
 Rows = Callable[[Path], object]
 
 
@@ -33,17 +32,23 @@ def graph(migrated_db: Path) -> Iterator[KnowledgeGraph]:
 
 
 def seed(graph: KnowledgeGraph, namespace: str = "default") -> None:
-    graph.create_entities([
-        Entity("Ada", "person", ("wrote the first program", "liked poetry")),
-        Entity("Babbage", "person", ("designed the Analytical Engine",)),
-        Entity("Engine", "machine", ()),
-        Entity("Paris", "city", ("capital of France",)),
-    ], namespace)
-    graph.create_relations([
-        Relation("Ada", "Babbage", "worked_with"),
-        Relation("Babbage", "Engine", "designed"),
-        Relation("Paris", "Ada", "was_visited_by"),
-    ], namespace)
+    graph.create_entities(
+        [
+            Entity("Ada", "person", ("wrote the first program", "liked poetry")),
+            Entity("Babbage", "person", ("designed the Analytical Engine",)),
+            Entity("Engine", "machine", ()),
+            Entity("Paris", "city", ("capital of France",)),
+        ],
+        namespace,
+    )
+    graph.create_relations(
+        [
+            Relation("Ada", "Babbage", "worked_with"),
+            Relation("Babbage", "Engine", "designed"),
+            Relation("Paris", "Ada", "was_visited_by"),
+        ],
+        namespace,
+    )
 
 
 def names(entities: object) -> list[str]:
@@ -53,7 +58,9 @@ def names(entities: object) -> list[str]:
 def test_create_entities_skips_existing_names_and_returns_only_new(graph: KnowledgeGraph) -> None:
     first = graph.create_entities([Entity("Ada", "person", ("a", "b", "a"))])
     assert first == [Entity("Ada", "person", ("a", "b"))]
-    again = graph.create_entities([Entity("Ada", "robot", ("c",)), Entity("Bob", "person"), Entity("Bob", "x")])
+    again = graph.create_entities(
+        [Entity("Ada", "robot", ("c",)), Entity("Bob", "person"), Entity("Bob", "x")]
+    )
     assert again == [Entity("Bob", "person")]
     assert graph.read_graph().to_dict()["entities"] == [
         {"name": "Ada", "entityType": "person", "observations": ["a", "b"]},
@@ -63,12 +70,14 @@ def test_create_entities_skips_existing_names_and_returns_only_new(graph: Knowle
 
 def test_create_relations_skips_exact_duplicates_only(graph: KnowledgeGraph) -> None:
     seed(graph)
-    created = graph.create_relations([
-        Relation("Ada", "Babbage", "worked_with"),  # exists
-        Relation("Babbage", "Ada", "worked_with"),  # other direction: new
-        Relation("Ada", "Babbage", "admired"),  # other type: new
-        Relation("Ada", "Babbage", "admired"),  # repeated in the call
-    ])
+    created = graph.create_relations(
+        [
+            Relation("Ada", "Babbage", "worked_with"),  # exists
+            Relation("Babbage", "Ada", "worked_with"),  # other direction: new
+            Relation("Ada", "Babbage", "admired"),  # other type: new
+            Relation("Ada", "Babbage", "admired"),  # repeated in the call
+        ]
+    )
     assert created == [Relation("Babbage", "Ada", "worked_with"), Relation("Ada", "Babbage", "admired")]
     assert len(graph.read_graph().relations) == 5
 
@@ -86,11 +95,16 @@ def test_relation_to_an_unknown_entity_names_it_and_creates_nothing(
 
 def test_add_observations_adds_only_new_ones(graph: KnowledgeGraph) -> None:
     seed(graph)
-    result = graph.add_observations([
-        ObservationSet("Ada", ("liked poetry", "was a countess", "was a countess")),
+    result = graph.add_observations(
+        [
+            ObservationSet("Ada", ("liked poetry", "was a countess", "was a countess")),
+            ObservationSet("Engine", ("never finished",)),
+        ]
+    )
+    assert result == [
+        ObservationSet("Ada", ("was a countess",)),
         ObservationSet("Engine", ("never finished",)),
-    ])
-    assert result == [ObservationSet("Ada", ("was a countess",)), ObservationSet("Engine", ("never finished",))]
+    ]
     ada = graph.open_nodes(["Ada"]).entities[0]
     assert ada.observations == ("wrote the first program", "liked poetry", "was a countess")
 
@@ -125,17 +139,24 @@ def test_delete_entities_cascades_to_observations_and_relations(
 
 def test_delete_observations_and_relations_remove_matches_silently(graph: KnowledgeGraph) -> None:
     seed(graph)
-    deleted = graph.delete_observations([
-        ObservationSet("Ada", ("liked poetry", "never said")),
-        ObservationSet("Ghost", ("boo",)),
-    ])
+    deleted = graph.delete_observations(
+        [
+            ObservationSet("Ada", ("liked poetry", "never said")),
+            ObservationSet("Ghost", ("boo",)),
+        ]
+    )
     assert deleted == 1
     assert graph.open_nodes(["Ada"]).entities[0].observations == ("wrote the first program",)
-    assert graph.delete_relations([
-        Relation("Ada", "Babbage", "worked_with"),
-        Relation("Ada", "Babbage", "never_met"),
-        Relation("Ghost", "Ada", "haunts"),
-    ]) == 1
+    assert (
+        graph.delete_relations(
+            [
+                Relation("Ada", "Babbage", "worked_with"),
+                Relation("Ada", "Babbage", "never_met"),
+                Relation("Ghost", "Ada", "haunts"),
+            ]
+        )
+        == 1
+    )
     assert Relation("Ada", "Babbage", "worked_with") not in graph.read_graph().relations
     assert len(graph.read_graph().relations) == 2
 
@@ -162,7 +183,23 @@ def test_search_agrees_with_python_case_folding_on_mixed_text(graph: KnowledgeGr
     import random
 
     rng = random.Random(3)
-    alphabet = ["a", "A", "k", "K", "\u212a", "i", "I", "\u0130", "\u00e4", "\u00c4", " ", "z", "%", "_", "\\"]
+    alphabet = [
+        "a",
+        "A",
+        "k",
+        "K",
+        "\u212a",
+        "i",
+        "I",
+        "\u0130",
+        "\u00e4",
+        "\u00c4",
+        " ",
+        "z",
+        "%",
+        "_",
+        "\\",
+    ]
     texts = ["z" + "".join(rng.choices(alphabet, k=rng.randint(1, 8))) for _ in range(300)]
     graph.create_entities([Entity(f"e{i}", "t", (text,)) for i, text in enumerate(texts)])
     for _ in range(60):
@@ -224,8 +261,10 @@ def test_namespaces_never_see_each_other(graph: KnowledgeGraph) -> None:
         (lambda g: g.create_entities([Entity("x", "")]), "entities[0].entityType"),
         (lambda g: g.create_entities([Entity("x", "t", ("",))]), "entities[0].observations[0]"),
         (lambda g: g.create_entities([Entity("x" * (MAX_NAME_CHARS + 1), "t")]), "entities[0].name"),
-        (lambda g: g.create_entities([Entity("x", "t", ("o" * (MAX_OBSERVATION_CHARS + 1),))]),
-         "entities[0].observations[0]"),
+        (
+            lambda g: g.create_entities([Entity("x", "t", ("o" * (MAX_OBSERVATION_CHARS + 1),))]),
+            "entities[0].observations[0]",
+        ),
         (lambda g: g.create_entities([Entity(f"e{i}", "t") for i in range(MAX_BATCH + 1)]), "entities"),
         (lambda g: g.create_entities([Entity(3, "t")]), "entities[0].name"),  # type: ignore[arg-type]
         (lambda g: g.create_relations([Relation("Ada", "Babbage", "")]), "relations[0].relationType"),
@@ -271,8 +310,10 @@ def test_list_entities_pages_in_creation_order_and_filters(graph: KnowledgeGraph
     second, after_second = graph.list_entities(limit=2, offset=2)
     assert names(second) == ["Engine", "Paris"] and after_second is None
     assert graph.list_entities(limit=2, offset=4) == ([], None)
-    assert graph.list_entities(query="PERSON", limit=1, offset=1) == ([Entity("Babbage", "person", (
-        "designed the Analytical Engine",))], None)
+    assert graph.list_entities(query="PERSON", limit=1, offset=1) == (
+        [Entity("Babbage", "person", ("designed the Analytical Engine",))],
+        None,
+    )
     everything, _ = graph.list_entities(limit=MAX_BATCH)
     assert len(everything) == 4
 
@@ -306,7 +347,10 @@ def test_every_graph_write_that_changes_something_bumps_the_scope_version(graph:
     """The injection cache keys on the scope version: a graph write that left it alone would
     let a cached block hide the change for the cache's TTL."""
     writes: list[tuple[str, Callable[[], object]]] = [
-        ("create_entities", lambda: graph.create_entities([Entity("Ada", "person"), Entity("Bob", "person")])),
+        (
+            "create_entities",
+            lambda: graph.create_entities([Entity("Ada", "person"), Entity("Bob", "person")]),
+        ),
         ("create_relations", lambda: graph.create_relations([Relation("Ada", "Bob", "knows")])),
         ("add_observations", lambda: graph.add_observations([ObservationSet("Ada", ("wrote code",))])),
         ("delete_observations", lambda: graph.delete_observations([ObservationSet("Ada", ("wrote code",))])),
@@ -331,16 +375,18 @@ def test_a_failed_graph_write_leaves_the_scope_version_alone(graph: KnowledgeGra
     with pytest.raises(EntityNotFound):
         graph.add_observations([ObservationSet("Ada", ("x",)), ObservationSet("Nobody", ("y",))])
     assert scope(graph) == before
-    assert graph.read_graph().to_dict()["entities"] == [{"name": "Ada", "entityType": "person", "observations": []}]
+    assert graph.read_graph().to_dict()["entities"] == [
+        {"name": "Ada", "entityType": "person", "observations": []}
+    ]
 
 
 def test_a_new_entity_shows_in_the_next_injection_not_a_cached_block(tmp_path: Path) -> None:
     """The real Injector (full-text retrieval, no model needed): a block cached before a graph
     write is not served after it; the next request misses and carries the change."""
+    from memory_system.core.settings import Settings
     from memory_system.memory.injection.injector import InjectionFlags
     from memory_system.ops import schema
     from memory_system.runtime import Runtime
-    from memory_system.core.settings import Settings
 
     db = tmp_path / "inject.db"
     schema.migrate(db)
@@ -349,11 +395,15 @@ def test_a_new_entity_shows_in_the_next_injection_not_a_cached_block(tmp_path: P
         flags = InjectionFlags(enhanced=True, tiers=True, sharing=False)
 
         def inject() -> Any:
-            return runtime.injector.inject(agent_id="a1", namespace="proj", query="what is Zanzibar about?",
-                                           flags=flags)
+            return runtime.injector.inject(
+                agent_id="a1", namespace="proj", query="what is Zanzibar about?", flags=flags
+            )
 
-        runtime.memories.create_batch(namespace="proj", agent_id="a1",
-                                      items=[{"content": "Zanzibar is the codename of the billing rewrite."}])
+        runtime.memories.create_batch(
+            namespace="proj",
+            agent_id="a1",
+            items=[{"content": "Zanzibar is the codename of the billing rewrite."}],
+        )
         first = inject()
         assert first.cache == "miss" and "Zanzibar" in first.block
         assert "Spice" not in first.block and inject().cache == "hit"

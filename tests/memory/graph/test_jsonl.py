@@ -13,14 +13,21 @@ from memory_system.memory.graph.entities import Entity, KnowledgeGraph, Relation
 from memory_system.memory.graph.jsonl import JsonlError, export_jsonl, import_jsonl
 from memory_system.store.connection import Database
 
-REFERENCE_FILE = "\n".join(json.dumps(line, ensure_ascii=False, separators=(",", ":")) for line in [
-    {"type": "entity", "name": "John_Smith", "entityType": "person",
-     "observations": ["Speaks fluent Spanish", "Graduated in 2019"]},
-    {"type": "entity", "name": "Anthropic", "entityType": "organization", "observations": []},
-    {"type": "entity", "name": "Zoë", "entityType": "person", "observations": ["écrit en français"]},
-    {"type": "relation", "from": "John_Smith", "to": "Anthropic", "relationType": "works_at"},
-    {"type": "relation", "from": "Zoë", "to": "John_Smith", "relationType": "knows"},
-])  # as the reference writes it: no newline after the last line
+REFERENCE_FILE = "\n".join(
+    json.dumps(line, ensure_ascii=False, separators=(",", ":"))
+    for line in [
+        {
+            "type": "entity",
+            "name": "John_Smith",
+            "entityType": "person",
+            "observations": ["Speaks fluent Spanish", "Graduated in 2019"],
+        },
+        {"type": "entity", "name": "Anthropic", "entityType": "organization", "observations": []},
+        {"type": "entity", "name": "Zoë", "entityType": "person", "observations": ["écrit en français"]},
+        {"type": "relation", "from": "John_Smith", "to": "Anthropic", "relationType": "works_at"},
+        {"type": "relation", "from": "Zoë", "to": "John_Smith", "relationType": "knows"},
+    ]
+)  # as the reference writes it: no newline after the last line
 
 
 Rows = Callable[[Path], object]
@@ -65,11 +72,18 @@ def test_importing_twice_changes_nothing_and_merges_new_observations(
     assert (again.relations_created, again.relations_existing) == (0, 2)
     assert graph_rows(migrated_db) == before
     extra = tmp_path / "extra.jsonl"
-    extra.write_text(json.dumps({"type": "entity", "name": "Anthropic", "entityType": "company",
-                                 "observations": ["Makes Claude"]}) + "\n", encoding="utf-8")
+    extra.write_text(
+        json.dumps(
+            {"type": "entity", "name": "Anthropic", "entityType": "company", "observations": ["Makes Claude"]}
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     merged = import_jsonl(graph, extra)
     assert (merged.entities_merged, merged.observations_added) == (1, 1)
-    assert graph.open_nodes(["Anthropic"]).entities[0] == Entity("Anthropic", "organization", ("Makes Claude",))
+    assert graph.open_nodes(["Anthropic"]).entities[0] == Entity(
+        "Anthropic", "organization", ("Makes Claude",)
+    )
 
 
 def test_relation_with_a_missing_endpoint_is_skipped_and_reported_by_line(
@@ -77,13 +91,19 @@ def test_relation_with_a_missing_endpoint_is_skipped_and_reported_by_line(
 ) -> None:
     graph.create_entities([Entity("Existing", "thing")])
     source = tmp_path / "memory.jsonl"
-    source.write_text("\n".join([
-        json.dumps({"type": "entity", "name": "A", "entityType": "t", "observations": []}),
-        "",
-        json.dumps({"type": "relation", "from": "A", "to": "Existing", "relationType": "uses"}),
-        json.dumps({"type": "relation", "from": "A", "to": "Gone", "relationType": "uses"}),
-        json.dumps({"type": "relation", "from": "Nowhere", "to": "A", "relationType": "uses"}),
-    ]) + "\n", encoding="utf-8")
+    source.write_text(
+        "\n".join(
+            [
+                json.dumps({"type": "entity", "name": "A", "entityType": "t", "observations": []}),
+                "",
+                json.dumps({"type": "relation", "from": "A", "to": "Existing", "relationType": "uses"}),
+                json.dumps({"type": "relation", "from": "A", "to": "Gone", "relationType": "uses"}),
+                json.dumps({"type": "relation", "from": "Nowhere", "to": "A", "relationType": "uses"}),
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     summary = import_jsonl(graph, source)
     assert summary.relations_created == 1
     assert summary.relations_skipped == [(4, "Gone"), (5, "Nowhere")]
@@ -97,27 +117,41 @@ def test_relation_with_a_missing_endpoint_is_skipped_and_reported_by_line(
         ("[1, 2]", "line 3: expected a JSON object"),
         (json.dumps({"type": "node", "name": "x"}), "line 3: field 'type'"),
         (json.dumps({"type": "entity", "entityType": "t", "observations": []}), "line 3: field 'name'"),
-        (json.dumps({"type": "entity", "name": "x", "entityType": "t", "observations": "one"}),
-         "line 3: field 'observations'"),
-        (json.dumps({"type": "entity", "name": "", "entityType": "t", "observations": []}),
-         "line 3: field 'name' must not be empty"),
+        (
+            json.dumps({"type": "entity", "name": "x", "entityType": "t", "observations": "one"}),
+            "line 3: field 'observations'",
+        ),
+        (
+            json.dumps({"type": "entity", "name": "", "entityType": "t", "observations": []}),
+            "line 3: field 'name' must not be empty",
+        ),
         (json.dumps({"type": "relation", "from": "a", "to": "b"}), "line 3: field 'relationType'"),
-        (json.dumps({"type": "relation", "from": "a", "to": " ", "relationType": "r"}),
-         "line 3: field 'to' must not be empty"),
-        ('{"type":"entity","name":"\\ud800","entityType":"t","observations":[]}',
-         "line 3: field 'name' holds an invalid character"),
+        (
+            json.dumps({"type": "relation", "from": "a", "to": " ", "relationType": "r"}),
+            "line 3: field 'to' must not be empty",
+        ),
+        (
+            '{"type":"entity","name":"\\ud800","entityType":"t","observations":[]}',
+            "line 3: field 'name' holds an invalid character",
+        ),
     ],
 )
 def test_a_bad_line_is_named_and_nothing_is_imported(
-    graph: KnowledgeGraph, tmp_path: Path, migrated_db: Path, graph_rows: Rows, bad_line: str,
+    graph: KnowledgeGraph,
+    tmp_path: Path,
+    migrated_db: Path,
+    graph_rows: Rows,
+    bad_line: str,
     message: str,
 ) -> None:
     graph.create_entities([Entity("Before", "t", ("kept",))])
     before = graph_rows(migrated_db)
     source = tmp_path / "memory.jsonl"
     good = json.dumps({"type": "entity", "name": "New", "entityType": "t", "observations": ["o"]})
-    source.write_text("\n".join([good, good.replace("New", "New2"), bad_line, good.replace("New", "New3")]),
-                      encoding="utf-8")
+    source.write_text(
+        "\n".join([good, good.replace("New", "New2"), bad_line, good.replace("New", "New3")]),
+        encoding="utf-8",
+    )
     with pytest.raises(JsonlError) as err:
         import_jsonl(graph, source)
     assert str(err.value).startswith(message), str(err.value)
@@ -147,8 +181,12 @@ def test_export_replaces_the_target_atomically_and_leaves_no_temp_files(
     export_jsonl(graph, target)
     assert lines_of(target) == {'{"type":"entity","name":"A","entityType":"t","observations":["one"]}'}
     assert os.stat(target).st_mode & 0o777 == 0o640
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["memory.db", "memory.db-shm", "memory.db-wal",
-                                                          "memory.jsonl"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "memory.db",
+        "memory.db-shm",
+        "memory.db-wal",
+        "memory.jsonl",
+    ]
 
 
 def test_export_to_a_bad_place_is_refused_and_leaves_the_directory_alone(

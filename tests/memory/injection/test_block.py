@@ -12,13 +12,32 @@ import pytest
 from memory_system.memory.injection.block import BlockBuilder, Item
 from memory_system.memory.injection.token_count import count_tokens
 
-WORDS = ["deploy", "staging", "user", "prefers", "dark", "mode", "über", "漢字", "{x: 1}", "2024-05-01",
-         "café", "`code`", "a", "--", "🙂", "pull-request", "x" * 40]
+WORDS = [
+    "deploy",
+    "staging",
+    "user",
+    "prefers",
+    "dark",
+    "mode",
+    "über",
+    "漢字",
+    "{x: 1}",
+    "2024-05-01",
+    "café",
+    "`code`",
+    "a",
+    "--",
+    "🙂",
+    "pull-request",
+    "x" * 40,
+]
 
 
 def text(rng: random.Random, max_words: int = 60) -> str:
-    out = [rng.choice(WORDS) if rng.random() < 0.8 else "".join(rng.choice(string.printable) for _ in range(8))
-           for _ in range(rng.randint(1, max_words))]
+    out = [
+        rng.choice(WORDS) if rng.random() < 0.8 else "".join(rng.choice(string.printable) for _ in range(8))
+        for _ in range(rng.randint(1, max_words))
+    ]
     return " ".join(out)
 
 
@@ -28,8 +47,14 @@ def random_item(rng: random.Random, n: int) -> Item:
     if section == "preferences":
         return Item(section, f"- k{n}: {body}", body, {"key": f"k{n}"}, json_key=f"k{n}")
     group = rng.choice(["long_term", "short_term", "working", None]) if section == "memories" else None
-    return Item(section, f"- {body}", {"id": n, "content": body}, {"id": n}, group=group,
-                truncatable_text=body if section == "memories" else None)
+    return Item(
+        section,
+        f"- {body}",
+        {"id": n, "content": body},
+        {"id": n},
+        group=group,
+        truncatable_text=body if section == "memories" else None,
+    )
 
 
 @pytest.mark.parametrize("fmt", ["markdown", "json"])
@@ -41,9 +66,17 @@ def test_never_over_budget_over_random_inputs(fmt: str) -> None:
         items = [random_item(rng, n) for n in range(rng.randint(0, 60))]
         for item in items:
             if not builder.try_add(item) and item.truncatable_text and rng.random() < 0.5:
-                builder.try_add_truncated(item, lambda t, it=item: Item(
-                    it.section, f"- {t}", {"id": it.value["id"], "content": t}, dict(it.manifest),
-                    group=it.group, truncatable_text=t))
+                builder.try_add_truncated(
+                    item,
+                    lambda t, it=item: Item(
+                        it.section,
+                        f"- {t}",
+                        {"id": it.value["id"], "content": t},
+                        dict(it.manifest),
+                        group=it.group,
+                        truncatable_text=t,
+                    ),
+                )
         block, packed, tokens = builder.render()
         assert tokens == count_tokens(block), case
         assert tokens <= budget, (case, budget, tokens)
@@ -61,8 +94,13 @@ def test_sections_render_in_fixed_order_whatever_the_add_order() -> None:
     builder.try_add(Item("preferences", "- tone: terse", "terse", {"key": "tone"}, json_key="tone"))
     block, _, _ = builder.render()
     headings = [line for line in block.splitlines() if line.startswith("#")]
-    assert headings == ["## User preferences", "## Relevant memories", "### Long-term",
-                        "### Working (this session)", "## Related entities"]
+    assert headings == [
+        "## User preferences",
+        "## Relevant memories",
+        "### Long-term",
+        "### Working (this session)",
+        "## Related entities",
+    ]
 
 
 def test_flat_memories_have_no_tier_headings_and_json_is_a_list() -> None:
@@ -78,7 +116,9 @@ def test_a_long_memory_is_cut_to_the_room_left_not_dropped() -> None:
     builder = BlockBuilder("markdown", 100)
     item = Item("memories", f"- {long}", {}, {"id": 1}, truncatable_text=long)
     assert not builder.try_add(item)
-    assert builder.try_add_truncated(item, lambda t: Item("memories", f"- {t}", {}, {"id": 1}, truncatable_text=t))
+    assert builder.try_add_truncated(
+        item, lambda t: Item("memories", f"- {t}", {}, {"id": 1}, truncatable_text=t)
+    )
     block, packed, tokens = builder.render()
     assert 60 <= tokens <= 100
     assert packed[0].manifest["truncated"] is True

@@ -6,11 +6,19 @@ from dataclasses import replace
 
 import pytest
 
-from memory_system.memory.injection.cache import CacheKey, InjectionCache, normalise_query
 from memory_system.core.metrics import CACHE_HITS, CACHE_MISSES
+from memory_system.memory.injection.cache import CacheKey, InjectionCache, normalise_query
 
-KEY = CacheKey(namespace="ns", agent_id="a", flags=(("enhanced", True),), user_id=None,
-               query="q", token_budget=1000, format="markdown", scope_version=3)
+KEY = CacheKey(
+    namespace="ns",
+    agent_id="a",
+    flags=(("enhanced", True),),
+    user_id=None,
+    query="q",
+    token_budget=1000,
+    format="markdown",
+    scope_version=3,
+)
 
 
 class Clock:
@@ -36,8 +44,14 @@ def test_hit_after_put_and_counters_move_together() -> None:
 @pytest.mark.parametrize(
     "change",
     [
-        {"scope_version": 4}, {"namespace": "other"}, {"agent_id": "b"}, {"user_id": "u"},
-        {"query": "q2"}, {"token_budget": 999}, {"format": "json"}, {"session_id": "s1"},
+        {"scope_version": 4},
+        {"namespace": "other"},
+        {"agent_id": "b"},
+        {"user_id": "u"},
+        {"query": "q2"},
+        {"token_budget": 999},
+        {"format": "json"},
+        {"session_id": "s1"},
         {"flags": (("enhanced", True), ("sharing", True))},
     ],
 )

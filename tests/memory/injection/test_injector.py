@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
+from memory_system.core.metrics import RAG_TIMEOUTS
+from memory_system.core.settings import Settings
 from memory_system.memory.injection.injector import InjectionError, InjectionFlags
 from memory_system.memory.injection.token_count import count_tokens
-from memory_system.core.metrics import RAG_TIMEOUTS
 from memory_system.runtime import Runtime
-from memory_system.core.settings import Settings
 
 NS = "proj"
 ON = InjectionFlags(enhanced=True, tiers=True, sharing=False)
@@ -71,22 +71,35 @@ def test_enhanced_block_has_sections_in_order_within_budget(make_runtime: Callab
     runtime = make_runtime()
     facts(runtime)
     runtime.preferences.put(NS, "u1", "answer_style", "terse, with code")
-    runtime.code_patterns.put(NS, "a1", {"language": "python", "name": "deploy helper",
-                                            "description": "wraps the staging deploy", "example": "deploy(env)"})
+    runtime.code_patterns.put(
+        NS,
+        "a1",
+        {
+            "language": "python",
+            "name": "deploy helper",
+            "description": "wraps the staging deploy",
+            "example": "deploy(env)",
+        },
+    )
     runtime.graph.create_entities([_entity("Billing", "service", ["deployed via staging"])], NS)
     result = inject(runtime, "how do we deploy the Billing service?", user_id="u1")
     assert result.mode == "enhanced" and result.cache == "miss"
     assert result.retrieval["mode"] == "hybrid"
     headings = [ln for ln in result.block.splitlines() if ln.startswith("#")]
     assert headings[0] == "## User preferences"
-    assert headings.index("## Relevant memories") < headings.index("## Code patterns") < headings.index(
-        "## Related entities")
+    assert (
+        headings.index("## Relevant memories")
+        < headings.index("## Code patterns")
+        < headings.index("## Related entities")
+    )
     assert "### Long-term" in headings
     assert "staging cluster" in result.block.split("## Code patterns")[0]
     top = result.manifest["memories"][0]
-    assert "staging" in runtime.memories.get(top["id"], namespace=NS, agent_id="a1",
-                                             sharing_enabled=False).content
-    assert top["score"] > 0 and "fulltext" in top["scores"] or "dense" in top["scores"]
+    assert (
+        "staging"
+        in runtime.memories.get(top["id"], namespace=NS, agent_id="a1", sharing_enabled=False).content
+    )
+    assert (top["score"] > 0 and "fulltext" in top["scores"]) or "dense" in top["scores"]
     assert result.manifest["preferences"] == [{"key": "answer_style"}]
     assert result.manifest["entities"] == [{"name": "Billing"}]
     assert result.tokens == count_tokens(result.block) <= result.token_budget == 1000
@@ -99,14 +112,20 @@ def _entity(name: str, kind: str, observations: list[str]) -> Any:
     return Entity(name, kind, tuple(observations))
 
 
-def test_scores_rank_memories_and_manifest_lists_what_the_block_shows(make_runtime: Callable[..., Runtime]) -> None:
+def test_scores_rank_memories_and_manifest_lists_what_the_block_shows(
+    make_runtime: Callable[..., Runtime],
+) -> None:
     runtime = make_runtime()
     facts(runtime)
     result = inject(runtime, "postgres upgrade plan")
     scores = [m["score"] for m in result.manifest["memories"]]
     assert scores and all(s > 0 for s in scores)
-    memories = {m.id: m for m in runtime.memories.list(namespace=NS, agent_id="a1", sharing_enabled=False,
-                                                        tiers_enabled=True).items}
+    memories = {
+        m.id: m
+        for m in runtime.memories.list(
+            namespace=NS, agent_id="a1", sharing_enabled=False, tiers_enabled=True
+        ).items
+    }
     for entry in result.manifest["memories"]:
         assert memories[entry["id"]].content in result.block
     assert memories[result.manifest["memories"][0]["id"]].content.startswith("Postgres upgrade")
@@ -115,31 +134,55 @@ def test_scores_rank_memories_and_manifest_lists_what_the_block_shows(make_runti
 def test_block_never_exceeds_the_budget_over_random_inputs(make_runtime: Callable[..., Runtime]) -> None:
     runtime = make_runtime()
     rng = random.Random(5)
-    words = "deploy staging login token cache postgres pytest lunch quarter über 漢字 {json} 2024-05-01".split()
-    items = [{"content": " ".join(rng.choice(words) for _ in range(rng.randint(1, 150))) + f" #{i}",
-              "tier": rng.choice(["long_term", "short_term"]), "importance": rng.random()} for i in range(40)]
+    words = (
+        "deploy staging login token cache postgres pytest lunch quarter über 漢字 {json} 2024-05-01".split()
+    )
+    items = [
+        {
+            "content": " ".join(rng.choice(words) for _ in range(rng.randint(1, 150))) + f" #{i}",
+            "tier": rng.choice(["long_term", "short_term"]),
+            "importance": rng.random(),
+        }
+        for i in range(40)
+    ]
     add(runtime, items)
     runtime.preferences.put(NS, "u1", "style", "x " * 300)
     for case in range(40):
         budget = rng.choice([1, 3, 10, 40, 120, 500, rng.randint(1, 4000)])
         fmt = rng.choice(["markdown", "json"])
         flags = InjectionFlags(enhanced=rng.random() < 0.7, tiers=rng.random() < 0.5)
-        result = inject(runtime, " ".join(rng.sample(words, 3)) + f" {case}", flags=flags,
-                        token_budget=budget, format=fmt, user_id="u1")
+        result = inject(
+            runtime,
+            " ".join(rng.sample(words, 3)) + f" {case}",
+            flags=flags,
+            token_budget=budget,
+            format=fmt,
+            user_id="u1",
+        )
         assert result.tokens == count_tokens(result.block) <= budget, (case, budget, fmt)
         if fmt == "json" and result.block:
             json.loads(result.block)
 
 
-def test_cache_hits_the_same_request_and_a_new_memory_is_never_hidden(make_runtime: Callable[..., Runtime]) -> None:
+def test_cache_hits_the_same_request_and_a_new_memory_is_never_hidden(
+    make_runtime: Callable[..., Runtime],
+) -> None:
     runtime = make_runtime()
     facts(runtime)
     first = inject(runtime, "what is planned for postgres?")
     again = inject(runtime, "  What is planned for POSTGRES?  ")
     assert (first.cache, again.cache) == ("miss", "hit")
     assert again.block == first.block and again.manifest == first.manifest
-    (new_id,) = add(runtime, [{"content": "Postgres 17 replaces the planned 16 upgrade; decided today.",
-                               "tier": "long_term", "importance": 0.9}])
+    (new_id,) = add(
+        runtime,
+        [
+            {
+                "content": "Postgres 17 replaces the planned 16 upgrade; decided today.",
+                "tier": "long_term",
+                "importance": 0.9,
+            }
+        ],
+    )
     after = inject(runtime, "what is planned for postgres?")
     assert after.cache == "miss"
     assert new_id in [m["id"] for m in after.manifest["memories"]]
@@ -163,14 +206,22 @@ def test_injected_memories_are_reinforced(make_runtime: Callable[..., Runtime]) 
     result = inject(runtime, "login page timeout")
     runtime.injector.flush()
     used = {m["id"] for m in result.manifest["memories"]}
-    counts = {m.id: m.access_count for m in runtime.memories.list(
-        namespace=NS, agent_id="a1", sharing_enabled=False, tiers_enabled=True).items}
+    counts = {
+        m.id: m.access_count
+        for m in runtime.memories.list(
+            namespace=NS, agent_id="a1", sharing_enabled=False, tiers_enabled=True
+        ).items
+    }
     assert used and all(counts[i] == 1 for i in used)
     assert all(counts[i] == 0 for i in set(counts) - used)
     inject(runtime, "login page timeout")  # a cache hit is an injection too
     runtime.injector.flush()
-    after = {m.id: m.access_count for m in runtime.memories.list(
-        namespace=NS, agent_id="a1", sharing_enabled=False, tiers_enabled=True).items}
+    after = {
+        m.id: m.access_count
+        for m in runtime.memories.list(
+            namespace=NS, agent_id="a1", sharing_enabled=False, tiers_enabled=True
+        ).items
+    }
     assert all(after[i] == 2 for i in used)
 
 
@@ -188,8 +239,13 @@ def test_tiers_off_gives_one_flat_section(make_runtime: Callable[..., Runtime]) 
 
 def test_working_memories_of_other_sessions_stay_out(make_runtime: Callable[..., Runtime]) -> None:
     runtime = make_runtime()
-    add(runtime, [{"content": "scratch: retry the flaky deploy step", "session_id": "s1"},
-                  {"content": "scratch: deploy notes for the other task", "session_id": "s2"}])
+    add(
+        runtime,
+        [
+            {"content": "scratch: retry the flaky deploy step", "session_id": "s1"},
+            {"content": "scratch: deploy notes for the other task", "session_id": "s2"},
+        ],
+    )
     result = inject(runtime, "deploy scratch notes", session_id="s1")
     assert "retry the flaky deploy" in result.block and "other task" not in result.block
     assert "### Working (this session)" in result.block
@@ -211,7 +267,9 @@ def test_legacy_path_recent_memories_and_entities_no_cache(make_runtime: Callabl
 
 
 @pytest.mark.parametrize("embedder", ["slow:400", "failing"])
-def test_slow_or_failing_model_degrades_to_full_text(make_runtime: Callable[..., Runtime], embedder: str) -> None:
+def test_slow_or_failing_model_degrades_to_full_text(
+    make_runtime: Callable[..., Runtime], embedder: str
+) -> None:
     runtime = make_runtime(embedder=embedder, rag_timeout_ms=50.0)
     add(runtime, [{"content": c, "tier": t, "importance": i} for c, t, i in FACTS], wait=False)
     before = sum(RAG_TIMEOUTS.labels(reason=r)._value.get() for r in ("timeout", "error", "busy"))
@@ -231,8 +289,12 @@ def test_another_agents_private_memory_never_injected(make_runtime: Callable[...
     runtime = make_runtime()
     (secret,) = add(runtime, [{"content": "The postgres admin password rotates on Mondays."}], agent="other")
     facts(runtime)
-    for flags in (ON, InjectionFlags(enhanced=True, sharing=True), InjectionFlags(enhanced=False),
-                  InjectionFlags(enhanced=False, sharing=True)):
+    for flags in (
+        ON,
+        InjectionFlags(enhanced=True, sharing=True),
+        InjectionFlags(enhanced=False),
+        InjectionFlags(enhanced=False, sharing=True),
+    ):
         result = inject(runtime, "postgres admin password", flags=flags)
         assert secret not in [m["id"] for m in result.manifest["memories"]]
         assert "password" not in result.block
@@ -243,17 +305,25 @@ def test_a_memory_shared_with_the_caller_is_injected(make_runtime: Callable[...,
     (shared,) = add(runtime, [{"content": "The postgres replica lives in zone b."}], agent="other")
     runtime.sharing.share(shared, agent_id="other", namespace=NS, grantees=["a1"])
     sharing = InjectionFlags(enhanced=True, sharing=True)
-    assert shared in [m["id"] for m in inject(runtime, "postgres replica zone", flags=sharing).manifest["memories"]]
+    assert shared in [
+        m["id"] for m in inject(runtime, "postgres replica zone", flags=sharing).manifest["memories"]
+    ]
     assert shared not in [m["id"] for m in inject(runtime, "postgres replica zone").manifest["memories"]]
 
 
 @pytest.mark.parametrize(
     ("kwargs", "field"),
-    [({"token_budget": 0}, "token_budget"), ({"token_budget": 32001}, "token_budget"),
-     ({"token_budget": True}, "token_budget"), ({"format": "html"}, "format"), ({"query": "  "}, "query")],
+    [
+        ({"token_budget": 0}, "token_budget"),
+        ({"token_budget": 32001}, "token_budget"),
+        ({"token_budget": True}, "token_budget"),
+        ({"format": "html"}, "format"),
+        ({"query": "  "}, "query"),
+    ],
 )
-def test_bad_input_is_refused_and_changes_nothing(make_runtime: Callable[..., Runtime], kwargs: dict[str, Any],
-                                                 field: str) -> None:
+def test_bad_input_is_refused_and_changes_nothing(
+    make_runtime: Callable[..., Runtime], kwargs: dict[str, Any], field: str
+) -> None:
     runtime = make_runtime()
     facts(runtime)
     args = {"query": "deploy", **kwargs}
@@ -261,8 +331,12 @@ def test_bad_input_is_refused_and_changes_nothing(make_runtime: Callable[..., Ru
         runtime.injector.inject(agent_id="a1", namespace=NS, flags=ON, **args)
     runtime.injector.flush()
     assert runtime.injector.cache.stats()["entries"] == 0
-    assert all(m.access_count == 0 for m in runtime.memories.list(
-        namespace=NS, agent_id="a1", sharing_enabled=False, tiers_enabled=True).items)
+    assert all(
+        m.access_count == 0
+        for m in runtime.memories.list(
+            namespace=NS, agent_id="a1", sharing_enabled=False, tiers_enabled=True
+        ).items
+    )
 
 
 def test_cache_entry_ends_when_a_memory_in_it_expires(make_runtime: Callable[..., Runtime]) -> None:
@@ -273,16 +347,19 @@ def test_cache_entry_ends_when_a_memory_in_it_expires(make_runtime: Callable[...
     add(runtime, [{"content": "The postgres maintenance window is tonight.", "expires_at": soon}])
     inject(runtime, "postgres maintenance window")
     cache = runtime.injector.cache
-    (deadline, _), = cache._entries.values()
+    ((deadline, _),) = cache._entries.values()
     assert deadline - cache._clock() <= 3.0
 
 
-def test_config_file_injection_section_is_read_strictly(make_runtime: Callable[..., Runtime], tmp_path: Path) -> None:
+def test_config_file_injection_section_is_read_strictly(
+    make_runtime: Callable[..., Runtime], tmp_path: Path
+) -> None:
     from memory_system.core.config import ConfigError
 
     config = tmp_path / "config.json"
-    config.write_text(json.dumps({"injection": {"half_life_days": 7, "cache_ttl_s": 5,
-                                                "tier_weights": {"working": 1.5}}}))
+    config.write_text(
+        json.dumps({"injection": {"half_life_days": 7, "cache_ttl_s": 5, "tier_weights": {"working": 1.5}}})
+    )
     runtime = make_runtime(config_path=config)
     assert runtime.injector.config.half_life_days == 7
     assert runtime.injector.config.tier_weights["working"] == 1.5
@@ -325,7 +402,8 @@ def test_cache_key_read_once_serves_lookup_and_inject(make_runtime: Callable[...
 
 
 def test_when_retrieval_itself_fails_injection_answers_from_recency(
-    make_runtime: Callable[..., Runtime], monkeypatch: pytest.MonkeyPatch,
+    make_runtime: Callable[..., Runtime],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from memory_system.memory.retrieval import text_index
 

@@ -42,8 +42,10 @@ def test_importance_zero_halves_rather_than_hides() -> None:
 
 
 def test_tiers_off_weights_every_tier_alike() -> None:
-    flat = [score(relevance=1, tier=t, age=0, importance=0.5, config=CFG, tiers_enabled=False)
-            for t in ("long_term", "short_term", "working")]
+    flat = [
+        score(relevance=1, tier=t, age=0, importance=0.5, config=CFG, tiers_enabled=False)
+        for t in ("long_term", "short_term", "working")
+    ]
     assert len(set(flat)) == 1
     assert set(CFG.flat().tier_weights.values()) == {1.0}
 

@@ -24,11 +24,11 @@ def test_empty_text_is_zero_tokens() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("hello world", 3),            # 2 pieces -> ceil(8/3) = 3; 11 chars -> 3
-        ("a" * 40, 10),                # 40 chars / 4 = 10; 7 letter chunks -> ceil(28/3) = 10
-        ("{\"a\":1}", 10),             # 7 pieces: punctuation counts one piece each
-        ("漢字漢字", 6),                  # each non-ASCII character is a piece: ceil(16/3)
-        ("2024-05-01", 8),            # digits in chunks of 3 and the dashes: 6 pieces -> 8
+        ("hello world", 3),  # 2 pieces -> ceil(8/3) = 3; 11 chars -> 3
+        ("a" * 40, 10),  # 40 chars / 4 = 10; 7 letter chunks -> ceil(28/3) = 10
+        ('{"a":1}', 10),  # 7 pieces: punctuation counts one piece each
+        ("漢字漢字", 6),  # each non-ASCII character is a piece: ceil(16/3)
+        ("2024-05-01", 8),  # digits in chunks of 3 and the dashes: 6 pieces -> 8
     ],
 )
 def test_documented_examples(text: str, expected: int) -> None:

@@ -45,7 +45,9 @@ def create(service: MemoryService, content: str, agent: str = "a1", **fields: An
 
 def test_create_fills_defaults_and_returns_metadata_as_given(service: MemoryService, db: Database) -> None:
     metadata = {"turn": "D1:3", "nested": {"z": [1, 2.5, None], "a": True}}
-    result = create(service, "The deploy runs on Fridays", metadata=metadata, occurred_at="2023-05-08T13:56:00+02:00")
+    result = create(
+        service, "The deploy runs on Fridays", metadata=metadata, occurred_at="2023-05-08T13:56:00+02:00"
+    )
     memory = result.memory
     assert result.reinforced is False
     assert memory.metadata == metadata and list(memory.metadata["nested"]) == ["z", "a"]
@@ -78,8 +80,9 @@ def test_create_rejects_bad_input_and_writes_nothing(service: MemoryService, db:
     assert scope_version(db.reader(), NS) == 0
 
 
-def test_near_identical_content_reinforces_instead_of_copying(service: MemoryService, db: Database,
-                                                               events: MemoryEvents) -> None:
+def test_near_identical_content_reinforces_instead_of_copying(
+    service: MemoryService, db: Database, events: MemoryEvents
+) -> None:
     seen = Recorder(events)
     first = create(service, "User prefers tabs over spaces.", importance=0.4)
     again = create(service, "  user PREFERS tabs   over spaces ", importance=0.9)
@@ -93,20 +96,32 @@ def test_near_identical_content_reinforces_instead_of_copying(service: MemorySer
     assert seen.written == [[first.memory.id]]  # content never changed after the first write
     # Other agent, other namespace, or different meaning: separate memories.
     assert create(service, "User prefers tabs over spaces.", agent="a2").reinforced is False
-    assert service.create(namespace="other", agent_id="a1",
-                          item={"content": "User prefers tabs over spaces."}).reinforced is False
+    assert (
+        service.create(
+            namespace="other", agent_id="a1", item={"content": "User prefers tabs over spaces."}
+        ).reinforced
+        is False
+    )
     assert create(service, "User prefers spaces over tabs.").reinforced is False
     assert create(service, "Use C++").memory.id != create(service, "Use C").memory.id
     assert count(db) == 6
 
 
-def test_batch_writes_all_with_in_batch_and_stored_duplicates(service: MemoryService, db: Database,
-                                                              events: MemoryEvents) -> None:
+def test_batch_writes_all_with_in_batch_and_stored_duplicates(
+    service: MemoryService, db: Database, events: MemoryEvents
+) -> None:
     seen = Recorder(events)
     existing = create(service, "already here")
     items: list[dict[str, Any]] = [
-        {"content": f"fact {i}", "kind": "fact", "metadata": {"i": i, "f": 0.1 * i}, "user_id": "u",
-         "session_id": "s" if i % 2 else None, "occurred_at": "2020-02-29T23:59:59.5+05:30", "importance": 0.3}
+        {
+            "content": f"fact {i}",
+            "kind": "fact",
+            "metadata": {"i": i, "f": 0.1 * i},
+            "user_id": "u",
+            "session_id": "s" if i % 2 else None,
+            "occurred_at": "2020-02-29T23:59:59.5+05:30",
+            "importance": 0.3,
+        }
         for i in range(5)
     ]
     items += [{"content": "Fact 2."}, {"content": "already here"}]
@@ -121,8 +136,9 @@ def test_batch_writes_all_with_in_batch_and_stored_duplicates(service: MemorySer
         stored = service.get(result.memory.id, namespace=NS, agent_id="a1", sharing_enabled=False)
         if result.memory.id != results[2].memory.id:
             assert result.memory == stored
-    assert results[5].memory == service.get(results[2].memory.id, namespace=NS, agent_id="a1",
-                                            sharing_enabled=False)
+    assert results[5].memory == service.get(
+        results[2].memory.id, namespace=NS, agent_id="a1", sharing_enabled=False
+    )
 
 
 def test_batch_is_all_or_nothing_and_names_the_bad_item(service: MemoryService, db: Database) -> None:
@@ -137,34 +153,56 @@ def test_batch_is_all_or_nothing_and_names_the_bad_item(service: MemoryService, 
 
 def test_batch_limit(service: MemoryService, db: Database) -> None:
     with pytest.raises(MemoryValidationError, match=f"limit is {MAX_BATCH}"):
-        service.create_batch(namespace=NS, agent_id="a1", items=[{"content": f"m{i}"} for i in range(MAX_BATCH + 1)])
+        service.create_batch(
+            namespace=NS, agent_id="a1", items=[{"content": f"m{i}"} for i in range(MAX_BATCH + 1)]
+        )
     with pytest.raises(MemoryValidationError, match="at least one"):
         service.create_batch(namespace=NS, agent_id="a1", items=[])
     assert count(db) == 0
-    done = service.create_batch(namespace=NS, agent_id="a1", items=[{"content": f"m{i}"} for i in range(MAX_BATCH)])
+    done = service.create_batch(
+        namespace=NS, agent_id="a1", items=[{"content": f"m{i}"} for i in range(MAX_BATCH)]
+    )
     assert len(done) == MAX_BATCH and count(db) == MAX_BATCH
 
 
 def test_list_pages_newest_first_with_filters(service: MemoryService) -> None:
-    service.create_batch(namespace=NS, agent_id="a1", items=[
-        {"content": f"note {i}", "kind": "fact" if i % 2 else "note", "user_id": "u1" if i < 4 else None}
-        for i in range(9)
-    ])
+    service.create_batch(
+        namespace=NS,
+        agent_id="a1",
+        items=[
+            {"content": f"note {i}", "kind": "fact" if i % 2 else "note", "user_id": "u1" if i < 4 else None}
+            for i in range(9)
+        ],
+    )
     seen: list[int] = []
     cursor = None
     for _ in range(10):
-        page = service.list(namespace=NS, agent_id="a1", sharing_enabled=False, tiers_enabled=True,
-                            cursor=cursor, limit=4)
+        page = service.list(
+            namespace=NS, agent_id="a1", sharing_enabled=False, tiers_enabled=True, cursor=cursor, limit=4
+        )
         seen.extend(m.id for m in page.items)
         cursor = page.next_cursor
         if cursor is None:
             break
     assert seen == sorted(seen, reverse=True) and len(seen) == len(set(seen)) == 9
-    facts = service.list(namespace=NS, agent_id="a1", sharing_enabled=False, tiers_enabled=True,
-                         filters=MemoryFilter(kind="fact", user_id="u1"))
+    facts = service.list(
+        namespace=NS,
+        agent_id="a1",
+        sharing_enabled=False,
+        tiers_enabled=True,
+        filters=MemoryFilter(kind="fact", user_id="u1"),
+    )
     assert sorted(m.content for m in facts.items) == ["note 1", "note 3"]
-    assert service.list(namespace=NS, agent_id="a1", sharing_enabled=False, tiers_enabled=True,
-                        filters=MemoryFilter(created_after="2999-01-01")).items == []
+    assert (
+        service.list(
+            namespace=NS,
+            agent_id="a1",
+            sharing_enabled=False,
+            tiers_enabled=True,
+            filters=MemoryFilter(created_after="2999-01-01"),
+        ).items
+        == []
+    )
     with pytest.raises(MemoryValidationError, match="cursor"):
         service.list(namespace=NS, agent_id="a1", sharing_enabled=False, tiers_enabled=True, cursor="abc")
     with pytest.raises(MemoryValidationError, match="limit"):
@@ -174,10 +212,20 @@ def test_list_pages_newest_first_with_filters(service: MemoryService) -> None:
 def test_tier_filter_applies_only_with_tiers_on(service: MemoryService) -> None:
     create(service, "working one", session_id="s1")
     create(service, "short one")
-    on = service.list(namespace=NS, agent_id="a1", sharing_enabled=False, tiers_enabled=True,
-                      filters=MemoryFilter(tier="working"))
-    off = service.list(namespace=NS, agent_id="a1", sharing_enabled=False, tiers_enabled=False,
-                       filters=MemoryFilter(tier="working"))
+    on = service.list(
+        namespace=NS,
+        agent_id="a1",
+        sharing_enabled=False,
+        tiers_enabled=True,
+        filters=MemoryFilter(tier="working"),
+    )
+    off = service.list(
+        namespace=NS,
+        agent_id="a1",
+        sharing_enabled=False,
+        tiers_enabled=False,
+        filters=MemoryFilter(tier="working"),
+    )
     assert [m.content for m in on.items] == ["working one"]
     assert sorted(m.content for m in off.items) == ["short one", "working one"]
     assert off.tiers_enabled is False
@@ -210,21 +258,33 @@ def test_namespace_visible_memory_is_readable_but_only_the_owner_changes_it(serv
         service.delete(public.id, namespace=NS, agent_id="a2", sharing_enabled=True)
 
 
-def test_update_changes_fields_and_reindexes_content(service: MemoryService, db: Database,
-                                                     events: MemoryEvents) -> None:
+def test_update_changes_fields_and_reindexes_content(
+    service: MemoryService, db: Database, events: MemoryEvents
+) -> None:
     memory = create(service, "the cat sat").memory
     seen = Recorder(events)
     version = scope_version(db.reader(), NS)
-    updated = service.update(memory.id, {"content": "the dog ran", "importance": 0.8, "metadata": {"k": 1},
-                                         "expires_at": "2999-01-01T00:00:00Z"},
-                             namespace=NS, agent_id="a1", sharing_enabled=False)
+    updated = service.update(
+        memory.id,
+        {
+            "content": "the dog ran",
+            "importance": 0.8,
+            "metadata": {"k": 1},
+            "expires_at": "2999-01-01T00:00:00Z",
+        },
+        namespace=NS,
+        agent_id="a1",
+        sharing_enabled=False,
+    )
     assert (updated.content, updated.importance, updated.metadata) == ("the dog ran", 0.8, {"k": 1})
     assert updated.expires_at == "2999-01-01T00:00:00.000Z" and updated.updated_at >= memory.updated_at
     assert seen.written == [[memory.id]]
     assert scope_version(db.reader(), NS) == version + 1
     fts = "SELECT count(*) FROM memories_fts WHERE memories_fts MATCH ?"
     assert count(db, fts, "dog") == 1 and count(db, fts, "cat") == 0
-    cleared = service.update(memory.id, {"expires_at": None}, namespace=NS, agent_id="a1", sharing_enabled=False)
+    cleared = service.update(
+        memory.id, {"expires_at": None}, namespace=NS, agent_id="a1", sharing_enabled=False
+    )
     assert cleared.expires_at is None
 
 
@@ -235,20 +295,28 @@ def test_update_refuses_bad_changes_and_near_duplicates(service: MemoryService) 
     with pytest.raises(MemoryConflict) as info:
         service.update(one.id, {"content": "Second."}, **kwargs)
     assert info.value.existing_id != one.id
-    for patch, field in (({"id": 5}, "id"), ({"importance": "high"}, "importance"), ({}, "body"),
-                         ({"tier": "working"}, "tier")):
+    for patch, field in (
+        ({"id": 5}, "id"),
+        ({"importance": "high"}, "importance"),
+        ({}, "body"),
+        ({"tier": "working"}, "tier"),
+    ):
         with pytest.raises(MemoryValidationError) as bad:
             service.update(one.id, patch, **kwargs)
         assert bad.value.field == field
     assert service.get(one.id, **kwargs) == one
 
 
-def test_delete_removes_row_fts_and_embedding(service: MemoryService, db: Database, events: MemoryEvents) -> None:
+def test_delete_removes_row_fts_and_embedding(
+    service: MemoryService, db: Database, events: MemoryEvents
+) -> None:
     seen = Recorder(events)
     memory = create(service, "ephemeral zebra fact").memory
     with db.write() as conn:
-        conn.execute("INSERT INTO memory_embeddings (memory_id, namespace, model, dim, vector) VALUES (?, ?, 'm', 1, x'00')",
-                     (memory.id, NS))
+        conn.execute(
+            "INSERT INTO memory_embeddings (memory_id, namespace, model, dim, vector) VALUES (?, ?, 'm', 1, x'00')",
+            (memory.id, NS),
+        )
     service.delete(memory.id, namespace=NS, agent_id="a1", sharing_enabled=False)
     assert count(db, "SELECT count(*) FROM memories WHERE id = ?", memory.id) == 0
     assert count(db, "SELECT count(*) FROM memories_fts WHERE memories_fts MATCH 'zebra'") == 0

@@ -22,7 +22,9 @@ from memory_system.store.connection import Database, open_connection
 def make(migrated_db: Path, minilm: Any) -> Iterator[Callable[..., tuple[MemoryService, Retrieval]]]:
     opened: list[tuple[Database, Retrieval]] = []
 
-    def build(embedder: Any = None, start: bool = True, poll_s: float = 2.0) -> tuple[MemoryService, Retrieval]:
+    def build(
+        embedder: Any = None, start: bool = True, poll_s: float = 2.0
+    ) -> tuple[MemoryService, Retrieval]:
         db = Database(migrated_db)
         events = MemoryEvents()
         retrieval = Retrieval(db, embedder or minilm, start_worker=start, poll_s=poll_s)
@@ -41,17 +43,23 @@ def make(migrated_db: Path, minilm: Any) -> Iterator[Callable[..., tuple[MemoryS
 def stored(path: Path) -> dict[int, tuple[str, int, bytes]]:
     conn = open_connection(path, create=False)
     try:
-        return {r[0]: (r[1], r[2], r[3]) for r in conn.execute(
-            "SELECT memory_id, model, dim, vector FROM memory_embeddings")}
+        return {
+            r[0]: (r[1], r[2], r[3])
+            for r in conn.execute("SELECT memory_id, model, dim, vector FROM memory_embeddings")
+        }
     finally:
         conn.close()
 
 
-def test_written_memories_get_vectors_in_the_background(make: Callable[..., Any], migrated_db: Path,
-                                                         minilm: Any) -> None:
+def test_written_memories_get_vectors_in_the_background(
+    make: Callable[..., Any], migrated_db: Path, minilm: Any
+) -> None:
     memories, retrieval = make()
-    results = memories.create_batch(namespace="p", agent_id="a", items=[
-        {"content": f"fact number {i} about the deploy pipeline"} for i in range(70)])  # two batches
+    results = memories.create_batch(
+        namespace="p",
+        agent_id="a",
+        items=[{"content": f"fact number {i} about the deploy pipeline"} for i in range(70)],
+    )  # two batches
     assert retrieval.worker.wait_idle(60)
     vectors = stored(migrated_db)
     assert set(vectors) == {r.memory.id for r in results}
@@ -62,7 +70,9 @@ def test_written_memories_get_vectors_in_the_background(make: Callable[..., Any]
     assert not retrieval.worker.stale()
 
 
-def test_memories_written_by_another_process_are_picked_up(make: Callable[..., Any], migrated_db: Path) -> None:
+def test_memories_written_by_another_process_are_picked_up(
+    make: Callable[..., Any], migrated_db: Path
+) -> None:
     make(poll_s=0.1)
     other = MemoryService(Database(migrated_db), MemoryEvents())  # no listener: like another process
     written = other.create(namespace="p", agent_id="a", item={"content": "written elsewhere"})
@@ -75,8 +85,12 @@ def test_memories_written_by_another_process_are_picked_up(make: Callable[..., A
 
 def test_backfill_embeds_only_what_is_missing(make: Callable[..., Any], migrated_db: Path) -> None:
     memories, retrieval = make(start=False)
-    ids = [r.memory.id for r in memories.create_batch(
-        namespace="p", agent_id="a", items=[{"content": f"note {i}"} for i in range(5)])]
+    ids = [
+        r.memory.id
+        for r in memories.create_batch(
+            namespace="p", agent_id="a", items=[{"content": f"note {i}"} for i in range(5)]
+        )
+    ]
     assert stored(migrated_db) == {}
     progress: list[tuple[int, int]] = []
     assert retrieval.worker.backfill(lambda done, total: progress.append((done, total))) == 5
@@ -84,11 +98,21 @@ def test_backfill_embeds_only_what_is_missing(make: Callable[..., Any], migrated
     assert retrieval.worker.backfill() == 0
 
 
-def test_reembed_is_online_and_clears_staleness(make: Callable[..., Any], migrated_db: Path, minilm: Any) -> None:
+def test_reembed_is_online_and_clears_staleness(
+    make: Callable[..., Any], migrated_db: Path, minilm: Any
+) -> None:
     memories, retrieval = make(start=False)
-    ids = [r.memory.id for r in memories.create_batch(namespace="p", agent_id="a", items=[
-        {"content": "The billing service stores invoices in PostgreSQL."},
-        {"content": "Alice takes her coffee black."}])]
+    ids = [
+        r.memory.id
+        for r in memories.create_batch(
+            namespace="p",
+            agent_id="a",
+            items=[
+                {"content": "The billing service stores invoices in PostgreSQL."},
+                {"content": "Alice takes her coffee black."},
+            ],
+        )
+    ]
     retrieval.worker.backfill()
     # As if these vectors came from an older model: same layout, another name.
     with retrieval.db.write() as conn:
@@ -103,8 +127,11 @@ def test_reembed_is_online_and_clears_staleness(make: Callable[..., Any], migrat
 
     def during(done: int, total: int) -> None:
         seen.append(stored(migrated_db))
-        found.append(retrieval.search(agent_id="a", namespace="p", query="invoices database", k=1,
-                                      time_budget_ms=5000).hits[0].memory.content)
+        found.append(
+            retrieval.search(agent_id="a", namespace="p", query="invoices database", k=1, time_budget_ms=5000)
+            .hits[0]
+            .memory.content
+        )
 
     assert retrieval.worker.reembed(during) == 2
     assert all(model == "old-model" for model, _, _ in seen[0].values())  # untouched until the swap
@@ -117,7 +144,9 @@ def test_reembed_is_online_and_clears_staleness(make: Callable[..., Any], migrat
     conn.close()
 
 
-def test_a_failing_model_is_reported_and_retried_not_lost(make: Callable[..., Any], migrated_db: Path) -> None:
+def test_a_failing_model_is_reported_and_retried_not_lost(
+    make: Callable[..., Any], migrated_db: Path
+) -> None:
     from memory_system.memory.retrieval.embeddings import FailingEmbedder
 
     memories, retrieval = make(embedder=FailingEmbedder(), poll_s=0.05)

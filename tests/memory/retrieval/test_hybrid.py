@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from memory_system.memory.retrieval.filters import SearchFilters
-from memory_system.memory.records.models import MemoryValidationError
 from memory_system.core import metrics
-from memory_system.runtime import Runtime
 from memory_system.core.settings import Settings
+from memory_system.memory.records.models import MemoryValidationError
+from memory_system.memory.retrieval.filters import SearchFilters
+from memory_system.runtime import Runtime
 from memory_system.store.connection import open_connection
 
 FACTS = [
@@ -77,8 +77,9 @@ def test_fusion_rewards_agreement_between_sources(make_runtime: Callable[..., Ru
     assert [h.score for h in result.hits] == sorted((h.score for h in result.hits), reverse=True)
 
 
-def test_delete_means_gone_from_full_text_and_the_vector_index(make_runtime: Callable[..., Runtime],
-                                                              migrated_db: Path) -> None:
+def test_delete_means_gone_from_full_text_and_the_vector_index(
+    make_runtime: Callable[..., Runtime], migrated_db: Path
+) -> None:
     runtime = make_runtime()
     ids = write(runtime, [{"content": c} for c in FACTS])
     embedded(runtime)
@@ -87,33 +88,53 @@ def test_delete_means_gone_from_full_text_and_the_vector_index(make_runtime: Cal
     runtime.memories.delete(ids[3], namespace="p", agent_id="a", sharing_enabled=False)
     assert not runtime.retrieval.index.contains(ids[3])
     for sources in (["fulltext"], ["dense"], None):
-        assert ids[3] not in [h.memory.id for h in search(runtime, "bananas potassium fruit", sources=sources).hits]
+        assert ids[3] not in [
+            h.memory.id for h in search(runtime, "bananas potassium fruit", sources=sources).hits
+        ]
     conn = open_connection(migrated_db, create=False)
-    assert conn.execute("SELECT count(*) FROM memories_fts WHERE memories_fts MATCH 'bananas'").fetchone()[0] == 0
-    assert conn.execute("SELECT count(*) FROM memory_embeddings WHERE memory_id = ?", (ids[3],)).fetchone()[0] == 0
+    assert (
+        conn.execute("SELECT count(*) FROM memories_fts WHERE memories_fts MATCH 'bananas'").fetchone()[0]
+        == 0
+    )
+    assert (
+        conn.execute("SELECT count(*) FROM memory_embeddings WHERE memory_id = ?", (ids[3],)).fetchone()[0]
+        == 0
+    )
     conn.close()
 
 
 def test_never_past_visibility_by_either_source(make_runtime: Callable[..., Runtime]) -> None:
     runtime = make_runtime()
     mine = write(runtime, [{"content": "My private note about the database migration plan."}], agent="a")
-    theirs = write(runtime, [{"content": "Bob's private note about the database migration."},
-                             {"content": "Team-wide note: the database migration is on Friday.",
-                              "visibility": "namespace"}], agent="b")
+    theirs = write(
+        runtime,
+        [
+            {"content": "Bob's private note about the database migration."},
+            {"content": "Team-wide note: the database migration is on Friday.", "visibility": "namespace"},
+        ],
+        agent="b",
+    )
     write(runtime, [{"content": "Another project's database migration."}], agent="a", ns="other")
     embedded(runtime)
     for sources in (["fulltext"], ["dense"], None):
         off = {h.memory.id for h in search(runtime, "database migration", sources=sources).hits}
         assert off == set(mine)
-        on = {h.memory.id for h in search(runtime, "database migration", sources=sources,
-                                          sharing_enabled=True).hits}
+        on = {
+            h.memory.id
+            for h in search(runtime, "database migration", sources=sources, sharing_enabled=True).hits
+        }
         assert on == set(mine) | {theirs[1]}
 
 
-def test_a_small_scope_in_a_crowded_namespace_still_finds_its_nearest(make_runtime: Callable[..., Runtime]) -> None:
+def test_a_small_scope_in_a_crowded_namespace_still_finds_its_nearest(
+    make_runtime: Callable[..., Runtime],
+) -> None:
     runtime = make_runtime()
-    write(runtime, [{"content": f"Ticket {i}: the login page times out for customer {i}"} for i in range(300)],
-          agent="crowd")
+    write(
+        runtime,
+        [{"content": f"Ticket {i}: the login page times out for customer {i}"} for i in range(300)],
+        agent="crowd",
+    )
     mine = write(runtime, [{"content": "I keep my spare house keys under the blue flower pot."}], agent="a")
     embedded(runtime)
     result = search(runtime, "where are the spare keys hidden?", sources=["dense"])
@@ -122,16 +143,30 @@ def test_a_small_scope_in_a_crowded_namespace_still_finds_its_nearest(make_runti
 
 def test_scope_filters(make_runtime: Callable[..., Runtime]) -> None:
     runtime = make_runtime()
-    ids = write(runtime, [
-        {"content": "Decided to use PostgreSQL for billing.", "kind": "decision", "session_id": "s1",
-         "tier": "long_term", "occurred_at": "2024-01-10T00:00:00Z"},
-        {"content": "PostgreSQL upgrade failed once.", "kind": "event", "user_id": "u1",
-         "occurred_at": "2024-03-10T00:00:00Z"},
-    ])
+    ids = write(
+        runtime,
+        [
+            {
+                "content": "Decided to use PostgreSQL for billing.",
+                "kind": "decision",
+                "session_id": "s1",
+                "tier": "long_term",
+                "occurred_at": "2024-01-10T00:00:00Z",
+            },
+            {
+                "content": "PostgreSQL upgrade failed once.",
+                "kind": "event",
+                "user_id": "u1",
+                "occurred_at": "2024-03-10T00:00:00Z",
+            },
+        ],
+    )
     embedded(runtime)
 
     def found(**filters: Any) -> list[int]:
-        return [h.memory.id for h in search(runtime, "PostgreSQL", filters=SearchFilters.from_dict(filters)).hits]
+        return [
+            h.memory.id for h in search(runtime, "PostgreSQL", filters=SearchFilters.from_dict(filters)).hits
+        ]
 
     assert found(kind="decision") == [ids[0]]
     assert found(session_id="s1") == [ids[0]]
@@ -144,12 +179,16 @@ def test_scope_filters(make_runtime: Callable[..., Runtime]) -> None:
 
 
 @pytest.mark.parametrize("embedder", ["failing", "slow:400"])
-def test_slow_or_failing_model_degrades_to_full_text(make_runtime: Callable[..., Runtime], embedder: str) -> None:
+def test_slow_or_failing_model_degrades_to_full_text(
+    make_runtime: Callable[..., Runtime], embedder: str
+) -> None:
     runtime = make_runtime(embedder=embedder)
     ids = write(runtime, [{"content": c} for c in FACTS])
     reason = "error" if embedder == "failing" else "timeout"
     before = metrics.RAG_TIMEOUTS.labels(reason=reason)._value.get()
-    result = runtime.retrieval.search(agent_id="a", namespace="p", query="invoices PostgreSQL", time_budget_ms=50)
+    result = runtime.retrieval.search(
+        agent_id="a", namespace="p", query="invoices PostgreSQL", time_budget_ms=50
+    )
     assert result.mode == "degraded" and result.reason and result.sources == ("fulltext",)
     assert result.hits[0].memory.id == ids[2]
     assert metrics.RAG_TIMEOUTS.labels(reason=reason)._value.get() == before + 1
@@ -167,17 +206,24 @@ def test_without_a_model_it_says_full_text(make_runtime: Callable[..., Runtime])
 
 def test_user_text_never_becomes_query_syntax(make_runtime: Callable[..., Runtime]) -> None:
     runtime = make_runtime(embedder="none")
-    ids = write(runtime, [{"content": "NEAR the content column sits a quoted \"word\"."}])
+    ids = write(runtime, [{"content": 'NEAR the content column sits a quoted "word".'}])
     for query in ['"unbalanced', "content: NEAR(a b) OR *", "scope : ns00 AND NOT x", "^ - + ( ) { }"]:
         search(runtime, query)  # no FTS5 syntax error
     assert [h.memory.id for h in search(runtime, 'NEAR("word"').hits] == ids
 
 
-@pytest.mark.parametrize(("kwargs", "field"), [
-    ({"query": ""}, "query"), ({"query": "x", "k": 0}, "k"), ({"query": "x", "k": 101}, "k"),
-    ({"query": "x", "sources": ["bm25"]}, "sources"),
-])
-def test_bad_input_names_the_field(make_runtime: Callable[..., Runtime], kwargs: dict[str, Any], field: str) -> None:
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"query": ""}, "query"),
+        ({"query": "x", "k": 0}, "k"),
+        ({"query": "x", "k": 101}, "k"),
+        ({"query": "x", "sources": ["bm25"]}, "sources"),
+    ],
+)
+def test_bad_input_names_the_field(
+    make_runtime: Callable[..., Runtime], kwargs: dict[str, Any], field: str
+) -> None:
     runtime = make_runtime(embedder="none")
     with pytest.raises(MemoryValidationError) as err:
         runtime.retrieval.search(agent_id="a", namespace="p", **kwargs)

@@ -53,17 +53,25 @@ def int8_model(onnx_model: OnnxMiniLM) -> OnnxMiniLM:
     return OnnxMiniLM(gt_model.get_model_path(), cache_dir=onnx_model.onnx_path.parent, precision="int8")
 
 
-def test_int8_queries_stay_close_to_fp32_and_rank_the_same(onnx_model: OnnxMiniLM, int8_model: OnnxMiniLM) -> None:
+def test_int8_queries_stay_close_to_fp32_and_rank_the_same(
+    onnx_model: OnnxMiniLM, int8_model: OnnxMiniLM
+) -> None:
     assert int8_model.onnx_path != onnx_model.onnx_path and int8_model.onnx_path.name.endswith("-int8.onnx")
     assert int8_model.onnx_path.stat().st_size < onnx_model.onnx_path.stat().st_size / 2
     cosines = (int8_model.encode(TEXTS) * onnx_model.encode(TEXTS)).sum(axis=1)
     assert cosines.min() > 0.98, cosines
-    documents = onnx_model.encode([  # stored vectors stay fp32
-        "Caroline went to an LGBTQ support group meeting.",
-        "Melanie painted a sunrise over the lake.",
-        "The deploy failed because of a stale migration lock.",
-    ])
-    queries = ["When did Caroline go to the support group?", "What did Melanie paint?", "Why did the deploy fail?"]
+    documents = onnx_model.encode(
+        [  # stored vectors stay fp32
+            "Caroline went to an LGBTQ support group meeting.",
+            "Melanie painted a sunrise over the lake.",
+            "The deploy failed because of a stale migration lock.",
+        ]
+    )
+    queries = [
+        "When did Caroline go to the support group?",
+        "What did Melanie paint?",
+        "Why did the deploy fail?",
+    ]
     best = (int8_model.encode(queries) @ documents.T).argmax(axis=1)
     assert best.tolist() == [0, 1, 2]
 

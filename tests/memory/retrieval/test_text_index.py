@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from memory_system.core.settings import Settings
 from memory_system.memory.retrieval import text_index
 from memory_system.memory.retrieval.text_index import TextIndex, tokens
 from memory_system.runtime import Runtime
-from memory_system.core.settings import Settings
 from memory_system.store import search as fts
 from memory_system.store._sqlite import sqlite3
 from memory_system.store.scope import Filters, Visibility
@@ -62,8 +62,13 @@ def runtime(migrated_db: Path) -> Iterator[Runtime]:
     made.close()
 
 
-def write(runtime: Runtime, texts: list[str], ns: str = "p", agent: str = "a",
-          metadata: dict[str, Any] | None = None) -> list[int]:
+def write(
+    runtime: Runtime,
+    texts: list[str],
+    ns: str = "p",
+    agent: str = "a",
+    metadata: dict[str, Any] | None = None,
+) -> list[int]:
     items = [{"content": t, **({"metadata": metadata} if metadata else {})} for t in texts]
     return [r.memory.id for r in runtime.memories.create_batch(namespace=ns, agent_id=agent, items=items)]
 
@@ -83,8 +88,17 @@ def fts5_ranked(runtime: Runtime, query: str, ns: str = "p", n: int = 10) -> lis
     return [(int(r[0]), float(r[1])) for r in rows]
 
 
-@pytest.mark.parametrize("query", ["deploy on friday", "billing invoices", "bananas potassium", "cafe creme",
-                                   "release digits names", "speaker Alice"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "deploy on friday",
+        "billing invoices",
+        "bananas potassium",
+        "cafe creme",
+        "release digits names",
+        "speaker Alice",
+    ],
+)
 def test_scores_equal_fts5_bm25_in_a_one_namespace_database(runtime: Runtime, query: str) -> None:
     write(runtime, TEXTS[:4], metadata={"speaker": "Alice"})
     write(runtime, TEXTS[4:], metadata={"speaker": "Bob", "tags": "misc"})
@@ -101,13 +115,15 @@ def test_writes_are_searchable_at_once_and_deletes_gone(runtime: Runtime) -> Non
     (new,) = write(runtime, ["The quarterly roadmap moves the gateway to gRPC."])
     assert [i for i, _ in ranked(runtime, "roadmap gateway")] == [new]
 
-    runtime.memories.update(ids[6], {"content": "Oranges are orange."}, namespace="p", agent_id="a",
-                            sharing_enabled=False)
+    runtime.memories.update(
+        ids[6], {"content": "Oranges are orange."}, namespace="p", agent_id="a", sharing_enabled=False
+    )
     assert ids[6] not in [i for i, _ in ranked(runtime, "bananas")]
     assert [i for i, _ in ranked(runtime, "oranges")] == [ids[6]]
 
-    runtime.memories.update(ids[2], {"metadata": {"speaker": "Zebediah"}}, namespace="p", agent_id="a",
-                            sharing_enabled=False)
+    runtime.memories.update(
+        ids[2], {"metadata": {"speaker": "Zebediah"}}, namespace="p", agent_id="a", sharing_enabled=False
+    )
     assert [i for i, _ in ranked(runtime, "zebediah")] == [ids[2]]
 
     runtime.memories.delete(new, namespace="p", agent_id="a", sharing_enabled=False)
@@ -130,7 +146,8 @@ def test_a_small_namespace_loads_within_its_first_search(runtime: Runtime) -> No
 
 
 def test_a_large_namespace_answers_from_fts5_until_loaded_then_from_memory(
-    runtime: Runtime, monkeypatch: pytest.MonkeyPatch,
+    runtime: Runtime,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(text_index, "SMALL_NAMESPACE", 3)  # TEXTS is "large" now
     write(runtime, TEXTS)
@@ -158,7 +175,9 @@ def test_a_small_scope_in_a_crowded_namespace_still_gets_its_matches(runtime: Ru
     assert sorted(i for i, _ in found) == sorted(mine)
 
 
-def test_writes_and_deletes_during_a_load_are_not_lost(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_writes_and_deletes_during_a_load_are_not_lost(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(text_index, "SMALL_NAMESPACE", 0)  # load in the background
     ids = write(runtime, TEXTS)
     reader_started, release = threading.Event(), threading.Event()

@@ -36,7 +36,10 @@ def rng() -> np.random.Generator:
 def test_search_is_exact_and_per_namespace(rng: np.random.Generator) -> None:
     vectors = unit(rng, 3000)
     ids = list(range(1, 3001))
-    stored = {"a": list(zip(ids[:2000], vectors[:2000])), "b": list(zip(ids[2000:], vectors[2000:]))}
+    stored = {
+        "a": list(zip(ids[:2000], vectors[:2000], strict=False)),
+        "b": list(zip(ids[2000:], vectors[2000:], strict=False)),
+    }
     index = VectorIndex(DIM, lambda ns: ((i, to_blob(v)) for i, v in stored[ns]))
     query = unit(rng, 1)[0]
     got = [i for i, _ in index.search("a", query, 20)]
@@ -50,7 +53,7 @@ def test_search_is_exact_and_per_namespace(rng: np.random.Generator) -> None:
 def test_remove_means_gone_and_compaction_keeps_results_exact(rng: np.random.Generator) -> None:
     vectors = unit(rng, 4000)
     ids = list(range(1, 4001))
-    index = VectorIndex(DIM, lambda ns: ((i, to_blob(v)) for i, v in zip(ids, vectors)))
+    index = VectorIndex(DIM, lambda ns: ((i, to_blob(v)) for i, v in zip(ids, vectors, strict=False)))
     query = vectors[10]
     assert index.search("ns", query, 1)[0][0] == 11
     assert index.remove([11]) == 1
@@ -104,10 +107,11 @@ def clustered(rng: np.random.Generator, n: int, dim: int = DIM) -> np.ndarray:
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
-def graph_index(vectors: np.ndarray, ids: list[int] | None = None, cls: type[VectorIndex] = VectorIndex,
-                **kwargs: object) -> VectorIndex:
+def graph_index(
+    vectors: np.ndarray, ids: list[int] | None = None, cls: type[VectorIndex] = VectorIndex, **kwargs: object
+) -> VectorIndex:
     ids = ids or list(range(1, len(vectors) + 1))
-    rows = [(i, to_blob(v)) for i, v in zip(ids, vectors)]
+    rows = [(i, to_blob(v)) for i, v in zip(ids, vectors, strict=False)]
     kwargs.setdefault("hnsw_n_share", 1.0)  # small namespaces: let the graph answer any n
     return cls(vectors.shape[1], lambda ns: iter(rows), hnsw_min_vectors=GRAPH_AT, **kwargs)  # type: ignore[arg-type]
 
@@ -275,7 +279,7 @@ def test_concurrent_searches_and_writes(rng: np.random.Generator) -> None:
     thread.start()
     for step in range(30):
         ids = list(range(3000 + step * 10, 3010 + step * 10))
-        index.upsert("ns", ids, extra[step * 10:step * 10 + 10])
+        index.upsert("ns", ids, extra[step * 10 : step * 10 + 10])
         drop = list(range(1 + step * 20, 11 + step * 20))
         index.remove(drop)
         deleted.update(drop)
@@ -293,8 +297,15 @@ def test_concurrent_searches_and_writes(rng: np.random.Generator) -> None:
 @pytest.mark.skipif(not LOCOMO.exists(), reason="LoCoMo dev data (/work/shared/data/locomo) is absent")
 def test_graph_recall_on_real_minilm_vectors(minilm: object) -> None:
     data = json.loads(LOCOMO.read_text())
-    turns = list(dict.fromkeys(t["text"] for s in data for k, v in s["conversation"].items()
-                               if k.startswith("session_") and isinstance(v, list) for t in v))[:800]
+    turns = list(
+        dict.fromkeys(
+            t["text"]
+            for s in data
+            for k, v in s["conversation"].items()
+            if k.startswith("session_") and isinstance(v, list)
+            for t in v
+        )
+    )[:800]
     questions = list(dict.fromkeys(qa["question"] for s in data for qa in s["qa"]))[:60]
     vectors = minilm.encode(turns)  # type: ignore[attr-defined]
     queries = minilm.encode(questions)  # type: ignore[attr-defined]
@@ -302,7 +313,9 @@ def test_graph_recall_on_real_minilm_vectors(minilm: object) -> None:
     built(index)
     ids = list(range(1, len(turns) + 1))
     at_20 = [recall([i for i, _ in index.search("ns", q, 20)], brute(ids, vectors, q, 20)) for q in queries]
-    wide = [recall([i for i, _ in index.search("ns", q, 320)][:20], brute(ids, vectors, q, 20)) for q in queries]
+    wide = [
+        recall([i for i, _ in index.search("ns", q, 320)][:20], brute(ids, vectors, q, 20)) for q in queries
+    ]
     assert index.graph_searches == 2 * len(queries)
     for q in queries[:10]:
         for memory_id, score in index.search("ns", q, 20):

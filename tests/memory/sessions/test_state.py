@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from memory_system.memory.sessions.registry import SessionService
 from memory_system.memory.sessions.state import (
     InvalidState,
     SessionEnded,
@@ -15,7 +16,6 @@ from memory_system.memory.sessions.state import (
     StaleVersion,
     VersionRequired,
 )
-from memory_system.memory.sessions.registry import SessionService
 from memory_system.store.connection import Database
 
 NS = "proj"
@@ -32,21 +32,28 @@ def session_id(db: Database) -> str:
 
 
 def _row(db: Database, session_id: str) -> tuple[Any, ...] | None:
-    row = db.reader().execute(
-        "SELECT state, version, updated_at FROM session_state WHERE session_id = ?", (session_id,)
-    ).fetchone()
+    row = (
+        db.reader()
+        .execute("SELECT state, version, updated_at FROM session_state WHERE session_id = ?", (session_id,))
+        .fetchone()
+    )
     return tuple(row) if row else None
 
 
-def test_a_new_session_has_an_empty_document_at_version_zero(states: SessionStateService, session_id: str) -> None:
+def test_a_new_session_has_an_empty_document_at_version_zero(
+    states: SessionStateService, session_id: str
+) -> None:
     current = states.get(session_id, agent_id="alice", namespace=NS)
     assert (current.state, current.version) == ({}, 0)
 
 
-def test_each_write_with_the_current_version_advances_it(states: SessionStateService, session_id: str) -> None:
+def test_each_write_with_the_current_version_advances_it(
+    states: SessionStateService, session_id: str
+) -> None:
     first = states.put(session_id, agent_id="alice", namespace=NS, state={"step": 1}, version=0)
-    second = states.put(session_id, agent_id="alice", namespace=NS, state={"step": 2, "todo": ["x"]},
-                        version=first.version)
+    second = states.put(
+        session_id, agent_id="alice", namespace=NS, state={"step": 2, "todo": ["x"]}, version=first.version
+    )
     assert (first.version, second.version) == (1, 2)
     read = states.get(session_id, agent_id="alice", namespace=NS)
     assert (read.state, read.version) == ({"step": 2, "todo": ["x"]}, 2)
@@ -120,8 +127,13 @@ def test_only_the_sessions_agent_reads_or_writes_it(
     ],
 )
 def test_bad_input_names_the_field_and_changes_nothing(
-    db: Database, states: SessionStateService, session_id: str, state: Any, version: Any,
-    error: type[Exception], field: str,
+    db: Database,
+    states: SessionStateService,
+    session_id: str,
+    state: Any,
+    version: Any,
+    error: type[Exception],
+    field: str,
 ) -> None:
     with pytest.raises(error) as caught:
         states.put(session_id, agent_id="alice", namespace=NS, state=state, version=version)

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from memory_system.core.clock import utc_now
 from memory_system.memory.records.events import MemoryEvents
 from memory_system.memory.records.memories import MemoryService
 from memory_system.memory.records.models import MemoryNotFound
@@ -19,7 +20,6 @@ from memory_system.memory.sharing.grants import (
 )
 from memory_system.store.connection import Database
 from memory_system.store.scope_versions import scope_version
-from memory_system.core.clock import utc_now
 
 NS = "proj"
 
@@ -87,7 +87,9 @@ def test_namespace_share_reaches_every_agent_of_the_namespace_and_no_other(
     assert not seen_elsewhere
 
 
-def test_revoke_hides_it_again_and_leaves_other_grants(memories: MemoryService, sharing: SharingService) -> None:
+def test_revoke_hides_it_again_and_leaves_other_grants(
+    memories: MemoryService, sharing: SharingService
+) -> None:
     mid = _create(memories, "alice", "prefer tabs in Makefiles")
     sharing.share(mid, agent_id="alice", namespace=NS, grantees=["bob", "carol"])
     left = sharing.revoke(mid, agent_id="alice", namespace=NS, grantees=["bob"])
@@ -107,20 +109,28 @@ def test_revoking_the_namespace_of_a_memory_created_namespace_visible(
     assert not _sees(memories, "bob", mid)
     assert memories.get(mid, namespace=NS, agent_id="alice", sharing_enabled=True).visibility == "private"
     trail = sharing.list_events(agent_id="alice", namespace=NS, memory_id=mid)
-    assert [(e.action, e.agent_id, e.actor) for e in trail] == [("revoke", None, "alice"), ("grant", None, "alice")]
+    assert [(e.action, e.agent_id, e.actor) for e in trail] == [
+        ("revoke", None, "alice"),
+        ("grant", None, "alice"),
+    ]
 
 
 def test_namespace_visibility_set_by_any_write_path_is_in_the_trail(
     memories: MemoryService, sharing: SharingService
 ) -> None:
-    batch = memories.create_batch(namespace=NS, agent_id="alice", items=[
-        {"content": "batch item one", "visibility": "namespace"}, {"content": "batch item two"}])
+    batch = memories.create_batch(
+        namespace=NS,
+        agent_id="alice",
+        items=[{"content": "batch item one", "visibility": "namespace"}, {"content": "batch item two"}],
+    )
     one, two = (r.memory.id for r in batch)
     memories.update(two, {"visibility": "namespace"}, namespace=NS, agent_id="alice", sharing_enabled=True)
     memories.update(two, {"visibility": "private"}, namespace=NS, agent_id="alice", sharing_enabled=True)
     assert [e.action for e in sharing.list_events(agent_id="alice", namespace=NS, memory_id=one)] == ["grant"]
     assert [e.action for e in sharing.list_events(agent_id="alice", namespace=NS, memory_id=two)] == [
-        "revoke", "grant"]
+        "revoke",
+        "grant",
+    ]
 
 
 def test_a_namespace_share_with_expiry_bounds_a_memory_created_namespace_visible(
@@ -133,7 +143,10 @@ def test_a_namespace_share_with_expiry_bounds_a_memory_created_namespace_visible
     assert not _sees(memories, "bob", mid)
     trail = sharing.list_events(agent_id="alice", namespace=NS, memory_id=mid)
     assert [(e.action, e.expires_at is not None) for e in trail] == [
-        ("grant", True), ("revoke", False), ("grant", False)]
+        ("grant", True),
+        ("revoke", False),
+        ("grant", False),
+    ]
 
 
 def test_an_expired_grant_stops_counting_and_is_listed_inactive(
@@ -158,7 +171,9 @@ def test_a_repeated_grant_updates_the_expiry_instead_of_adding_a_row(
     assert [(g.agent_id, g.expires_at) for g in grants] == [("bob", None)]
     assert _rows(db, "SELECT COUNT(*) FROM memory_shares WHERE memory_id = ?", mid) == [(1,)]
     sharing.share(mid, agent_id="alice", namespace=NS, whole_namespace=True)
-    sharing.share(mid, agent_id="alice", namespace=NS, whole_namespace=True, expires_at="2099-01-01T00:00:00+02:00")
+    sharing.share(
+        mid, agent_id="alice", namespace=NS, whole_namespace=True, expires_at="2099-01-01T00:00:00+02:00"
+    )
     grants = sharing.list_shares(mid, agent_id="alice", namespace=NS)
     assert [(g.agent_id, g.expires_at) for g in grants] == [(None, "2098-12-31T22:00:00.000Z"), ("bob", None)]
 
@@ -234,8 +249,10 @@ def test_every_grant_and_revoke_is_in_the_audit_trail_and_outlives_the_memory(
     sharing.share(mid, agent_id="alice", namespace=NS, whole_namespace=True)
     sharing.revoke(mid, agent_id="alice", namespace=NS, grantees=["bob"])
     memories.delete(mid, namespace=NS, agent_id="alice", sharing_enabled=True)
-    trail = [(e.action, e.agent_id, e.actor, e.expires_at)
-             for e in sharing.list_events(agent_id="alice", namespace=NS, memory_id=mid)]
+    trail = [
+        (e.action, e.agent_id, e.actor, e.expires_at)
+        for e in sharing.list_events(agent_id="alice", namespace=NS, memory_id=mid)
+    ]
     assert trail == [
         ("revoke", "bob", "alice", None),
         ("grant", None, "alice", None),
@@ -300,9 +317,13 @@ def test_visible_until_is_the_end_of_the_last_grant_that_shows_a_memory(
     forever = _create(memories, "alice", "shared with no end")
     sharing.share(short, agent_id="alice", namespace=NS, grantees=["bob"], expires_at="2090-01-01T00:00:00Z")
     sharing.share(long, agent_id="alice", namespace=NS, grantees=["bob"], expires_at="2091-01-01T00:00:00Z")
-    sharing.share(long, agent_id="alice", namespace=NS, whole_namespace=True, expires_at="2095-01-01T00:00:00Z")
+    sharing.share(
+        long, agent_id="alice", namespace=NS, whole_namespace=True, expires_at="2095-01-01T00:00:00Z"
+    )
     sharing.share(forever, agent_id="alice", namespace=NS, grantees=["bob"])
-    sharing.share(forever, agent_id="alice", namespace=NS, whole_namespace=True, expires_at="2080-01-01T00:00:00Z")
+    sharing.share(
+        forever, agent_id="alice", namespace=NS, whole_namespace=True, expires_at="2080-01-01T00:00:00Z"
+    )
     until = sharing.visible_until
     assert until([own, forever], agent_id="bob", namespace=NS) is None
     assert until([own, long, forever], agent_id="bob", namespace=NS) == "2095-01-01T00:00:00.000Z"

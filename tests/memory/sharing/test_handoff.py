@@ -10,8 +10,8 @@ import pytest
 from memory_system.memory.records.events import MemoryEvents
 from memory_system.memory.records.memories import MemoryService
 from memory_system.memory.records.models import MemoryNotFound
-from memory_system.memory.sessions.state import SessionEnded, SessionNotFound, SessionStateService
 from memory_system.memory.sessions.registry import SessionService
+from memory_system.memory.sessions.state import SessionEnded, SessionNotFound, SessionStateService
 from memory_system.memory.sharing.grants import InvalidShare, SharingService
 from memory_system.memory.sharing.handoff import HandoffService
 from memory_system.store.connection import Database
@@ -36,8 +36,10 @@ def handoffs(db: Database, events: MemoryEvents) -> HandoffService:
 
 def _snapshot(db: Database) -> list[list[tuple[Any, ...]]]:
     conn = db.reader()
-    return [[tuple(r) for r in conn.execute(f"SELECT * FROM {table} ORDER BY 1")]
-            for table in ("sessions", "session_state", "memories", "session_handoffs", "share_events")]
+    return [
+        [tuple(r) for r in conn.execute(f"SELECT * FROM {table} ORDER BY 1")]
+        for table in ("sessions", "session_state", "memories", "session_handoffs", "share_events")
+    ]
 
 
 def _visible(memories: MemoryService, agent: str, ids: Sequence[int]) -> list[int]:
@@ -54,17 +56,26 @@ def _visible(memories: MemoryService, agent: str, ids: Sequence[int]) -> list[in
 @pytest.fixture
 def alice_session(db: Database, memories: MemoryService) -> dict[str, Any]:
     sid = SessionService(db).start("alice", NS).id
-    SessionStateService(db).put(sid, agent_id="alice", namespace=NS, state={"plan": ["a", "b"], "step": 1},
-                                version=0)
-    working = [memories.create(namespace=NS, agent_id="alice",
-                               item={"content": text, "session_id": sid, "importance": 0.9}).memory.id
-               for text in ("the failing test is test_login", "the fix touches auth.py")]
-    kept = memories.create(namespace=NS, agent_id="alice", item={"content": "alice's own long-lived note"}).memory.id
+    SessionStateService(db).put(
+        sid, agent_id="alice", namespace=NS, state={"plan": ["a", "b"], "step": 1}, version=0
+    )
+    working = [
+        memories.create(
+            namespace=NS, agent_id="alice", item={"content": text, "session_id": sid, "importance": 0.9}
+        ).memory.id
+        for text in ("the failing test is test_login", "the fix touches auth.py")
+    ]
+    kept = memories.create(
+        namespace=NS, agent_id="alice", item={"content": "alice's own long-lived note"}
+    ).memory.id
     return {"sid": sid, "working": working, "kept": kept}
 
 
 def test_handoff_moves_state_and_working_memories_to_a_new_session_of_the_receiver(
-    db: Database, memories: MemoryService, sharing: SharingService, handoffs: HandoffService,
+    db: Database,
+    memories: MemoryService,
+    sharing: SharingService,
+    handoffs: HandoffService,
     alice_session: dict[str, Any],
 ) -> None:
     sid, working, kept = alice_session["sid"], alice_session["working"], alice_session["kept"]
@@ -84,9 +95,12 @@ def test_handoff_moves_state_and_working_memories_to_a_new_session_of_the_receiv
     assert SessionService(db).get(sid, "alice", NS).ended_at is not None
     assert SessionStateService(db).get(sid, agent_id="alice", namespace=NS).state["step"] == 1
     conn = db.reader()
-    assert [tuple(r) for r in conn.execute(
-        "SELECT session_id, from_agent_id, to_agent_id, new_session_id, memories_moved FROM session_handoffs"
-    )] == [(sid, "alice", "bob", new.id, 2)]
+    assert [
+        tuple(r)
+        for r in conn.execute(
+            "SELECT session_id, from_agent_id, to_agent_id, new_session_id, memories_moved FROM session_handoffs"
+        )
+    ] == [(sid, "alice", "bob", new.id, 2)]
     trail = sharing.list_events(agent_id="bob", namespace=NS)
     assert [(e.action, e.memory_id, e.session_id, e.agent_id, e.actor) for e in trail] == [
         ("handoff", None, sid, "bob", "alice"),
@@ -96,11 +110,15 @@ def test_handoff_moves_state_and_working_memories_to_a_new_session_of_the_receiv
 
 
 def test_content_the_receiver_already_has_reinforces_its_copy(
-    db: Database, events: MemoryEvents, memories: MemoryService, handoffs: HandoffService,
+    db: Database,
+    events: MemoryEvents,
+    memories: MemoryService,
+    handoffs: HandoffService,
     alice_session: dict[str, Any],
 ) -> None:
-    bobs = memories.create(namespace=NS, agent_id="bob", item={"content": "The fix touches auth.py",
-                                                               "importance": 0.2}).memory
+    bobs = memories.create(
+        namespace=NS, agent_id="bob", item={"content": "The fix touches auth.py", "importance": 0.2}
+    ).memory
     deleted: list[int] = []
     events.on_deleted(deleted.extend)
     result = handoffs.handoff(alice_session["sid"], agent_id="alice", namespace=NS, to_agent_id="bob")
@@ -132,8 +150,13 @@ def test_a_session_without_state_or_working_memories_hands_off_too(
     ],
 )
 def test_refused_handoffs_change_nothing(
-    db: Database, handoffs: HandoffService, alice_session: dict[str, Any], caller: str, namespace: str,
-    to_agent: Any, error: type[Exception],
+    db: Database,
+    handoffs: HandoffService,
+    alice_session: dict[str, Any],
+    caller: str,
+    namespace: str,
+    to_agent: Any,
+    error: type[Exception],
 ) -> None:
     before = _snapshot(db)
     with pytest.raises(error):
@@ -156,8 +179,10 @@ def test_a_failure_half_way_leaves_no_trace(
 ) -> None:
     """The audit row is written last; when the database refuses it, nothing before it stays."""
     with db.write() as conn:
-        conn.execute("CREATE TRIGGER refuse_handoff BEFORE INSERT ON session_handoffs "
-                     "BEGIN SELECT RAISE(ABORT, 'disk says no'); END")
+        conn.execute(
+            "CREATE TRIGGER refuse_handoff BEFORE INSERT ON session_handoffs "
+            "BEGIN SELECT RAISE(ABORT, 'disk says no'); END"
+        )
     before = _snapshot(db)
     with pytest.raises(Exception, match="disk says no"):
         handoffs.handoff(alice_session["sid"], agent_id="alice", namespace=NS, to_agent_id="bob")

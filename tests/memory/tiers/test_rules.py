@@ -20,9 +20,16 @@ NS = "proj"
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 DAY = 86400.0
 POLICY = TierPolicy(
-    session_idle_seconds=DAY, working_grace_seconds=3600, working_promote_uses=1, working_promote_importance=0.7,
-    long_term_promote_uses=3, long_term_promote_importance=0.8, decay_after_seconds=7 * DAY, decay_per_day=0.5,
-    forget_below_importance=0.1, forget_after_seconds=30 * DAY,
+    session_idle_seconds=DAY,
+    working_grace_seconds=3600,
+    working_promote_uses=1,
+    working_promote_importance=0.7,
+    long_term_promote_uses=3,
+    long_term_promote_importance=0.8,
+    decay_after_seconds=7 * DAY,
+    decay_per_day=0.5,
+    forget_below_importance=0.1,
+    forget_after_seconds=30 * DAY,
 )
 
 
@@ -39,14 +46,19 @@ def add(service: MemoryService, db: Database, content: str, *, at: datetime = T0
     """A memory whose clock (created/updated) is set to ``at``, as if written then."""
     memory_id = service.create(namespace=NS, agent_id="a1", item={"content": content, **fields}).memory.id
     with db.write() as conn:
-        conn.execute("UPDATE memories SET created_at = ?, updated_at = ? WHERE id = ?", (iso(at), iso(at), memory_id))
+        conn.execute(
+            "UPDATE memories SET created_at = ?, updated_at = ? WHERE id = ?", (iso(at), iso(at), memory_id)
+        )
     return memory_id
 
 
 def end_session(db: Database, session_id: str, at: datetime) -> None:
     with db.write() as conn:
-        conn.execute("INSERT INTO sessions (id, namespace, agent_id, created_at, last_active_at, ended_at)"
-                     " VALUES (?, ?, 'a1', ?, ?, ?)", (session_id, NS, iso(at), iso(at), iso(at)))
+        conn.execute(
+            "INSERT INTO sessions (id, namespace, agent_id, created_at, last_active_at, ended_at)"
+            " VALUES (?, ?, 'a1', ?, ?, ?)",
+            (session_id, NS, iso(at), iso(at), iso(at)),
+        )
 
 
 def row(db: Database, memory_id: int) -> dict[str, Any] | None:
@@ -56,8 +68,10 @@ def row(db: Database, memory_id: int) -> dict[str, Any] | None:
 
 def set_uses(db: Database, memory_id: int, access: int = 0, reinforcement: int = 0) -> None:
     with db.write() as conn:
-        conn.execute("UPDATE memories SET access_count = ?, reinforcement_count = ? WHERE id = ?",
-                     (access, reinforcement, memory_id))
+        conn.execute(
+            "UPDATE memories SET access_count = ?, reinforcement_count = ? WHERE id = ?",
+            (access, reinforcement, memory_id),
+        )
 
 
 def test_working_memories_of_an_ended_session_are_promoted_or_expire_after_grace(
@@ -71,8 +85,10 @@ def test_working_memories_of_an_ended_session_are_promoted_or_expire_after_grace
     live = add(service, db, "other session still live", session_id="s2")
     end_session(db, "s2", T0)
     with db.write() as conn:
-        conn.execute("UPDATE sessions SET ended_at = NULL, last_active_at = ? WHERE id = 's2'",
-                     (iso(T0 + timedelta(hours=2)),))
+        conn.execute(
+            "UPDATE sessions SET ended_at = NULL, last_active_at = ? WHERE id = 's2'",
+            (iso(T0 + timedelta(hours=2)),),
+        )
     set_uses(db, used, access=1)
     end_session(db, "s1", T0)
 
@@ -107,13 +123,16 @@ def test_short_term_promoted_to_long_term_by_use_or_importance(service: MemorySe
     assert scope_version(db.reader(), NS) == version + 1
 
 
-def test_decay_follows_time_not_the_number_of_passes(service: MemoryService, db: Database,
-                                                     events: MemoryEvents) -> None:
+def test_decay_follows_time_not_the_number_of_passes(
+    service: MemoryService, db: Database, events: MemoryEvents
+) -> None:
     fresh = add(service, db, "fresh", importance=0.8 - 0.01)  # below promotion
     stale = add(service, db, "stale", importance=0.6)
     with db.write() as conn:
-        conn.execute("UPDATE memories SET created_at = ?, updated_at = ? WHERE id = ?",
-                     (iso(T0 + timedelta(days=9)), iso(T0 + timedelta(days=9)), fresh))
+        conn.execute(
+            "UPDATE memories SET created_at = ?, updated_at = ? WHERE id = ?",
+            (iso(T0 + timedelta(days=9)), iso(T0 + timedelta(days=9)), fresh),
+        )
     # Stale decays from day 7: at day 9 two days at 0.5/day -> 0.15; the fresh one not at all.
     first = maintain(db, POLICY, True, now=T0 + timedelta(days=9))
     assert first.decayed == 1
@@ -140,9 +159,12 @@ def test_long_term_stays_and_expired_memories_go(service: MemoryService, db: Dat
 
 
 def test_flag_off_touches_nothing(service: MemoryService, db: Database) -> None:
-    ids = [add(service, db, "working", session_id="s1"), add(service, db, "stale", importance=0.2),
-           add(service, db, "weighty", importance=0.95),
-           add(service, db, "expired", expires_at=iso(T0 + timedelta(days=1)))]
+    ids = [
+        add(service, db, "working", session_id="s1"),
+        add(service, db, "stale", importance=0.2),
+        add(service, db, "weighty", importance=0.95),
+        add(service, db, "expired", expires_at=iso(T0 + timedelta(days=1))),
+    ]
     end_session(db, "s1", T0)
     before = [row(db, i) for i in ids]
     version = scope_version(db.reader(), NS)
@@ -165,21 +187,26 @@ def test_partial_rollout_touches_only_memories_whose_key_is_in(service: MemorySe
 def test_policy_from_config_file(tmp_path: Path) -> None:
     assert load_tier_policy(tmp_path / "absent.json") == TierPolicy()
     config = tmp_path / "config.json"
-    config.write_text(json.dumps({"featureFlags": {}, "tiers": {"longTermPromoteUses": 5, "decayPerDay": 0.9}}))
+    config.write_text(
+        json.dumps({"featureFlags": {}, "tiers": {"longTermPromoteUses": 5, "decayPerDay": 0.9}})
+    )
     policy = load_tier_policy(config)
     assert (policy.long_term_promote_uses, policy.decay_per_day) == (5, 0.9)
     assert TierPolicy.from_mapping(policy.to_config()) == policy
-    for bad, name in (({"longTermPromoteUsez": 5}, "longTermPromoteUsez"), ({"decayPerDay": 2}, "decayPerDay"),
-                      ({"workingGraceSeconds": "1h"}, "workingGraceSeconds"),
-                      ({"longTermPromoteUses": 2.5}, "longTermPromoteUses")):
+    for bad, name in (
+        ({"longTermPromoteUsez": 5}, "longTermPromoteUsez"),
+        ({"decayPerDay": 2}, "decayPerDay"),
+        ({"workingGraceSeconds": "1h"}, "workingGraceSeconds"),
+        ({"longTermPromoteUses": 2.5}, "longTermPromoteUses"),
+    ):
         config.write_text(json.dumps({"tiers": bad}))
         with pytest.raises(ConfigError, match=name):
             load_tier_policy(config)
 
 
-def test_a_pass_works_in_small_transactions_and_misses_nothing(service: MemoryService, db: Database,
-                                                              events: MemoryEvents,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_pass_works_in_small_transactions_and_misses_nothing(
+    service: MemoryService, db: Database, events: MemoryEvents, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from memory_system.memory.tiers import rules as tiers
 
     monkeypatch.setattr(tiers, "CHUNK", 3)
@@ -188,7 +215,9 @@ def test_a_pass_works_in_small_transactions_and_misses_nothing(service: MemorySe
     working = [add(service, db, f"w{i}", session_id="s1", importance=0.9 if i % 2 else 0.1) for i in range(7)]
     stale = [add(service, db, f"st{i}", importance=0.5) for i in range(8)]
     promotable = [add(service, db, f"p{i}", importance=0.85) for i in range(5)]
-    expiring = [add(service, db, f"e{i}", tier="long_term", expires_at=iso(T0 + timedelta(days=1))) for i in range(4)]
+    expiring = [
+        add(service, db, f"e{i}", tier="long_term", expires_at=iso(T0 + timedelta(days=1))) for i in range(4)
+    ]
     end_session(db, "s1", T0)
     report = maintain(db, POLICY, True, events=events, now=T0 + timedelta(days=8))
     assert report.promoted_to_short_term == 3 and report.expired_working == 4

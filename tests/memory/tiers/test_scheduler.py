@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from memory_system.core.settings import Settings
 from memory_system.flags.bucketing import in_rollout
 from memory_system.flags.names import USE_HIERARCHICAL_TIERS
 from memory_system.memory.tiers.scheduler import TierMaintenanceThread
 from memory_system.runtime import Runtime
-from memory_system.core.settings import Settings
 
 
 @pytest.fixture
@@ -25,16 +25,23 @@ def runtime(migrated_db: Path, tmp_path: Path) -> Iterator[Runtime]:
 def ended_session_memories(runtime: Runtime, sessions: list[str]) -> dict[str, int]:
     ids = {}
     for sid in sessions:
-        ids[sid] = runtime.memories.create(namespace="p", agent_id="a", item={
-            "content": f"important in {sid}", "session_id": sid, "importance": 0.9}).memory.id
+        ids[sid] = runtime.memories.create(
+            namespace="p",
+            agent_id="a",
+            item={"content": f"important in {sid}", "session_id": sid, "importance": 0.9},
+        ).memory.id
         with runtime.db.write() as conn:
-            conn.execute("INSERT INTO sessions (id, namespace, agent_id, ended_at) VALUES (?, 'p', 'a', ?)",
-                         (sid, "2000-01-01T00:00:00.000Z"))
+            conn.execute(
+                "INSERT INTO sessions (id, namespace, agent_id, ended_at) VALUES (?, 'p', 'a', ?)",
+                (sid, "2000-01-01T00:00:00.000Z"),
+            )
     return ids
 
 
 def tier_of(runtime: Runtime, memory_id: int) -> str:
-    return str(runtime.db.reader().execute("SELECT tier FROM memories WHERE id = ?", (memory_id,)).fetchone()[0])
+    return str(
+        runtime.db.reader().execute("SELECT tier FROM memories WHERE id = ?", (memory_id,)).fetchone()[0]
+    )
 
 
 def test_periodic_thread_runs_passes_and_stops_at_close(runtime: Runtime) -> None:
@@ -69,14 +76,18 @@ def test_a_failing_pass_is_retried_not_fatal() -> None:
         TierMaintenanceThread(flaky, 0)
 
 
-def test_flag_off_in_the_environment_means_no_maintenance(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_flag_off_in_the_environment_means_no_maintenance(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(USE_HIERARCHICAL_TIERS, "false")
     ids = ended_session_memories(runtime, ["s1"])
     report = runtime.run_tier_maintenance()
     assert report.enabled is False and tier_of(runtime, ids["s1"]) == "working"
 
 
-def test_percentage_rollout_maintains_only_sessions_in_it(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_percentage_rollout_maintains_only_sessions_in_it(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(USE_HIERARCHICAL_TIERS, "0.5")
     sessions = [f"session-{i}" for i in range(12)]
     ids = ended_session_memories(runtime, sessions)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-
 import pytest
 
-from memory_system.memory.typed.code_patterns import CodePatternNotFound, CodePatternStore, fts_query
-from memory_system.memory.typed.system_metadata import SystemMetadataStore
 from memory_system.memory.records.models import MemoryValidationError
+from memory_system.memory.typed.code_patterns import CodePatternNotFound, CodePatternStore, fts_query
 from memory_system.memory.typed.preferences import PreferenceNotFound, PreferenceStore
+from memory_system.memory.typed.system_metadata import SystemMetadataStore
 from memory_system.store.connection import Database
 from memory_system.store.scope_versions import scope_version
 
@@ -26,7 +25,10 @@ def test_preferences_per_user_and_namespace(db: Database) -> None:
     prefs.put("ns", "u1", "language", "en")
     prefs.put("ns", "u2", "language", "fr")
     prefs.put("other", "u1", "language", "de")
-    assert [(p.key, p.value) for p in prefs.list("ns", "u1")] == [("editor.indent", "spaces"), ("language", "en")]
+    assert [(p.key, p.value) for p in prefs.list("ns", "u1")] == [
+        ("editor.indent", "spaces"),
+        ("language", "en"),
+    ]
     assert prefs.get("other", "u1", "language").value == "de"
     assert scope_version(db.reader(), "ns") == 4
     prefs.delete("ns", "u1", "language")
@@ -40,8 +42,12 @@ def test_preferences_refuse_bad_input_and_change_nothing(db: Database) -> None:
     prefs = PreferenceStore(db)
     prefs.put("ns", "u1", "theme", "dark")
     before = rows(db, "user_preferences")
-    for user, key, value, field in (("", "theme", 1, "user_id"), ("u1", "bad key!", 1, "key"),
-                                    ("u1", "theme", "x" * 20000, "value"), ("u1", "theme", {1, 2}, "value")):
+    for user, key, value, field in (
+        ("", "theme", 1, "user_id"),
+        ("u1", "bad key!", 1, "key"),
+        ("u1", "theme", "x" * 20000, "value"),
+        ("u1", "theme", {1, 2}, "value"),
+    ):
         with pytest.raises(MemoryValidationError) as info:
             prefs.put("ns", user, key, value)
         assert info.value.field == field
@@ -50,25 +56,48 @@ def test_preferences_refuse_bad_input_and_change_nothing(db: Database) -> None:
 
 def test_code_patterns_upsert_search_delete(db: Database) -> None:
     patterns = CodePatternStore(db)
-    retry, created = patterns.put("ns", "a1", {"language": "Python", "name": "retry with backoff",
-                                               "description": "Retry flaky HTTP calls with exponential backoff",
-                                               "example": "for attempt in range(5): time.sleep(2 ** attempt)"})
+    retry, created = patterns.put(
+        "ns",
+        "a1",
+        {
+            "language": "Python",
+            "name": "retry with backoff",
+            "description": "Retry flaky HTTP calls with exponential backoff",
+            "example": "for attempt in range(5): time.sleep(2 ** attempt)",
+        },
+    )
     assert created and retry.language == "python"
-    patterns.put("ns", "a1", {"language": "go", "name": "context timeout", "description": "Bound every call",
-                              "example": "ctx, cancel := context.WithTimeout(ctx, time.Second)"})
-    patterns.put("ns", "a1", {"language": "python", "name": "dataclass config", "description": "Frozen settings"})
+    patterns.put(
+        "ns",
+        "a1",
+        {
+            "language": "go",
+            "name": "context timeout",
+            "description": "Bound every call",
+            "example": "ctx, cancel := context.WithTimeout(ctx, time.Second)",
+        },
+    )
+    patterns.put(
+        "ns", "a1", {"language": "python", "name": "dataclass config", "description": "Frozen settings"}
+    )
     patterns.put("other", "a9", {"language": "python", "name": "retry", "description": "backoff elsewhere"})
     found = patterns.search("ns", "exponential backoff")
     assert [p.name for p in found] == ["retry with backoff"] and found[0].score is not None
     assert [p.name for p in patterns.search("ns", "timeout", language="go")] == ["context timeout"]
     assert patterns.search("ns", "timeout", language="python") == []
     assert patterns.search("ns", 'NEAR("x" AND) OR *') == []  # operators are quoted, never parsed
-    updated, created = patterns.put("ns", "a2", {"language": "python", "name": "retry with backoff",
-                                                 "description": "Use jittered backoff"})
+    updated, created = patterns.put(
+        "ns",
+        "a2",
+        {"language": "python", "name": "retry with backoff", "description": "Use jittered backoff"},
+    )
     assert not created and updated.id == retry.id and updated.agent_id == "a2"
     assert [p.name for p in patterns.search("ns", "jittered")] == ["retry with backoff"]
     assert patterns.search("ns", "exponential") == []  # the FTS index follows the update
-    assert [p.name for p in patterns.list("ns", language="python")] == ["dataclass config", "retry with backoff"]
+    assert [p.name for p in patterns.list("ns", language="python")] == [
+        "dataclass config",
+        "retry with backoff",
+    ]
     patterns.delete("ns", retry.id)
     assert patterns.search("ns", "jittered") == []
     with pytest.raises(CodePatternNotFound):
@@ -79,10 +108,13 @@ def test_code_patterns_upsert_search_delete(db: Database) -> None:
 
 def test_code_patterns_refuse_bad_input(db: Database) -> None:
     patterns = CodePatternStore(db)
-    for data, field in (({"name": "x"}, "language"), ({"language": "python"}, "name"),
-                        ({"language": "py thon", "name": "x"}, "language"),
-                        ({"language": "python", "name": "x", "example": 5}, "example"),
-                        ({"language": "python", "name": "x", "author": "me"}, "author")):
+    for data, field in (
+        ({"name": "x"}, "language"),
+        ({"language": "python"}, "name"),
+        ({"language": "py thon", "name": "x"}, "language"),
+        ({"language": "python", "name": "x", "example": 5}, "example"),
+        ({"language": "python", "name": "x", "author": "me"}, "author"),
+    ):
         with pytest.raises(MemoryValidationError) as info:
             patterns.put("ns", "a1", data)
         assert info.value.field == field
@@ -102,8 +134,10 @@ def test_metadata_store(db: Database) -> None:
     meta.set("embedding:stale", False)
     meta.set("other_key", 1)
     assert meta.get("embedding:model") == {"name": "all-MiniLM-L6-v2", "dim": 384}
-    assert meta.items("embedding:") == {"embedding:model": {"name": "all-MiniLM-L6-v2", "dim": 384},
-                                        "embedding:stale": False}
+    assert meta.items("embedding:") == {
+        "embedding:model": {"name": "all-MiniLM-L6-v2", "dim": 384},
+        "embedding:stale": False,
+    }
     assert meta.items("other%") == {}  # a prefix, not a LIKE pattern
     assert meta.delete("embedding:stale") and not meta.delete("embedding:stale")
     assert meta.get("embedding:stale", "absent") == "absent"
