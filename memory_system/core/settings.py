@@ -24,7 +24,7 @@ class Settings:
     drain_timeout_s: float = 10.0
     # After SIGTERM, keep serving (readiness failing) this long so load balancers stop sending.
     shutdown_delay_s: float = 0.0
-    # Retrieval and injection (issue 4); every field documented in README "Configuration".
+    # Retrieval and injection (issue 4); every field documented in docs/retrieval.md.
     rag_timeout_ms: float = 50.0
     embedder: str = "minilm"  # "minilm", "none", or a test embedder "slow:<ms>" / "failing"
     extra: dict[str, object] = field(default_factory=dict)

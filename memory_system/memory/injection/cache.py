@@ -7,7 +7,7 @@ scope version (``store/scope_versions.py``), which every memory write in the nam
 its own transaction, whichever process wrote it. So a new, changed, shared or deleted
 memory changes the key of the next request and is never hidden by a cached answer. The TTL
 bounds what the scope version does not see (the clock: memories expiring, recency decay;
-writes to the knowledge graph), and an entry never outlives the earliest expiry of a
+graph writes bump the scope version too), and an entry never outlives the earliest expiry of a
 memory it contains.
 """
 

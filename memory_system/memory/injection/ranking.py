@@ -3,7 +3,7 @@
     score = relevance * tier_weight[tier] * recency * importance_factor
 
 - ``relevance`` in [0, 1]: the retrieval score of the hit divided by the best hit's score
-  of the same query (fused RRF score in enhanced mode, BM25 in degraded mode), so that it
+  of the same query (relative-score fusion in enhanced mode, BM25 in degraded mode), so that it
   means "as relevant as the best match" whatever the scorer's scale.
 - ``tier_weight``: long-term knowledge is trusted most, the current session's working
   memories next, short-term ones least. All 1.0 when ``USE_HIERARCHICAL_TIERS`` is off
@@ -15,8 +15,8 @@
 - ``importance_factor = importance_floor + (1 - importance_floor) * importance``: importance
   0 halves a memory's score (with the default floor 0.5) rather than hiding it.
 
-Every constant comes from the ``injection`` key of the config file (README,
-"Configuration"); unknown keys are refused with the key's name.
+Every constant comes from the ``injection`` key of the config file
+(docs/retrieval.md, "Injection"); unknown keys are refused with the key's name.
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ def test_words_match_fts5_across_the_projects_own_docs() -> None:
     """A broad vocabulary: PyStemmer's Porter and FTS5's differ on a handful of rare words
     (measured on LoCoMo's turns: 4 of 2,598 stems, e.g. "ecology"), so allow 1%."""
     root = Path(__file__).resolve().parents[3]
-    text = (root / "README.md").read_text() + (root / "docs" / "operations.md").read_text()
+    text = "".join(p.read_text() for p in [root / "README.md", *sorted((root / "docs").glob("*.md"))])
     conn = sqlite3.connect(":memory:")
     conn.execute("CREATE VIRTUAL TABLE t USING fts5 (x, tokenize = 'porter unicode61')")
     conn.execute("CREATE VIRTUAL TABLE v USING fts5vocab (t, 'row')")

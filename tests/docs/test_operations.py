@@ -1,4 +1,4 @@
-"""Every log event and every metric the code emits is listed in docs/operations.md."""
+"""docs/operations.md lists every log event and every metric the code emits."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ def _logged_events() -> set[str]:
     for path in (ROOT / "memory_system").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "log_event":
-                names = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+                names = [
+                    a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)
+                ]
                 if names:
                     events.add(names[0])
     return events
