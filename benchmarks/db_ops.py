@@ -120,7 +120,8 @@ def build(path: Path, memories: int) -> float:
         chunk = [next(rows) for _ in range(min(BATCH, memories - done))]
         with transaction(conn):
             conn.executemany(
-                "INSERT INTO memories (namespace, agent_id, tier, content, content_hash) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO memories (namespace, agent_id, tier, content, content_hash) "
+                "VALUES (?, ?, ?, ?, ?)",
                 chunk,
             )
         done += len(chunk)
@@ -209,13 +210,17 @@ five indexes on `memories`, 1,000 entities, 999 relations, 3,000 observations).
 
 | step | command | seconds |
 |---|---|---|
-| build (not timed for the goal) | bulk insert, {BATCH:,} rows per transaction, FTS triggers on | {build_s:.1f} |
+| build (not timed for the goal) | bulk insert, {BATCH:,} rows per transaction, FTS triggers on \
+| {build_s:.1f} |
 | backup | `db backup --json` (online copy, integrity_check of the copy, sha256, manifest) | {backup_s:.1f} |
 | impact | `db impact --migration 004 --json` | {impact_s:.1f} |
-| rollback | `db rollback --migration 004 --backup ... --approved-by a --approved-by b --yes --json` | {rollback_s:.1f} |
-| **backup + impact + rollback** | option C end to end (goal < 60 s; runbook budget 5-15 min) | **{end_to_end:.1f}** |
+| rollback | `db rollback --migration 004 --backup ... --approved-by a --approved-by b --yes --json` \
+| {rollback_s:.1f} |
+| **backup + impact + rollback** | option C end to end (goal < 60 s; runbook budget 5-15 min) \
+| **{end_to_end:.1f}** |
 | check | `db check` after the rollback | {check_s:.1f} |
-| restore | `db restore BACKUP --yes --json` (checksum + integrity_check of the backup, copy, swap) | {restore_s:.1f} |
+| restore | `db restore BACKUP --yes --json` (checksum + integrity_check of the backup, copy, swap) \
+| {restore_s:.1f} |
 
 The backup's own timing (from its manifest, without Python start-up): {backup["duration_s"]:.1f} s, of which
 copy {backup["timings_s"]["copy"]:.1f} s, integrity_check and row counts of the copy

@@ -63,7 +63,7 @@ def build_file(path: Path, n: int, rng: random.Random, vocab: tuple[list[str], l
                 )
                 + "\n"
             )
-        for i in range(2 * n):
+        for _ in range(2 * n):
             a, b = rng.randrange(n), rng.randrange(n)
             out.write(
                 json.dumps(
@@ -106,7 +106,7 @@ def p50_p95(samples: list[float]) -> str:
     samples = sorted(samples)
     if not samples:
         return "-"
-    p95 = samples[max(0, int(round(0.95 * len(samples))) - 1)]
+    p95 = samples[max(0, round(0.95 * len(samples)) - 1)]
     return f"{statistics.median(samples):.2f} / {p95:.2f} ms"
 
 
@@ -117,7 +117,7 @@ def timed(fn: Callable[[], object], runs: int) -> tuple[float, float]:
         fn()
         samples.append((time.perf_counter() - start) * 1000)
     samples.sort()
-    return statistics.median(samples), samples[max(0, int(round(0.95 * len(samples))) - 1)]
+    return statistics.median(samples), samples[max(0, round(0.95 * len(samples)) - 1)]
 
 
 def main() -> None:

@@ -83,14 +83,20 @@ def main() -> None:
     load = os.getloadavg()[0]
     body = f"""## Feature flags
 
-`python benchmarks/flags.py --calls {args.calls} --sessions {args.sessions} --trials {args.trials}` at {git_revision()}; {machine()}; load average {load:.1f} at the end (other work was running: treat as upper bounds).
+`python benchmarks/flags.py --calls {args.calls} --sessions {args.sessions} --trials {args.trials}` \
+at {git_revision()}; {machine()}; load average {load:.1f} at the end \
+(other work was running: treat as upper bounds).
 
 | what | p50 | p95 |
 |---|---|---|
-| `enabled(flag, session)` at 50% rollout, cache warm | {statistics.median(per_call):.1f} µs | {_pct(per_call, 0.95):.1f} µs |
-| effective value with the database re-read on every call (`cache_s=0`) | {statistics.median(reads):.0f} µs | {_pct(reads, 0.95):.0f} µs |
-| `stats()` over {args.sessions:,} active sessions, one flag at 50% | {statistics.median(stats_ms):.1f} ms | {_pct(stats_ms, 0.95):.1f} ms |
-| a database change by another connection seen by this service (0.5 s cache) | {statistics.median(delays):.0f} ms | {_pct(delays, 0.95):.0f} ms (max {max(delays):.0f} ms) |
+| `enabled(flag, session)` at 50% rollout, cache warm | {statistics.median(per_call):.1f} µs \
+| {_pct(per_call, 0.95):.1f} µs |
+| effective value with the database re-read on every call (`cache_s=0`) \
+| {statistics.median(reads):.0f} µs | {_pct(reads, 0.95):.0f} µs |
+| `stats()` over {args.sessions:,} active sessions, one flag at 50% \
+| {statistics.median(stats_ms):.1f} ms | {_pct(stats_ms, 0.95):.1f} ms |
+| a database change by another connection seen by this service (0.5 s cache) \
+| {statistics.median(delays):.0f} ms | {_pct(delays, 0.95):.0f} ms (max {max(delays):.0f} ms) |
 
 The re-read is one three-row query; with the 0.5 s cache a process pays it at most twice a
 second, and a change reaches it within 0.5 s plus one request.

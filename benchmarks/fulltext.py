@@ -137,9 +137,19 @@ def main() -> None:
         "",
         "| query | p50 ms | p95 ms |",
         "|---|---|---|",
-        f"| FTS5: one query joining every match to `memories` for visibility | {p('joined', 50):.1f} | {p('joined', 95):.1f} |",
-        f"| FTS5: rank in the index, re-check the top 200 by rowid (while a namespace loads; narrow scopes) | {p('two_stage', 50):.1f} | {p('two_stage', 95):.1f} |",
-        f"| in-memory BM25, re-check the top 200 by rowid (shipped) | {p('in_memory', 50):.1f} | {p('in_memory', 95):.1f} |",
+        (
+            "| FTS5: one query joining every match to `memories` for visibility "
+            f"| {p('joined', 50):.1f} | {p('joined', 95):.1f} |"
+        ),
+        (
+            "| FTS5: rank in the index, re-check the top 200 by rowid "
+            "(while a namespace loads; narrow scopes) "
+            f"| {p('two_stage', 50):.1f} | {p('two_stage', 95):.1f} |"
+        ),
+        (
+            "| in-memory BM25, re-check the top 200 by rowid (shipped) "
+            f"| {p('in_memory', 50):.1f} | {p('in_memory', 95):.1f} |"
+        ),
         "",
         f"Same top-60 scores as the joined FTS5 query (within 0.1%): two-stage {same['two_stage']} of {n}, "
         f"in-memory {same['in_memory']} of {n} queries. The in-memory index loaded the namespace in "

@@ -175,11 +175,13 @@ def main() -> None:
             "## Batch ingest over HTTP",
             "",
             (
-                f"`python benchmarks/ingest.py --batches {args.batches} --size {args.size} --embedder {args.embedder}` "
-                f"at {git_revision()} on {machine()}; `memory-system serve --dev` as a subprocess, one client posting "
-                "batches back to back. Acknowledged = committed to SQLite (full-text indexed by trigger); vectors are "
-                "computed afterwards by the background worker, which shares the CPU. 1-minute load average "
-                f"{load:.1f} at the end (above ~2 means other work shared the 2 cores: treat the rates as a floor)."
+                f"`python benchmarks/ingest.py --batches {args.batches} --size {args.size} "
+                f"--embedder {args.embedder}` at {git_revision()} on {machine()}; "
+                "`memory-system serve --dev` as a subprocess, one client posting batches back to back. "
+                "Acknowledged = committed to SQLite (full-text indexed by trigger); vectors are computed "
+                "afterwards by the background worker, which shares the CPU. 1-minute load average "
+                f"{load:.1f} at the end (above ~2 means other work shared the 2 cores: "
+                "treat the rates as a floor)."
             ),
             "",
             "| batches | embedder | memories/s acknowledged | batch p50 ms | batch max ms | total s |",
@@ -187,10 +189,11 @@ def main() -> None:
             *lines,
             "",
             (
-                "Goal: >= 1,000 memories/s acknowledged. Where a batch's time goes (profiled in-process): about "
-                "half is SQLite's executemany (rows, five indexes, the FTS5 trigger), the rest request parsing and "
-                "validation. With `minilm` the embedding worker runs torch beside the requests for the whole run, "
-                "so the same requests get less of the CPU; that, not the write path, is the gap between the rows."
+                "Goal: >= 1,000 memories/s acknowledged. Where a batch's time goes (profiled in-process): "
+                "about half is SQLite's executemany (rows, five indexes, the FTS5 trigger), the rest "
+                "request parsing and validation. With `minilm` the embedding worker runs torch beside the "
+                "requests for the whole run, so the same requests get less of the CPU; that, not the write "
+                "path, is the gap between the rows."
             ),
         ]
     )

@@ -615,7 +615,10 @@ def section(
         f"each one of the {corpus_name} plus its own `(ref n)` tag, stored with the model's vector of that",
         "text before measuring; one namespace, one agent; queries: the corpus's questions, never repeated",
         "for cache misses;",
-        "`memory-system serve --dev` as its own process; client: a minimal asyncio HTTP/1.1 keep-alive client in another process on",
+        (
+            "`memory-system serve --dev` as its own process; client: a minimal asyncio HTTP/1.1 keep-alive "
+            "client in another process on"
+        ),
         "the same cores, open-loop schedule, latency from each request's planned send time; token",
         "budget 1,000, markdown. Contention probe (a fixed numpy job, ~3.6 ms p50 on this machine",
         "when quiet; higher means other work shared the cores) before each size: "
@@ -667,7 +670,8 @@ def section(
                 )
             )
             + (
-                f"; the service's start-up index load took {s['index_load_s']} s (waited for before measuring)"
+                f"; the service's start-up index load took {s['index_load_s']} s "
+                "(waited for before measuring)"
                 if "index_load_s" in s
                 else ""
             )

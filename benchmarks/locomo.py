@@ -29,6 +29,7 @@ import threading
 import time
 from collections import defaultdict
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -206,7 +207,7 @@ def run_variant(
                     [(prev["content"], prev["metadata"])] if prev["session_id"] == item["session_id"] else [],
                     options,
                 )
-                for prev, item in zip(items, items[1:], strict=False)
+                for prev, item in pairwise(items)
             ]
             t0 = time.perf_counter()
             for start in range(0, len(sample_texts), 64):
@@ -352,7 +353,8 @@ def main() -> None:
             print(
                 f"{label}: fused R@5/10/20 {fused[0]:.3f}/{fused[1]:.3f}/{fused[2]:.3f}; full text "
                 f"{run['results']['fulltext']['all'][1]:.3f}; dense {run['results']['dense']['all'][1]:.3f} "
-                f"(R@10); ack {run['ack_per_s']:.0f}/s, embedded {run['embed_per_s']:.0f}/s; modes {run['modes']}",
+                f"(R@10); ack {run['ack_per_s']:.0f}/s, embedded {run['embed_per_s']:.0f}/s; "
+                f"modes {run['modes']}",
                 flush=True,
             )
     from memory_system.memory.retrieval.embeddings import QUERY_PRECISION
@@ -376,7 +378,8 @@ def main() -> None:
         f"Ingest: **{shipped['ack_per_s']:.0f} memories/s acknowledged** (batches of up to 1,000 over HTTP); "
         f"embedding followed in the background at {shipped['embed_per_s']:.0f} memories/s "
         "(first write to last vector stored, all-MiniLM-L6-v2 on CPU, one torch thread); the model alone, "
-        f"right after on the same machine, encoded the same documents at {shipped['model_per_s']:.0f}/s in batches of 64.",
+        f"right after on the same machine, encoded the same documents at {shipped['model_per_s']:.0f}/s "
+        "in batches of 64.",
         "",
         "What is embedded and indexed (the stored memory is always the turn alone): the vector sees "
         "`[date] speaker: turn (after: previous speaker: previous turn)`; full text indexes the turn and, "

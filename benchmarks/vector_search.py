@@ -71,7 +71,7 @@ def real_vectors() -> tuple[np.ndarray, np.ndarray] | None:
     if not LOCOMO.exists():
         return None
     corpus, questions = locomo_texts()
-    digest = hashlib.sha256("\n".join(corpus + ["--"] + questions).encode()).hexdigest()[:12]
+    digest = hashlib.sha256("\n".join([*corpus, "--", *questions]).encode()).hexdigest()[:12]
     path = WORKDIR / f"locomo-minilm-{digest}.npz"
     if not path.exists():
         from memory_system.memory.retrieval.embeddings import make_embedder
@@ -229,13 +229,14 @@ def hnsw_section(sizes: list[int], queries_n: int, sweep: bool) -> list[str]:
     lines += [
         "",
         (
-            "Choice (memory/retrieval/vector_index.py): the exact scan answers below the threshold, while a graph is "
-            "built or rebuilt (a namespace loaded at 100k scans for the build time above) and when n is over "
-            "the share; f16, because the sweep shows the same recall as f32 with faster searches, a "
-            "faster build and half the graph memory; expansion_search 256, the smallest value in the sweep "
-            "with recall@20 >= 0.95 at n = 20 on the 100k vectors (retrieval asks for n >= 256, where ef "
-            "does not matter); the threshold where the graph starts to beat the scan at n = 320. The float32 "
-            "matrix stays beside the graph (matrix MB above: allocated, 1/8 headroom) for those fallbacks."
+            "Choice (memory/retrieval/vector_index.py): the exact scan answers below the threshold, while a "
+            "graph is built or rebuilt (a namespace loaded at 100k scans for the build time above) and when "
+            "n is over the share; f16, because the sweep shows the same recall as f32 with faster searches, "
+            "a faster build and half the graph memory; expansion_search 256, the smallest value in the "
+            "sweep with recall@20 >= 0.95 at n = 20 on the 100k vectors (retrieval asks for n >= 256, where "
+            "ef does not matter); the threshold where the graph starts to beat the scan at n = 320. The "
+            "float32 matrix stays beside the graph (matrix MB above: allocated, 1/8 headroom) for those "
+            "fallbacks."
         ),
     ]
     if sweeps:
@@ -293,7 +294,8 @@ def main() -> None:
         db = Database(path)
         with db.write() as conn:
             conn.executemany(
-                "INSERT INTO memories (id, namespace, agent_id, content, content_hash) VALUES (?, 'ns', ?, 'x', ?)",
+                "INSERT INTO memories (id, namespace, agent_id, content, content_hash) "
+                "VALUES (?, 'ns', ?, 'x', ?)",
                 [(i + 1, "small" if i % small_agent_every == 0 else "big", str(i)) for i in range(args.n)],
             )
             vec_store.write_vectors(
@@ -343,7 +345,8 @@ def main() -> None:
         "",
         (
             f"`{command}` at {git_revision()}; {machine()}; "
-            f"{args.queries} queries, k = 50, exact cosine, random unit vectors, one BLAS thread; measured while other work ran "
+            f"{args.queries} queries, k = 50, exact cosine, random unit vectors, one BLAS thread; "
+            "measured while other work ran "
             f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)."
         ),
         "",
@@ -352,10 +355,10 @@ def main() -> None:
         *[f"| {name} | {p50:.1f} | {p95:.1f} |" for name, (p50, p95) in rows],
         "",
         (
-            f"Loading the namespace's {args.n:,} stored vectors into the matrix: {load_s:.2f} s (once per process, "
-            "lazily, on the first search of that namespace). Choice: the matrix for whole-namespace search "
-            "(the injection path), sqlite-vec when the caller's visible scope is a small part of a crowded "
-            "namespace (SQL narrows first, then exact distance on the few rows)."
+            f"Loading the namespace's {args.n:,} stored vectors into the matrix: {load_s:.2f} s "
+            "(once per process, lazily, on the first search of that namespace). Choice: the matrix for "
+            "whole-namespace search (the injection path), sqlite-vec when the caller's visible scope is a "
+            "small part of a crowded namespace (SQL narrows first, then exact distance on the few rows)."
         ),
         *hnsw_lines,
     ]

@@ -68,7 +68,7 @@ def _imports_of(path: Path, module: str, known: set[str]) -> set[str]:
             base = node.module or ""
             if node.level:
                 base = ".".join(
-                    package.split(".")[: len(package.split(".")) - node.level + 1] + [base]
+                    [*package.split(".")[: len(package.split(".")) - node.level + 1], base]
                 ).strip(".")
             for alias in node.names:
                 target = f"{base}.{alias.name}"

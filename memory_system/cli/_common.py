@@ -24,7 +24,9 @@ DbOption = Annotated[
     Path | None,
     typer.Option(
         "--db",
-        help="SQLite database file (default: $MEMORY_SYSTEM_DB, else ~/.local/share/memory-system/memory.db).",
+        help=(
+            "SQLite database file (default: $MEMORY_SYSTEM_DB, else ~/.local/share/memory-system/memory.db)."
+        ),
         show_default=False,
     ),
 ]

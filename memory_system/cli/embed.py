@@ -76,7 +76,7 @@ def embed(
         stale = worker.stale()
     except StoreError as exc:  # a missing table says to run 'db migrate'; the others say what to do
         fail(str(exc))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - model, torch, SQLite raise anything: no traceback
         fail(f"embedding failed: {type(exc).__name__}: {exc}")
     finally:
         retrieval.close()

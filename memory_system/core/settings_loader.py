@@ -162,7 +162,8 @@ def _validate(settings: Settings) -> None:
     if settings.admin_token is not None and len(settings.admin_token) < MIN_ADMIN_TOKEN_LENGTH:
         raise ConfigError(
             f"the admin token ({ENV_ADMIN_TOKEN} or adminToken) has {len(settings.admin_token)} characters; "
-            f"use at least {MIN_ADMIN_TOKEN_LENGTH}, e.g. from: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            f"use at least {MIN_ADMIN_TOKEN_LENGTH}, e.g. from: "
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
         )
     if not 0 < settings.port < 65536:
         raise ConfigError(f"port {settings.port} is out of range 1..65535")

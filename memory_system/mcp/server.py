@@ -172,7 +172,9 @@ _TOOLS: dict[str, tuple[str, str, dict[str, Any], dict[str, Any], bool, bool, bo
         {
             "query": {
                 "type": "string",
-                "description": "The search query to match against entity names, types, and observation content",
+                "description": (
+                    "The search query to match against entity names, types, and observation content"
+                ),
             }
         },
         _GRAPH_OUT,

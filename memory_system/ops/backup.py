@@ -268,7 +268,8 @@ def require_fresh(backup: Backup, max_age: timedelta, now: datetime | None = Non
         minutes = int(age.total_seconds() // 60)
         raise BackupError(
             f"backup {backup.path} is {minutes} minutes old (made {backup.manifest['created_at']}); "
-            f"take a fresh one with 'memory-system db backup' (limit {int(max_age.total_seconds() // 60)} minutes)"
+            "take a fresh one with 'memory-system db backup' "
+            f"(limit {int(max_age.total_seconds() // 60)} minutes)"
         )
     if age < -timedelta(minutes=5):
         raise BackupError(

@@ -6,9 +6,9 @@ undo the rollback), two distinct approvers, and a graph without dangling foreign
 (else the checks after the rollback could not tell its damage from what was there).
 ``--emergency`` waives those (never the checks that a named backup is sound and of this
 database) and is logged at CRITICAL and recorded. A running service must be stopped
-first (``--force`` overrides): the rollback drops tables it reads. The rollback script runs in one transaction; afterwards
-integrity, foreign keys and the Phase 1 counts are verified, and what was lost is written
-to ``rollback_records``.
+first (``--force`` overrides): the rollback drops tables it reads. The rollback script
+runs in one transaction; afterwards integrity, foreign keys and the Phase 1 counts are
+verified, and what was lost is written to ``rollback_records``.
 
 The backup is trusted by its sha256 against the manifest: those are the bytes whose
 ``integrity_check`` passed when the backup was made, at most an hour ago, so the
@@ -159,8 +159,9 @@ def plan_rollback(
     running = held_by_other(db_path)
     if running and not force:
         raise RollbackRefused(
-            f"{db_path} is held by a running service (pid {holder_pid(db_path)}): the rollback drops tables it "
-            "reads, and its writes would race the Phase 1 verification; stop it first, or pass --force"
+            f"{db_path} is held by a running service (pid {holder_pid(db_path)}): "
+            "the rollback drops tables it reads, and its writes would race the Phase 1 verification; "
+            "stop it first, or pass --force"
         )
     unmet: list[str] = []
     if dangling:

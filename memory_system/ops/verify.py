@@ -61,7 +61,8 @@ class Verifier:
         body = _json(response)
         detail = (
             f"HTTP {response.status_code}, version {body.get('version')}, schema "
-            f"{body.get('schema_version')} ({body.get('schema')}), expected {body.get('expected_schema_version')}"
+            f"{body.get('schema_version')} ({body.get('schema')}), "
+            f"expected {body.get('expected_schema_version')}"
         )
         return Check("service ready", response.status_code == 200, detail)
 

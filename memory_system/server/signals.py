@@ -75,7 +75,7 @@ class ManagedServer(uvicorn.Server):
             self._reload_requested = False
             try:
                 await asyncio.to_thread(self._on_reload)
-            except Exception:  # a reload must never take the serving loop down with it
+            except Exception:  # noqa: BLE001 - a reload must never take the serving loop down with it
                 log_event(
                     logger,
                     "config_reload_failed",

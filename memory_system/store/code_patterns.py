@@ -36,7 +36,8 @@ def upsert(
     ).fetchone()
     if row is not None:
         conn.execute(
-            "UPDATE code_patterns SET description = ?, example = ?, agent_id = ?, updated_at = ? WHERE id = ?",
+            "UPDATE code_patterns SET description = ?, example = ?, agent_id = ?, updated_at = ? "
+            "WHERE id = ?",
             (description, example, agent_id, now, row[0]),
         )
         return int(row[0]), False
@@ -69,7 +70,8 @@ def list_patterns(
         args["before"] = before_id
     return list(
         conn.execute(
-            f"SELECT {_COLS} FROM code_patterns p WHERE {' AND '.join(clauses)} ORDER BY p.id DESC LIMIT :limit",
+            f"SELECT {_COLS} FROM code_patterns p WHERE {' AND '.join(clauses)} "
+            "ORDER BY p.id DESC LIMIT :limit",
             args,
         )
     )

@@ -223,9 +223,9 @@ class _SQLiteConnection(sqlite3.Connection):
 
     def backup(
         self,
-        target: Connection,
+        target: Connection,  # type: ignore[override]
         *,
-        pages: int = -1,  # type: ignore[override]
+        pages: int = -1,
         progress: Callable[[int, int, int], object] | None = None,
         name: str = "main",
         sleep: float = 0.250,

@@ -156,9 +156,10 @@ def _casefold_contains(haystack: str | None, needle: str) -> bool:
 
 
 # Characters whose case folding in SQLite's trigram tokenizer equals Python's str.lower(),
-# one character for one, without context (Σ lowers to σ or ς by position; İ to two
-# characters): the same ranges as the GLOB in migration 004's entity_search_charset, which a
-# test compares. A query made only of these can trust the trigram index; text holding any
+# one character for one, without context
+# (Σ lowers to σ or ς by position; İ to two characters):  # noqa: RUF003 - Greek sigma, on purpose
+# the same ranges as the GLOB in migration 004's entity_search_charset, which a test
+# compares. A query made only of these can trust the trigram index; text holding any
 # other character is marked odd there and always re-checked.
 FOLD_SAFE_RANGES: tuple[tuple[int, int], ...] = (
     (0x01, 0xB4),

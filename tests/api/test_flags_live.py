@@ -63,7 +63,10 @@ def test_config_file_and_sighup_with_a_good_and_a_broken_file(serve_process: Any
         served.config.write_text(broken)
         served.send(signal.SIGHUP)
         assert _until(
-            lambda: len([e for e in served.log_events() if e["event"] == "config_reload_failed"]) > before, 15
+            lambda before=before: (  # binds this iteration's count; _until calls it right away
+                len([e for e in served.log_events() if e["event"] == "config_reload_failed"]) > before
+            ),
+            15,
         )
         assert _flags(served)["USE_HIERARCHICAL_TIERS"]["effective"] == 0.25  # the old config stays
     errors = [e for e in served.log_events() if e["event"] == "config_reload_failed"]
@@ -99,11 +102,12 @@ def test_most_restrictive_source_wins(serve_process: Any) -> None:
     served = serve_process(
         env={**ENV, "USE_ENHANCED_INJECTION": "0.5"}, config={"featureFlags": {"USE_ENHANCED_INJECTION": 0.2}}
     )
-    post = lambda value: http_post(
-        served.url + "/admin/feature-flags",  # noqa: E731
-        json={"USE_ENHANCED_INJECTION": value},
-        headers=AUTH,
-    )
+
+    def post(value: bool | float) -> httpx.Response:
+        return http_post(
+            served.url + "/admin/feature-flags", json={"USE_ENHANCED_INJECTION": value}, headers=AUTH
+        )
+
     assert _flags(served)["USE_ENHANCED_INJECTION"]["effective"] == 0.2
     assert post(True).status_code == 200
     assert _flags(served)["USE_ENHANCED_INJECTION"]["effective"] == 0.2  # on in the db is not on anywhere

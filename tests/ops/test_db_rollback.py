@@ -1,4 +1,6 @@
-"""``db rollback`` at the library level: every refusal changes nothing; a rollback is verified and recorded."""
+"""``db rollback`` at the library level: every refusal changes nothing; a rollback is verified
+and recorded.
+"""
 
 from __future__ import annotations
 

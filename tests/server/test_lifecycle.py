@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 import time
@@ -102,7 +103,7 @@ def test_sighup_reloads_the_admin_token_and_refuses_a_broken_file(serve_process:
     assert http_get(url, headers=auth).status_code == 200
 
     rotated = ADMIN + "-rotated"
-    served.config.write_text('{"adminToken": "%s"}' % rotated)
+    served.config.write_text(json.dumps({"adminToken": rotated}))
     served.send(signal.SIGHUP)
     assert _wait_for_event(served, "config_reloaded")
     assert http_get(url, headers=auth).status_code == 401

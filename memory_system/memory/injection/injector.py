@@ -429,7 +429,7 @@ class Injector:
                 tiers_enabled=flags.tiers,
                 time_budget_ms=self.rag_timeout_ms,
             )
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - handed on: _search_result answers from recency
             return exc
 
     def _search_result(
@@ -440,7 +440,7 @@ class Injector:
             if isinstance(pending, Exception):
                 raise pending
             return _read_search(pending.result())
-        except Exception as exc:  # retrieval itself broke: answer from recency, say so
+        except Exception as exc:  # noqa: BLE001 - retrieval broke, any cause: answer from recency, say so
             RAG_TIMEOUTS.labels(reason="error").inc()
             log_event(_log, "injection_retrieval_failed", level=logging.WARNING, error=type(exc).__name__)
             recent = self._recent(agent_id, namespace, flags, LEGACY_RECENT)
@@ -538,7 +538,7 @@ class Injector:
     def _pattern_items(self, namespace: str, query: str) -> list[Item]:
         try:
             found = self.sources.code_patterns.search(namespace=namespace, query=query, limit=PATTERNS)
-        except Exception:
+        except Exception:  # noqa: BLE001 - patterns are an extra: never fail the injection
             log_event(_log, "injection_code_patterns_failed", level=logging.WARNING, exc_info=True)
             return []
         items = []

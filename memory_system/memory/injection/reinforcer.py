@@ -57,7 +57,7 @@ class BatchReinforcer:
                 return
             try:
                 self._reinforce(ids)
-            except Exception:
+            except Exception:  # noqa: BLE001 - best effort: a failed batch must not kill the thread
                 log_event(
                     _log, "injection_reinforce_failed", level=logging.WARNING, ids=len(ids), exc_info=True
                 )

@@ -41,7 +41,7 @@ class MemoryEvents:
         for listener in listeners:
             try:
                 listener(ids)
-            except Exception:  # a failing subscriber must not fail the acknowledged write
+            except Exception:  # noqa: BLE001 - a failing subscriber must not fail the acknowledged write
                 log_event(
                     _log, "memory_event_listener_failed", level=logging.ERROR, ids=len(ids), exc_info=True
                 )

@@ -291,6 +291,7 @@ class MemoryService:
         memory = self._visible(conn, memory_id, namespace, agent_id, sharing_enabled)
         if memory.agent_id != agent_id:
             raise MemoryForbidden(
-                f"memory {memory_id} belongs to agent {memory.agent_id!r}; only its owner can change or delete it"
+                f"memory {memory_id} belongs to agent {memory.agent_id!r}; "
+                "only its owner can change or delete it"
             )
         return memory

@@ -225,7 +225,7 @@ class EmbeddingWorker:
                     self.embed_ids(batch)
                     self.last_error = None
                     backoff = 0.0
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - any failure: requeue, back off, keep the thread
                     self.last_error = f"{type(exc).__name__}: {exc}"
                     log_event(
                         _log,
@@ -246,7 +246,7 @@ class EmbeddingWorker:
                 next_check = time.monotonic() + self.poll_s
                 try:
                     self._periodic_check()
-                except Exception:
+                except Exception:  # noqa: BLE001 - the next poll retries; the worker thread must live on
                     log_event(_log, "embedding_check_failed", level=logging.WARNING, exc_info=True)
 
     def _periodic_check(self) -> None:

@@ -122,7 +122,7 @@ class MiniLMEmbedder:
                 try:
                     self._onnx = OnnxMiniLM(Path(self._model_dir), threads=1, precision=self.query_precision)
                     self.query_backend = f"onnxruntime-{self.query_precision}"
-                except Exception:  # not installed, or the export failed: torch answers queries
+                except Exception:  # noqa: BLE001 - not installed, or the export failed: torch answers queries
                     self._onnx = None
                 self._onnx_tried = True
         return self._onnx

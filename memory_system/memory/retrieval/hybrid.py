@@ -139,7 +139,7 @@ class PendingSearch:
                 budget_ms = (self.deadline - self.started) * 1000
                 self.degraded, self.reason = True, f"dense step exceeded its {budget_ms:.0f} ms budget"
                 metrics.RAG_TIMEOUTS.labels(reason="timeout").inc()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - whatever the dense step raised, full text answers
                 self.degraded, self.reason = True, f"dense step failed: {type(exc).__name__}: {exc}"
                 metrics.RAG_TIMEOUTS.labels(reason="error").inc()
                 log_event(_log, "rag_dense_failed", level=logging.WARNING, error=str(exc))
@@ -395,7 +395,7 @@ class Retrieval:
                     self.text.load(namespace)
                     if self.index is not None:
                         self.index.ensure_loaded(namespace)
-            except Exception as exc:  # searches still load what they need on first use
+            except Exception as exc:  # noqa: BLE001 - searches still load what they need on first use
                 log_event(_log, "retrieval_preload_failed", level=logging.WARNING, error=str(exc))
             finally:
                 self._preloading.clear()

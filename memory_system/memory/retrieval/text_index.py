@@ -314,7 +314,7 @@ class TextIndex:
                     space.remove(memory_id)
                 self._spaces[namespace] = space
                 self.last_error = None
-        except Exception as exc:  # FTS5 keeps answering; the next search tries again
+        except Exception as exc:  # noqa: BLE001 - FTS5 keeps answering; the next search tries again
             self.last_error = f"loading {namespace!r}: {type(exc).__name__}: {exc}"
         finally:
             with self._lock:

@@ -400,7 +400,7 @@ class VectorIndex:
                         self._build(space, generation)
                     else:
                         self._sync(space)
-                except Exception:  # usearch refused: this namespace stays on the exact scan
+                except Exception:  # noqa: BLE001 - usearch refused: this namespace stays on the exact scan
                     log_event(_log, "vector_graph_failed", level=logging.WARNING, exc_info=True)
                     with self._lock:
                         space.failed, space.building, space.graph = True, False, None

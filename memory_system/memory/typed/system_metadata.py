@@ -1,4 +1,5 @@
-"""System metadata: durable facts about the memory system itself (not a memory's own metadata), as JSON by key.
+"""System metadata: durable facts about the memory system itself (not a memory's own
+metadata), as JSON by key.
 
 The embedding model and dimension the vectors were made with, the last tier-maintenance
 run and its counts, scope versions: things every process must agree on, so they live in

@@ -366,7 +366,7 @@ def test_config_file_injection_section_is_read_strictly(
     assert runtime.injector.cache.ttl_s == 5
     config.write_text(json.dumps({"injection": {"half_lif_days": 7}}))
     with pytest.raises(ConfigError, match="injection.half_lif_days"):
-        make_runtime(config_path=config).injector
+        _ = make_runtime(config_path=config).injector
 
 
 def test_lookup_answers_only_from_the_cache(make_runtime: Callable[..., Runtime]) -> None:

@@ -314,7 +314,8 @@ def test_delete_removes_row_fts_and_embedding(
     memory = create(service, "ephemeral zebra fact").memory
     with db.write() as conn:
         conn.execute(
-            "INSERT INTO memory_embeddings (memory_id, namespace, model, dim, vector) VALUES (?, ?, 'm', 1, x'00')",
+            "INSERT INTO memory_embeddings (memory_id, namespace, model, dim, vector) "
+            "VALUES (?, ?, 'm', 1, x'00')",
             (memory.id, NS),
         )
     service.delete(memory.id, namespace=NS, agent_id="a1", sharing_enabled=False)

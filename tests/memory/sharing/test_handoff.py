@@ -98,7 +98,8 @@ def test_handoff_moves_state_and_working_memories_to_a_new_session_of_the_receiv
     assert [
         tuple(r)
         for r in conn.execute(
-            "SELECT session_id, from_agent_id, to_agent_id, new_session_id, memories_moved FROM session_handoffs"
+            "SELECT session_id, from_agent_id, to_agent_id, new_session_id, memories_moved "
+            "FROM session_handoffs"
         )
     ] == [(sid, "alice", "bob", new.id, 2)]
     trail = sharing.list_events(agent_id="bob", namespace=NS)
