@@ -1,4 +1,4 @@
-"""GET /metrics: the Prometheus exposition of ops/metrics.REGISTRY."""
+"""GET /metrics: the Prometheus exposition of core/metrics.REGISTRY."""
 
 from __future__ import annotations
 

@@ -2,8 +2,9 @@
 
 ``USE_CROSS_AGENT_SHARING`` is evaluated per request (``api/context``; key: ``X-Session-Id``,
 else ``agent:<id>``). Off: share and revoke answer 409 ``feature_disabled`` naming the flag and
-change nothing; stored grants stay and reads ignore them (``visible_sql``). Listing grants
-and reading the trail keep working, so an operator can see what would come back.
+change nothing; stored grants stay and reads ignore them (the ``store.scope.Visibility`` every
+read passes carries ``sharing_enabled``). Listing grants and reading the trail keep working,
+so an operator can see what would come back.
 
 Errors are JSON bodies ``{"detail": {"error", "field", "message"}}`` (``api/errors``); failed
 share, revoke and hand-off calls count in ``memory_sharing_errors_total`` (refusals because the flag is

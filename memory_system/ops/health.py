@@ -59,7 +59,7 @@ class HealthSources:
 
 @dataclass
 class ServiceState:
-    """What readiness needs to know that the database cannot tell it (set by ops/lifecycle)."""
+    """What readiness needs to know that the database cannot tell it (set by server/lifecycle)."""
 
     started_at: str = field(default_factory=utc_now)
     draining: bool = False
