@@ -184,7 +184,11 @@ async def unhandled_error(request: Request, exc: Exception) -> JSONResponse:
         error_type=type(exc).__name__,
         exc_info=True,
     )
-    headers = {"x-request-id": request_id} if request_id else None
+    # The server closes the connection after a 500 (the error is re-raised past this handler):
+    # say so, or a keep-alive client's next request on it fails with a reset.
+    headers = {"connection": "close"}
+    if request_id:
+        headers["x-request-id"] = request_id
     return JSONResponse(
         {
             "detail": f"internal error; the service log has the details under request_id {request_id}",

@@ -94,6 +94,24 @@ def integrity_problems(conn: Connection, *, quick: bool = False) -> list[str]:
     return [] if lines == ["ok"] else lines
 
 
+def file_integrity_problems(path: Path, *, quick: bool = False) -> list[str]:
+    """``integrity_problems`` on a connection of its own, opened for this check and closed.
+
+    Why not a long-lived reader: a connection that has read an FTS5 table keeps that index's
+    structure cached, and after the writer merges segments its ``quick_check`` reports
+    "fts5: corruption found" for a sound file until it next runs a MATCH. A fresh connection
+    sees the file as it is, as ``db check`` does.
+    """
+    try:
+        conn = open_read_only(path)
+    except StoreError as exc:
+        return [f"{'quick_check' if quick else 'integrity_check'} could not run: {exc}"]
+    try:
+        return integrity_problems(conn, quick=quick)
+    finally:
+        conn.close()
+
+
 @dataclass(frozen=True)
 class ForeignKeyProblem:
     table: str

@@ -418,3 +418,28 @@ def test_a_service_error_of_no_row_is_a_500_with_the_request_id_and_no_trace(
     }
     assert response.headers["x-request-id"] == "req-bug-1"
     assert "secret" not in response.text and "Traceback" not in response.text
+
+
+def test_a_500_over_real_http_says_connection_close(live_server: Callable[..., str], tmp_path: Path) -> None:
+    """A fault the service cannot answer (a table dropped under it) is a 500 whose keep-alive
+    connection the server then closes: the response must say so, so clients reconnect."""
+    import http.client
+    import sqlite3
+    from urllib.parse import urlsplit
+
+    url = live_server()
+    raw = sqlite3.connect(tmp_path / "server0.db")  # the live_server fixture's first database
+    raw.execute("DROP TABLE user_preferences")
+    raw.commit()
+    raw.close()
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        conn.request("GET", "/v1/preferences?user_id=ana")
+        answer = conn.getresponse()
+        body = json.loads(answer.read())
+        assert answer.status == 500 and body["error"] == "internal_error"
+        assert answer.getheader("connection") == "close"
+        assert answer.getheader("x-request-id") == body["request_id"]
+    finally:
+        conn.close()
