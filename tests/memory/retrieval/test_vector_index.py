@@ -294,7 +294,7 @@ def test_concurrent_searches_and_writes(rng: np.random.Generator) -> None:
     assert not {i for q in vectors[:600:20] for i, _ in index.search("ns", q, 100)} & deleted
 
 
-@pytest.mark.skipif(not LOCOMO.exists(), reason="LoCoMo dev data (/work/shared/data/locomo) is absent")
+@pytest.mark.skipif(not LOCOMO.exists(), reason=f"LoCoMo dev data ({LOCOMO.parent}) is absent")
 def test_graph_recall_on_real_minilm_vectors(minilm: object) -> None:
     data = json.loads(LOCOMO.read_text())
     turns = list(
