@@ -23,12 +23,15 @@ def default_db_path() -> Path:
 
 
 def resolve_db_path(option: str | Path | None) -> Path:
+    """The database file, symlinks resolved: the lock, the restore swap and every check must
+    act on the live file, not on a link to it (a restore through a link used to miss the
+    running service's lock and replace the link)."""
     if option:
-        return Path(option)
-    from_env = os.environ.get(ENV_DB)
-    if from_env:
-        return Path(from_env)
-    return default_db_path()
+        chosen = Path(option)
+    else:
+        from_env = os.environ.get(ENV_DB)
+        chosen = Path(from_env) if from_env else default_db_path()
+    return chosen.expanduser().resolve()
 
 
 def parse_bool(name: str, raw: str) -> bool:

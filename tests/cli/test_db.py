@@ -272,3 +272,25 @@ def test_every_db_command_documents_its_exit_codes() -> None:
     for command in ("backup", "check", "impact", "rollback", "restore"):
         result = CliRunner().invoke(app, ["db", command, "--help"], env={"COLUMNS": "200"})
         assert result.exit_code == 0 and "Exit" in result.output, command
+
+
+def test_restore_through_a_symlinked_db_path_acts_on_the_live_file(
+    cli, ready, hold_service_lock, tmp_path: Path
+) -> None:
+    """A link to the live database is the live database: the service's lock is seen through
+    it, and a restore replaces the file it points to, leaving the link a link."""
+    db, backup = ready
+    link = tmp_path / "via-link.db"
+    link.symlink_to(db)
+    before = _bytes(db)
+    holder = hold_service_lock(db)
+    _one_line_error(cli("db", "restore", backup, "--db", str(link), "--yes"), "held by a running service")
+    assert _bytes(db) == before and link.is_symlink()
+    holder.kill()
+    holder.wait(timeout=30)
+    inode = db.stat().st_ino
+    proc = cli("db", "restore", backup, "--db", str(link), "--yes")
+    assert proc.returncode == 0, proc.stderr
+    assert link.is_symlink() and link.resolve() == db.resolve()
+    assert db.stat().st_ino != inode, "the live file was not the one replaced"
+    assert list(tmp_path.glob("via-link.db.before-restore-*")) == []
