@@ -25,8 +25,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
+from memory_system.core.errors import StoreError
 from memory_system.store._sqlite import sqlite3
-from memory_system.store.errors import StoreError, translate
+from memory_system.store.errors import translate
 
 __all__ = [
     "BUSY_TIMEOUT_MS",

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from memory_system.core.errors import StoreError, StoreSchemaMissing
 from memory_system.store.connection import Connection, connect, open_connection
-from memory_system.store.errors import StoreError, StoreSchemaMissing
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 PAGES_PER_STEP = 4096

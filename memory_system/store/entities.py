@@ -12,8 +12,8 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
+from memory_system.core.errors import StoreSchemaMissing
 from memory_system.store.connection import Connection, Cursor
-from memory_system.store.errors import StoreSchemaMissing
 
 # Lists travel as one JSON array parameter read with json_each: no cap on host parameters,
 # no chunking, and the planner still uses the indexes.

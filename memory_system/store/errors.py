@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from memory_system.core.errors import (
-    MigrationError,
     StoreBusy,
     StoreConstraint,
     StoreCorrupt,
@@ -22,18 +21,7 @@ from memory_system.core.errors import (
     StoreSchemaMissing,
 )
 
-__all__ = [
-    "MigrationError",
-    "StoreBusy",
-    "StoreConstraint",
-    "StoreCorrupt",
-    "StoreError",
-    "StoreFull",
-    "StoreReadOnly",
-    "StoreSchemaMissing",
-    "classify",
-    "translate",
-]
+__all__ = ["classify", "translate"]
 
 
 # SQLite primary result codes (https://sqlite.org/rescode.html): extended codes keep them

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from functools import cache
 
+from memory_system.core.errors import MigrationError
 from memory_system.store import migrations
 from memory_system.store.connection import Connection, connect
-from memory_system.store.errors import MigrationError
 
 PHASE_1_TABLES = ("entities", "relations", "observations")
 

@@ -32,7 +32,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from memory_system.store.errors import StoreError
+from memory_system.core.errors import StoreError
 
 
 class ServiceLockHeld(StoreError):

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from memory_system.core.errors import MigrationError
 from memory_system.store.connection import Connection
-from memory_system.store.errors import MigrationError
 
 _FILE_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from memory_system.core.errors import StoreError
 from memory_system.ops import backup as backups
 from memory_system.ops import schema
 from memory_system.store import database_ops as maintenance
 from memory_system.store import inventory
 from memory_system.store.connection import open_connection
-from memory_system.store.errors import StoreError
 
 
 def _counts(path: Path) -> dict[str, int]:

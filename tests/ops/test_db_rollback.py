@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from memory_system.core.errors import StoreError
 from memory_system.ops import backup as backups
 from memory_system.ops import schema
 from memory_system.ops.db_rollback import distinct_approvers, execute_rollback, plan_rollback
 from memory_system.store import database_ops as maintenance
 from memory_system.store import inventory
 from memory_system.store.connection import open_connection
-from memory_system.store.errors import StoreError
 
 APPROVERS = ["alice", "bob"]
 

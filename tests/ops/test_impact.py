@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from memory_system.core.errors import MigrationError
 from memory_system.ops import schema
 from memory_system.ops.impact import impact
 from memory_system.store import inventory
 from memory_system.store.connection import open_connection
-from memory_system.store.errors import MigrationError
 
 
 def test_impact_counts_every_phase_2_table_and_rows_since_the_migration(

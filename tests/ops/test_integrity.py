@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from memory_system.core.errors import StoreError
 from memory_system.ops.integrity import check
 from memory_system.store.connection import open_connection
-from memory_system.store.errors import StoreError
 
 
 def test_a_sound_database_passes(migrated_db: Path, fill_phase_data) -> None:

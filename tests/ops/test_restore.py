@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from memory_system.core.errors import StoreError
 from memory_system.ops import backup as backups
 from memory_system.ops import schema
 from memory_system.ops.db_rollback import execute_rollback, plan_rollback
@@ -15,7 +16,6 @@ from memory_system.ops.restore import execute_restore, plan_restore
 from memory_system.store import database_ops as maintenance
 from memory_system.store import inventory
 from memory_system.store.connection import open_connection
-from memory_system.store.errors import StoreError
 
 
 def _bytes(path: Path) -> str:

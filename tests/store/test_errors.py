@@ -9,10 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from memory_system.store import database_ops
-from memory_system.store._sqlite import sqlite3
-from memory_system.store.connection import Database, open_connection
-from memory_system.store.errors import (
+from memory_system.core.errors import (
     StoreBusy,
     StoreConstraint,
     StoreCorrupt,
@@ -20,8 +17,11 @@ from memory_system.store.errors import (
     StoreFull,
     StoreReadOnly,
     StoreSchemaMissing,
-    translate,
 )
+from memory_system.store import database_ops
+from memory_system.store._sqlite import sqlite3
+from memory_system.store.connection import Database, open_connection
+from memory_system.store.errors import translate
 
 SHORT_BUSY_MS = 100
 

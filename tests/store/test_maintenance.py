@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from memory_system.core.errors import StoreError
 from memory_system.store import database_ops as maintenance
 from memory_system.store.connection import open_connection
-from memory_system.store.errors import StoreError
 
 
 def test_require_sqlite_file_names_what_is_wrong(tmp_path: Path) -> None:

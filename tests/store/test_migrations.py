@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from memory_system.core.errors import MigrationError
 from memory_system.store import migrations
 from memory_system.store.connection import open_connection
-from memory_system.store.errors import MigrationError
 
 
 def test_migrate_applies_every_file_in_order_and_records_checksums(db_file: Path) -> None:

@@ -1,12 +1,12 @@
 """Scope filters of a search: kind, tier, session, user and time ranges, validated once.
 
-``SearchFilters`` is what a caller asks for; ``for_store`` turns it into the store's plain
-``Filters`` value (``store/scope.py``), which only the store turns into SQL.
+``SearchFilters`` is the store's ``Filters`` value (``store/scope.py``) plus the validation of
+what a caller asks for; only the store turns it into SQL.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from memory_system.memory.records.models import (
@@ -21,21 +21,13 @@ from memory_system.store.scope import Filters
 _TIMES = ("occurred_after", "occurred_before", "created_after", "created_before")
 
 
-@dataclass(frozen=True)
-class SearchFilters:
-    """Every field optional; times are ISO 8601 (after = inclusive, before = exclusive).
+@dataclass(frozen=True, slots=True)
+class SearchFilters(Filters):
+    """The store's ``Filters`` as a caller asks for them: validated from a request body.
 
+    Every field optional; times are ISO 8601 (after = inclusive, before = exclusive).
     ``tier`` is ignored while hierarchical tiers are off (all memories read as one flat tier).
     """
-
-    kind: str | None = None
-    tier: str | None = None
-    session_id: str | None = None
-    user_id: str | None = None
-    occurred_after: str | None = None
-    occurred_before: str | None = None
-    created_after: str | None = None
-    created_before: str | None = None
 
     @classmethod
     def from_dict(cls, data: Any) -> SearchFilters:
@@ -67,14 +59,5 @@ class SearchFilters:
         return cls(**clean)
 
     def for_store(self, *, tiers_enabled: bool = True) -> Filters:
-        """The store's filter value; with tiers off the tier is dropped (one flat tier)."""
-        return Filters(
-            kind=self.kind,
-            tier=self.tier if tiers_enabled else None,
-            session_id=self.session_id,
-            user_id=self.user_id,
-            occurred_after=self.occurred_after,
-            occurred_before=self.occurred_before,
-            created_after=self.created_after,
-            created_before=self.created_before,
-        )
+        """The value the store reads; with tiers off the tier is dropped (one flat tier)."""
+        return self if tiers_enabled or self.tier is None else replace(self, tier=None)
