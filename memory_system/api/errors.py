@@ -25,6 +25,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from memory_system.core.logging import log_event
+from memory_system.core.validation import InvalidValue
 from memory_system.flags.values import FlagError
 from memory_system.memory.graph.entities import EntityNotFound, GraphError
 from memory_system.memory.injection.injector import InjectionError
@@ -73,6 +74,8 @@ def _named(exc: Any) -> dict[str, Any]:
 # The most specific class of an error's MRO that has a row decides; so subclasses come first
 # here only for the reader. InvalidState, InvalidShare and InvalidInput take their base's row.
 REFUSALS: dict[type[Exception], Refusal] = {
+    # a value no part of the service can hold (core.validation), whichever service saw it
+    InvalidValue: Refusal(422, lambda e: {"error": "invalid_input", "field": e.field, "message": str(e)}),
     # memories, search, preferences, code patterns
     models.BatchTooLarge: Refusal(413, lambda e: e.to_dict()),
     models.MemoryValidationError: Refusal(422, lambda e: e.to_dict()),

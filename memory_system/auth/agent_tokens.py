@@ -13,12 +13,13 @@ import secrets
 from dataclasses import dataclass
 
 from memory_system.core.errors import ServiceError
+from memory_system.core.validation import AGENT_ID_PATTERN
 from memory_system.store import agent_tokens as token_store
 from memory_system.store.agent_tokens import TokenRecord
 from memory_system.store.connection import Database
 
 TOKEN_PREFIX = "mst_"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$")
+_NAME = re.compile(AGENT_ID_PATTERN)
 
 __all__ = ["IssuedToken", "TokenError", "TokenRecord", "TokenService", "hash_token"]
 
