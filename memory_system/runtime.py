@@ -8,6 +8,7 @@ the embedding model.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,7 +32,9 @@ if TYPE_CHECKING:
     from memory_system.memory.sharing.handoff import HandoffService
     from memory_system.memory.tiers.rules import TierMaintenanceReport, TierPolicy
     from memory_system.memory.tiers.scheduler import TierMaintenanceThread
+    from memory_system.memory.typed.audit import TypedStoreAudit
     from memory_system.memory.typed.code_patterns import CodePatternStore
+    from memory_system.memory.typed.policy import TypedStorePolicy
     from memory_system.memory.typed.preferences import PreferenceStore
     from memory_system.memory.typed.system_metadata import SystemMetadataStore
     from memory_system.ops.health import HealthSources
@@ -49,6 +52,30 @@ def open_runtime(db_path: Path, *, config_path: Path | None = None) -> Runtime:
         else Settings(db_path=db_path, config_path=config_path)
     )
     return Runtime(settings, Database(db_path, create=False))
+
+
+def open_flags(
+    db_path: Path, *, env: Mapping[str, str], config_path: Path | None, cache_s: float = 0.5
+) -> FlagService:
+    """The feature flags of a database another process serves, for evaluation only.
+
+    The file is opened read-only (nothing here can change it); ``env`` and the config file are
+    read now, as the service reads them at start, and strictly: a broken flag variable or file
+    raises ``ConfigError`` rather than leave a flag on that the service has off. Raises
+    ``StoreError`` when the file is absent, not a database, or not migrated. Close it with
+    ``flags.db.close()``.
+    """
+    from memory_system.flags.names import FLAG_NAMES
+    from memory_system.flags.service import FlagService
+
+    db = Database(db_path, read_only=True)
+    try:
+        flags = FlagService(db, env, config_path, cache_s=cache_s)
+        flags.value(FLAG_NAMES[0])  # the first read: a file that cannot serve flags fails here
+    except BaseException:
+        db.close()
+        raise
+    return flags
 
 
 class Runtime:
@@ -99,7 +126,7 @@ class Runtime:
     def memories(self) -> MemoryService:
         from memory_system.memory.records.memories import MemoryService
 
-        return MemoryService(self.db, self.events)
+        return MemoryService(self.db, self.events, session_check=self.sessions.check_usable)
 
     @cached_property
     def sharing(self) -> SharingService:
@@ -121,16 +148,30 @@ class Runtime:
         return SessionStateService(self.db)
 
     @cached_property
+    def typed_store_policy(self) -> TypedStorePolicy:
+        """Who may write preferences and code patterns: the config file's ``typedStores`` section."""
+        from memory_system.memory.typed.policy import load_typed_store_policy
+
+        return load_typed_store_policy(self.settings.config_path)
+
+    @cached_property
     def preferences(self) -> PreferenceStore:
         from memory_system.memory.typed.preferences import PreferenceStore
 
-        return PreferenceStore(self.db)
+        return PreferenceStore(self.db, self.typed_store_policy.preferences)
 
     @cached_property
     def code_patterns(self) -> CodePatternStore:
         from memory_system.memory.typed.code_patterns import CodePatternStore
 
-        return CodePatternStore(self.db)
+        return CodePatternStore(self.db, self.typed_store_policy.code_patterns)
+
+    @cached_property
+    def typed_store_audit(self) -> TypedStoreAudit:
+        """The audit trail of preference and code-pattern writes."""
+        from memory_system.memory.typed.audit import TypedStoreAudit
+
+        return TypedStoreAudit(self.db)
 
     @cached_property
     def injector(self) -> Injector:

@@ -9,21 +9,46 @@ Changes land in the database, so every process of the service applies them withi
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from pydantic import StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from memory_system.api.deps import get_runtime, require_admin
+from memory_system.api.error_body import responses
+from memory_system.api.fields import NOT_BLANK, WHITESPACE
+from memory_system.flags.names import FLAG_NAMES
 from memory_system.runtime import Runtime
 
 router = APIRouter(
-    prefix="/admin/feature-flags", tags=["admin: feature flags"], dependencies=[Depends(require_admin)]
+    prefix="/admin/feature-flags",
+    tags=["admin: feature flags"],
+    dependencies=[Depends(require_admin)],
+    responses=responses(401, 403, 500, 503),
 )
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
+if TYPE_CHECKING:
+    FlagName = str
+else:  # the flags' names, as an enum of the schema
+    FlagName = Literal[FLAG_NAMES]
+
 _EXAMPLE = {"USE_ENHANCED_INJECTION": False, "USE_HIERARCHICAL_TIERS": 0.01}
+# What flags.values.parse_value reads from a string (after strip and lower): true, false, or
+# a fraction in [0, 1] written as a decimal.
+_BLANKS = f"[{WHITESPACE}]*"
+_VALUE_TEXT = (
+    rf"^{_BLANKS}([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|0+(\.[0-9]*)?|\.[0-9]+|0*1(\.0*)?){_BLANKS}$"
+)
+_VALUE = {
+    "anyOf": [
+        {"type": "boolean"},
+        {"type": "number", "minimum": 0, "maximum": 1},
+        {"type": "string", "pattern": _VALUE_TEXT},
+    ]
+}
 
 
 @router.get("")
@@ -34,6 +59,7 @@ def show_flags(runtime: RuntimeDep) -> dict[str, Any]:
 
 @router.post(
     "",
+    responses=responses(400, 413, 422),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -41,9 +67,9 @@ def show_flags(runtime: RuntimeDep) -> dict[str, Any]:
                 "application/json": {
                     "schema": {
                         "type": "object",
-                        "additionalProperties": {
-                            "anyOf": [{"type": "boolean"}, {"type": "number"}, {"type": "string"}]
-                        },
+                        "minProperties": 1,
+                        "properties": {name: _VALUE for name in FLAG_NAMES},
+                        "additionalProperties": False,
                     },
                     "example": _EXAMPLE,
                 }
@@ -54,7 +80,11 @@ def show_flags(runtime: RuntimeDep) -> dict[str, Any]:
 async def set_flags(
     request: Request,
     runtime: RuntimeDep,
-    x_actor: Annotated[str | None, Header(description="Who makes the change, for the audit trail.")] = None,
+    x_actor: Annotated[
+        str | None,
+        StringConstraints(max_length=200, pattern=NOT_BLANK),
+        Header(description="Who makes the change, for the audit trail; default admin."),
+    ] = None,
 ) -> dict[str, Any]:
     """Set database values: ``true``, ``false`` or a fraction in [0, 1]; all or nothing.
 
@@ -86,21 +116,24 @@ async def set_flags(
     return {"changes": [c.to_dict() for c in changes], "flags": snapshot["flags"]}
 
 
-@router.get("/events")
+@router.get("/events", responses=responses(422))
 def flag_events(
     runtime: RuntimeDep,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
-    flag: Annotated[str | None, Query(description="Only this flag.")] = None,
+    flag: Annotated[FlagName | None, Query(description="Only this flag.")] = None,
 ) -> dict[str, Any]:
     """Every change, newest first: flag, old and new value, source, actor, time."""
     return {"events": runtime.flags.events(limit, flag)}
 
 
-@router.get("/stats")
+@router.get("/stats", responses=responses(422))
 def flag_stats(
     runtime: RuntimeDep,
     window_minutes: Annotated[
-        float | None, Query(gt=0, le=30 * 24 * 60, description="A session seen within this is active.")
+        float | None,
+        Query(
+            gt=0, le=30 * 24 * 60, allow_inf_nan=False, description="A session seen within this is active."
+        ),
     ] = None,
 ) -> dict[str, Any]:
     """Per flag: active sessions, how many have it on now, % enabled, time since its last change."""

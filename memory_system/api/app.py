@@ -13,6 +13,7 @@ from memory_system.api import (
     inject,
     memories,
     metrics,
+    openapi,
     search,
     session_state,
     sessions,
@@ -43,5 +44,6 @@ def create_app(runtime: Runtime) -> FastAPI:
     for module in ROUTERS:
         app.include_router(module.router)
     errors.install(app)
+    openapi.install(app)
     app.add_middleware(RequestContext, max_body_bytes=lambda: runtime.settings.max_body_bytes)
     return app

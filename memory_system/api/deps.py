@@ -13,7 +13,6 @@ Admin endpoints take ``Authorization: Bearer <admin token>`` (env
 from __future__ import annotations
 
 import hmac
-import json
 from dataclasses import dataclass
 
 from fastapi import HTTPException, Request
@@ -85,12 +84,9 @@ async def agent_identity(request: Request) -> Identity:
 async def _check_body_claims(request: Request, identity: Identity) -> None:
     if request.method in ("GET", "HEAD", "DELETE", "OPTIONS"):
         return
-    if "json" not in request.headers.get("content-type", ""):
-        return
-    try:
-        body = json.loads(await request.body() or b"null")
-    except ValueError:
-        return  # the route's own validation answers 422 for a body that is not JSON
+    # The middleware parsed and checked every JSON body (api/json_body); anything else is
+    # left to the route's own validation, which answers 422 for a body that is not JSON.
+    body = getattr(request.state, "json_body", None)
     if not isinstance(body, dict):
         return
     for key, field in _BODY_SELF_FIELDS.items():
@@ -105,8 +101,14 @@ async def _check_body_claims(request: Request, identity: Identity) -> None:
 
 
 def _touch_session(request: Request, runtime: Runtime, identity: Identity) -> None:
-    """Last activity of the caller's session (path ``{session_id}`` or ``X-Session-Id``), throttled."""
-    session_id = request.path_params.get("session_id") or request.headers.get("x-session-id")
+    """Last activity of the caller's session (path ``{session_id}`` or ``X-Session-Id``), throttled.
+
+    A header naming another agent's session is refused here (404), on every route; a path id
+    is left to its route, which answers it exactly as it answers an unknown id.
+    """
+    header = request.headers.get("x-session-id")
+    runtime.sessions.check_usable(header, identity.agent_id, identity.namespace)
+    session_id = request.path_params.get("session_id") or header
     if session_id:
         runtime.sessions.touch(str(session_id), identity.agent_id, identity.namespace)
 

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from pydantic import Field, StringConstraints
 
 from memory_system.api.deps import Identity, agent_identity, get_runtime
+from memory_system.api.error_body import responses
 from memory_system.api.errors import to_http
+from memory_system.api.fields import NOT_BLANK, Body
+from memory_system.core.validation import INT64_MAX
 from memory_system.memory.graph.entities import (
     MAX_BATCH,
     MAX_NAME_CHARS,
@@ -32,23 +35,27 @@ from memory_system.memory.graph.entities import (
 )
 from memory_system.runtime import Runtime
 
-router = APIRouter(prefix="/v1", tags=["entity memory (Phase 1)"])
+router = APIRouter(
+    prefix="/v1", tags=["entity memory (Phase 1)"], responses=responses(401, 403, 404, 500, 503)
+)
+WITH_BODY = responses(400, 413, 422)
 
-Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_CHARS)]
-TypeName = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TYPE_CHARS)]
-Content = Annotated[str, StringConstraints(min_length=1, max_length=MAX_OBSERVATION_CHARS)]
+# Not empty: at least one character that is not whitespace (memory/graph/entities._text).
+Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_CHARS, pattern=NOT_BLANK)]
+TypeName = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TYPE_CHARS, pattern=NOT_BLANK)]
+Content = Annotated[str, StringConstraints(min_length=1, max_length=MAX_OBSERVATION_CHARS, pattern=NOT_BLANK)]
 Contents = Annotated[list[Content], Field(max_length=MAX_OBSERVATIONS_PER_ITEM)]
+NamePath = Annotated[str, Path(min_length=1, max_length=MAX_NAME_CHARS, pattern=NOT_BLANK)]
 
 
-class _Body(BaseModel):
-    # A misspelt field (``entity_type``) or a ``namespace`` in the body is an error, not ignored.
-    model_config = ConfigDict(extra="forbid")
+class _Body(Body):
+    """A misspelt field (``entity_type``) or a ``namespace`` in the body is an error, not ignored."""
 
 
 class EntityIn(_Body):
     name: Name
     entityType: TypeName
-    observations: Contents = []
+    observations: Contents = Field(default_factory=list)
 
     def to_entity(self) -> Entity:
         return Entity(self.name, self.entityType, tuple(self.observations))
@@ -105,14 +112,14 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 Caller = Annotated[Identity, Depends(agent_identity)]
 
 
-@router.post("/entities", status_code=201)
+@router.post("/entities", status_code=201, responses=WITH_BODY)
 def create_entities(body: CreateEntities, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Create entities; names that exist in the namespace are skipped. Returns those created."""
     created = runtime.graph.create_entities([e.to_entity() for e in body.entities], caller.namespace)
     return {"entities": [e.to_dict() for e in created]}
 
 
-@router.get("/entities")
+@router.get("/entities", responses=responses(422))
 def list_entities(
     runtime: RuntimeDep,
     caller: Caller,
@@ -124,15 +131,15 @@ def list_entities(
         ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_BATCH)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=INT64_MAX)] = 0,
 ) -> dict[str, Any]:
     """A page of entities in creation order; ``next_offset`` is null on the last page."""
     page, next_offset = runtime.graph.list_entities(caller.namespace, query=q, limit=limit, offset=offset)
     return {"entities": [e.to_dict() for e in page], "next_offset": next_offset}
 
 
-@router.get("/entities/{name:path}")
-def get_entity(name: str, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
+@router.get("/entities/{name:path}", responses=responses(422))
+def get_entity(name: NamePath, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """One entity with its observations, and every relation from or to it."""
     try:
         found = runtime.graph.get_entity(name, caller.namespace)
@@ -141,15 +148,15 @@ def get_entity(name: str, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]
     return {"entity": found.entities[0].to_dict(), "relations": [r.to_dict() for r in found.relations]}
 
 
-@router.delete("/entities")
+@router.delete("/entities", responses=WITH_BODY)
 def delete_entities(body: DeleteEntities, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Delete entities with their observations and relations; unknown names are ignored."""
     deleted = runtime.graph.delete_entities(body.entityNames, caller.namespace)
     return {"deleted": deleted}
 
 
-@router.delete("/entities/{name:path}")
-def delete_entity(name: str, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
+@router.delete("/entities/{name:path}", responses=responses(422))
+def delete_entity(name: NamePath, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Delete one entity with its observations and relations; 404 when it does not exist."""
     deleted = runtime.graph.delete_entities([name], caller.namespace)
     if not deleted:
@@ -164,21 +171,21 @@ def delete_entity(name: str, runtime: RuntimeDep, caller: Caller) -> dict[str, A
     return {"deleted": deleted}
 
 
-@router.post("/relations", status_code=201)
+@router.post("/relations", status_code=201, responses=WITH_BODY)
 def create_relations(body: Relations, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Create relations; exact duplicates are skipped, an unknown endpoint refuses the whole call."""
     created = runtime.graph.create_relations([r.to_relation() for r in body.relations], caller.namespace)
     return {"relations": [r.to_dict() for r in created]}
 
 
-@router.delete("/relations")
+@router.delete("/relations", responses=WITH_BODY)
 def delete_relations(body: Relations, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Delete relations; those that do not exist are ignored."""
     deleted = runtime.graph.delete_relations([r.to_relation() for r in body.relations], caller.namespace)
     return {"deleted": deleted}
 
 
-@router.post("/observations", status_code=201)
+@router.post("/observations", status_code=201, responses=WITH_BODY)
 def add_observations(body: AddObservations, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Add observations the entities lack; an unknown entity refuses the whole call."""
     results = runtime.graph.add_observations(
@@ -189,7 +196,7 @@ def add_observations(body: AddObservations, runtime: RuntimeDep, caller: Caller)
     }
 
 
-@router.delete("/observations")
+@router.delete("/observations", responses=WITH_BODY)
 def delete_observations(body: DeleteObservations, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Delete observations; unknown entities and contents are ignored."""
     deleted = runtime.graph.delete_observations(
@@ -204,14 +211,14 @@ def read_graph(runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     return runtime.graph.read_graph(caller.namespace).to_dict()
 
 
-@router.post("/graph/search")
+@router.post("/graph/search", responses=WITH_BODY)
 def search_graph(body: SearchGraph, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Entities whose name, type or an observation contains ``query``, and their relations."""
     found = runtime.graph.search_nodes(body.query, caller.namespace)
     return found.to_dict()
 
 
-@router.post("/graph/open")
+@router.post("/graph/open", responses=WITH_BODY)
 def open_nodes(body: OpenNodes, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """The named entities (unknown names skipped) and their relations."""
     found = runtime.graph.open_nodes(body.names, caller.namespace)

@@ -1,14 +1,19 @@
 """Errors as JSON bodies: 4xx name what was wrong, 5xx carry the request id and no stack trace.
 
-Every body has ``detail`` (FastAPI's key, so clients written for FastAPI keep working),
-``error`` (a stable snake_case kind) and ``request_id`` (to find the log lines).
+Every body has one shape (``api/error_body.ErrorBody``): ``error`` (a stable snake_case kind),
+``message``, ``field`` when one input is at fault, ``request_id`` (to find the log lines) and
+``detail`` (FastAPI's key, so clients written for FastAPI keep working).
 
 ``REFUSALS`` is the one mapping from the errors the services raise to HTTP: a status and how
 ``detail`` is built. One handler answers them all, so routes call the service and let its
 errors pass. Each family keeps the ``detail`` its clients were written against: memories send
 ``to_dict()`` for bad input, entities and injection ``{"error", "field", "message"}``, sharing
 and session state the error's class name in snake case, sessions a plain string. An error of
-no row is a bug: 500.
+no row is a bug: 500. A database busy past its timeout is a 503 with ``Retry-After``: nothing
+was written, and the same request may succeed a second later.
+
+A 405 lists in ``Allow`` every method of every route whose path matches (Starlette names only
+the first route it tried).
 """
 
 from __future__ import annotations
@@ -22,8 +27,11 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from memory_system.api.error_body import error_body
+from memory_system.core.errors import StoreBusy
 from memory_system.core.logging import log_event
 from memory_system.core.validation import InvalidValue
 from memory_system.flags.values import FlagError
@@ -32,23 +40,11 @@ from memory_system.memory.injection.injector import InjectionError
 from memory_system.memory.records import models
 from memory_system.memory.sessions import registry, state
 from memory_system.memory.sharing.grants import MemoryNotOwned, ShareNotFound, SharingError
+from memory_system.memory.typed.policy import WriteRefused
 
 __all__ = ["REFUSALS", "Refusal", "install", "to_http"]
 
 logger = logging.getLogger("memory_system.http")
-
-_KINDS = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "body_too_large",
-    422: "validation_error",
-    429: "too_many_requests",
-    503: "unavailable",
-}
 
 
 @dataclass(frozen=True)
@@ -75,11 +71,22 @@ def _named(exc: Any) -> dict[str, Any]:
 # here only for the reader. InvalidState, InvalidShare and InvalidInput take their base's row.
 REFUSALS: dict[type[Exception], Refusal] = {
     # a value no part of the service can hold (core.validation), whichever service saw it
-    InvalidValue: Refusal(422, lambda e: {"error": "invalid_input", "field": e.field, "message": str(e)}),
+    InvalidValue: Refusal(422, lambda e: _named(e) | {"error": "invalid_input"}),
     # memories, search, preferences, code patterns
     models.BatchTooLarge: Refusal(413, lambda e: e.to_dict()),
     models.MemoryValidationError: Refusal(422, lambda e: e.to_dict()),
     models.MemoryNotFound: Refusal(404, lambda e: {"error": "not_found", "message": str(e)}),
+    # a typed store's write policy (memory/typed/policy): which policy, and the key's creator
+    WriteRefused: Refusal(
+        403,
+        lambda e: {
+            "error": "write_refused",
+            "store": e.store,
+            "policy": e.policy,
+            "created_by": e.created_by,
+            "message": str(e),
+        },
+    ),
     models.MemoryForbidden: Refusal(403, lambda e: {"error": "forbidden", "message": str(e)}),
     models.MemoryConflict: Refusal(
         409, lambda e: {"error": "near_duplicate", "existing_id": e.existing_id, "message": str(e)}
@@ -110,6 +117,10 @@ REFUSALS: dict[type[Exception], Refusal] = {
     SharingError: Refusal(422, _named),
     # admin: feature flags
     FlagError: Refusal(422, lambda e: {"error": "invalid_feature_flag", "field": e.flag, "message": str(e)}),
+    # the database: another writer held the lock past the busy timeout; nothing was written
+    StoreBusy: Refusal(
+        503, lambda e: {"error": "store_busy", "message": str(e)}, headers=lambda e: {"Retry-After": "1"}
+    ),
 }
 
 
@@ -150,26 +161,27 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         }
         for e in exc.errors()
     ]
-    summary = "; ".join(f"{e['field'] or 'body'}: {e['message']}" for e in errors)
-    return JSONResponse(
-        {
-            "detail": errors,
-            "error": "validation_error",
-            "message": f"invalid request: {summary}",
-            "request_id": _request_id(request),
-        },
-        status_code=422,
-    )
+    return JSONResponse(error_body(422, errors, _request_id(request)), status_code=422)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method of every route whose path matches this request's, sorted."""
+    path = request.scope["path"]
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and route.methods and regex.match(path):
+            methods |= route.methods
+    return sorted(methods)
 
 
 async def http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    body = {
-        "detail": exc.detail,
-        "error": _KINDS.get(exc.status_code, "http_error"),
-        "request_id": _request_id(request),
-    }
-    return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    body = error_body(exc.status_code, exc.detail, _request_id(request))
+    return JSONResponse(body, status_code=exc.status_code, headers=headers or None)
 
 
 async def service_error(request: Request, exc: Exception) -> JSONResponse:
@@ -192,15 +204,8 @@ async def unhandled_error(request: Request, exc: Exception) -> JSONResponse:
     headers = {"connection": "close"}
     if request_id:
         headers["x-request-id"] = request_id
-    return JSONResponse(
-        {
-            "detail": f"internal error; the service log has the details under request_id {request_id}",
-            "error": "internal_error",
-            "request_id": request_id,
-        },
-        status_code=500,
-        headers=headers,
-    )
+    detail = f"internal error; the service log has the details under request_id {request_id}"
+    return JSONResponse(error_body(500, detail, request_id), status_code=500, headers=headers)
 
 
 def install(app: FastAPI) -> None:

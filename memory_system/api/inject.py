@@ -4,41 +4,46 @@ Flags are evaluated for this request with the key every endpoint uses (``api/con
 ``X-Session-Id`` header, else the body's ``session_id``, else ``agent:<agent id>``; so turning
 ``USE_ENHANCED_INJECTION`` off takes effect on the next call of every live session. The
 session whose working memories the block may show is the body's ``session_id``, else the
-header, as for ``POST /v1/memories``. Errors (``api/errors``): 422 with
-``{"detail": {"error", "field", "message"}}``.
+header, as for ``POST /v1/memories``; another agent's session is a 404. Errors (``api/errors``):
+422 with ``{"detail": {"error", "field", "message"}}``.
 """
 
 from __future__ import annotations
 
 from functools import partial
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
 from memory_system.api.context import ContextDep
 from memory_system.api.deps import get_runtime
-from memory_system.memory.injection.injector import MAX_TOKEN_BUDGET, InjectionFlags
+from memory_system.api.error_body import responses
+from memory_system.api.fields import NOT_BLANK, WHOLE, Body, TextId
+from memory_system.memory.injection.injector import FORMATS, MAX_TOKEN_BUDGET, InjectionFlags
 from memory_system.memory.retrieval.hybrid import MAX_QUERY_CHARS
 from memory_system.runtime import Runtime
 
-router = APIRouter(prefix="/v1", tags=["injection"])
+router = APIRouter(
+    prefix="/v1", tags=["injection"], responses=responses(400, 401, 403, 404, 413, 422, 500, 503)
+)
 
-Id = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+if TYPE_CHECKING:
+    Format = str
+else:  # the service's tuple, as an enum of the schema
+    Format = Literal[FORMATS]
 
 
-class InjectRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    query: Annotated[str, StringConstraints(min_length=1, max_length=MAX_QUERY_CHARS)] = Field(
-        description="The agent's current task or message; memories are chosen for it."
+class InjectRequest(Body):
+    query: Annotated[str, StringConstraints(min_length=1, max_length=MAX_QUERY_CHARS, pattern=NOT_BLANK)] = (
+        Field(description="The agent's current task or message; memories are chosen for it.")
     )
-    session_id: Id | None = None
-    token_budget: Annotated[int, Field(ge=1, le=MAX_TOKEN_BUDGET)] = 1000
-    format: Literal["markdown", "json"] = "markdown"
-    user_id: Id | None = Field(default=None, description="Whose preferences go first in the block.")
+    session_id: TextId | None = None
+    token_budget: Annotated[int, Field(ge=1, le=MAX_TOKEN_BUDGET), WHOLE] = 1000
+    format: Format = "markdown"
+    user_id: TextId | None = Field(default=None, description="Whose preferences go first in the block.")
 
 
 @router.post("/inject", response_class=JSONResponse)
@@ -50,6 +55,7 @@ async def inject(
     """Preferences, relevant memories by tier, code patterns and related entities, within
     ``token_budget`` (by the counter named in ``token_counter``), with the manifest of what
     was used, ``mode`` (enhanced, degraded, legacy), ``cache`` (hit, miss, bypass) and ``took_ms``."""
+    runtime.sessions.check_usable(body.session_id, ctx.caller.agent_id, ctx.caller.namespace)
     flags = ctx.for_session(body.session_id).flags
     args: dict[str, Any] = {
         "agent_id": ctx.caller.agent_id,

@@ -16,30 +16,40 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import Field
 
 from memory_system.api.context import ContextDep
 from memory_system.api.deps import Identity, agent_identity, get_runtime
+from memory_system.api.error_body import responses
+from memory_system.api.fields import WHITESPACE, WHOLE, AgentId, Body
 from memory_system.api.sharing import counted, require_sharing
-from memory_system.memory.sessions.state import SessionStateError
+from memory_system.core.validation import INT64_MAX
+from memory_system.memory.sessions.state import MAX_STATE_BYTES, SessionStateError
 from memory_system.memory.sharing.grants import SharingError
 from memory_system.runtime import Runtime
 
-router = APIRouter(prefix="/v1/sessions", tags=["session state and hand-off"])
+router = APIRouter(
+    prefix="/v1/sessions", tags=["session state and hand-off"], responses=responses(401, 403, 404, 500, 503)
+)
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 IdentityDep = Annotated[Identity, Depends(agent_identity)]
 
 
-class StateIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    state: dict[str, Any]
-    version: int | None = None
+class StateIn(Body):
+    state: dict[str, Any] = Field(description=f"A JSON object of at most {MAX_STATE_BYTES} bytes.")
+    version: Annotated[int, Field(ge=0, le=INT64_MAX), WHOLE] | None = Field(
+        None, description="The version you read (0 for a session without state), or If-Match."
+    )
 
 
-class HandoffIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    to_agent_id: str
+class HandoffIn(Body):
+    to_agent_id: AgentId
+
+
+# What _if_match_version reads: the ETag of GET .../state, quoted or not, weak or not. The route
+# checks it itself (422 invalid_if_match names the header), so the schema says it, not pydantic.
+IF_MATCH = f'^[{WHITESPACE}]*(W/)?"*[0-9]{{1,19}}"*[{WHITESPACE}]*$'
 
 
 def _if_match_version(if_match: str | None) -> int | None:
@@ -48,7 +58,7 @@ def _if_match_version(if_match: str | None) -> int | None:
     text = if_match.strip()
     text = text.removeprefix("W/")
     text = text.strip('"')
-    if not text.isdigit():
+    if not text.isascii() or not text.isdigit() or int(text) > INT64_MAX:
         raise HTTPException(
             422,
             {
@@ -61,7 +71,7 @@ def _if_match_version(if_match: str | None) -> int | None:
     return int(text)
 
 
-@router.get("/{session_id}/state")
+@router.get("/{session_id}/state", responses=responses(422))
 def get_state(
     session_id: str, response: Response, runtime: RuntimeDep, identity: IdentityDep
 ) -> dict[str, Any]:
@@ -70,14 +80,25 @@ def get_state(
     return current.to_dict()
 
 
-@router.put("/{session_id}/state")
+@router.put(
+    "/{session_id}/state",
+    responses=responses(
+        400,
+        409,
+        413,
+        422,
+        428,
+        s409="stale_version (current_version, and its ETag) or session_ended.",
+        s428="version_required: send version or If-Match.",
+    ),
+)
 def put_state(
     session_id: str,
     body: StateIn,
     response: Response,
     runtime: RuntimeDep,
     identity: IdentityDep,
-    if_match: Annotated[str | None, Header()] = None,
+    if_match: Annotated[str | None, Header(json_schema_extra={"pattern": IF_MATCH})] = None,
 ) -> dict[str, Any]:
     """Replace the state document; ``version`` (or If-Match) must be the one you read."""
     header_version = _if_match_version(if_match)
@@ -103,7 +124,13 @@ def put_state(
     return written.to_dict()
 
 
-@router.post("/{session_id}/handoff", status_code=201)
+@router.post(
+    "/{session_id}/handoff",
+    status_code=201,
+    responses=responses(
+        400, 409, 413, 422, s409="feature_disabled (USE_CROSS_AGENT_SHARING is off), or session_ended."
+    ),
+)
 def handoff(session_id: str, body: HandoffIn, runtime: RuntimeDep, ctx: ContextDep) -> dict[str, Any]:
     """Hand the session over: a new session for ``to_agent_id`` with a copy of the state and the
     working memories moved to it; this session ends. Returns ``new_session_id``."""

@@ -12,10 +12,12 @@ from fastapi import APIRouter, Depends
 
 from memory_system.api.context import Context, ContextDep
 from memory_system.api.deps import get_runtime
+from memory_system.api.error_body import responses
 from memory_system.memory.sessions.registry import SessionRecord
 from memory_system.runtime import Runtime
 
-router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
+# 422: a JSON body these routes ignore is still checked (api/json_body).
+router = APIRouter(prefix="/v1/sessions", tags=["sessions"], responses=responses(401, 403, 404, 500, 503))
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
@@ -33,7 +35,7 @@ def _body(record: SessionRecord, ctx: Context) -> dict[str, Any]:
     }
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=responses(422))
 def start_session(runtime: RuntimeDep, ctx: ContextDep) -> dict[str, Any]:
     """Open a session for the calling agent; the flags say which phases it runs with."""
     return _body(runtime.sessions.start(ctx.caller.agent_id, ctx.caller.namespace), ctx)
@@ -46,11 +48,11 @@ def _own_session(
     return _body(act(session_id, ctx.caller.agent_id, ctx.caller.namespace), ctx)
 
 
-@router.get("/{session_id}")
+@router.get("/{session_id}", responses=responses(422))
 def get_session(session_id: str, runtime: RuntimeDep, ctx: ContextDep) -> dict[str, Any]:
     return _own_session(runtime.sessions.get, session_id, ctx)
 
 
-@router.post("/{session_id}/end")
+@router.post("/{session_id}/end", responses=responses(422))
 def end_session(session_id: str, runtime: RuntimeDep, ctx: ContextDep) -> dict[str, Any]:
     return _own_session(runtime.sessions.end, session_id, ctx)

@@ -19,17 +19,24 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from memory_system.api import fields
 from memory_system.api.context import Context, ContextDep
 from memory_system.api.deps import Identity, agent_identity, get_runtime
+from memory_system.api.error_body import responses
+from memory_system.api.fields import AgentId, QueryRowId, RowIdPath, Timestamp
 from memory_system.core.logging import log_event
 from memory_system.core.metrics import SHARING_ERRORS
+from memory_system.core.validation import INT64_MAX
 from memory_system.flags.names import USE_CROSS_AGENT_SHARING
 from memory_system.memory.sharing.grants import MAX_EVENTS_PAGE, MAX_GRANTEES, Grant, SharingError
 from memory_system.runtime import Runtime
 
-router = APIRouter(prefix="/v1", tags=["cross-agent sharing (Phase 3)"])
+router = APIRouter(
+    prefix="/v1", tags=["cross-agent sharing (Phase 3)"], responses=responses(401, 403, 404, 422, 500, 503)
+)
+FLAG_OFF = "USE_CROSS_AGENT_SHARING is off for this request (feature_disabled, naming the flag)."
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 IdentityDep = Annotated[Identity, Depends(agent_identity)]
@@ -72,17 +79,18 @@ def counted(action: str, errors: tuple[type[Exception], ...]) -> Iterator[None]:
         raise
 
 
-class ShareIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    agent_ids: Annotated[list[str], Field(max_length=MAX_GRANTEES)] = []
+Grantees = Annotated[list[AgentId], Field(max_length=MAX_GRANTEES)]
+
+
+class ShareIn(fields.Body):
+    agent_ids: Grantees = Field(default_factory=list)
     namespace: bool = False
-    expires_at: str | None = None
+    expires_at: Timestamp | None = Field(None, description="In the future, with a timezone; null: never.")
 
 
-class RevokeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    agent_ids: Annotated[list[str], Field(max_length=MAX_GRANTEES)] = []
-    agent_id: str | None = None
+class RevokeIn(fields.Body):
+    agent_ids: Grantees = Field(default_factory=list)
+    agent_id: AgentId | None = None
     namespace: bool = False
 
 
@@ -90,8 +98,10 @@ def _shares(memory_id: int, grants: list[Grant]) -> dict[str, Any]:
     return {"memory_id": memory_id, "shares": [g.to_dict() for g in grants]}
 
 
-@router.post("/memories/{memory_id}/shares", status_code=201)
-def share_memory(memory_id: int, body: ShareIn, runtime: RuntimeDep, ctx: ContextDep) -> dict[str, Any]:
+@router.post(
+    "/memories/{memory_id:int}/shares", status_code=201, responses=responses(400, 409, 413, s409=FLAG_OFF)
+)
+def share_memory(memory_id: RowIdPath, body: ShareIn, runtime: RuntimeDep, ctx: ContextDep) -> dict[str, Any]:
     """Grant the caller's memory to named agents and/or its whole namespace, optionally until
     ``expires_at``; granting again updates the expiry. Returns every grant of the memory."""
     require_sharing(ctx, "sharing a memory")
@@ -108,12 +118,15 @@ def share_memory(memory_id: int, body: ShareIn, runtime: RuntimeDep, ctx: Contex
     return _shares(memory_id, grants)
 
 
-@router.delete("/memories/{memory_id}/shares")
+@router.delete("/memories/{memory_id:int}/shares", responses=responses(400, 409, 413, s409=FLAG_OFF))
 def revoke_memory_shares(
-    memory_id: int,
+    memory_id: RowIdPath,
     runtime: RuntimeDep,
     ctx: ContextDep,
-    agent_id: Annotated[list[str] | None, Query(description="agent whose grant to revoke; repeat it")] = None,
+    agent_id: Annotated[
+        list[AgentId] | None,
+        Query(max_length=MAX_GRANTEES, description="agent whose grant to revoke; repeat it"),
+    ] = None,
     namespace: Annotated[bool, Query(description="revoke the namespace-wide grant")] = False,
     body: Annotated[RevokeIn | None, Body()] = None,
 ) -> dict[str, Any]:
@@ -137,8 +150,8 @@ def revoke_memory_shares(
     return _shares(memory_id, grants)
 
 
-@router.get("/memories/{memory_id}/shares")
-def list_memory_shares(memory_id: int, runtime: RuntimeDep, identity: IdentityDep) -> dict[str, Any]:
+@router.get("/memories/{memory_id:int}/shares")
+def list_memory_shares(memory_id: RowIdPath, runtime: RuntimeDep, identity: IdentityDep) -> dict[str, Any]:
     """The grants of the caller's own memory, expired ones with ``active: false``."""
     grants = runtime.sharing.list_shares(memory_id, agent_id=identity.agent_id, namespace=identity.namespace)
     return _shares(memory_id, grants)
@@ -148,8 +161,10 @@ def list_memory_shares(memory_id: int, runtime: RuntimeDep, identity: IdentityDe
 def share_events(
     runtime: RuntimeDep,
     identity: IdentityDep,
-    memory_id: int | None = None,
-    before_id: Annotated[int | None, Query(description="next_before_id of the previous page")] = None,
+    memory_id: QueryRowId = None,
+    before_id: Annotated[
+        int | None, Query(ge=1, le=INT64_MAX, description="next_before_id of the previous page")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_EVENTS_PAGE)] = 100,
 ) -> dict[str, Any]:
     """The audit trail of grants, revokes and hand-offs the caller took part in, newest first."""

@@ -39,7 +39,7 @@ def hash_token(token: str) -> str:
 
 
 def check_name(field: str, value: str) -> str:
-    if not _NAME.match(value):
+    if not _NAME.fullmatch(value):
         raise TokenError(
             f"{field} {value!r} is not valid: use 1-128 letters, digits or . _ : @ / - "
             "(starting with a letter or digit)"

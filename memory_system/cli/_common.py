@@ -20,10 +20,22 @@ from memory_system.runtime import Runtime, open_runtime
 console = Console()
 err_console = Console(stderr=True)
 
+
+def path_value(value: str | Path) -> Path:
+    """A path typed on the command line. An empty one (``--dest ''``, an unset shell variable)
+    is refused rather than taken as the current directory."""
+    if isinstance(value, Path):
+        return value
+    if not value.strip():
+        raise typer.BadParameter("must not be empty; give a file or folder path")
+    return Path(value)
+
+
 DbOption = Annotated[
     Path | None,
     typer.Option(
         "--db",
+        parser=path_value,
         help=(
             "SQLite database file (default: $MEMORY_SYSTEM_DB, else ~/.local/share/memory-system/memory.db)."
         ),

@@ -13,7 +13,16 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from memory_system.cli._common import DbOption, JsonOption, console, db_path, err_console, fail, print_json
+from memory_system.cli._common import (
+    DbOption,
+    JsonOption,
+    console,
+    db_path,
+    err_console,
+    fail,
+    path_value,
+    print_json,
+)
 from memory_system.core.errors import StoreError
 from memory_system.core.logging import configure_logging
 from memory_system.ops import schema
@@ -118,7 +127,11 @@ def backup(
     db: DbOption = None,
     dest: Annotated[
         Path | None,
-        typer.Option("--dest", help="Folder for the backup (default: backups/ next to the database)."),
+        typer.Option(
+            "--dest",
+            parser=path_value,
+            help="Folder for the backup (default: backups/ next to the database).",
+        ),
     ] = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -221,7 +234,11 @@ def rollback(
     db: DbOption = None,
     backup_path: Annotated[
         Path | None,
-        typer.Option("--backup", help="A backup of this database from 'db backup', made in the last hour."),
+        typer.Option(
+            "--backup",
+            parser=path_value,
+            help="A backup of this database from 'db backup', made in the last hour.",
+        ),
     ] = None,
     approved_by: Annotated[
         list[str] | None, typer.Option("--approved-by", help="An approver's name; give two different people.")
@@ -304,7 +321,9 @@ def rollback(
 
 @app.command()
 def restore(
-    backup_file: Annotated[Path, typer.Argument(metavar="BACKUP", help="A backup file made by 'db backup'.")],
+    backup_file: Annotated[
+        Path, typer.Argument(metavar="BACKUP", parser=path_value, help="A backup file made by 'db backup'.")
+    ],
     db: DbOption = None,
     force: Annotated[
         bool,

@@ -17,6 +17,7 @@ from memory_system.cli._common import (
     err_console,
     fail,
     open_migrated,
+    path_value,
     print_json,
 )
 from memory_system.memory.graph.entities import DEFAULT_NAMESPACE, GraphError, KnowledgeGraph
@@ -35,7 +36,9 @@ def _graph(db: Path | None) -> Iterator[KnowledgeGraph]:
 
 @app.command("import")
 def import_(
-    path: Annotated[Path, typer.Argument(help="memory.jsonl file of the reference MCP memory server.")],
+    path: Annotated[
+        Path, typer.Argument(parser=path_value, help="memory.jsonl file of the reference MCP memory server.")
+    ],
     namespace: NamespaceOption = DEFAULT_NAMESPACE,
     db: DbOption = None,
     json_out: JsonOption = False,
@@ -68,7 +71,9 @@ def import_(
 
 @app.command()
 def export(
-    path: Annotated[Path, typer.Argument(help="File to write (replaced atomically if it exists).")],
+    path: Annotated[
+        Path, typer.Argument(parser=path_value, help="File to write (replaced atomically if it exists).")
+    ],
     namespace: NamespaceOption = DEFAULT_NAMESPACE,
     db: DbOption = None,
     json_out: JsonOption = False,

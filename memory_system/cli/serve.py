@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from memory_system.cli._common import DbOption, fail
+from memory_system.cli._common import DbOption, fail, path_value
 from memory_system.core.config import ConfigError
 
 
@@ -19,13 +19,15 @@ def serve(
         Path | None,
         typer.Option(
             "--config",
+            parser=path_value,
             help="JSON config file (default $MEMORY_SYSTEM_CONFIG, else "
             "/etc/memory-system/config.json; re-read on SIGHUP).",
             show_default=False,
         ),
     ] = None,
     log_file: Annotated[
-        Path | None, typer.Option("--log-file", help="Also append JSON log lines to this file.")
+        Path | None,
+        typer.Option("--log-file", parser=path_value, help="Also append JSON log lines to this file."),
     ] = None,
     dev: Annotated[
         bool,

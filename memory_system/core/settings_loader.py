@@ -11,6 +11,7 @@ Feature flags live in the same file under ``featureFlags``; ``flags/`` parses th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import typing
@@ -21,6 +22,7 @@ from typing import Any
 
 from memory_system.core.config import ENV_DB, ConfigError, parse_bool, resolve_db_path
 from memory_system.core.settings import DEFAULT_CONFIG_PATH, Settings
+from memory_system.core.validation import InvalidValue, check_finite
 
 ENV_PREFIX = "MEMORY_SYSTEM_"
 ENV_CONFIG = "MEMORY_SYSTEM_CONFIG"
@@ -28,7 +30,8 @@ ENV_ADMIN_TOKEN = "MEMORY_SYSTEM_ADMIN_TOKEN"
 MIN_ADMIN_TOKEN_LENGTH = 16
 
 # Sections of the file that other modules parse; extend rather than loosen the check.
-OTHER_SECTIONS = {"featureFlags", "injection", "tiers"}  # tiers: memory/tiers/rules.py
+# tiers: memory/tiers/rules.py; typedStores: memory/typed/policy.py
+OTHER_SECTIONS = {"featureFlags", "injection", "tiers", "typedStores"}
 # Fields that say where things are or how the process was started, not what it does.
 _NOT_IN_FILE = {"config_path", "dev", "extra"}
 # Fields a SIGHUP may change in a running process; the rest need a restart.
@@ -81,13 +84,17 @@ def _coerce(name: str, hint: Any, raw: object) -> object:
         if isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
             return int(raw)
     elif kind is float:
+        number: float | None = None
         if isinstance(raw, int | float) and not isinstance(raw, bool):
-            return float(raw)
-        if isinstance(raw, str):
+            number = float(raw)
+        elif isinstance(raw, str):
+            with contextlib.suppress(ValueError):
+                number = float(raw)
+        if number is not None:
             try:
-                return float(raw)
-            except ValueError:
-                pass
+                return check_finite(number, name)
+            except InvalidValue as exc:
+                raise ConfigError(f"{name}={raw!r}: {exc.message}") from None
     elif kind in (str, Path):
         if isinstance(raw, str | Path) and str(raw).strip():
             return kind(raw)
@@ -171,6 +178,11 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(f"maxBodyBytes={settings.max_body_bytes} must be positive")
     if settings.drain_timeout_s < 0 or settings.shutdown_delay_s < 0:
         raise ConfigError("drainTimeoutS and shutdownDelayS must not be negative")
+    if settings.rag_timeout_ms <= 0:
+        raise ConfigError(
+            f"ragTimeoutMs={settings.rag_timeout_ms} must be positive: it is how long a search waits "
+            "for the vector step before answering from full text alone"
+        )
 
 
 def reloadable_changes(current: Settings, fresh: Settings) -> dict[str, object]:

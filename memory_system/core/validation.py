@@ -33,7 +33,6 @@ __all__ = [
     "check_json_value",
     "check_text",
     "check_timestamp",
-    "json_depth",
 ]
 
 INT64_MAX = 2**63 - 1
@@ -92,7 +91,7 @@ def check_finite(value: float, field: str) -> float:
 
 def check_agent_id(value: object, field: str) -> str:
     """An agent id (or namespace) as tokens issue it: 1-128 letters, digits and ``. _ : @ / -``."""
-    if not isinstance(value, str) or not _AGENT_ID.match(value):
+    if not isinstance(value, str) or not _AGENT_ID.fullmatch(value):
         raise InvalidValue(
             field, "must be 1-128 letters, digits or . _ : @ / -, starting with a letter or digit"
         )
@@ -124,29 +123,16 @@ def check_timestamp(value: object, field: str) -> str:
         raise InvalidValue(field, f"{value!s} is outside the years 1 to 9999 once moved to UTC") from None
 
 
-def json_depth(value: Any, limit: int) -> int:
-    """Levels of nesting of ``value`` (a scalar is 0), counted without recursion up to ``limit + 1``."""
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict | list | tuple):
-            depth += 1
-            deepest = max(deepest, depth)
-            if depth > limit:
-                return depth
-            stack.extend((child, depth) for child in (node.values() if isinstance(node, dict) else node))
-    return deepest
-
-
 def check_json_value(value: Any, field: str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
     """``value`` if every later use can handle it: nested at most ``max_depth`` levels, text that
-    UTF-8 can encode, integers SQLite's JSON functions can hold, finite numbers."""
-    if json_depth(value, max_depth) > max_depth:
-        raise InvalidValue(field, f"is nested more than {max_depth} levels deep")
-    stack: list[tuple[Any, str]] = [(value, field)]
+    UTF-8 can encode, integers SQLite's JSON functions can hold, finite numbers.
+
+    One walk without recursion, so that a value too deep for the serialisers is named (the path
+    where it passes the limit), not crashed on.
+    """
+    stack: list[tuple[Any, str, int]] = [(value, field, 0)]
     while stack:
-        node, where = stack.pop()
+        node, where, depth = stack.pop()
         if isinstance(node, str):
             check_text(node, where)
         elif isinstance(node, bool) or node is None:
@@ -155,14 +141,17 @@ def check_json_value(value: Any, field: str, *, max_depth: int = MAX_JSON_DEPTH)
             check_int64(node, where)
         elif isinstance(node, float):
             check_finite(node, where)
-        elif isinstance(node, dict):
-            for key, child in node.items():
-                if not isinstance(key, str):
-                    raise InvalidValue(where, f"has a key that is not a string: {key!r}")
-                check_text(key, f"{where} (a key)")
-                stack.append((child, f"{where}.{key}"))
-        elif isinstance(node, list | tuple):
-            stack.extend((child, f"{where}[{i}]") for i, child in enumerate(node))
+        elif isinstance(node, dict | list | tuple):
+            if depth >= max_depth:
+                raise InvalidValue(where, f"is nested more than {max_depth} levels deep")
+            if isinstance(node, dict):
+                for key, child in node.items():
+                    if not isinstance(key, str):
+                        raise InvalidValue(where, f"has a key that is not a string: {key!r}")
+                    check_text(key, f"{where} (a key)")
+                    stack.append((child, f"{where}.{key}", depth + 1))
+            else:
+                stack.extend((child, f"{where}[{i}]", depth + 1) for i, child in enumerate(node))
         else:
             raise InvalidValue(where, f"is a {type(node).__name__}, not a JSON value")
     return value

@@ -30,6 +30,9 @@ from memory_system.core.logging import log_event
 from memory_system.core.settings import Settings
 from memory_system.core.settings_loader import load_settings, reloadable_changes
 from memory_system.flags.sources import read_config_file
+from memory_system.memory.injection.injector import load_injection_config
+from memory_system.memory.tiers.rules import load_tier_policy
+from memory_system.memory.typed.policy import load_typed_store_policy
 from memory_system.ops import schema
 from memory_system.ops.health import ServiceState, file_identity
 from memory_system.runtime import Runtime
@@ -89,8 +92,12 @@ def _acquire_lock(settings: Settings) -> ServiceLock:
 
 def _check_config_file(settings: Settings) -> None:
     """The config file's sections that other modules parse, checked before the database is
-    touched: a typo in ``featureFlags`` must stop the start, not half of it."""
+    touched: a typo in ``featureFlags``, ``injection``, ``tiers`` or ``typedStores`` must stop
+    the start, not half of it, nor the first request that reads the section."""
     read_config_file(settings.config_path)
+    load_injection_config(settings)
+    load_tier_policy(settings.config_path)
+    load_typed_store_policy(settings.config_path)
 
 
 def _warm_up(runtime: Runtime) -> None:

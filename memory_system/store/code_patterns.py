@@ -7,7 +7,8 @@ from typing import Any
 from memory_system.store.connection import Connection
 
 _COLS = (
-    "p.id, p.namespace, p.agent_id, p.language, p.name, p.description, p.example, p.created_at, p.updated_at"
+    "p.id, p.namespace, p.agent_id, p.language, p.name, p.description, p.example, p.created_at, p.updated_at,"
+    " p.created_by, p.updated_by"
 )
 # bm25 weights, in the FTS column order name, description, example, language.
 _WEIGHTS = "4.0, 2.0, 1.0, 2.0"
@@ -16,6 +17,14 @@ _WEIGHTS = "4.0, 2.0, 1.0, 2.0"
 def get(conn: Connection, namespace: str, pattern_id: int) -> Any:
     return conn.execute(
         f"SELECT {_COLS} FROM code_patterns p WHERE p.namespace = ? AND p.id = ?", (namespace, pattern_id)
+    ).fetchone()
+
+
+def find(conn: Connection, namespace: str, language: str, name: str) -> Any:
+    """The pattern of that (language, name) in the namespace, or None."""
+    return conn.execute(
+        f"SELECT {_COLS} FROM code_patterns p WHERE p.namespace = ? AND p.language = ? AND p.name = ?",
+        (namespace, language, name),
     ).fetchone()
 
 
@@ -29,22 +38,20 @@ def upsert(
     example: str,
     now: str,
 ) -> tuple[int, bool]:
-    """(id, created): a pattern is identified by (namespace, language, name); writing it again updates it."""
-    row = conn.execute(
-        "SELECT id FROM code_patterns WHERE namespace = ? AND language = ? AND name = ?",
-        (namespace, language, name),
-    ).fetchone()
+    """(id, created): a pattern is identified by (namespace, language, name); writing it again updates
+    it. ``agent_id`` (also ``updated_by``) is the last writer; ``created_by`` is set on insert only."""
+    row = find(conn, namespace, language, name)
     if row is not None:
         conn.execute(
-            "UPDATE code_patterns SET description = ?, example = ?, agent_id = ?, updated_at = ? "
-            "WHERE id = ?",
-            (description, example, agent_id, now, row[0]),
+            "UPDATE code_patterns SET description = ?, example = ?, agent_id = ?, updated_by = ?,"
+            " updated_at = ? WHERE id = ?",
+            (description, example, agent_id, agent_id, now, row["id"]),
         )
-        return int(row[0]), False
+        return int(row["id"]), False
     cur = conn.execute(
         "INSERT INTO code_patterns (namespace, agent_id, language, name, description, example, created_at,"
-        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (namespace, agent_id, language, name, description, example, now, now),
+        " updated_at, created_by, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (namespace, agent_id, language, name, description, example, now, now, agent_id, agent_id),
     )
     return int(cur.lastrowid), True
 

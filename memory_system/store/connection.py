@@ -25,7 +25,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-from memory_system.core.errors import StoreError
+from memory_system.core.errors import StoreError, StoreReadOnly
+from memory_system.core.validation import InvalidValue
 from memory_system.store._sqlite import sqlite3
 from memory_system.store.errors import translate
 
@@ -108,6 +109,22 @@ _next = sqlite3.Cursor.__next__
 _new_cursor = sqlite3.Connection.cursor
 
 
+# What the driver raises, before running anything, for a parameter SQLite cannot hold: a str
+# with a lone surrogate (no UTF-8 for it), an int outside 64 bits. Entry points check values
+# first and name the field (core.validation); this is the backstop, so that a value one of them
+# missed is still a refusal (422), never a 500.
+_UNBINDABLE = (UnicodeEncodeError, OverflowError)
+
+
+def _unbindable(exc: BaseException) -> InvalidValue:
+    what = (
+        "a string with a lone surrogate"
+        if isinstance(exc, UnicodeEncodeError)
+        else "an integer outside 64 bits"
+    )
+    return InvalidValue("", f"a value cannot be stored: {what}")
+
+
 class _SQLiteCursor(sqlite3.Cursor):
     """A cursor whose driver errors leave as ``StoreError`` subclasses."""
 
@@ -119,6 +136,8 @@ class _SQLiteCursor(sqlite3.Cursor):
             _cursor_execute(self, sql, parameters)
         except _ERRORS as exc:
             raise self._failed(exc) from exc
+        except _UNBINDABLE as exc:
+            raise _unbindable(exc) from exc
         return self
 
     def executemany(self, sql: str, seq_of_parameters: Any, /) -> _SQLiteCursor:
@@ -126,6 +145,8 @@ class _SQLiteCursor(sqlite3.Cursor):
             _cursor_executemany(self, sql, seq_of_parameters)
         except _ERRORS as exc:
             raise self._failed(exc) from exc
+        except _UNBINDABLE as exc:
+            raise _unbindable(exc) from exc
         return self
 
     def executescript(self, sql_script: str, /) -> _SQLiteCursor:
@@ -184,6 +205,8 @@ class _SQLiteConnection(sqlite3.Connection):
             _cursor_execute(cursor, sql, parameters)
         except _ERRORS as exc:
             raise self._failed(exc) from exc
+        except _UNBINDABLE as exc:
+            raise _unbindable(exc) from exc
         return cursor
 
     def executemany(self, sql: str, seq_of_parameters: Any, /) -> _SQLiteCursor:
@@ -192,6 +215,8 @@ class _SQLiteConnection(sqlite3.Connection):
             _cursor_executemany(cursor, sql, seq_of_parameters)
         except _ERRORS as exc:
             raise self._failed(exc) from exc
+        except _UNBINDABLE as exc:
+            raise _unbindable(exc) from exc
         return cursor
 
     def executescript(self, sql_script: str, /) -> _SQLiteCursor:
@@ -333,15 +358,32 @@ class Database:
 
     Readers never wait on the writer (WAL); the lock keeps in-process writers in line so
     that ``busy_timeout`` is only ever needed against other processes (CLI, backups).
+
+    ``read_only=True`` is another process's database, read here and never changed: an existing
+    file only, no writer, readers opened ``mode=ro`` (SQLite refuses any write on them), and
+    ``write`` raises ``StoreReadOnly``.
     """
 
     def __init__(
-        self, path: str | Path, *, create: bool = True, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+        self,
+        path: str | Path,
+        *,
+        create: bool = True,
+        busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+        read_only: bool = False,
     ) -> None:
         self.path = Path(path)
+        self.read_only = read_only
         self._busy_timeout_ms = busy_timeout_ms
         self._write_lock = threading.RLock()
-        self._writer = open_connection(self.path, create=create, busy_timeout_ms=busy_timeout_ms)
+        self._writer: Connection | None = None
+        if read_only:
+            if not self.path.exists():
+                raise StoreError(
+                    f"database file {self.path} does not exist; run 'memory-system db migrate' first"
+                )
+        else:
+            self._writer = open_connection(self.path, create=create, busy_timeout_ms=busy_timeout_ms)
         self._local = threading.local()
         self._readers: list[Connection] = []
         self._readers_lock = threading.Lock()
@@ -350,6 +392,8 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """The writer connection inside an immediate transaction; nested calls join it."""
+        if self._writer is None:
+            raise StoreReadOnly(f"{self.path} is open read-only here; change it through the service")
         with self._write_lock:
             if self._writer.in_transaction:
                 yield self._writer
@@ -363,7 +407,11 @@ class Database:
         if conn is None:
             if self._closed:
                 raise StoreError("database is closed")
-            conn = open_connection(self.path, create=False, busy_timeout_ms=self._busy_timeout_ms)
+            conn = (
+                connect(self.path, read_only=True, busy_timeout_ms=self._busy_timeout_ms)
+                if self.read_only
+                else open_connection(self.path, create=False, busy_timeout_ms=self._busy_timeout_ms)
+            )
             self._local.conn = conn
             with self._readers_lock:
                 self._readers.append(conn)
@@ -378,6 +426,8 @@ class Database:
             for conn in self._readers:
                 conn.close()
             self._readers.clear()
+        if self._writer is None:
+            return
         with self._write_lock:
             with contextlib.suppress(StoreError):
                 self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -222,25 +222,28 @@ def working_of_ended_sessions(
     """Working memories whose session ended, or went idle before ``idle_before``.
 
     A session counts as ended when ``sessions.ended_at`` is set, or when its last activity
-    (the session row, else its newest memory) is older than ``idle_before``. ``ended_at``
+    (the session row, else its newest memory) is older than ``idle_before``. Only the owner's
+    memories are its activity: rows another agent wrote under the same id (before such writes
+    were refused) form a group of their own, so they cannot keep the owner's session alive. ``ended_at``
     in the result is when it ended, for the grace period.
     """
     rows = conn.execute(
         """
         WITH ws AS (
-            SELECT m.session_id AS sid, max(m.updated_at) AS last_memory
-            FROM memories m WHERE m.tier = 'working' AND m.session_id IS NOT NULL GROUP BY m.session_id
+            SELECT m.session_id AS sid, m.agent_id AS aid, m.namespace AS ns, max(m.updated_at) AS last_memory
+            FROM memories m WHERE m.tier = 'working' AND m.session_id IS NOT NULL
+            GROUP BY m.session_id, m.agent_id, m.namespace
         ), ended AS (
-            SELECT ws.sid,
+            SELECT ws.sid, ws.aid, ws.ns,
                    CASE WHEN s.ended_at IS NOT NULL THEN s.ended_at
                         WHEN coalesce(max(s.last_active_at, ws.last_memory), ws.last_memory) < :idle_before
                         THEN coalesce(max(s.last_active_at, ws.last_memory), ws.last_memory)
                    END AS ended_at
-            FROM ws LEFT JOIN sessions s ON s.id = ws.sid
+            FROM ws LEFT JOIN sessions s ON s.id = ws.sid AND s.agent_id = ws.aid AND s.namespace = ws.ns
         )
         SELECT m.id, m.namespace, m.agent_id, m.session_id, m.importance, m.access_count,
                m.reinforcement_count, e.ended_at
-        FROM memories m JOIN ended e ON e.sid = m.session_id
+        FROM memories m JOIN ended e ON e.sid = m.session_id AND e.aid = m.agent_id AND e.ns = m.namespace
         WHERE m.tier = 'working' AND e.ended_at IS NOT NULL AND e.ended_at <= :now AND m.id > :after
         ORDER BY m.id LIMIT :limit
         """,

@@ -180,7 +180,7 @@ BAD_REQUESTS: list[tuple[str, str, object, str]] = [
         "POST",
         "/v1/entities",
         {"entities": [{"name": "  ", "entityType": "t", "observations": []}]},
-        "entities[0].name",
+        "entities.0.name",  # the schema's pattern: blank is refused before the service
     ),
     ("POST", "/v1/entities", {"entities": [{"name": "x", "entity_type": "t"}]}, "entities.0.entityType"),
     ("POST", "/v1/entities", {"entities": [{"name": "x" * 513, "entityType": "t"}]}, "entities.0.name"),

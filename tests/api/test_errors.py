@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,13 +18,16 @@ from fastapi.testclient import TestClient
 
 from memory_system.api.app import create_app
 from memory_system.api.errors import REFUSALS
+from memory_system.core.errors import StoreBusy
 from memory_system.core.settings import Settings
+from memory_system.core.validation import InvalidValue
 from memory_system.flags.values import FlagError
-from memory_system.memory.graph.entities import MAX_NAME_CHARS, EntityNotFound, GraphError
+from memory_system.memory.graph.entities import MAX_NAME_CHARS, EntityNotFound, GraphError, InvalidInput
 from memory_system.memory.injection.injector import InjectionError
 from memory_system.memory.records import models
 from memory_system.memory.sessions import registry, state
 from memory_system.memory.sharing.grants import MemoryNotOwned, ShareNotFound, SharingError
+from memory_system.memory.typed.policy import WritePolicy, WriteRefused
 from memory_system.ops import schema
 from memory_system.runtime import Runtime
 
@@ -172,6 +176,14 @@ class Case:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+def documented_statuses(app: Any, method: str, path: str) -> set[str]:
+    """The statuses the OpenAPI document lists for the operation that serves ``method path``."""
+    for template, operations in app.openapi()["paths"].items():
+        if re.fullmatch(re.sub(r"\{[^}]+\}", "[^/]+", template), path) and method.lower() in operations:
+            return set(operations[method.lower()]["responses"])
+    raise AssertionError(f"no operation in the document serves {method} {path}")
+
+
 def _memory(client: TestClient, content: str, **fields: Any) -> int:
     created = client.post("/v1/memories", headers=A, json={"content": content, **fields})
     assert created.status_code == 201, created.text
@@ -199,15 +211,29 @@ def batch_too_large(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple
 
 
 def memory_invalid(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
-    return c.post("/v1/memories", headers=A, json={"content": "x", "importance": 7}), {
+    # Two fields together: what the request schema cannot say, so the service answers it.
+    return c.post("/v1/memories", headers=A, json={"content": "x", "tier": "working"}), {
         "error": "invalid_input",
-        "field": "importance",
-        "message": "importance: must be a number from 0 to 1",
+        "field": "tier",
+        "message": "tier: working memories belong to a session; give a session_id",
     }
 
 
 def memory_not_found(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
     return c.get("/v1/memories/99999", headers=A), {"error": "not_found", "message": "memory 99999 not found"}
+
+
+def write_refused(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
+    mp.setattr(rt.preferences, "policy", WritePolicy("creator", setting="typedStores.preferences.writers"))
+    c.put("/v1/preferences/tone", headers=A, params={"user_id": "u"}, json={"value": "terse"})
+    return c.put("/v1/preferences/tone", headers=B, params={"user_id": "u"}, json={"value": "loud"}), {
+        "error": "write_refused",
+        "store": "preference",
+        "policy": "creator",
+        "created_by": "a",
+        "message": "preference 'tone' of user 'u' was created by agent 'a'; typedStores.preferences.writers "
+        "is \"creator\", so only that agent may change or delete it, not 'b'",
+    }
 
 
 def memory_forbidden(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
@@ -235,6 +261,15 @@ def memory_error(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[ht
     }
 
 
+def invalid_value(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
+    # Entry points name the field; this row answers a value one of them let through to the store.
+    _raising(mp, rt.memories, "get", InvalidValue("", "a value cannot be stored: an integer outside 64 bits"))
+    return c.get("/v1/memories/1", headers=A), {
+        "error": "invalid_input",
+        "message": "a value cannot be stored: an integer outside 64 bits",
+    }
+
+
 def entity_not_found(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
     c.post("/v1/entities", headers=A, json={"entities": [{"name": "alice", "entityType": "person"}]})
     relation = {"from": "alice", "to": "zed", "relationType": "knows"}
@@ -245,19 +280,25 @@ def entity_not_found(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tupl
     }
 
 
+# The request schema refuses what these two rows answered over HTTP (a name too long, a blank
+# query) before the service sees it; the rows still answer any caller that lets one through.
 def graph_invalid(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
-    return c.get("/v1/entities/" + "x" * (MAX_NAME_CHARS + 1), headers=A), {
+    too_long = f"is {MAX_NAME_CHARS + 1} characters long; the limit is {MAX_NAME_CHARS}"
+    _raising(mp, rt.graph, "get_entity", InvalidInput("name", too_long))
+    return c.get("/v1/entities/ada", headers=A), {
         "error": "invalid_input",
         "field": "name",
-        "message": f"name: is {MAX_NAME_CHARS + 1} characters long; the limit is {MAX_NAME_CHARS}",
+        "message": f"name: {too_long}",
     }
 
 
 def injection_invalid(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
-    return c.post("/v1/inject", headers=A, json={"query": "   "}), {
+    blank = "must be a non-empty string: the agent's current task or message"
+    _raising(mp, rt.injector, "cache_key", InjectionError("query", blank))
+    return c.post("/v1/inject", headers=A, json={"query": "deploys"}), {
         "error": "invalid_input",
         "field": "query",
-        "message": "query: must be a non-empty string: the agent's current task or message",
+        "message": f"query: {blank}",
     }
 
 
@@ -350,10 +391,20 @@ def flag_invalid(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[ht
     }
 
 
+def store_busy(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
+    _raising(mp, rt.memories, "get", StoreBusy(f"database is locked; {StoreBusy.advice}"))
+    return c.get("/v1/memories/1", headers=A), {
+        "error": "store_busy",
+        "message": f"database is locked; {StoreBusy.advice}",
+    }
+
+
 CASES = [
+    Case(InvalidValue, invalid_value, 422, "validation_error"),
     Case(models.BatchTooLarge, batch_too_large, 413, "body_too_large"),
     Case(models.MemoryValidationError, memory_invalid, 422, "validation_error"),
     Case(models.MemoryNotFound, memory_not_found, 404, "not_found"),
+    Case(WriteRefused, write_refused, 403, "forbidden"),
     Case(models.MemoryForbidden, memory_forbidden, 403, "forbidden"),
     Case(models.MemoryConflict, memory_conflict, 409, "conflict"),
     Case(RECORDS_BASE, memory_error, 422, "validation_error"),
@@ -370,6 +421,7 @@ CASES = [
     Case(ShareNotFound, share_not_found, 404, "not_found"),
     Case(SharingError, sharing_invalid, 422, "validation_error"),
     Case(FlagError, flag_invalid, 422, "validation_error"),
+    Case(StoreBusy, store_busy, 503, "unavailable", {"retry-after": "1"}),
 ]
 
 
@@ -385,12 +437,18 @@ def test_each_service_error_gets_its_status_and_body(
     client.headers["X-Request-Id"] = "req-refused-1"
     response, detail = case.call(client, runtime, monkeypatch)
     assert response.status_code == case.status, response.text
-    body = {"detail": detail, "error": case.error, "request_id": "req-refused-1"}
+    # The one error shape (api/error_body): message and field lifted from the row's detail.
+    message = detail if isinstance(detail, str) else detail["message"]
+    field = {"field": detail["field"]} if isinstance(detail, dict) and detail.get("field") else {}
+    body = {"detail": detail, "error": case.error, "message": message, **field, "request_id": "req-refused-1"}
     # Byte for byte, key order included: what a client that diffs or hashes bodies sees.
     assert response.content == json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
     assert response.headers["content-type"] == "application/json"
     assert {k: response.headers[k] for k in case.headers} == case.headers
     assert "etag" in case.headers or "etag" not in response.headers
+    # ... and the route that answered says it may, in the OpenAPI document.
+    documented = documented_statuses(client.app, response.request.method, response.request.url.path)
+    assert str(case.status) in documented, (response.request.method, response.request.url.path, documented)
 
 
 def test_an_entity_the_url_names_is_404_with_the_rows_detail(served: tuple[TestClient, Runtime]) -> None:
@@ -411,9 +469,11 @@ def test_a_service_error_of_no_row_is_a_500_with_the_request_id_and_no_trace(
     _raising(monkeypatch, runtime.memories, "get", ValueError("secret internals /etc/passwd"))
     response = client.get("/v1/memories/1", headers={**A, "X-Request-Id": "req-bug-1"})
     assert response.status_code == 500
+    said = "internal error; the service log has the details under request_id req-bug-1"
     assert response.json() == {
-        "detail": "internal error; the service log has the details under request_id req-bug-1",
+        "detail": said,
         "error": "internal_error",
+        "message": said,
         "request_id": "req-bug-1",
     }
     assert response.headers["x-request-id"] == "req-bug-1"

@@ -41,7 +41,7 @@ def test_preferences_bad_input(client: httpx.Client) -> None:
     no_value = client.put("/v1/preferences/theme", headers=A, params={"user_id": "u1"}, json={"val": "light"})
     assert no_value.status_code == 422
     bad_key = client.put("/v1/preferences/bad%20key", headers=A, params={"user_id": "u1"}, json={"value": 1})
-    assert bad_key.status_code == 422 and bad_key.json()["detail"]["field"] == "key"
+    assert bad_key.status_code == 422 and bad_key.json()["field"] == "key"
     assert client.get("/v1/preferences/theme", headers=A, params={"user_id": "u1"}).json()["value"] == "dark"
 
 
@@ -95,6 +95,6 @@ def test_code_patterns_bad_input(client: httpx.Client) -> None:
     no_lang = client.post("/v1/code-patterns", headers=A, json={"name": "x"})
     assert no_lang.status_code == 422 and no_lang.json()["detail"][0]["field"] == "language"
     bad_lang = client.post("/v1/code-patterns", headers=A, json={"language": "two words", "name": "x"})
-    assert bad_lang.status_code == 422 and bad_lang.json()["detail"]["field"] == "language"
+    assert bad_lang.status_code == 422 and bad_lang.json()["field"] == "language"
     assert client.get("/v1/code-patterns/search", headers=A).status_code == 422
     assert client.get("/v1/code-patterns", headers=A).json()["code_patterns"] == []

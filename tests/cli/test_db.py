@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from memory_system.store import inventory
+from memory_system.store import inventory, migrations
 from memory_system.store.connection import open_connection
 
 APPROVALS = ["--approved-by", "alice", "--approved-by", "bob"]
@@ -86,6 +86,20 @@ def test_migrate_write_backup_impact_rollback_check_restore_end_to_end(
     )
     assert {t["table"]: t["rows"] for t in impact["tables"]} == stored
 
+    for newer in range(migrations.expected_version(), 4, -1):  # the runbook: newest first, same backup
+        cli(
+            "db",
+            "rollback",
+            "--db",
+            str(db),
+            "--migration",
+            f"{newer:03d}",
+            "--backup",
+            backup["path"],
+            *APPROVALS,
+            "--yes",
+            check=True,
+        )
     done = cli(
         "db",
         "rollback",
@@ -118,7 +132,8 @@ def test_migrate_write_backup_impact_rollback_check_restore_end_to_end(
     assert _counts(db, phase_2) == stored
     assert _counts(db, list(inventory.PHASE_1_TABLES)) == phase_1
     cli("db", "check", "--db", str(db), check=True)
-    assert json.loads(cli("db", "status", "--db", str(db), "--json").stdout)["current_version"] == 4
+    status = json.loads(cli("db", "status", "--db", str(db), "--json").stdout)
+    assert status["current_version"] == migrations.expected_version()
 
 
 def test_backup_prints_its_path_and_a_summary(cli, migrated_db: Path) -> None:
@@ -147,9 +162,11 @@ def test_a_db_that_is_not_sqlite_is_refused_unchanged(cli, tmp_path: Path, comma
 
 
 @pytest.fixture
-def ready(cli, migrated_db: Path, fill_phase_data) -> tuple[Path, str]:
-    fill_phase_data(migrated_db)
-    return migrated_db, cli("db", "backup", "--db", str(migrated_db), check=True).stdout.strip()
+def ready(cli, db_file: Path, fill_phase_data) -> tuple[Path, str]:
+    """A database at 004 (the rollback these tests are about), with rows in every table."""
+    cli("db", "migrate", "--db", str(db_file), "--to", "4", check=True)
+    fill_phase_data(db_file)
+    return db_file, cli("db", "backup", "--db", str(db_file), check=True).stdout.strip()
 
 
 def test_rollback_refusals_name_the_problem_and_change_nothing(cli, ready, tmp_path: Path) -> None:
@@ -232,6 +249,19 @@ def test_backup_into_a_directory_that_cannot_exist(cli, migrated_db: Path, tmp_p
         "--dest",
     )
     assert blocker.is_file()
+
+
+def test_an_empty_path_is_refused_not_taken_as_the_current_directory(cli, migrated_db: Path) -> None:
+    here = set(Path.cwd().iterdir())
+    for args in (
+        ("db", "backup", "--db", str(migrated_db), "--dest", ""),
+        ("db", "status", "--db", ""),
+        ("db", "restore", "", "--db", str(migrated_db)),
+    ):
+        proc = cli(*args)
+        assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
+        assert "must not be empty" in proc.stderr, proc.stderr
+    assert set(Path.cwd().iterdir()) == here  # no backup, manifest or database appeared here
 
 
 def test_check_exits_1_naming_a_dangling_relation(cli, migrated_db: Path, fill_phase_data) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 
+from memory_system.store import migrations
 from tests.conftest import CliRunner, free_port
 
 ADMIN = "verify-admin-token-0123456789"
@@ -52,18 +53,20 @@ def test_option_b_reports_version_and_schema(live_server: Callable[..., str], cl
     url = live_server(embedder="none")
     result = cli("verify", "--option", "b", "--url", url)
     assert result.returncode == 0
-    assert "schema 4 (current), expected 4" in result.stdout
+    expected = migrations.expected_version()
+    assert f"schema {expected} (current), expected {expected}" in result.stdout
 
 
 def test_option_c_checks_the_schema_version_the_rollback_left(migrated_db: Path, cli: CliRunner) -> None:
+    current = str(migrations.expected_version())
     assert (
         cli(
-            "verify", "--option", "c", "--db", str(migrated_db), "--url", "", "--schema-version", "4"
+            "verify", "--option", "c", "--db", str(migrated_db), "--url", "", "--schema-version", current
         ).returncode
         == 0
     )
     wrong = cli("verify", "--option", "c", "--db", str(migrated_db), "--url", "", "--schema-version", "3")
-    assert wrong.returncode == 1 and "FAIL schema version is 3: schema version 4" in wrong.stdout
+    assert wrong.returncode == 1 and f"FAIL schema version is 3: schema version {current}" in wrong.stdout
 
 
 def test_bad_option_and_unreachable_service_are_one_line_errors(cli: CliRunner) -> None:

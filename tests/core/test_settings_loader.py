@@ -48,6 +48,13 @@ def test_option_beats_env_beats_file_beats_default(tmp_path: Path) -> None:
         ({"port": True}, "port"),
         ({"maxBodyBytes": -1}, "maxBodyBytes"),
         ({"adminToken": "short"}, "adminToken"),
+        (
+            {"drainTimeoutS": float("nan")},
+            "drainTimeoutS",
+        ),  # NaN < 0 is false: a range check alone lets it by
+        ({"shutdownDelayS": float("inf")}, "shutdownDelayS"),
+        ({"ragTimeoutMs": -1}, "ragTimeoutMs"),
+        ({"ragTimeoutMs": 0}, "ragTimeoutMs"),
         ("{not json", "not valid JSON"),
         ([1, 2], "JSON object"),
     ],
@@ -68,6 +75,8 @@ def test_bad_env_values_name_the_variable(tmp_path: Path) -> None:
     cfg = _config(tmp_path, {})
     with pytest.raises(ConfigError, match="MEMORY_SYSTEM_DRAIN_TIMEOUT_S"):
         load_settings({"config_path": cfg}, {"MEMORY_SYSTEM_DRAIN_TIMEOUT_S": "soon"})
+    with pytest.raises(ConfigError, match="MEMORY_SYSTEM_DRAIN_TIMEOUT_S='nan': must be a finite number"):
+        load_settings({"config_path": cfg}, {"MEMORY_SYSTEM_DRAIN_TIMEOUT_S": "nan"})
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings({"config_path": tmp_path / "absent.json"}, {})
     assert load_settings({}, {"MEMORY_SYSTEM_CONFIG": str(cfg)}).config_path == cfg

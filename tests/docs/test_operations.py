@@ -1,4 +1,5 @@
-"""docs/operations.md lists every log event and every metric the code emits."""
+"""docs/operations.md lists every log event and every metric the code emits, and every section
+of the config file."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import ast
 from pathlib import Path
 
 from memory_system.core import metrics
+from memory_system.core.settings_loader import OTHER_SECTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs" / "operations.md").read_text()
@@ -36,3 +38,8 @@ def test_every_metric_is_documented() -> None:
     names = {metric.name for metric in metrics.REGISTRY.collect()}
     assert names, "the registry exports nothing"
     assert sorted(n for n in names if f"`{n}" not in DOC) == []
+
+
+def test_every_section_of_the_config_file_is_shown_and_linked() -> None:
+    settings = DOC.split("## Running the service", 1)[1].split("\n## ", 1)[0]
+    assert sorted(s for s in OTHER_SECTIONS if f'"{s}":' not in settings or f"`{s}`" not in settings) == []

@@ -42,7 +42,7 @@ def test_backup_writes_a_verified_copy_and_its_manifest(migrated_db: Path, fill_
     assert manifest["source"] == str(migrated_db.resolve())
     assert manifest["sha256"] == hashlib.sha256(made.path.read_bytes()).hexdigest()
     assert manifest["integrity_check"] == "ok"
-    assert manifest["schema_version"] == 4
+    assert manifest["schema_version"] == schema.expected_version()
     assert manifest["row_counts"] == _counts(migrated_db)
     assert manifest["row_counts"]["memories"] == 5
     conn = open_connection(migrated_db, create=False)

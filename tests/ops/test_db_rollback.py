@@ -28,9 +28,11 @@ def _bytes(path: Path) -> str:
 
 
 @pytest.fixture
-def ready(migrated_db: Path, fill_phase_data) -> tuple[Path, backups.Backup]:
-    fill_phase_data(migrated_db)
-    return migrated_db, backups.create_backup(migrated_db)
+def ready(db_file: Path, fill_phase_data) -> tuple[Path, backups.Backup]:
+    """A database at 004 (the rollback these tests are about), with rows in every table."""
+    schema.migrate(db_file, to=4)
+    fill_phase_data(db_file)
+    return db_file, backups.create_backup(db_file)
 
 
 def test_distinct_approvers_ignore_case_and_spacing() -> None:
@@ -108,7 +110,7 @@ def test_a_backup_of_another_database_is_refused_even_in_an_emergency(ready, tmp
 def test_a_backup_taken_before_the_migration_is_refused(db_file: Path) -> None:
     schema.migrate(db_file, to=3)
     early = backups.create_backup(db_file)
-    schema.migrate(db_file)
+    schema.migrate(db_file, to=4)
     with pytest.raises(StoreError, match="taken at schema version 3, before migration 004"):
         plan_rollback(db_file, 4, backup_path=early.path, approved_by=APPROVERS)
 
@@ -211,3 +213,24 @@ def test_a_service_started_after_the_checks_is_still_refused(ready, hold_service
     with pytest.raises(StoreError, match="now held by a running service"):
         execute_rollback(plan)
     assert _bytes(db) == before
+
+
+def test_the_newest_goes_first_then_004_from_the_same_backup(migrated_db: Path, fill_phase_data) -> None:
+    """The runbook's option C on a current database: 005 (the typed-store audit trail), then 004."""
+    fill_phase_data(migrated_db)
+    newest = schema.expected_version()
+    made = backups.create_backup(migrated_db)
+    with pytest.raises(
+        StoreError, match=f"migration 004 is not the newest applied .*roll back {newest:03d} first"
+    ):
+        plan_rollback(migrated_db, 4, backup_path=made.path, approved_by=APPROVERS)
+    for version in range(newest, 3, -1):
+        result = execute_rollback(
+            plan_rollback(migrated_db, version, backup_path=made.path, approved_by=APPROVERS)
+        )
+        assert result.verified, result.problems()
+    conn = open_connection(migrated_db, create=False)
+    records = maintenance.rollback_records(conn)
+    conn.close()
+    assert [r["migration"] for r in records] == list(range(newest, 3, -1))
+    assert records[0]["rows_lost"] == {"typed_store_events": 0}

@@ -31,9 +31,11 @@ def _counts(path: Path) -> dict[str, int]:
 
 
 @pytest.fixture
-def ready(migrated_db: Path, fill_phase_data) -> tuple[Path, backups.Backup]:
-    fill_phase_data(migrated_db)
-    return migrated_db, backups.create_backup(migrated_db)
+def ready(db_file: Path, fill_phase_data) -> tuple[Path, backups.Backup]:
+    """A database at 004 (so that 004 is the migration a rollback undoes), with rows in every table."""
+    schema.migrate(db_file, to=4)
+    fill_phase_data(db_file)
+    return db_file, backups.create_backup(db_file)
 
 
 def test_restore_after_a_rollback_brings_phase_2_back_and_keeps_the_record(ready) -> None:

@@ -155,6 +155,10 @@ def test_a_broken_config_file_at_start_is_refused_before_anything_changes(cli: A
     for broken, named in (
         ('{"featureFlags": {"USE_ENHANCED_INJECTION": "maybe"}}', "USE_ENHANCED_INJECTION"),
         ('{"adminToken": 42}', "adminToken"),
+        ('{"injection": {"half_life_days": -3}}', "injection.half_life_days"),  # once only at first inject
+        ('{"tiers": {"nonsense": 1}}', "nonsense"),
+        ('{"tiers": {"intervalSeconds": NaN}}', "intervalSeconds"),
+        ('{"drainTimeoutS": NaN}', "drainTimeoutS"),
         ("{", "not valid JSON"),
     ):
         (tmp_path / "c.json").write_text(broken)

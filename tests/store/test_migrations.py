@@ -48,9 +48,23 @@ def test_rollback_004_removes_exactly_the_phase_2_objects(db_file: Path) -> None
     conn = open_connection(db_file)
     migrations.migrate(conn, to=3)
     before = {tuple(r) for r in conn.execute("SELECT type, name FROM sqlite_master")}
-    migrations.migrate(conn)
+    migrations.migrate(conn, to=4)
     migrations.rollback(conn, 4)
     after = {tuple(r) for r in conn.execute("SELECT type, name FROM sqlite_master")}
     # sqlite_sequence appears with the first AUTOINCREMENT table and stays, emptied.
     assert after - {("table", "sqlite_sequence")} == before
     assert migrations.current_version(conn) == 3
+
+
+@pytest.mark.parametrize("version", range(4, migrations.expected_version() + 1))
+def test_each_rollback_leaves_the_schema_as_the_migration_found_it(db_file: Path, version: int) -> None:
+    conn = open_connection(db_file)
+    migrations.migrate(conn, to=version - 1)
+    schema = "SELECT type, name, sql FROM sqlite_master WHERE name != 'sqlite_sequence' ORDER BY name"
+    before = [tuple(r) for r in conn.execute(schema)]
+    migrations.migrate(conn, to=version)
+    assert migrations.current_version(conn) == version
+    migrations.rollback(conn, version)
+    assert [tuple(r) for r in conn.execute(schema)] == before  # the SQL text of each object included
+    assert migrations.current_version(conn) == version - 1
+    conn.close()

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from memory_system.core.errors import ServiceError
+from memory_system.core.validation import InvalidValue, check_text
 from memory_system.store import entities as sql
 from memory_system.store.connection import Connection, Database
 from memory_system.store.scope_versions import bump_scope
@@ -131,15 +132,10 @@ def _text(value: object, field: str, limit: int) -> str:
 
 def _encodable(value: str, field: str) -> None:
     """JSON can carry lone UTF-16 surrogates ("\\ud800") that no UTF-8 database can store."""
-    if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise InvalidInput(
-                field,
-                f"holds an invalid character at position {exc.start} "
-                "(a lone UTF-16 surrogate); send valid Unicode text",
-            ) from None
+    try:
+        check_text(value, field)
+    except InvalidValue as exc:
+        raise InvalidInput(exc.field, exc.message) from None
 
 
 def _batch(items: Sequence[Any], field: str, limit: int | None = MAX_BATCH) -> None:

@@ -34,6 +34,7 @@ from memory_system.core.errors import ServiceError
 from memory_system.core.logging import log_event
 from memory_system.core.metrics import INJECTION_LATENCY, RAG_TIMEOUTS
 from memory_system.core.settings_loader import read_config_file
+from memory_system.core.validation import InvalidValue, check_text
 from memory_system.memory.injection import ranking
 from memory_system.memory.injection.block import (
     BlockBuilder,
@@ -132,6 +133,10 @@ class InjectionResult:
 def check_request(query: Any, token_budget: Any, fmt: Any) -> tuple[str, int, str]:
     if not isinstance(query, str) or not query.strip():
         raise InjectionError("query", "must be a non-empty string: the agent's current task or message")
+    try:
+        check_text(query, "query")
+    except InvalidValue as exc:
+        raise InjectionError(exc.field, exc.message) from None
     if len(query) > MAX_QUERY_CHARS:
         raise InjectionError(
             "query", f"is longer than {MAX_QUERY_CHARS} characters; send the task, not the transcript"
@@ -174,6 +179,7 @@ def load_injection_config(settings: Any) -> dict[str, Any]:
                 or (kind is int and not isinstance(value, int))
             ):
                 raise ConfigError(f"injection.{key}={value!r}: use a {kind.__name__} from {low} to {high}")
+    ranking.RankingConfig.from_mapping(raw)  # the ranking keys' ranges, checked now rather than at first use
     return dict(raw)
 
 

@@ -5,6 +5,10 @@ injection cache never hides it) and, after the commit, tells ``MemoryEvents`` wh
 changed (the embedding worker and vector index listen). Embedding never happens here: a
 write is acknowledged as soon as SQLite has it.
 
+A memory's ``session_id`` is free text, but one that names another agent's session is refused
+before anything is written (and as a list filter): ``session_check`` (the session registry's
+``check_usable``, wired by the runtime) raises; without one, any id is taken as given.
+
 Usage::
 
     service = MemoryService(db, events)
@@ -15,10 +19,11 @@ Usage::
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from memory_system.core.clock import utc_now
+from memory_system.core.validation import INT64_MAX
 from memory_system.memory.records import dedupe
 from memory_system.memory.records.events import MemoryEvents
 from memory_system.memory.records.models import (
@@ -42,9 +47,11 @@ from memory_system.store.connection import Connection, Database
 from memory_system.store.scope import Visibility
 from memory_system.store.scope_versions import bump_scope
 
-__all__ = ["MemoryInput", "MemoryService", "validate_batch"]
+__all__ = ["MemoryInput", "MemoryService", "SessionCheck", "validate_batch"]
 
 MemoryInput = NewMemory | Mapping[str, Any]
+# (session_id, agent_id, namespace) -> None, or raises: the caller may not use this session.
+SessionCheck = Callable[[str | None, str, str], None]
 
 
 def _as_new(item: MemoryInput) -> NewMemory:
@@ -93,9 +100,17 @@ def _as_stored(valid: ValidMemory, memory_id: int, namespace: str, agent_id: str
 
 
 class MemoryService:
-    def __init__(self, db: Database, events: MemoryEvents) -> None:
+    def __init__(
+        self, db: Database, events: MemoryEvents, *, session_check: SessionCheck | None = None
+    ) -> None:
         self.db = db
         self.events = events
+        self._session_check = session_check
+
+    def _check_sessions(self, session_ids: set[str | None], namespace: str, agent_id: str) -> None:
+        if self._session_check is not None:
+            for session_id in sorted(s for s in session_ids if s):
+                self._session_check(session_id, agent_id, namespace)
 
     # --- writes ---------------------------------------------------------------------------
 
@@ -111,6 +126,8 @@ class MemoryService:
         return self._write(namespace, agent_id, validate_batch(items))
 
     def _write(self, namespace: str, agent_id: str, items: list[ValidMemory]) -> list[WriteResult]:
+        # Before the transaction: a session's owner never changes, so no write can race it.
+        self._check_sessions({v.session_id for v in items}, namespace, agent_id)
         now = utc_now()
         hashes = [dedupe.content_hash(v.content) for v in items]
         first_new: dict[str, int] = {}
@@ -253,11 +270,12 @@ class MemoryService:
             raise MemoryValidationError("limit", f"must be a whole number from 1 to {MAX_LIST_LIMIT}")
         before_id = None
         if cursor is not None:
-            if not cursor.isdigit():
+            if not cursor.isascii() or not cursor.isdigit() or int(cursor) > INT64_MAX:
                 raise MemoryValidationError(
                     "cursor", "is not a cursor this service returned; omit it to start over"
                 )
             before_id = int(cursor)
+        self._check_sessions({filters.session_id}, namespace, agent_id)
         visibility = Visibility(agent_id=agent_id, namespace=namespace, sharing_enabled=sharing_enabled)
         rows = store.list_visible(
             self.db.reader(),

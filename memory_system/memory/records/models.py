@@ -10,18 +10,19 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-from memory_system.core.clock import format_utc
 from memory_system.core.errors import ServiceError
+from memory_system.core.validation import InvalidValue, check_json_value, check_text, check_timestamp
 from memory_system.store.memories import Row
 
 __all__ = [
     "DEFAULT_IMPORTANCE",
     "KINDS",
+    "KIND_PATTERN",
     "MAX_BATCH",
     "MAX_CONTENT_BYTES",
+    "MAX_ID_CHARS",
     "MAX_LIST_LIMIT",
     "MAX_METADATA_BYTES",
     "TIERS",
@@ -53,8 +54,12 @@ MAX_BATCH = 1000
 MAX_LIST_LIMIT = 500
 DEFAULT_IMPORTANCE = 0.5
 
-_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_\-]{0,39}$")
-_ID_TEXT_MAX = 200
+# A kind: a short lowercase identifier. Public as text for the HTTP schema (api/memories).
+KIND_PATTERN = r"^[a-z][a-z0-9_\-]{0,39}$"
+# session_id and user_id: free text of at most this many characters.
+MAX_ID_CHARS = 200
+_IDENTIFIER = re.compile(KIND_PATTERN)
+_ID_TEXT_MAX = MAX_ID_CHARS
 
 
 class MemoryRecordError(ServiceError):
@@ -102,24 +107,11 @@ class MemoryConflict(MemoryRecordError):
 
 
 def parse_timestamp(value: Any, field: str) -> str:
-    """ISO 8601 in, ISO 8601 UTC with milliseconds out (the form SQLite writes and sorts).
-
-    A time without an offset is taken as UTC; a bare date means its midnight UTC.
-    """
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, str) and value.strip():
-        try:
-            moment = datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise MemoryValidationError(
-                field, f"{value!r} is not an ISO 8601 time; use e.g. 2024-05-01T12:00:00Z"
-            ) from None
-    else:
-        raise MemoryValidationError(field, "must be an ISO 8601 time string, e.g. 2024-05-01T12:00:00Z")
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return format_utc(moment)
+    """ISO 8601 in, ISO 8601 UTC with milliseconds out (``core.validation.check_timestamp``)."""
+    try:
+        return check_timestamp(value, field)
+    except InvalidValue as exc:
+        raise MemoryValidationError(exc.field, exc.message) from None
 
 
 def default_tier(session_id: str | None) -> str:
@@ -127,17 +119,25 @@ def default_tier(session_id: str | None) -> str:
     return "working" if session_id else "short_term"
 
 
+def _text(value: str, field: str) -> str:
+    try:
+        return check_text(value, field)
+    except InvalidValue as exc:
+        raise MemoryValidationError(exc.field, exc.message) from None
+
+
 def _check_text_id(value: Any, field: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not value.strip() or len(value) > _ID_TEXT_MAX:
         raise MemoryValidationError(field, f"must be a non-empty string of at most {_ID_TEXT_MAX} characters")
-    return value
+    return _text(value, field)
 
 
 def check_content(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise MemoryValidationError("content", "must be a non-empty string")
+    _text(value, "content")
     if len(value.encode("utf-8")) > MAX_CONTENT_BYTES:
         raise MemoryValidationError(
             "content", f"is larger than {MAX_CONTENT_BYTES} bytes; split it into several memories"
@@ -146,7 +146,7 @@ def check_content(value: Any) -> str:
 
 
 def check_kind(value: Any) -> str:
-    if not isinstance(value, str) or not _IDENTIFIER.match(value):
+    if not isinstance(value, str) or not _IDENTIFIER.fullmatch(value):
         raise MemoryValidationError(
             "kind", "must be a short lowercase identifier (a-z, 0-9, _ or -, up to 40), e.g. fact or decision"
         )
@@ -166,7 +166,13 @@ def check_importance(value: Any) -> float:
 
 
 def json_text(value: Any, field: str, max_bytes: int) -> str:
-    """Compact JSON text as stored; NaN and infinities are refused because they are not JSON."""
+    """Compact JSON text as stored, if every later use can handle the value (serialising it in a
+    response, SQLite's JSON functions in the full-text trigger): at most ``MAX_JSON_DEPTH``
+    levels deep, UTF-8 text, 64-bit integers, finite numbers (``core.validation``)."""
+    try:
+        check_json_value(value, field)
+    except InvalidValue as exc:
+        raise MemoryValidationError(exc.field, exc.message) from None
     try:
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -302,8 +308,10 @@ class NewMemory:
             metadata_json=check_metadata(self.metadata),
             session_id=session_id,
             user_id=_check_text_id(self.user_id, "user_id"),
-            occurred_at=parse_timestamp(self.occurred_at, "occurred_at") if self.occurred_at else None,
-            expires_at=parse_timestamp(self.expires_at, "expires_at") if self.expires_at else None,
+            occurred_at=None
+            if self.occurred_at is None
+            else parse_timestamp(self.occurred_at, "occurred_at"),
+            expires_at=None if self.expires_at is None else parse_timestamp(self.expires_at, "expires_at"),
             visibility=check_visibility(self.visibility),
         )
 
@@ -402,12 +410,12 @@ class MemoryFilter:
             tier=check_tier(self.tier) if self.tier is not None else None,
             session_id=_check_text_id(self.session_id, "session_id"),
             user_id=_check_text_id(self.user_id, "user_id"),
-            created_after=parse_timestamp(self.created_after, "created_after")
-            if self.created_after
-            else None,
-            created_before=parse_timestamp(self.created_before, "created_before")
-            if self.created_before
-            else None,
+            created_after=None
+            if self.created_after is None
+            else parse_timestamp(self.created_after, "created_after"),
+            created_before=None
+            if self.created_before is None
+            else parse_timestamp(self.created_before, "created_before"),
         )
 
 

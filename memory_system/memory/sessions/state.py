@@ -23,6 +23,7 @@ from typing import Any
 from memory_system.core.clock import utc_now
 from memory_system.core.errors import ServiceError
 from memory_system.core.logging import log_event
+from memory_system.core.validation import INT64_MAX, InvalidValue, check_json_value
 from memory_system.store import session_state as store
 from memory_system.store import sessions as session_store
 from memory_system.store.connection import Connection, Database
@@ -115,6 +116,10 @@ def _encode(state: object) -> str:
     if not isinstance(state, dict):
         raise InvalidState("state", f"must be a JSON object, got {type(state).__name__}")
     try:
+        check_json_value(state, "state")
+    except InvalidValue as exc:
+        raise InvalidState(exc.field, exc.message) from None
+    try:
         text = json.dumps(state, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise InvalidState("state", f"is not plain JSON: {exc}") from None
@@ -131,8 +136,8 @@ def _check_version(version: object) -> int:
             "is required: send the version you read (GET returns it; "
             "0 for a session without state) as 'version' or If-Match",
         )
-    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
-        raise InvalidState("version", f"must be a whole number >= 0, got {version!r}")
+    if isinstance(version, bool) or not isinstance(version, int) or not 0 <= version <= INT64_MAX:
+        raise InvalidState("version", f"must be a whole number from 0 to {INT64_MAX}, got {version!r}")
     return version
 
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from memory_system.core.clock import format_utc, utc_now
 from memory_system.core.errors import ServiceError
 from memory_system.core.logging import log_event
+from memory_system.core.validation import InvalidValue, check_agent_id
 from memory_system.store import sharing as store
 from memory_system.store.connection import Connection, Database
 from memory_system.store.scope_versions import bump_scope
@@ -40,11 +41,11 @@ __all__ = [
     "ShareNotFound",
     "SharingError",
     "SharingService",
+    "agent_id_of",
     "parse_expiry",
 ]
 
 MAX_GRANTEES = 100
-MAX_AGENT_ID_CHARS = 256
 MAX_EVENTS_PAGE = 1_000
 _log = logging.getLogger(__name__)
 
@@ -136,10 +137,21 @@ def parse_expiry(value: object, *, field: str = "expires_at", now: str | None = 
         raise InvalidShare(field, f"{value!r} is not an ISO 8601 time; e.g. 2030-01-01T00:00:00Z") from None
     if parsed.tzinfo is None:
         raise InvalidShare(field, f"{value!r} has no timezone; add 'Z' for UTC or an offset like +02:00")
-    normalised = format_utc(parsed)
+    try:
+        normalised = format_utc(parsed)
+    except OverflowError:
+        raise InvalidShare(field, f"{value!r} is outside the years 1 to 9999 once moved to UTC") from None
     if normalised <= (now or utc_now()):
         raise InvalidShare(field, f"{value!r} is not in the future; omit it for a grant that never expires")
     return normalised
+
+
+def agent_id_of(value: object, field: str) -> str:
+    """An agent id as tokens issue them (``core.validation.check_agent_id``)."""
+    try:
+        return check_agent_id(value, field)
+    except InvalidValue as exc:
+        raise InvalidShare(exc.field, exc.message) from None
 
 
 def _check_grantees(grantees: Sequence[str]) -> list[str]:
@@ -149,11 +161,7 @@ def _check_grantees(grantees: Sequence[str]) -> list[str]:
         raise InvalidShare("agent_ids", f"has {len(grantees)} items; the limit is {MAX_GRANTEES} per call")
     checked: list[str] = []
     for i, grantee in enumerate(grantees):
-        if not isinstance(grantee, str) or not grantee.strip():
-            raise InvalidShare(f"agent_ids[{i}]", "must be a non-empty agent id")
-        if len(grantee) > MAX_AGENT_ID_CHARS:
-            raise InvalidShare(f"agent_ids[{i}]", f"is longer than {MAX_AGENT_ID_CHARS} characters")
-        checked.append(grantee)
+        checked.append(agent_id_of(grantee, f"agent_ids[{i}]"))
     return list(dict.fromkeys(checked))
 
 

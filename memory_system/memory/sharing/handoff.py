@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from memory_system.core.clock import utc_now
 from memory_system.core.logging import log_event
 from memory_system.memory.sessions.state import SessionEnded, check_session
-from memory_system.memory.sharing.grants import MAX_AGENT_ID_CHARS, InvalidShare
+from memory_system.memory.sharing.grants import InvalidShare, agent_id_of
 from memory_system.store import memories as memory_store
 from memory_system.store import session_state as store
 from memory_system.store import sessions as session_store
@@ -67,10 +67,7 @@ class HandoffResult:
 
 
 def _check_receiver(to_agent_id: object, sender: str) -> str:
-    if not isinstance(to_agent_id, str) or not to_agent_id.strip():
-        raise InvalidShare("to_agent_id", "must be the id of the agent that takes the session over")
-    if len(to_agent_id) > MAX_AGENT_ID_CHARS:
-        raise InvalidShare("to_agent_id", f"is longer than {MAX_AGENT_ID_CHARS} characters")
+    to_agent_id = agent_id_of(to_agent_id, "to_agent_id")
     if to_agent_id == sender:
         raise InvalidShare("to_agent_id", f"{to_agent_id!r} already holds this session; name another agent")
     return to_agent_id

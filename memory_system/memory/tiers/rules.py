@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime, timedelta
@@ -94,7 +95,7 @@ class TierPolicy:
                 raise ConfigError(
                     f"{CONFIG_KEY}.{key} is not a tier setting; known: {', '.join(sorted(by_key))}"
                 )
-            if isinstance(raw, bool) or not isinstance(raw, int | float) or raw < 0:
+            if isinstance(raw, bool) or not isinstance(raw, int | float) or not 0 <= raw < math.inf:
                 raise ConfigError(f"{CONFIG_KEY}.{key} must be a number >= 0, got {raw!r}")
             if spec.name in cls._FRACTIONS and raw > 1:
                 raise ConfigError(f"{CONFIG_KEY}.{key} must be between 0 and 1, got {raw!r}")

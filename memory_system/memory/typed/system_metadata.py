@@ -27,7 +27,7 @@ _KEY = re.compile(r"^[A-Za-z0-9_.:\-/]{1,200}$")
 
 
 def _check_key(key: str) -> str:
-    if not isinstance(key, str) or not _KEY.match(key):
+    if not isinstance(key, str) or not _KEY.fullmatch(key):
         raise ValueError(f"metadata key {key!r} must be 1-200 characters of letters, digits and _ . : - /")
     return key
 

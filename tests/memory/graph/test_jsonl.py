@@ -132,7 +132,7 @@ def test_relation_with_a_missing_endpoint_is_skipped_and_reported_by_line(
         ),
         (
             '{"type":"entity","name":"\\ud800","entityType":"t","observations":[]}',
-            "line 3: field 'name' holds an invalid character",
+            "line 3: field 'name' has a lone surrogate (U+D800) at character 0",
         ),
     ],
 )

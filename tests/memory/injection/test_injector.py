@@ -70,7 +70,7 @@ def inject(runtime: Runtime, query: str, flags: InjectionFlags = ON, agent: str 
 def test_enhanced_block_has_sections_in_order_within_budget(make_runtime: Callable[..., Runtime]) -> None:
     runtime = make_runtime()
     facts(runtime)
-    runtime.preferences.put(NS, "u1", "answer_style", "terse, with code")
+    runtime.preferences.put(NS, "u1", "answer_style", "terse, with code", agent_id="a1")
     runtime.code_patterns.put(
         NS,
         "a1",
@@ -146,7 +146,7 @@ def test_block_never_exceeds_the_budget_over_random_inputs(make_runtime: Callabl
         for i in range(40)
     ]
     add(runtime, items)
-    runtime.preferences.put(NS, "u1", "style", "x " * 300)
+    runtime.preferences.put(NS, "u1", "style", "x " * 300, agent_id="a1")
     for case in range(40):
         budget = rng.choice([1, 3, 10, 40, 120, 500, rng.randint(1, 4000)])
         fmt = rng.choice(["markdown", "json"])
@@ -193,9 +193,9 @@ def test_cache_hits_the_same_request_and_a_new_memory_is_never_hidden(
 def test_a_preference_change_is_never_hidden_by_the_cache(make_runtime: Callable[..., Runtime]) -> None:
     runtime = make_runtime()
     facts(runtime)
-    runtime.preferences.put(NS, "u1", "tone", "formal")
+    runtime.preferences.put(NS, "u1", "tone", "formal", agent_id="a1")
     assert "formal" in inject(runtime, "deploy billing", user_id="u1").block
-    runtime.preferences.put(NS, "u1", "tone", "casual")
+    runtime.preferences.put(NS, "u1", "tone", "casual", agent_id="a1")
     result = inject(runtime, "deploy billing", user_id="u1")
     assert result.cache == "miss" and "casual" in result.block
 

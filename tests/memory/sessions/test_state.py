@@ -122,7 +122,10 @@ def test_only_the_sessions_agent_reads_or_writes_it(
         ({"a": 1}, True, InvalidState, "version"),
         ([1, 2], 0, InvalidState, "state"),
         ("text", 0, InvalidState, "state"),
-        ({"a": float("nan")}, 0, InvalidState, "state"),
+        ({"a": float("nan")}, 0, InvalidState, "state.a"),  # the field inside the document
+        ({"a": ["ok", "\ud800"]}, 0, InvalidState, "state.a[1]"),  # UTF-8 cannot hold it
+        ({"a": 2**63}, 0, InvalidState, "state.a"),  # nor SQLite's JSON functions
+        ({"a": 1}, 2**63, InvalidState, "version"),
         ({"big": "x" * (1024 * 1024)}, 0, InvalidState, "state"),
     ],
 )

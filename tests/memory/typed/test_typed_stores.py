@@ -18,29 +18,29 @@ def rows(db: Database, table: str) -> list[tuple[object, ...]]:
 
 def test_preferences_per_user_and_namespace(db: Database) -> None:
     prefs = PreferenceStore(db)
-    pref, created = prefs.put("ns", "u1", "editor.indent", {"style": "tabs", "width": 4})
+    pref, created = prefs.put("ns", "u1", "editor.indent", {"style": "tabs", "width": 4}, agent_id="a1")
     assert created and pref.value == {"style": "tabs", "width": 4}
-    again, created = prefs.put("ns", "u1", "editor.indent", "spaces")
+    again, created = prefs.put("ns", "u1", "editor.indent", "spaces", agent_id="a1")
     assert not created and again.value == "spaces" and again.created_at == pref.created_at
-    prefs.put("ns", "u1", "language", "en")
-    prefs.put("ns", "u2", "language", "fr")
-    prefs.put("other", "u1", "language", "de")
+    prefs.put("ns", "u1", "language", "en", agent_id="a1")
+    prefs.put("ns", "u2", "language", "fr", agent_id="a1")
+    prefs.put("other", "u1", "language", "de", agent_id="a1")
     assert [(p.key, p.value) for p in prefs.list("ns", "u1")] == [
         ("editor.indent", "spaces"),
         ("language", "en"),
     ]
     assert prefs.get("other", "u1", "language").value == "de"
     assert scope_version(db.reader(), "ns") == 4
-    prefs.delete("ns", "u1", "language")
+    prefs.delete("ns", "u1", "language", agent_id="a1")
     with pytest.raises(PreferenceNotFound):
         prefs.get("ns", "u1", "language")
     with pytest.raises(PreferenceNotFound):
-        prefs.delete("ns", "u1", "language")
+        prefs.delete("ns", "u1", "language", agent_id="a1")
 
 
 def test_preferences_refuse_bad_input_and_change_nothing(db: Database) -> None:
     prefs = PreferenceStore(db)
-    prefs.put("ns", "u1", "theme", "dark")
+    prefs.put("ns", "u1", "theme", "dark", agent_id="a1")
     before = rows(db, "user_preferences")
     for user, key, value, field in (
         ("", "theme", 1, "user_id"),
@@ -49,7 +49,7 @@ def test_preferences_refuse_bad_input_and_change_nothing(db: Database) -> None:
         ("u1", "theme", {1, 2}, "value"),
     ):
         with pytest.raises(MemoryValidationError) as info:
-            prefs.put("ns", user, key, value)
+            prefs.put("ns", user, key, value, agent_id="a1")
         assert info.value.field == field
     assert rows(db, "user_preferences") == before
 
@@ -98,12 +98,12 @@ def test_code_patterns_upsert_search_delete(db: Database) -> None:
         "dataclass config",
         "retry with backoff",
     ]
-    patterns.delete("ns", retry.id)
+    patterns.delete("ns", retry.id, agent_id="a1")
     assert patterns.search("ns", "jittered") == []
     with pytest.raises(CodePatternNotFound):
         patterns.get("ns", retry.id)
     with pytest.raises(CodePatternNotFound):  # another namespace's pattern is not ours to delete
-        patterns.delete("ns", patterns.search("other", "retry")[0].id)
+        patterns.delete("ns", patterns.search("other", "retry")[0].id, agent_id="a1")
 
 
 def test_code_patterns_refuse_bad_input(db: Database) -> None:
