@@ -88,3 +88,25 @@ def test_method_3_config_file_reload(migrated_db: Path, tmp_path: Path) -> None:
         config.write_text(content.group(1))
         flags.reload_config()  # what SIGHUP does in the service
         assert flags.value("USE_ENHANCED_INJECTION") == 0.0
+
+
+def test_the_openfeature_example_runs_and_agrees_with_the_service(migrated_db: Path) -> None:
+    from openfeature import api
+
+    section = DOC.read_text().split("## Evaluating the flags from another service (OpenFeature)", 1)[1]
+    (example,) = re.findall(r"```python\n(.+?)\n```", section.split("\n## ", 1)[0], re.DOTALL)
+    assert len(example.splitlines()) == 6
+    with Database(migrated_db) as database:
+        flags = FlagService(database, {}, None)
+        flags.set("USE_ENHANCED_INJECTION", 0.5, actor="alice", source="cli")
+        sessions = [f"session-{i}" for i in range(40)]
+        try:
+            answers = []
+            for session_id in sessions:
+                namespace: dict[str, object] = {"session_id": session_id}
+                exec(example.replace("/var/lib/memory-system/memory.db", str(migrated_db)), namespace)
+                answers.append(namespace["on"])
+        finally:
+            api.shutdown()
+        assert answers == [flags.enabled("USE_ENHANCED_INJECTION", s) for s in sessions]
+        assert set(answers) == {True, False}
