@@ -1,3 +1,3 @@
-from memory_system.cli import main
+from memory_system._entry import main
 
 main()

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from typing import Annotated
 
-import httpx
 import typer
 
 from memory_system.cli._common import DbOption, JsonOption, console, db_path, fail, print_json
+from memory_system.client import MemoryConnectionError, MemoryTimeout
 from memory_system.core.errors import StoreError
 from memory_system.ops import verify as verifier
 
@@ -53,7 +53,7 @@ def verify(
             fail(f"--option {option!r} is not a runbook option; use a (flags), b (code) or c (database)")
     except (ValueError, StoreError) as exc:
         fail(str(exc))
-    except httpx.TransportError as exc:
+    except (MemoryConnectionError, MemoryTimeout) as exc:
         fail(f"cannot reach the service at {url}: {exc}; is it running? (--url)")
     failed = [c for c in checks if not c.ok]
     if json_out:

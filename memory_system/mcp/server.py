@@ -1,9 +1,10 @@
-"""An MCP stdio server whose entity tools are drop-in compatible with the reference server.
+"""The MCP server: entity tools drop-in compatible with the reference server, and memory tools.
 
 Tool names, input schemas, output schemas and result shapes follow the reference MCP
 "memory" server (modelcontextprotocol/servers ``src/memory``), so an agent configured for
 it can point at ``memory-system mcp --db PATH`` instead and keep working. The graph lives in
-SQLite under one namespace per server process; semantics are ``KnowledgeGraph``'s.
+SQLite under the caller's namespace; semantics are ``KnowledgeGraph``'s. The memory tools
+(``mcp/memory_tools``) sit beside them; ``mcp/http`` serves the same server at ``/mcp``.
 
 Arguments are checked against the tool's input schema before anything runs; a bad call or
 a refused one (unknown entity, empty name, too many items) is a tool result with
@@ -24,6 +25,7 @@ from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import MCPError
 
 from memory_system import __version__
+from memory_system.mcp.memory_tools import Caller, MemoryTools, memory_tool_definitions
 from memory_system.memory.graph.entities import (
     DEFAULT_NAMESPACE,
     Entity,
@@ -32,6 +34,7 @@ from memory_system.memory.graph.entities import (
     ObservationSet,
     Relation,
 )
+from memory_system.runtime import Runtime
 
 GRAPH_URI = "memory://knowledge-graph"  # the reference server's resource: the whole graph as JSON
 
@@ -325,15 +328,25 @@ def _error(message: str) -> types.CallToolResult:
     return types.CallToolResult(content=[types.TextContent(type="text", text=message)], is_error=True)
 
 
-def build_server(tools: GraphTools) -> Server[Any]:
+CallerOf = Callable[[Any], Caller]
+"""Who a request acts as, from its handler context (stdio: fixed; HTTP: the request's token)."""
+
+
+def build_server(runtime: Runtime, caller_of: CallerOf) -> Server[Any]:
     """A low-level MCP server, so that the schemas are exactly the reference's, not generated."""
+    memory = MemoryTools(runtime)
+
+    def call(caller: Caller, name: str, arguments: dict[str, Any] | None) -> types.CallToolResult:
+        if name in memory:
+            return memory.call(caller, name, arguments)
+        return GraphTools(runtime.graph, caller.namespace).call(name, arguments)
 
     async def list_tools(ctx: Any, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
-        return types.ListToolsResult(tools=tool_definitions())
+        return types.ListToolsResult(tools=tool_definitions() + memory_tool_definitions())
 
     async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
         # SQLite calls block; a worker thread keeps the protocol loop answering pings meanwhile.
-        return await anyio.to_thread.run_sync(tools.call, params.name, params.arguments)
+        return await anyio.to_thread.run_sync(call, caller_of(ctx), params.name, params.arguments)
 
     async def list_resources(
         ctx: Any, params: types.PaginatedRequestParams | None
@@ -355,7 +368,8 @@ def build_server(tools: GraphTools) -> Server[Any]:
             raise MCPError(
                 types.INVALID_PARAMS, f"unknown resource {params.uri}; the one resource is {GRAPH_URI}"
             )
-        graph = await anyio.to_thread.run_sync(tools.graph.read_graph, tools.namespace)
+        namespace = caller_of(ctx).namespace
+        graph = await anyio.to_thread.run_sync(runtime.graph.read_graph, namespace)
         return types.ReadResourceResult(
             contents=[
                 types.TextResourceContents(
@@ -376,9 +390,9 @@ def build_server(tools: GraphTools) -> Server[Any]:
     )
 
 
-def serve_stdio(graph: KnowledgeGraph, namespace: str = DEFAULT_NAMESPACE) -> None:
-    """Serve the entity tools on stdin/stdout until the client closes stdin."""
-    server = build_server(GraphTools(graph, namespace))
+def serve_stdio(runtime: Runtime, caller: Caller) -> None:
+    """Serve the graph and memory tools as ``caller`` on stdin/stdout until the client closes stdin."""
+    server = build_server(runtime, lambda ctx: caller)
 
     async def main() -> None:
         async with stdio_server() as (read_stream, write_stream):

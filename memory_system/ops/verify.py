@@ -16,8 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
+from memory_system.client import MemoryClient, MemoryServiceError, RetryPolicy
 from memory_system.flags.names import (
     FLAG_NAMES,
     USE_CROSS_AGENT_SHARING,
@@ -37,39 +36,45 @@ class Check:
 
 
 class Verifier:
-    """Talks to one running service as an operator (admin token) and as an agent."""
+    """Talks to one running service as an operator (admin token) and as an agent, through the client."""
 
     def __init__(
         self, url: str, *, admin_token: str | None, agent_token: str | None, timeout_s: float = 10.0
     ) -> None:
         self.url = url.rstrip("/")
-        self._admin = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
-        self._agent = {"Authorization": f"Bearer {agent_token}"} if agent_token else {}
-        self._client = httpx.Client(timeout=timeout_s)
+        # One try: a verification reports what it sees now rather than waiting for the service.
+        once = RetryPolicy(attempts=1)
+        self._admin = MemoryClient(url, admin_token=admin_token, timeout_s=timeout_s, retry=once)
+        self._agent = MemoryClient(url, token=agent_token, timeout_s=timeout_s, retry=once)
+        self._token, self._timeout_s, self._once = agent_token, timeout_s, once
+        self._sessions: list[MemoryClient] = []
 
     def close(self) -> None:
-        self._client.close()
+        for client in (self._admin, self._agent, *self._sessions):
+            client.close()
 
-    def _get(self, path: str, headers: dict[str, str]) -> httpx.Response:
-        return self._client.get(self.url + path, headers=headers)
-
-    def _post(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> httpx.Response:
-        return self._client.post(self.url + path, json=body, headers=headers)
+    def _in_session(self, session_id: str | None) -> MemoryClient:
+        """The agent, inside the session when there is one (its flags are the ones evaluated)."""
+        if not session_id:
+            return self._agent
+        client = MemoryClient(
+            self.url, token=self._token, session_id=session_id, timeout_s=self._timeout_s, retry=self._once
+        )
+        self._sessions.append(client)
+        return client
 
     def ready(self) -> Check:
-        response = self._get("/health/ready", {})
-        body = _json(response)
+        body = self._admin.ready()  # a service that cannot be reached raises: nothing to check
         detail = (
-            f"HTTP {response.status_code}, version {body.get('version')}, schema "
-            f"{body.get('schema_version')} ({body.get('schema')}), "
-            f"expected {body.get('expected_schema_version')}"
+            f"HTTP {200 if body.ready else 503}, version {body.version}, schema "
+            f"{body.schema_version} ({body.schema_state}), expected {body.expected_schema_version}"
         )
-        return Check("service ready", response.status_code == 200, detail)
+        return Check("service ready", body.ready, detail)
 
     def option_a(self, flags: Sequence[str]) -> list[Check]:
         checks = [self.ready()]
-        snapshot = _json(self._get("/admin/feature-flags", self._admin))
-        stats = _json(self._get("/admin/feature-flags/stats", self._admin))
+        snapshot = _answer(self._admin.feature_flags)
+        stats = _answer(self._admin.feature_flag_stats)
         for flag in flags:
             effective = _effective(snapshot, flag)
             checks.append(Check(f"{flag} effective value is 0", effective == 0, f"effective = {effective}"))
@@ -81,18 +86,20 @@ class Verifier:
                     f"active sessions with it enabled = {enabled}",
                 )
             )
-        session = self._post("/v1/sessions", {}, self._agent)
-        session_body = _json(session)
-        evaluated = session_body.get("flags", {})
+        session_id: str | None = None
+        try:
+            session = self._agent.start_session()
+            session_id, evaluated, seen = session.session_id, dict(session.flags), "HTTP 201"
+        except MemoryServiceError as error:
+            evaluated, seen = {}, _seen(error)
         for flag in flags:
             checks.append(
                 Check(
                     f"{flag} is off for a new session",
                     evaluated.get(flag) is False,
-                    f"POST /v1/sessions -> HTTP {session.status_code}, {flag} = {evaluated.get(flag)}",
+                    f"POST /v1/sessions -> {seen}, {flag} = {evaluated.get(flag)}",
                 )
             )
-        session_id = session_body.get("session_id")
         behaviours: dict[str, Callable[[str | None], Check]] = {
             USE_ENHANCED_INJECTION: self._legacy_injection,
             USE_CROSS_AGENT_SHARING: self._sharing_refused,
@@ -101,42 +108,41 @@ class Verifier:
         checks.extend(behaviours[flag](session_id) for flag in flags)
         return checks
 
-    def _in_session(self, session_id: str | None) -> dict[str, str]:
-        """The agent's headers, inside the session when there is one."""
-        return {**self._agent, "X-Session-Id": session_id} if session_id else self._agent
-
     def _legacy_injection(self, session_id: str | None) -> Check:
-        response = self._post(
-            "/v1/inject",
-            {"query": "rollback verification", "session_id": session_id},
-            self._in_session(session_id),
-        )
-        mode = _json(response).get("mode")
+        try:
+            mode, seen = (
+                self._in_session(session_id).inject("rollback verification", session_id=session_id).mode,
+                "HTTP 200",
+            )
+        except MemoryServiceError as error:
+            mode, seen = None, _seen(error)
         return Check(
             "injection uses the legacy path",
-            response.status_code == 200 and mode == "legacy",
-            f"POST /v1/inject -> HTTP {response.status_code}, mode = {mode}",
+            mode == "legacy",
+            f"POST /v1/inject -> {seen}, mode = {mode}",
         )
 
     def _sharing_refused(self, session_id: str | None) -> Check:
-        response = self._post(
-            f"/v1/memories/{PROBE_MEMORY_ID}/shares", {"namespace": True}, self._in_session(session_id)
-        )
-        error = _json(response).get("detail") or {}
-        error = error.get("error") if isinstance(error, dict) else _json(response).get("error")
+        try:
+            self._in_session(session_id).share(PROBE_MEMORY_ID, namespace=True)
+            status, error = 200, None
+        except MemoryServiceError as refused:
+            status, error = refused.status, refused.code
         return Check(
             "sharing calls are refused as disabled",
-            response.status_code == 409 and error == "feature_disabled",
-            f"POST /v1/memories/{{id}}/shares -> HTTP {response.status_code}, error = {error}",
+            status == 409 and error == "feature_disabled",
+            f"POST /v1/memories/{{id}}/shares -> HTTP {status}, error = {error}",
         )
 
     def _flat_tiers(self, session_id: str | None) -> Check:
-        response = self._get("/v1/memories?limit=1", self._in_session(session_id))
-        tiers = _json(response).get("tiers")
+        try:
+            tiers, seen = self._in_session(session_id).list_memories(limit=1).tiers, "HTTP 200"
+        except MemoryServiceError as error:
+            tiers, seen = None, _seen(error)
         return Check(
             "memories are read as one flat tier",
-            response.status_code == 200 and tiers == "flat",
-            f"GET /v1/memories -> HTTP {response.status_code}, tiers = {tiers}",
+            tiers == "flat",
+            f"GET /v1/memories -> {seen}, tiers = {tiers}",
         )
 
 
@@ -187,12 +193,15 @@ def as_dicts(checks: list[Check]) -> list[dict[str, Any]]:
     return [asdict(c) for c in checks]
 
 
-def _json(response: httpx.Response) -> dict[str, Any]:
+def _answer(call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     try:
-        body = response.json()
-    except ValueError:
+        return call()
+    except MemoryServiceError:
         return {}
-    return body if isinstance(body, dict) else {}
+
+
+def _seen(error: MemoryServiceError) -> str:
+    return f"HTTP {error.status} {error.code}"
 
 
 def _effective(snapshot: dict[str, Any], flag: str) -> Any:

@@ -12,6 +12,7 @@ uvicorn runs under our control (``server/signals.py``). What the signals do:
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import logging
 import os
@@ -153,6 +154,10 @@ def run_service(settings: Settings, options: Mapping[str, object], *, migrate: b
             raise ServiceStartError(str(exc)) from exc
         app = create_app(runtime)
         app.state.service = state
+        if importlib.util.find_spec("mcp") is not None:  # the optional 'mcp' extra
+            from memory_system.mcp.http import mount
+
+            mount(app, runtime)
         config = uvicorn.Config(
             app,
             host=settings.host,

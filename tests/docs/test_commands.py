@@ -21,6 +21,9 @@ def _invocations(text: str) -> list[str]:
     for block in re.findall(r"```bash\n(.+?)\n\s*```", text, re.DOTALL):
         for line in block.splitlines():
             line = re.sub(r"systemctl +\S+ +memory-system", "systemctl", line)  # the unit, not the command
+            line = re.sub(
+                r"^claude mcp add (?:--\S+ \S+ )*memory-system ", "claude mcp add ", line
+            )  # its name
             for match in re.finditer(r"(?:^|[\s/(])memory-system (.+)", line):
                 found.append(re.split(r"\s#|\)|\||;|&&", match.group(1))[0].strip())
     return found

@@ -1,0 +1,245 @@
+"""What the service answers, as pydantic models: the shapes of docs/http-api.md.
+
+The OpenAPI document describes every error (``ErrorBody``) and every request body exactly, but
+its success bodies as free-form objects, so these are written from the answers themselves;
+``tests/client/test_models_drift.py`` checks them against ``/openapi.json`` and against live
+answers, so a field renamed or dropped by the service fails a test here first. Unknown fields
+are ignored: a newer service may add some.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "BatchItem",
+    "BatchResult",
+    "CodePattern",
+    "CodePatternPage",
+    "CodePatternSearch",
+    "Entity",
+    "EntityDetail",
+    "ErrorBody",
+    "Grant",
+    "Graph",
+    "Handoff",
+    "Injection",
+    "Memory",
+    "MemoryPage",
+    "MemoryWrite",
+    "Preference",
+    "PreferenceList",
+    "Readiness",
+    "Relation",
+    "SearchHit",
+    "SearchResult",
+    "Session",
+    "SessionState",
+    "Shares",
+]
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class ErrorBody(_Answer):
+    """Every 4xx and 5xx body (``ErrorBody`` in the OpenAPI document)."""
+
+    error: str
+    message: str
+    field: str | None = None
+    request_id: str | None
+    detail: list[dict[str, Any]] | dict[str, Any] | str
+
+
+class Memory(_Answer):
+    id: int
+    namespace: str
+    agent_id: str
+    session_id: str | None
+    user_id: str | None
+    kind: str
+    tier: str
+    content: str
+    importance: float
+    metadata: dict[str, Any]
+    visibility: str
+    occurred_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    last_accessed_at: datetime | None
+    access_count: int
+    reinforcement_count: int
+    expires_at: datetime | None
+
+
+class MemoryWrite(Memory):
+    """A created memory; ``reinforced`` when it restated a stored one (no new row)."""
+
+    reinforced: bool
+
+
+class BatchItem(_Answer):
+    id: int
+    reinforced: bool
+    tier: str
+
+
+class BatchResult(_Answer):
+    created: int
+    reinforced: int
+    items: list[BatchItem]
+
+
+class MemoryPage(_Answer):
+    memories: list[Memory]
+    next_cursor: str | None
+    tiers: str
+
+
+class SearchHit(_Answer):
+    memory: Memory
+    score: float
+    ranks: dict[str, int]
+    scores: dict[str, float]
+
+
+class SearchResult(_Answer):
+    hits: list[SearchHit]
+    mode: str
+    reason: str | None
+    took_ms: float
+    vectors_stale: bool
+    sources: list[str]
+
+
+class Injection(_Answer):
+    block: str
+    format: str
+    mode: str
+    cache: str
+    took_ms: float
+    tokens: int
+    token_budget: int
+    manifest: dict[str, Any]
+
+
+class Session(_Answer):
+    session_id: str
+    agent_id: str
+    namespace: str
+    created_at: datetime
+    last_active_at: datetime | None
+    ended_at: datetime | None
+    flags: dict[str, bool]
+
+
+class SessionState(_Answer):
+    session_id: str
+    state: dict[str, Any]
+    version: int
+    updated_at: datetime | None
+
+
+class Handoff(_Answer):
+    handoff_id: int
+    session_id: str
+    new_session_id: str
+    from_agent_id: str
+    to_agent_id: str
+    memories_moved: int
+    memories_merged: int
+    state_version: int
+
+
+class Grant(_Answer):
+    memory_id: int
+    agent_id: str | None
+    namespace: bool
+    granted_by: str
+    expires_at: datetime | None
+    created_at: datetime
+    active: bool
+
+
+class Shares(_Answer):
+    memory_id: int
+    shares: list[Grant]
+
+
+class Preference(_Answer):
+    user_id: str
+    key: str
+    value: Any
+    created_at: datetime
+    updated_at: datetime
+    created_by: str | None
+    updated_by: str | None
+
+
+class PreferenceList(_Answer):
+    user_id: str
+    preferences: list[Preference]
+
+
+class CodePattern(_Answer):
+    id: int
+    agent_id: str
+    language: str
+    name: str
+    description: str | None
+    example: str | None
+    created_at: datetime
+    updated_at: datetime
+    score: float | None = None
+
+
+class CodePatternPage(_Answer):
+    code_patterns: list[CodePattern]
+    next_cursor: str | None
+
+
+class CodePatternSearch(_Answer):
+    query: str
+    code_patterns: list[CodePattern]
+
+
+class Entity(_Answer):
+    name: str
+    entity_type: str = Field(alias="entityType")
+    observations: list[str]
+
+
+class Relation(_Answer):
+    source: str = Field(alias="from")
+    target: str = Field(alias="to")
+    relation_type: str = Field(alias="relationType")
+
+
+class Graph(_Answer):
+    entities: list[Entity]
+    relations: list[Relation]
+
+
+class EntityDetail(_Answer):
+    entity: Entity
+    relations: list[Relation]
+
+
+class Readiness(_Answer):
+    """``GET /health/ready``, 200 or 503: ``ready`` says which."""
+
+    status: str
+    version: str | None = None
+    schema_version: int | None = None
+    expected_schema_version: int | None = None
+    schema_state: str | None = Field(None, alias="schema")
+    reasons: list[str] = []
+
+    @property
+    def ready(self) -> bool:
+        return self.status == "ready"
