@@ -30,7 +30,13 @@ from memory_system.core.logging import log_event
 from memory_system.core.metrics import SHARING_ERRORS
 from memory_system.core.validation import INT64_MAX
 from memory_system.flags.names import USE_CROSS_AGENT_SHARING
-from memory_system.memory.sharing.grants import MAX_EVENTS_PAGE, MAX_GRANTEES, Grant, SharingError
+from memory_system.memory.sharing.grants import (
+    MAX_EVENTS_PAGE,
+    MAX_GRANTEES,
+    Grant,
+    SharingError,
+    sharing_off_message,
+)
 from memory_system.runtime import Runtime
 
 router = APIRouter(
@@ -59,8 +65,7 @@ def require_sharing(ctx: Context, action: str) -> None:
         {
             "error": "feature_disabled",
             "flag": USE_CROSS_AGENT_SHARING,
-            "message": f"cross-agent sharing is disabled ({USE_CROSS_AGENT_SHARING} is off), so {action} is "
-            "refused; existing shares are kept and apply again when an operator turns the flag on",
+            "message": sharing_off_message(USE_CROSS_AGENT_SHARING, action),
         },
     )
 

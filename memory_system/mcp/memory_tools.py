@@ -21,10 +21,12 @@ from jsonschema import Draft7Validator
 from memory_system.core.errors import ServiceError, StoreError
 from memory_system.flags import keys
 from memory_system.flags.names import USE_CROSS_AGENT_SHARING, USE_ENHANCED_INJECTION, USE_HIERARCHICAL_TIERS
+from memory_system.mcp.tools import annotated_tool
 from memory_system.memory.injection.injector import FORMATS, MAX_TOKEN_BUDGET, InjectionFlags
 from memory_system.memory.records.models import DEFAULT_IMPORTANCE, NewMemory
 from memory_system.memory.retrieval.filters import SearchFilters
 from memory_system.memory.retrieval.hybrid import DEFAULT_SEARCH_BUDGET_MS, MAX_K, MAX_QUERY_CHARS
+from memory_system.memory.sharing.grants import sharing_off_message
 from memory_system.runtime import Runtime
 
 __all__ = ["Caller", "MemoryTools", "memory_tool_definitions"]
@@ -239,18 +241,14 @@ def _schema(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
 
 def memory_tool_definitions() -> list[types.Tool]:
     return [
-        types.Tool(
-            name=name,
-            title=title,
-            description=description,
-            input_schema=_schema(props, required),
-            annotations=types.ToolAnnotations(
-                title=title,
-                read_only_hint=read_only,
-                destructive_hint=destructive,
-                idempotent_hint=idempotent,
-                open_world_hint=False,
-            ),
+        annotated_tool(
+            name,
+            title,
+            description,
+            _schema(props, required),
+            read_only=read_only,
+            destructive=destructive,
+            idempotent=idempotent,
         )
         for name, (title, description, props, required, read_only, destructive, idempotent) in _SPECS.items()
     ]
@@ -371,10 +369,7 @@ class MemoryTools:
 
     def _require_sharing(self, caller: Caller, args: dict[str, Any], action: str) -> None:
         if not self._enabled(caller, args, USE_CROSS_AGENT_SHARING):
-            raise FeatureDisabled(
-                f"cross-agent sharing is disabled ({USE_CROSS_AGENT_SHARING} is off), so {action} is "
-                "refused; existing shares are kept and apply again when an operator turns the flag on"
-            )
+            raise FeatureDisabled(sharing_off_message(USE_CROSS_AGENT_SHARING, action))
 
     def _share(self, caller: Caller, args: dict[str, Any]) -> dict[str, Any]:
         self._require_sharing(caller, args, "sharing a memory")

@@ -26,6 +26,7 @@ from mcp.shared.exceptions import MCPError
 
 from memory_system import __version__
 from memory_system.mcp.memory_tools import Caller, MemoryTools, memory_tool_definitions
+from memory_system.mcp.tools import annotated_tool
 from memory_system.memory.graph.entities import (
     DEFAULT_NAMESPACE,
     Entity,
@@ -199,19 +200,15 @@ _TOOLS: dict[str, tuple[str, str, dict[str, Any], dict[str, Any], bool, bool, bo
 
 def tool_definitions() -> list[types.Tool]:
     return [
-        types.Tool(
-            name=name,
-            title=title,
-            description=description,
-            input_schema=_object(inputs),
+        annotated_tool(
+            name,
+            title,
+            description,
+            _object(inputs),
             output_schema=_object(outputs),
-            annotations=types.ToolAnnotations(
-                title=title,
-                read_only_hint=read_only,
-                destructive_hint=destructive,
-                idempotent_hint=idempotent,
-                open_world_hint=False,
-            ),
+            read_only=read_only,
+            destructive=destructive,
+            idempotent=idempotent,
         )
         for name, (title, description, inputs, outputs, read_only, destructive, idempotent) in _TOOLS.items()
     ]

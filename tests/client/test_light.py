@@ -6,8 +6,6 @@ import json
 import subprocess
 import sys
 
-import memory_system.client
-
 
 def test_importing_the_client_loads_no_server_dependency() -> None:
     code = (
@@ -18,16 +16,3 @@ def test_importing_the_client_loads_no_server_dependency() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert json.loads(out.stdout) == []
-
-
-def test_the_public_names() -> None:
-    assert memory_system.client.__all__ == [
-        "AsyncMemoryClient",
-        "MemoryClient",
-        "MemoryClientError",
-        "MemoryConnectionError",
-        "MemoryServiceError",
-        "MemoryTimeout",
-        "RetryPolicy",
-        "models",
-    ]

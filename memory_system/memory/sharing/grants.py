@@ -43,6 +43,7 @@ __all__ = [
     "SharingService",
     "agent_id_of",
     "parse_expiry",
+    "sharing_off_message",
 ]
 
 MAX_GRANTEES = 100
@@ -144,6 +145,14 @@ def parse_expiry(value: object, *, field: str = "expires_at", now: str | None = 
     if normalised <= (now or utc_now()):
         raise InvalidShare(field, f"{value!r} is not in the future; omit it for a grant that never expires")
     return normalised
+
+
+def sharing_off_message(flag: str, action: str) -> str:
+    """What every interface says when sharing is switched off for a call (HTTP 409, MCP tool error)."""
+    return (
+        f"cross-agent sharing is disabled ({flag} is off), so {action} is refused; existing shares "
+        "are kept and apply again when an operator turns the flag on"
+    )
 
 
 def agent_id_of(value: object, field: str) -> str:
