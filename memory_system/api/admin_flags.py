@@ -18,6 +18,8 @@ from starlette.concurrency import run_in_threadpool
 from memory_system.api.deps import get_runtime, require_admin
 from memory_system.api.error_body import responses
 from memory_system.api.fields import NOT_BLANK, WHITESPACE
+from memory_system.api.responses import answers
+from memory_system.api.responses.flags import FlagChanges, FlagEvents, FlagSnapshot, FlagStats
 from memory_system.flags.names import FLAG_NAMES
 from memory_system.runtime import Runtime
 
@@ -51,7 +53,7 @@ _VALUE = {
 }
 
 
-@router.get("")
+@router.get("", responses=answers(FlagSnapshot))
 def show_flags(runtime: RuntimeDep) -> dict[str, Any]:
     """Each flag's value in each source (env, config_file, database) and the effective value."""
     return runtime.flags.snapshot()
@@ -59,7 +61,7 @@ def show_flags(runtime: RuntimeDep) -> dict[str, Any]:
 
 @router.post(
     "",
-    responses=responses(400, 413, 422),
+    responses={**answers(FlagChanges), **responses(400, 413, 422)},
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -116,7 +118,7 @@ async def set_flags(
     return {"changes": [c.to_dict() for c in changes], "flags": snapshot["flags"]}
 
 
-@router.get("/events", responses=responses(422))
+@router.get("/events", responses={**answers(FlagEvents), **responses(422)})
 def flag_events(
     runtime: RuntimeDep,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
@@ -126,7 +128,7 @@ def flag_events(
     return {"events": runtime.flags.events(limit, flag)}
 
 
-@router.get("/stats", responses=responses(422))
+@router.get("/stats", responses={**answers(FlagStats), **responses(422)})
 def flag_stats(
     runtime: RuntimeDep,
     window_minutes: Annotated[

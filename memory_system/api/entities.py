@@ -20,6 +20,16 @@ from memory_system.api.deps import Identity, agent_identity, get_runtime
 from memory_system.api.error_body import responses
 from memory_system.api.errors import to_http
 from memory_system.api.fields import NOT_BLANK, Body
+from memory_system.api.responses import answers
+from memory_system.api.responses.graph import (
+    AddedObservations,
+    DeletedCount,
+    EntityDetail,
+    EntityList,
+    EntityPage,
+    Graph,
+    RelationList,
+)
 from memory_system.core.validation import INT64_MAX
 from memory_system.memory.graph.entities import (
     MAX_BATCH,
@@ -112,14 +122,14 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 Caller = Annotated[Identity, Depends(agent_identity)]
 
 
-@router.post("/entities", status_code=201, responses=WITH_BODY)
+@router.post("/entities", status_code=201, responses={**answers(EntityList, 201), **WITH_BODY})
 def create_entities(body: CreateEntities, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Create entities; names that exist in the namespace are skipped. Returns those created."""
     created = runtime.graph.create_entities([e.to_entity() for e in body.entities], caller.namespace)
     return {"entities": [e.to_dict() for e in created]}
 
 
-@router.get("/entities", responses=responses(422))
+@router.get("/entities", responses={**answers(EntityPage), **responses(422)})
 def list_entities(
     runtime: RuntimeDep,
     caller: Caller,
@@ -138,7 +148,7 @@ def list_entities(
     return {"entities": [e.to_dict() for e in page], "next_offset": next_offset}
 
 
-@router.get("/entities/{name:path}", responses=responses(422))
+@router.get("/entities/{name:path}", responses={**answers(EntityDetail), **responses(422)})
 def get_entity(name: NamePath, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """One entity with its observations, and every relation from or to it."""
     try:
@@ -148,14 +158,14 @@ def get_entity(name: NamePath, runtime: RuntimeDep, caller: Caller) -> dict[str,
     return {"entity": found.entities[0].to_dict(), "relations": [r.to_dict() for r in found.relations]}
 
 
-@router.delete("/entities", responses=WITH_BODY)
+@router.delete("/entities", responses={**answers(DeletedCount), **WITH_BODY})
 def delete_entities(body: DeleteEntities, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Delete entities with their observations and relations; unknown names are ignored."""
     deleted = runtime.graph.delete_entities(body.entityNames, caller.namespace)
     return {"deleted": deleted}
 
 
-@router.delete("/entities/{name:path}", responses=responses(422))
+@router.delete("/entities/{name:path}", responses={**answers(DeletedCount), **responses(422)})
 def delete_entity(name: NamePath, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Delete one entity with its observations and relations; 404 when it does not exist."""
     deleted = runtime.graph.delete_entities([name], caller.namespace)
@@ -171,21 +181,21 @@ def delete_entity(name: NamePath, runtime: RuntimeDep, caller: Caller) -> dict[s
     return {"deleted": deleted}
 
 
-@router.post("/relations", status_code=201, responses=WITH_BODY)
+@router.post("/relations", status_code=201, responses={**answers(RelationList, 201), **WITH_BODY})
 def create_relations(body: Relations, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Create relations; exact duplicates are skipped, an unknown endpoint refuses the whole call."""
     created = runtime.graph.create_relations([r.to_relation() for r in body.relations], caller.namespace)
     return {"relations": [r.to_dict() for r in created]}
 
 
-@router.delete("/relations", responses=WITH_BODY)
+@router.delete("/relations", responses={**answers(DeletedCount), **WITH_BODY})
 def delete_relations(body: Relations, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Delete relations; those that do not exist are ignored."""
     deleted = runtime.graph.delete_relations([r.to_relation() for r in body.relations], caller.namespace)
     return {"deleted": deleted}
 
 
-@router.post("/observations", status_code=201, responses=WITH_BODY)
+@router.post("/observations", status_code=201, responses={**answers(AddedObservations, 201), **WITH_BODY})
 def add_observations(body: AddObservations, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Add observations the entities lack; an unknown entity refuses the whole call."""
     results = runtime.graph.add_observations(
@@ -196,7 +206,7 @@ def add_observations(body: AddObservations, runtime: RuntimeDep, caller: Caller)
     }
 
 
-@router.delete("/observations", responses=WITH_BODY)
+@router.delete("/observations", responses={**answers(DeletedCount), **WITH_BODY})
 def delete_observations(body: DeleteObservations, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Delete observations; unknown entities and contents are ignored."""
     deleted = runtime.graph.delete_observations(
@@ -205,20 +215,20 @@ def delete_observations(body: DeleteObservations, runtime: RuntimeDep, caller: C
     return {"deleted": deleted}
 
 
-@router.get("/graph")
+@router.get("/graph", responses=answers(Graph))
 def read_graph(runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """The caller's whole graph: every entity and relation of its namespace."""
     return runtime.graph.read_graph(caller.namespace).to_dict()
 
 
-@router.post("/graph/search", responses=WITH_BODY)
+@router.post("/graph/search", responses={**answers(Graph), **WITH_BODY})
 def search_graph(body: SearchGraph, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Entities whose name, type or an observation contains ``query``, and their relations."""
     found = runtime.graph.search_nodes(body.query, caller.namespace)
     return found.to_dict()
 
 
-@router.post("/graph/open", responses=WITH_BODY)
+@router.post("/graph/open", responses={**answers(Graph), **WITH_BODY})
 def open_nodes(body: OpenNodes, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """The named entities (unknown names skipped) and their relations."""
     found = runtime.graph.open_nodes(body.names, caller.namespace)

@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-__all__ = ["KINDS", "ErrorBody", "ValidationIssue", "also", "error_body", "responses"]
+__all__ = ["KINDS", "ErrorBody", "ValidationIssue", "error_body", "responses"]
 
 KINDS = {
     400: "bad_request",
@@ -49,7 +49,8 @@ _MEANINGS = {
     422: "A parameter or body field is invalid; field names it.",
     428: "The request must say which version it replaces.",
     500: "A fault of the service; the log has it under request_id.",
-    503: "The database is busy past its timeout: nothing was done, retry.",
+    503: "The database cannot do it now, nothing was done: busy past its timeout (retry after "
+    "Retry-After), or its disk full or failing (detail.error store_full or store_io_error).",
 }
 
 
@@ -120,13 +121,6 @@ def error_body(
         body["field"] = field
     body["request_id"] = request_id
     return body
-
-
-def also(status: int, description: str) -> dict[int | str, dict[str, Any]]:
-    """A second success status of a route (201 new, 200 updated), a JSON object like the first."""
-    return {
-        status: {"description": description, "content": {"application/json": {"schema": {"type": "object"}}}}
-    }
 
 
 def responses(*statuses: int, **meanings: str) -> dict[int | str, dict[str, Any]]:

@@ -13,6 +13,8 @@ from fastapi.responses import JSONResponse
 
 from memory_system.api.deps import get_runtime
 from memory_system.api.error_body import ErrorBody, error_body, responses
+from memory_system.api.responses import answers
+from memory_system.api.responses.health import DeepHealth, Live, Readiness
 from memory_system.ops import health
 
 router = APIRouter(prefix="/health", tags=["health"], responses=responses(500))
@@ -37,7 +39,7 @@ def _state(request: Request) -> health.ServiceState:
     return state
 
 
-@router.get("/live")
+@router.get("/live", responses=answers(Live))
 async def live() -> dict[str, str]:
     """The process answers. No I/O: a slow disk must not get a healthy process restarted."""
     return {"status": "ok"}
@@ -46,7 +48,8 @@ async def live() -> dict[str, str]:
 @router.get(
     "/ready",
     responses={
-        503: {"model": ErrorBody, "description": "Not ready: the readiness report, reasons in message."}
+        **answers(Readiness, 200, "Ready."),
+        503: {"model": ErrorBody, "description": "Not ready: the readiness report, reasons in message."},
     },
 )
 def ready(request: Request) -> JSONResponse:
@@ -61,6 +64,7 @@ def ready(request: Request) -> JSONResponse:
     "/deep",
     response_class=HealthResponse,
     responses={
+        **answers(DeepHealth, 200, "Every check passed."),
         503: {"model": ErrorBody, "description": "A check failed: the report, the failed checks in detail."},
         500: {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}},
     },

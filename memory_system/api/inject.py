@@ -22,6 +22,8 @@ from memory_system.api.context import ContextDep
 from memory_system.api.deps import get_runtime
 from memory_system.api.error_body import responses
 from memory_system.api.fields import NOT_BLANK, WHOLE, Body, TextId
+from memory_system.api.responses import answers
+from memory_system.api.responses.injection import Injection
 from memory_system.memory.injection.injector import FORMATS, MAX_TOKEN_BUDGET, InjectionFlags
 from memory_system.memory.retrieval.hybrid import MAX_QUERY_CHARS
 from memory_system.runtime import Runtime
@@ -46,7 +48,7 @@ class InjectRequest(Body):
     user_id: TextId | None = Field(default=None, description="Whose preferences go first in the block.")
 
 
-@router.post("/inject", response_class=JSONResponse)
+@router.post("/inject", response_class=JSONResponse, responses=answers(Injection))
 async def inject(
     body: InjectRequest,
     ctx: ContextDep,

@@ -17,8 +17,15 @@ from typing_extensions import TypedDict
 
 from memory_system.api.context import ContextDep
 from memory_system.api.deps import get_runtime
-from memory_system.api.error_body import also, responses
+from memory_system.api.error_body import responses
 from memory_system.api.fields import NOT_BLANK, Body, Kind, RowIdPath, TextId, Tier, Timestamp, Visibility
+from memory_system.api.responses import answers
+from memory_system.api.responses.memories import BatchResult, Memory, MemoryDeleted, MemoryPage, MemoryWrite
+from memory_system.memory.records.metadata_filter import (
+    MAX_METADATA_PAIRS,
+    MAX_METADATA_VALUE_CHARS,
+    parse_metadata_params,
+)
 from memory_system.memory.records.models import (
     DEFAULT_IMPORTANCE,
     MAX_BATCH,
@@ -43,6 +50,14 @@ Importance = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 # A page's next_cursor: the id to continue below, as text.
 Cursor = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,19}$")]
 NEAR_DUPLICATE = "The new content restates another memory of the caller (near_duplicate, existing_id)."
+# ``metadata=path:value``: the path as metadata_filter's pattern (less its anchors), then any text.
+MetadataParam = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64}){0,7}:",
+        max_length=600 + MAX_METADATA_VALUE_CHARS,
+    ),
+]
 Metadata = Annotated[
     dict[str, Any],
     Field(description=f"Any JSON object (up to {MAX_METADATA_BYTES} bytes); returned as given."),
@@ -109,7 +124,13 @@ class MemoryPatchIn(TypedDict, total=False):
 
 
 @router.post(
-    "", status_code=201, responses={**also(200, "Reinforced: it restated a stored memory."), **WITH_BODY}
+    "",
+    status_code=201,
+    responses={
+        **answers(MemoryWrite, 201, "Stored."),
+        **answers(MemoryWrite, 200, "Reinforced: it restated a stored memory."),
+        **WITH_BODY,
+    },
 )
 def create_memory(body: MemoryIn, response: Response, runtime: RuntimeDep, ctx: ContextDep) -> dict[str, Any]:
     """Store one memory (201). Near-identical content already stored by this agent in this
@@ -124,7 +145,7 @@ def create_memory(body: MemoryIn, response: Response, runtime: RuntimeDep, ctx: 
     return result.to_dict()
 
 
-@router.post("/batch", status_code=201, responses=WITH_BODY)
+@router.post("/batch", status_code=201, responses={**answers(BatchResult, 201), **WITH_BODY})
 def create_batch(body: BatchIn, runtime: RuntimeDep, ctx: ContextDep) -> dict[str, Any]:
     """Store up to 1,000 memories in one transaction. Every item is checked first: one bad item
     (its index and field named) and nothing is written. Embedding follows in the background."""
@@ -142,7 +163,7 @@ def create_batch(body: BatchIn, runtime: RuntimeDep, ctx: ContextDep) -> dict[st
     }
 
 
-@router.get("")
+@router.get("", responses=answers(MemoryPage))
 def list_memories(
     runtime: RuntimeDep,
     ctx: ContextDep,
@@ -152,12 +173,20 @@ def list_memories(
     user_id: TextId | None = None,
     created_after: Annotated[Timestamp | None, Query(description="ISO 8601, exclusive.")] = None,
     created_before: Annotated[Timestamp | None, Query(description="ISO 8601, exclusive.")] = None,
+    metadata: Annotated[
+        list[MetadataParam] | None,
+        Query(
+            max_length=MAX_METADATA_PAIRS,
+            description="path:value, repeated: the string at that dotted path of the metadata, all to match.",
+        ),
+    ] = None,
     cursor: Annotated[Cursor | None, Query(description="next_cursor of the previous page.")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIST_LIMIT)] = 50,
 ) -> dict[str, Any]:
     """Memories this agent may see, newest first, one page at a time."""
     caller, flags = ctx.caller, ctx.flags
     filters = MemoryFilter(
+        metadata=parse_metadata_params(metadata, "metadata"),
         kind=kind,
         tier=tier,
         session_id=session_id,
@@ -181,7 +210,7 @@ def list_memories(
     }
 
 
-@router.get("/{memory_id:int}")
+@router.get("/{memory_id:int}", responses=answers(Memory))
 def get_memory(memory_id: RowIdPath, runtime: RuntimeDep, ctx: ContextDep) -> dict[str, Any]:
     """One memory; 404 when it does not exist or is another agent's private memory."""
     caller = ctx.caller
@@ -190,7 +219,10 @@ def get_memory(memory_id: RowIdPath, runtime: RuntimeDep, ctx: ContextDep) -> di
     ).to_dict()
 
 
-@router.patch("/{memory_id:int}", responses={**WITH_BODY, **responses(409, s409=NEAR_DUPLICATE)})
+@router.patch(
+    "/{memory_id:int}",
+    responses={**answers(Memory), **WITH_BODY, **responses(409, s409=NEAR_DUPLICATE)},
+)
 def update_memory(
     memory_id: RowIdPath, body: MemoryPatchIn, runtime: RuntimeDep, ctx: ContextDep
 ) -> dict[str, Any]:
@@ -206,7 +238,7 @@ def update_memory(
     ).to_dict()
 
 
-@router.delete("/{memory_id:int}")
+@router.delete("/{memory_id:int}", responses=answers(MemoryDeleted))
 def delete_memory(memory_id: RowIdPath, runtime: RuntimeDep, ctx: ContextDep) -> dict[str, Any]:
     """Delete for good: the row, its full-text entry and its vector. Only the owner may."""
     caller = ctx.caller

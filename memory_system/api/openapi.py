@@ -4,6 +4,11 @@ FastAPI writes an optional parameter (``kind: str | None = None``) as ``anyOf [s
 A path, query string or header cannot carry a JSON null: a client generating requests from
 the schema would send the text ``null``, which the parameter's own schema refuses. So each
 parameter keeps its non-null branch; leaving the parameter out is how it is "null".
+
+A route that returns a ``dict`` documents its body with ``api/responses.answers(Model)``;
+FastAPI merges that ``$ref`` into the free-form object it derives from the ``dict`` annotation
+(``{"type": "object", "additionalProperties": true, "$ref": ...}``). Each such schema keeps
+the ``$ref`` alone, so the model, and nothing looser beside it, is what a success body must be.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-__all__ = ["install", "without_null_parameters"]
+__all__ = ["install", "only_documented_models", "without_null_parameters"]
 
 _NULL = {"type": "null"}
 
@@ -37,11 +42,24 @@ def without_null_parameters(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+def only_documented_models(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with each response schema that names a model reduced to its ``$ref``."""
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            for response in operation.get("responses", {}).values():
+                for media in response.get("content", {}).values():
+                    schema = media.get("schema")
+                    if isinstance(schema, dict) and "$ref" in schema:
+                        media["schema"] = {"$ref": schema["$ref"]}
+    return document
+
+
 def install(app: FastAPI) -> None:
-    """Serve ``without_null_parameters`` of FastAPI's document at ``/openapi.json``."""
+    """Serve ``without_null_parameters`` and ``only_documented_models`` of FastAPI's document
+    at ``/openapi.json``."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
-        return without_null_parameters(generate())
+        return only_documented_models(without_null_parameters(generate()))
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -18,6 +18,13 @@ from memory_system.api.context import ContextDep
 from memory_system.api.deps import get_runtime
 from memory_system.api.error_body import responses
 from memory_system.api.fields import NOT_BLANK, WHOLE, Body, Kind, TextId, Tier, Timestamp
+from memory_system.api.responses import answers
+from memory_system.api.responses.memories import SearchResult
+from memory_system.memory.records.metadata_filter import (
+    MAX_METADATA_PAIRS,
+    MAX_METADATA_VALUE_CHARS,
+    METADATA_PATH_PATTERN,
+)
 from memory_system.memory.retrieval.filters import SearchFilters
 from memory_system.memory.retrieval.hybrid import DEFAULT_SEARCH_BUDGET_MS, MAX_K, MAX_QUERY_CHARS, SOURCES
 from memory_system.runtime import Runtime
@@ -45,6 +52,16 @@ class FiltersIn(Body):
     occurred_before: Timestamp | None = None
     created_after: Timestamp | None = None
     created_before: Timestamp | None = None
+    metadata: (
+        Annotated[
+            dict[
+                Annotated[str, StringConstraints(pattern=METADATA_PATH_PATTERN)],
+                Annotated[str, StringConstraints(max_length=MAX_METADATA_VALUE_CHARS)],
+            ],
+            Field(max_length=MAX_METADATA_PAIRS),
+        ]
+        | None
+    ) = Field(None, description="Dotted metadata path -> the string there; all must match.")
 
 
 class SearchIn(Body):
@@ -60,7 +77,7 @@ class SearchIn(Body):
     )
 
 
-@router.post("/search")
+@router.post("/search", responses=answers(SearchResult))
 def search_memories(body: SearchIn, runtime: RuntimeDep, ctx: ContextDep) -> dict[str, Any]:
     """Hybrid search (full text + dense vectors, relative score fusion) over the memories the
     caller may see. ``hits`` best first, each with ``score`` (fused), ``ranks`` and ``scores``

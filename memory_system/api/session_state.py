@@ -22,6 +22,8 @@ from memory_system.api.context import ContextDep
 from memory_system.api.deps import Identity, agent_identity, get_runtime
 from memory_system.api.error_body import responses
 from memory_system.api.fields import WHITESPACE, WHOLE, AgentId, Body
+from memory_system.api.responses import answers
+from memory_system.api.responses.sessions import Handoff, SessionState
 from memory_system.api.sharing import counted, require_sharing
 from memory_system.core.validation import INT64_MAX
 from memory_system.memory.sessions.state import MAX_STATE_BYTES, SessionStateError
@@ -71,7 +73,7 @@ def _if_match_version(if_match: str | None) -> int | None:
     return int(text)
 
 
-@router.get("/{session_id}/state", responses=responses(422))
+@router.get("/{session_id}/state", responses={**answers(SessionState), **responses(422)})
 def get_state(
     session_id: str, response: Response, runtime: RuntimeDep, identity: IdentityDep
 ) -> dict[str, Any]:
@@ -82,7 +84,8 @@ def get_state(
 
 @router.put(
     "/{session_id}/state",
-    responses=responses(
+    responses=answers(SessionState)
+    | responses(
         400,
         409,
         413,
@@ -127,7 +130,8 @@ def put_state(
 @router.post(
     "/{session_id}/handoff",
     status_code=201,
-    responses=responses(
+    responses=answers(Handoff, 201)
+    | responses(
         400, 409, 413, 422, s409="feature_disabled (USE_CROSS_AGENT_SHARING is off), or session_ended."
     ),
 )

@@ -13,6 +13,8 @@ from fastapi import APIRouter, Depends
 from memory_system.api.context import Context, ContextDep
 from memory_system.api.deps import get_runtime
 from memory_system.api.error_body import responses
+from memory_system.api.responses import answers
+from memory_system.api.responses.sessions import Session
 from memory_system.memory.sessions.registry import SessionRecord
 from memory_system.runtime import Runtime
 
@@ -35,7 +37,7 @@ def _body(record: SessionRecord, ctx: Context) -> dict[str, Any]:
     }
 
 
-@router.post("", status_code=201, responses=responses(422))
+@router.post("", status_code=201, responses={**answers(Session, 201), **responses(422)})
 def start_session(runtime: RuntimeDep, ctx: ContextDep) -> dict[str, Any]:
     """Open a session for the calling agent; the flags say which phases it runs with."""
     return _body(runtime.sessions.start(ctx.caller.agent_id, ctx.caller.namespace), ctx)
@@ -48,11 +50,11 @@ def _own_session(
     return _body(act(session_id, ctx.caller.agent_id, ctx.caller.namespace), ctx)
 
 
-@router.get("/{session_id}", responses=responses(422))
+@router.get("/{session_id}", responses={**answers(Session), **responses(422)})
 def get_session(session_id: str, runtime: RuntimeDep, ctx: ContextDep) -> dict[str, Any]:
     return _own_session(runtime.sessions.get, session_id, ctx)
 
 
-@router.post("/{session_id}/end", responses=responses(422))
+@router.post("/{session_id}/end", responses={**answers(Session), **responses(422)})
 def end_session(session_id: str, runtime: RuntimeDep, ctx: ContextDep) -> dict[str, Any]:
     return _own_session(runtime.sessions.end, session_id, ctx)

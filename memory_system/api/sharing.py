@@ -26,6 +26,8 @@ from memory_system.api.context import Context, ContextDep
 from memory_system.api.deps import Identity, agent_identity, get_runtime
 from memory_system.api.error_body import responses
 from memory_system.api.fields import AgentId, QueryRowId, RowIdPath, Timestamp
+from memory_system.api.responses import answers
+from memory_system.api.responses.sharing import ShareEvents, Shares
 from memory_system.core.logging import log_event
 from memory_system.core.metrics import SHARING_ERRORS
 from memory_system.core.validation import INT64_MAX
@@ -104,7 +106,9 @@ def _shares(memory_id: int, grants: list[Grant]) -> dict[str, Any]:
 
 
 @router.post(
-    "/memories/{memory_id:int}/shares", status_code=201, responses=responses(400, 409, 413, s409=FLAG_OFF)
+    "/memories/{memory_id:int}/shares",
+    status_code=201,
+    responses={**answers(Shares, 201), **responses(400, 409, 413, s409=FLAG_OFF)},
 )
 def share_memory(memory_id: RowIdPath, body: ShareIn, runtime: RuntimeDep, ctx: ContextDep) -> dict[str, Any]:
     """Grant the caller's memory to named agents and/or its whole namespace, optionally until
@@ -123,7 +127,10 @@ def share_memory(memory_id: RowIdPath, body: ShareIn, runtime: RuntimeDep, ctx: 
     return _shares(memory_id, grants)
 
 
-@router.delete("/memories/{memory_id:int}/shares", responses=responses(400, 409, 413, s409=FLAG_OFF))
+@router.delete(
+    "/memories/{memory_id:int}/shares",
+    responses={**answers(Shares), **responses(400, 409, 413, s409=FLAG_OFF)},
+)
 def revoke_memory_shares(
     memory_id: RowIdPath,
     runtime: RuntimeDep,
@@ -155,14 +162,14 @@ def revoke_memory_shares(
     return _shares(memory_id, grants)
 
 
-@router.get("/memories/{memory_id:int}/shares")
+@router.get("/memories/{memory_id:int}/shares", responses=answers(Shares))
 def list_memory_shares(memory_id: RowIdPath, runtime: RuntimeDep, identity: IdentityDep) -> dict[str, Any]:
     """The grants of the caller's own memory, expired ones with ``active: false``."""
     grants = runtime.sharing.list_shares(memory_id, agent_id=identity.agent_id, namespace=identity.namespace)
     return _shares(memory_id, grants)
 
 
-@router.get("/shares/events")
+@router.get("/shares/events", responses=answers(ShareEvents))
 def share_events(
     runtime: RuntimeDep,
     identity: IdentityDep,

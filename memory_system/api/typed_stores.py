@@ -18,8 +18,21 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import Field, StringConstraints
 
 from memory_system.api.deps import Identity, agent_identity, get_runtime
-from memory_system.api.error_body import also, responses
+from memory_system.api.error_body import responses
 from memory_system.api.fields import NOT_BLANK, WHITESPACE, Body, RowIdPath, TextId
+from memory_system.api.responses import answers
+from memory_system.api.responses.typed_stores import (
+    CodePattern,
+    CodePatternDeleted,
+    CodePatternHistory,
+    CodePatternPage,
+    CodePatternSearch,
+    Preference,
+    PreferenceDeleted,
+    PreferenceHistory,
+    PreferenceList,
+    TypedStoreEvents,
+)
 from memory_system.core.validation import INT64_MAX
 from memory_system.memory.typed.audit import MAX_EVENTS_PAGE, TypedStoreEvent
 from memory_system.memory.typed.code_patterns import (
@@ -72,19 +85,26 @@ class CodePatternIn(Body):
 # --- user preferences ---------------------------------------------------------------------
 
 
-@router.get("/preferences")
+@router.get("/preferences", responses=answers(PreferenceList))
 def list_preferences(user_id: UserId, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Every preference of the user in the caller's namespace, by key."""
     prefs = runtime.preferences.list(caller.namespace, user_id)
     return {"user_id": user_id, "preferences": [p.to_dict() for p in prefs]}
 
 
-@router.get("/preferences/{key}")
+@router.get("/preferences/{key}", responses=answers(Preference))
 def get_preference(key: Key, user_id: UserId, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     return runtime.preferences.get(caller.namespace, user_id, key).to_dict()
 
 
-@router.put("/preferences/{key}", responses={**also(201, "The key is new."), **WITH_BODY})
+@router.put(
+    "/preferences/{key}",
+    responses={
+        **answers(Preference, 200, "Replaced the value."),
+        **answers(Preference, 201, "The key is new."),
+        **WITH_BODY,
+    },
+)
 def put_preference(
     key: Key, body: PreferenceIn, user_id: UserId, response: Response, runtime: RuntimeDep, caller: Caller
 ) -> dict[str, Any]:
@@ -96,13 +116,13 @@ def put_preference(
     return pref.to_dict()
 
 
-@router.delete("/preferences/{key}")
+@router.delete("/preferences/{key}", responses=answers(PreferenceDeleted))
 def delete_preference(key: Key, user_id: UserId, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     runtime.preferences.delete(caller.namespace, user_id, key, agent_id=caller.agent_id)
     return {"deleted": key, "user_id": user_id}
 
 
-@router.get("/preferences/{key}/history")
+@router.get("/preferences/{key}/history", responses=answers(PreferenceHistory))
 def preference_history(
     key: Key,
     user_id: UserId,
@@ -122,7 +142,11 @@ def preference_history(
 @router.post(
     "/code-patterns",
     status_code=201,
-    responses={**also(200, "Updated the pattern of the same language and name."), **WITH_BODY},
+    responses={
+        **answers(CodePattern, 201, "Stored."),
+        **answers(CodePattern, 200, "Updated the pattern of the same language and name."),
+        **WITH_BODY,
+    },
 )
 def put_code_pattern(
     body: CodePatternIn, response: Response, runtime: RuntimeDep, caller: Caller
@@ -133,7 +157,7 @@ def put_code_pattern(
     return pattern.to_dict()
 
 
-@router.get("/code-patterns")
+@router.get("/code-patterns", responses=answers(CodePatternPage))
 def list_code_patterns(
     runtime: RuntimeDep,
     caller: Caller,
@@ -154,7 +178,7 @@ def list_code_patterns(
     return {"code_patterns": [p.to_dict() for p in page], "next_cursor": page[-1].id if more else None}
 
 
-@router.get("/code-patterns/search")
+@router.get("/code-patterns/search", responses=answers(CodePatternSearch))
 def search_code_patterns(
     runtime: RuntimeDep,
     caller: Caller,
@@ -169,18 +193,18 @@ def search_code_patterns(
     return {"query": q, "code_patterns": [p.to_dict() for p in found]}
 
 
-@router.get("/code-patterns/{pattern_id:int}")
+@router.get("/code-patterns/{pattern_id:int}", responses=answers(CodePattern))
 def get_code_pattern(pattern_id: RowIdPath, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     return runtime.code_patterns.get(caller.namespace, pattern_id).to_dict()
 
 
-@router.delete("/code-patterns/{pattern_id:int}")
+@router.delete("/code-patterns/{pattern_id:int}", responses=answers(CodePatternDeleted))
 def delete_code_pattern(pattern_id: RowIdPath, runtime: RuntimeDep, caller: Caller) -> dict[str, Any]:
     runtime.code_patterns.delete(caller.namespace, pattern_id, agent_id=caller.agent_id)
     return {"deleted": pattern_id}
 
 
-@router.get("/code-patterns/{pattern_id:int}/history")
+@router.get("/code-patterns/{pattern_id:int}/history", responses=answers(CodePatternHistory))
 def code_pattern_history(
     pattern_id: RowIdPath, runtime: RuntimeDep, caller: Caller, before_id: BeforeId = None, limit: Limit = 100
 ) -> dict[str, Any]:
@@ -192,7 +216,7 @@ def code_pattern_history(
 # --- the audit trail of both ----------------------------------------------------------------
 
 
-@router.get("/typed-stores/events")
+@router.get("/typed-stores/events", responses=answers(TypedStoreEvents))
 def typed_store_events(
     runtime: RuntimeDep,
     caller: Caller,

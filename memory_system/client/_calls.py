@@ -94,7 +94,10 @@ def remember_many(items: Sequence[Mapping[str, Any]]) -> Call[m.BatchResult]:
 
 
 def list_memories(**filters: Any) -> Call[m.MemoryPage]:
-    return Call("GET", "/v1/memories", _model(m.MemoryPage), params=_given(**filters))
+    params = _given(**filters)
+    if isinstance(params.get("metadata"), Mapping):  # {path: value} -> metadata=path:value, repeated
+        params["metadata"] = [f"{path}:{value}" for path, value in params["metadata"].items()]
+    return Call("GET", "/v1/memories", _model(m.MemoryPage), params=params)
 
 
 def get_memory(memory_id: int) -> Call[m.Memory]:

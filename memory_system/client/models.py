@@ -1,10 +1,14 @@
-"""What the service answers, as pydantic models: the shapes of docs/http-api.md.
+"""What the service answers, as pydantic models: the components of ``/openapi.json``.
 
-The OpenAPI document describes every error (``ErrorBody``) and every request body exactly, but
-its success bodies as free-form objects, so these are written from the answers themselves;
-``tests/client/test_models_drift.py`` checks them against ``/openapi.json`` and against live
-answers, so a field renamed or dropped by the service fails a test here first. Unknown fields
-are ignored: a newer service may add some.
+Each success model here has the name, the fields (by their JSON names), the required-ness and
+the JSON types of the component the service documents (``memory_system/api/responses``), with
+nested models for nested ones; ``tests/client/test_models_drift.py`` compares them, field by
+field, for every operation the client calls, so a field renamed, retyped or dropped fails there.
+
+Written by hand, not generated: Python names beside the reference server's (``entity_type``
+for ``entityType``), times read as ``datetime``, ``Readiness.ready``; and the client imports
+nothing of the service. Unknown fields are ignored, where the service's schema refuses them: a
+newer service may add some and an older client keeps working.
 """
 
 from __future__ import annotations
@@ -27,12 +31,19 @@ __all__ = [
     "Graph",
     "Handoff",
     "Injection",
+    "InjectionRetrieval",
+    "Manifest",
+    "ManifestCodePattern",
+    "ManifestEntity",
+    "ManifestMemory",
+    "ManifestPreference",
     "Memory",
     "MemoryPage",
     "MemoryWrite",
     "Preference",
     "PreferenceList",
     "Readiness",
+    "ReadinessConfig",
     "Relation",
     "SearchHit",
     "SearchResult",
@@ -68,7 +79,7 @@ class Memory(_Answer):
     importance: float
     metadata: dict[str, Any]
     visibility: str
-    occurred_at: datetime | None
+    occurred_at: datetime
     created_at: datetime
     updated_at: datetime
     last_accessed_at: datetime | None
@@ -117,6 +128,48 @@ class SearchResult(_Answer):
     sources: list[str]
 
 
+class ManifestPreference(_Answer):
+    key: str
+    truncated: bool = False
+
+
+class ManifestMemory(_Answer):
+    id: int
+    tier: str
+    score: float
+    relevance: float
+    scores: dict[str, float]
+    truncated: bool = False
+
+
+class ManifestCodePattern(_Answer):
+    id: int
+    name: str
+    truncated: bool = False
+
+
+class ManifestEntity(_Answer):
+    name: str
+    truncated: bool = False
+
+
+class Manifest(_Answer):
+    """What the block holds, by section; ``truncated`` where an entry was shortened to fit."""
+
+    preferences: list[ManifestPreference]
+    memories: list[ManifestMemory]
+    code_patterns: list[ManifestCodePattern]
+    entities: list[ManifestEntity]
+
+
+class InjectionRetrieval(_Answer):
+    mode: str
+    degraded: bool
+    reason: str | None = None
+    sources: list[str] = []
+    vectors_stale: bool = False
+
+
 class Injection(_Answer):
     block: str
     format: str
@@ -125,7 +178,9 @@ class Injection(_Answer):
     took_ms: float
     tokens: int
     token_budget: int
-    manifest: dict[str, Any]
+    token_counter: str
+    manifest: Manifest
+    retrieval: InjectionRetrieval
 
 
 class Session(_Answer):
@@ -133,7 +188,7 @@ class Session(_Answer):
     agent_id: str
     namespace: str
     created_at: datetime
-    last_active_at: datetime | None
+    last_active_at: datetime
     ended_at: datetime | None
     flags: dict[str, bool]
 
@@ -191,16 +246,18 @@ class CodePattern(_Answer):
     agent_id: str
     language: str
     name: str
-    description: str | None
-    example: str | None
+    description: str
+    example: str
     created_at: datetime
     updated_at: datetime
-    score: float | None = None
+    created_by: str | None
+    updated_by: str | None
+    score: float | None = None  # only in search answers
 
 
 class CodePatternPage(_Answer):
     code_patterns: list[CodePattern]
-    next_cursor: str | None
+    next_cursor: int | None
 
 
 class CodePatternSearch(_Answer):
@@ -230,15 +287,25 @@ class EntityDetail(_Answer):
     relations: list[Relation]
 
 
+class ReadinessConfig(_Answer):
+    loaded_at: datetime | None
+    last_reload_error: str | None
+
+
 class Readiness(_Answer):
-    """``GET /health/ready``, 200 or 503: ``ready`` says which."""
+    """``GET /health/ready``, 200 or 503 (the same report with the error keys): ``ready`` says which."""
 
     status: str
-    version: str | None = None
-    schema_version: int | None = None
-    expected_schema_version: int | None = None
-    schema_state: str | None = Field(None, alias="schema")
-    reasons: list[str] = []
+    version: str
+    schema_version: int | None
+    expected_schema_version: int
+    schema_state: str = Field(alias="schema")
+    database: str
+    config: ReadinessConfig
+    draining: bool
+    schema_note: str | None = None
+    vectors: str | None = None
+    reasons: list[str] = []  # only when not ready
 
     @property
     def ready(self) -> bool:

@@ -165,6 +165,20 @@ def touch(conn: Connection, ids: Sequence[int], now: str) -> int:
 # --- visibility-filtered reads ------------------------------------------------------------
 
 
+def metadata_sql(
+    alias: str, pairs: Sequence[tuple[str, str]], prefix: str
+) -> tuple[list[str], dict[str, Any]]:
+    """One clause per (path, string) pair of a metadata filter (paths already validated as dotted
+    object keys of ``[A-Za-z0-9_-]``): the JSON path is a parameter too, never SQL text."""
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
+    for n, (path, value) in enumerate(pairs):
+        json_path = "$" + "".join(f'."{key}"' for key in path.split("."))
+        clauses.append(f"json_extract({alias}.metadata, :{prefix}p{n}) = :{prefix}v{n}")
+        params[f"{prefix}p{n}"], params[f"{prefix}v{n}"] = json_path, value
+    return clauses, params
+
+
 def get_visible(conn: Connection, memory_id: int, visibility: Visibility) -> Row | None:
     where, params = visible_sql("m", visibility)
     row: Row | None = conn.execute(
@@ -183,11 +197,13 @@ def list_visible(
     user_id: str | None = None,
     created_after: str | None = None,
     created_before: str | None = None,
+    metadata: Sequence[tuple[str, str]] = (),
     before_id: int | None = None,
     limit: int,
 ) -> list[Row]:
     """Newest first (by id); None matches any. ``created_after`` and ``created_before`` are
-    both exclusive; ``before_id`` is the cursor. Returns up to ``limit`` rows."""
+    both exclusive; ``metadata`` pairs must all match (``metadata_sql``); ``before_id`` is the
+    cursor. Returns up to ``limit`` rows."""
     where, params = visible_sql("m", visibility)
     clauses = [where]
     args: dict[str, Any] = dict(params)
@@ -201,6 +217,9 @@ def list_visible(
     if created_before is not None:
         clauses.append("m.created_at < :f_before")
         args["f_before"] = created_before
+    meta_clauses, meta_params = metadata_sql("m", metadata, "f_meta_")
+    clauses += meta_clauses
+    args.update(meta_params)
     if before_id is not None:
         clauses.append("m.id < :f_cursor")
         args["f_cursor"] = before_id

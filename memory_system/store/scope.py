@@ -47,3 +47,5 @@ class Filters:
     occurred_before: str | None = None
     created_after: str | None = None
     created_before: str | None = None
+    # (dotted path, string) pairs that must all match the memory's metadata (``memories.metadata_sql``).
+    metadata: tuple[tuple[str, str], ...] = ()

@@ -18,7 +18,7 @@ from functools import cache
 from typing import Any
 
 from memory_system.store.connection import Connection
-from memory_system.store.memories import MEMORY_COLUMNS, Row
+from memory_system.store.memories import MEMORY_COLUMNS, Row, metadata_sql
 from memory_system.store.scope import Filters, Visibility
 from memory_system.store.visibility import visible_sql
 
@@ -222,7 +222,11 @@ def filter_sql(alias: str, filters: Filters) -> tuple[str, dict[str, Any]]:
         value = getattr(filters, field)
         if value is not None:
             params[param] = value
-    return _filter_text(alias, frozenset(params)), params
+    text = _filter_text(alias, frozenset(params))
+    if not filters.metadata:
+        return text, params
+    clauses, meta_params = metadata_sql(alias, filters.metadata, "flt_meta_")
+    return " AND ".join([text, *clauses]), {**params, **meta_params}
 
 
 @cache  # one text per alias and set of filters in use

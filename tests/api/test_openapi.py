@@ -54,7 +54,7 @@ def _calls(dependant: Any) -> set[Callable[..., Any]]:
 
 def _auth() -> dict[tuple[str, str], str]:
     """(method, documented path) -> agent, admin or none, read from each route's dependencies."""
-    auth = {}
+    auth: dict[tuple[str, str], str] = {}
     for module in ROUTERS:
         for route in module.router.routes:
             if not getattr(route, "include_in_schema", False):
@@ -112,6 +112,63 @@ def test_a_second_success_status_is_documented(document: dict[str, Any]) -> None
     assert {"200", "201"} <= set(paths["/v1/memories"]["post"]["responses"])  # 200: reinforced
     assert {"200", "201"} <= set(paths["/v1/preferences/{key}"]["put"]["responses"])  # 201: new key
     assert {"200", "201"} <= set(paths["/v1/code-patterns"]["post"]["responses"])  # 200: updated
+
+
+def test_every_success_status_answers_with_a_model_that_refuses_unknown_keys(
+    document: dict[str, Any],
+) -> None:
+    """No free-form success body: each names a component (api/responses) closed to other keys,
+    the same model for every success status of an operation."""
+    components = document["components"]["schemas"]
+    loose: list[tuple[Any, ...]] = []
+    for method, path, operation in _operations(document):
+        refs = set()
+        for status, response in operation["responses"].items():
+            if int(status) >= 400:
+                continue
+            for media, content in response.get("content", {}).items():
+                schema = content.get("schema", {})
+                if set(schema) != {"$ref"}:
+                    loose.append((method, path, status, media, schema))
+                else:
+                    refs.add(schema["$ref"])
+        for ref in refs:
+            if components[ref.removeprefix("#/components/schemas/")].get("additionalProperties") is not False:
+                loose.append((method, path, ref, "additionalProperties"))
+        if len(refs) != 1:
+            loose.append((method, path, sorted(refs)))
+    assert loose == []
+
+
+def test_success_models_are_closed_all_the_way_down(document: dict[str, Any]) -> None:
+    """A nested model (a memory in a page, a manifest in an injection) refuses unknown keys too."""
+    components = document["components"]["schemas"]
+    names = {
+        content["schema"]["$ref"].removeprefix("#/components/schemas/")
+        for _, _, operation in _operations(document)
+        for status, response in operation["responses"].items()
+        if int(status) < 400
+        for content in response.get("content", {}).values()
+    }
+    seen: set[str] = set()
+    while names:
+        name = names.pop()
+        seen.add(name)
+        assert components[name].get("additionalProperties") is False, name
+        names |= set(re.findall(r"#/components/schemas/(\w+)", repr(components[name]))) - seen
+    assert {"Memory", "Manifest", "ManifestMemory", "Grant", "FlagState", "ReadinessConfig"} <= seen
+
+
+def test_what_a_success_body_may_hold_is_the_services_own(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    memory = schemas["Memory"]["properties"]
+    assert tuple(memory["tier"]["enum"]) == TIERS
+    assert set(memory["visibility"]["enum"]) == {*VISIBILITIES, "shared"}  # shared: set by a grant
+    assert memory["created_at"]["format"] == "date-time"
+    assert tuple(schemas["SearchResult"]["properties"]["sources"]["items"]["enum"]) == SOURCES
+    assert set(schemas["FlagSnapshot"]["properties"]["flags"]["propertyNames"]["enum"]) == set(FLAG_NAMES)
+    assert schemas["Relation"]["required"] == ["from", "to", "relationType"]
+    assert "score" not in schemas["CodePattern"]["required"]  # only in search answers
 
 
 def test_no_parameter_admits_null(document: dict[str, Any]) -> None:

@@ -25,7 +25,7 @@ from tests.conftest import free_port
 
 FAST = RetryPolicy(attempts=4, initial_s=0.01, max_wait_s=0.05)
 SESSION = {"session_id": "s", "agent_id": "a", "namespace": "n", "created_at": "2026-12-02T00:00:00.000Z",
-           "last_active_at": None, "ended_at": None, "flags": {}}  # fmt: skip
+           "last_active_at": "2026-12-02T00:00:00.000Z", "ended_at": None, "flags": {}}  # fmt: skip
 
 
 def test_a_422_and_a_404_carry_message_field_and_request_id(service: Service) -> None:

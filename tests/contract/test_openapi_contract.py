@@ -3,8 +3,9 @@
 A real subprocess on a fresh database, with an agent token (``tokens create``) and the admin
 token (``MEMORY_SYSTEM_ADMIN_TOKEN``); ``schemathesis.toml`` beside this file says what runs:
 one seed, every phase, every operation, and the checks that fail on a 5xx, on a status the
-document does not list for the operation, and on a body or media type it does not describe.
-About 100 s on two cores.
+document does not list for the operation, and on a body or media type it does not describe:
+every success body against its model (``api/responses``), every error body against
+``ErrorBody``. About 100 s on two cores.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,21 @@ import pytest
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 ADMIN_TOKEN = "contract-admin-token-0123456789"
+
+
+def test_the_run_checks_every_body_against_its_schema() -> None:
+    """The checks the contract rests on stay on, whatever else the config file changes."""
+    config = tomllib.loads(CONFIG.read_text())
+    checks = {
+        name for name, value in config["checks"].items() if isinstance(value, dict) and value["enabled"]
+    }
+    assert {
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_schema_conformance",
+    } <= checks
+    assert "exclude-path-regex" not in repr(config)  # no operation is left out
 
 
 @pytest.mark.timeout(900)

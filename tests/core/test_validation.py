@@ -106,3 +106,9 @@ def test_nesting_is_limited_without_recursing() -> None:
         check_json_value(_nest(MAX_JSON_DEPTH + 1), "metadata")
     with pytest.raises(InvalidValue, match="nested more than"):
         check_json_value(_nest(100_000), "metadata")  # far past Python's recursion limit
+
+
+def test_a_year_before_1000_is_written_with_four_digits_and_sorts_as_text() -> None:
+    early = check_timestamp("0446-06-28T00:00:00.575+01:01", "expires_at")
+    assert early == "0446-06-27T22:59:00.575Z"  # ISO 8601 (and the OpenAPI date-time format)
+    assert early < check_timestamp("2024-05-01T12:00:00Z", "expires_at")

@@ -26,6 +26,7 @@ from memory_system.core.clock import utc_now
 from memory_system.core.validation import INT64_MAX
 from memory_system.memory.records import dedupe
 from memory_system.memory.records.events import MemoryEvents
+from memory_system.memory.records.metadata_filter import check_metadata_filter
 from memory_system.memory.records.models import (
     MAX_BATCH,
     MAX_LIST_LIMIT,
@@ -266,6 +267,7 @@ class MemoryService:
     ) -> MemoryPage:
         """Newest first. With tiers off every memory is in one flat tier: a tier filter is ignored."""
         filters = (filters or MemoryFilter()).validated()
+        metadata = check_metadata_filter(dict(filters.metadata), "metadata")
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIST_LIMIT:
             raise MemoryValidationError("limit", f"must be a whole number from 1 to {MAX_LIST_LIMIT}")
         before_id = None
@@ -286,6 +288,7 @@ class MemoryService:
             user_id=filters.user_id,
             created_after=filters.created_after,
             created_before=filters.created_before,
+            metadata=metadata,
             before_id=before_id,
             limit=limit + 1,
         )

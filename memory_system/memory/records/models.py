@@ -403,9 +403,12 @@ class MemoryFilter:
     user_id: str | None = None
     created_after: str | None = None
     created_before: str | None = None
+    # (dotted path, string) pairs, all to match (``metadata_filter``; checked by ``MemoryService.list``).
+    metadata: tuple[tuple[str, str], ...] = ()
 
     def validated(self) -> MemoryFilter:
         return MemoryFilter(
+            metadata=self.metadata,
             kind=check_kind(self.kind) if self.kind is not None else None,
             tier=check_tier(self.tier) if self.tier is not None else None,
             session_id=_check_text_id(self.session_id, "session_id"),

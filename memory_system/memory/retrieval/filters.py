@@ -1,4 +1,4 @@
-"""Scope filters of a search: kind, tier, session, user and time ranges, validated once.
+"""Scope filters of a search: kind, tier, session, user, time ranges and metadata, validated once.
 
 ``SearchFilters`` is the store's ``Filters`` value (``store/scope.py``) plus the validation of
 what a caller asks for; only the store turns it into SQL.
@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from memory_system.memory.records.metadata_filter import check_metadata_filter
 from memory_system.memory.records.models import (
     MemoryValidationError,
     _check_text_id,
@@ -52,6 +53,8 @@ class SearchFilters(Filters):
                     clean[key] = check_tier(value)
                 elif key in ("session_id", "user_id"):
                     clean[key] = _check_text_id(value, key)
+                elif key == "metadata":
+                    clean[key] = check_metadata_filter(value, key)
                 else:
                     clean[key] = parse_timestamp(value, key)
         except MemoryValidationError as exc:
