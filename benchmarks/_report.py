@@ -61,12 +61,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def write_section(name: str, body: str) -> None:
-    """Replace the text between ``<!-- name:start -->`` and ``<!-- name:end -->`` (or append it)."""
-    text = BENCHMARKS_MD.read_text() if BENCHMARKS_MD.exists() else HEADER
+def write_section(name: str, body: str, path: Path | None = None) -> None:
+    """Replace the text between ``<!-- name:start -->`` and ``<!-- name:end -->`` (or append it)
+    in ``path`` (default BENCHMARKS.md; another file for a trial run)."""
+    path = path or BENCHMARKS_MD
+    text = path.read_text() if path.exists() else HEADER
     block = f"<!-- {name}:start -->\n{body.rstrip()}\n<!-- {name}:end -->"
     pattern = re.compile(rf"<!-- {re.escape(name)}:start -->.*?<!-- {re.escape(name)}:end -->", re.S)
     text = (
         pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
     )
-    BENCHMARKS_MD.write_text(text)
+    path.write_text(text)

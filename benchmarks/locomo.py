@@ -100,6 +100,29 @@ def evidence_ids(raw: list[Any], known: set[str]) -> list[str]:
     return out
 
 
+def scored_questions(sample: dict[str, Any], known: set[str]) -> list[tuple[int, str, list[str]]]:
+    """(category, question, evidence) for every question recall is scored on: categories 1-4
+    with at least one evidence turn that resolves (benchmarks/peers/ asks the same ones)."""
+    out = []
+    for qa in sample["qa"]:
+        category = qa.get("category")
+        if category not in CATEGORIES:
+            continue
+        evidence = evidence_ids(qa.get("evidence", []), known)
+        if evidence:
+            out.append((category, qa["question"], evidence))
+    return out
+
+
+def evidence_recall(ranked: list[str], evidence: list[str]) -> list[float]:
+    """For each k in KS, the share of the evidence turns among the first k ranked turns."""
+    return [len(set(ranked[:k]) & set(evidence)) / len(evidence) for k in KS]
+
+
+def mean_recall(rows: list[list[float]]) -> list[float]:
+    return [sum(r[i] for r in rows) / len(rows) for i in range(len(KS))] if rows else [0.0] * len(KS)
+
+
 class Server:
     """The real app under uvicorn on a free loopback port, with its runtime reachable here."""
 
@@ -231,18 +254,12 @@ def run_variant(
                 ns = f"locomo-{sample['sample_id']}"
                 headers = {"X-Agent-Id": "locomo", "X-Namespace": ns}
                 known = {t for ts in turn_of[ns].values() for t in ts}
-                for qa in sample["qa"]:
-                    category = qa.get("category")
-                    if category not in CATEGORIES:
-                        continue
-                    evidence = evidence_ids(qa.get("evidence", []), known)
-                    if not evidence:
-                        continue
+                for category, question, evidence in scored_questions(sample, known):
                     questions += 1
                     resp = client.post(
                         "/v1/memories/search",
                         headers=headers,
-                        json={"query": qa["question"], "k": max(KS), "sources": sources},
+                        json={"query": question, "k": max(KS), "sources": sources},
                     )
                     resp.raise_for_status()
                     body = resp.json()
@@ -250,9 +267,7 @@ def run_variant(
                     ranked: list[str] = []
                     for hit in body["hits"]:
                         ranked.extend(turn_of[ns].get(hit["memory"]["id"], []))
-                    hits[name][category].append(
-                        [len(set(ranked[:k]) & set(evidence)) / len(evidence) for k in KS]
-                    )
+                    hits[name][category].append(evidence_recall(ranked, evidence))
         client.close()
     finally:
         retrieval_module.FUSION = "relative"
@@ -260,15 +275,12 @@ def run_variant(
         for key, value in saved.items():
             setattr(*target(key), value)
 
-    def mean(rows: list[list[float]]) -> list[float]:
-        return [sum(r[i] for r in rows) / len(rows) for i in range(len(KS))] if rows else [0.0] * len(KS)
-
     results: dict[str, Any] = {}
     for name in hits:
         every = [r for rows in hits[name].values() for r in rows]
         results[name] = {
-            "all": mean(every),
-            **{CATEGORIES[c]: mean(hits[name][c]) for c in CATEGORIES},
+            "all": mean_recall(every),
+            **{CATEGORIES[c]: mean_recall(hits[name][c]) for c in CATEGORIES},
             "n": {CATEGORIES[c]: len(hits[name][c]) for c in CATEGORIES},
         }
     return {

@@ -261,34 +261,11 @@ def acked_writer() -> Iterator[Callable[[Path], AckedWriter]]:
 
 @pytest.fixture
 def corrupt_index() -> Callable[[Path], None]:
-    """``corrupt(db)``: damage the entities name index in place (the file still opens).
+    """``corrupt(db)``: damage the entities name index in place (the file still opens), so
+    ``integrity_check`` reports rows missing from the index (``tests/faults/_corrupt.py``)."""
+    from tests.faults._corrupt import damage_index_keys
 
-    Adds 50 entities, then overwrites key bytes in the index's leaf page, so
-    ``integrity_check`` reports rows missing from the index while the header stays valid.
-    """
-    from memory_system.store.connection import open_connection
-
-    def corrupt(path: Path) -> None:
-        conn = open_connection(path, create=False)
-        for i in range(50):
-            conn.execute(
-                "INSERT INTO entities (namespace, name, entity_type) VALUES ('c', ?, 'x')", (f"zz{i:03d}",)
-            )
-        root = conn.execute(
-            "SELECT rootpage FROM sqlite_master WHERE name = 'sqlite_autoindex_entities_1'"
-        ).fetchone()[0]
-        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        conn.close()
-        data = bytearray(path.read_bytes())
-        page = slice((root - 1) * page_size, root * page_size)
-        at = data[page].rfind(b"zz0")
-        assert at > 0, "index page layout not as expected"
-        start = (root - 1) * page_size + at
-        data[start : start + 3] = b"\x01\x01\x01"
-        path.write_bytes(bytes(data))
-
-    return corrupt
+    return damage_index_keys
 
 
 @pytest.fixture

@@ -10,7 +10,9 @@ errors pass. Each family keeps the ``detail`` its clients were written against: 
 ``to_dict()`` for bad input, entities and injection ``{"error", "field", "message"}``, sharing
 and session state the error's class name in snake case, sessions a plain string. An error of
 no row is a bug: 500. A database busy past its timeout is a 503 with ``Retry-After``: nothing
-was written, and the same request may succeed a second later.
+was written, and the same request may succeed a second later. A full disk or a write the OS
+refused is a 503 without it (``store_full``, ``store_io_error``): nothing was written, and the
+message says what the operator must free or fix.
 
 A 405 lists in ``Allow`` every method of every route whose path matches (Starlette names only
 the first route it tried).
@@ -31,7 +33,7 @@ from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from memory_system.api.error_body import error_body
-from memory_system.core.errors import StoreBusy
+from memory_system.core.errors import StoreBusy, StoreFull, StoreIOError
 from memory_system.core.logging import log_event
 from memory_system.core.validation import InvalidValue
 from memory_system.flags.values import FlagError
@@ -121,6 +123,11 @@ REFUSALS: dict[type[Exception], Refusal] = {
     StoreBusy: Refusal(
         503, lambda e: {"error": "store_busy", "message": str(e)}, headers=lambda e: {"Retry-After": "1"}
     ),
+    # the disk: full, or the OS refused the write (a file-size limit, a failing device); nothing
+    # was written, reads go on. 503 and not 507, which no route documents; no Retry-After: space
+    # comes back when an operator frees it, not in a second (the message says what to do).
+    StoreFull: Refusal(503, lambda e: {"error": "store_full", "message": str(e)}),
+    StoreIOError: Refusal(503, lambda e: {"error": "store_io_error", "message": str(e)}),
 }
 
 

@@ -21,6 +21,7 @@ __all__ = [
     "StoreCorrupt",
     "StoreError",
     "StoreFull",
+    "StoreIOError",
     "StoreReadOnly",
     "StoreSchemaMissing",
 ]
@@ -67,6 +68,20 @@ class StoreFull(StoreError):
     """
 
     advice = "the write was undone; free disk space where the database lives (or move it), then retry"
+
+
+class StoreIOError(StoreError):
+    """The operating system refused a read or write of the file (SQLITE_IOERR); nothing was written.
+
+    A full disk shows here rather than as ``StoreFull`` when a write fails outright, as does a
+    file-size limit (``ulimit -f``, systemd ``LimitFSIZE=``) or a failing device.
+    """
+
+    advice = (
+        "nothing was written; the disk may be full, a file-size limit (ulimit -f, systemd LimitFSIZE=) "
+        "reached or the device failing: free space or raise the limit, check dmesg, then run "
+        "'memory-system db check'"
+    )
 
 
 class StoreReadOnly(StoreError):

@@ -5,7 +5,8 @@ The copy is checked, not the source: a backup is only worth what its own
 passed, so a later ``verify_backup`` that finds the same hash knows they still pass, and
 the database identity, so that rollback and restore can refuse a backup of another
 database. Backups are written as ``<name>.partial`` and renamed only once verified, so a
-file without the suffix is never half a backup.
+file without the suffix is never half a backup. A destination that cannot hold the copy (too
+little free space, or a file-size limit on the process) is refused before anything is written.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import resource
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -101,6 +104,29 @@ def _prepare_dest(dest: Path) -> None:
         raise BackupError(f"backup directory {dest} is not writable; choose another --dest")
 
 
+# Beyond the pages: the copy's rollback journal and the manifest.
+ROOM_MARGIN_BYTES = 1 << 20
+
+
+def _require_room(dest: Path, needed: int) -> None:
+    """Refuse before the first byte is written when ``dest`` cannot hold ``needed`` bytes.
+
+    A copy that fills the disk half way would fail anyway, and meanwhile take the space the
+    live database (often on the same filesystem) needs for its next write."""
+    free = shutil.disk_usage(dest).free
+    if free < needed:
+        raise BackupError(
+            f"backup directory {dest} has {free / 1e6:.1f} MB free and the backup needs about "
+            f"{needed / 1e6:.1f} MB; nothing was written; free space there or choose another --dest"
+        )
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    if limit != resource.RLIM_INFINITY and limit < needed:
+        raise BackupError(
+            f"this process may write files of at most {limit / 1e6:.1f} MB (ulimit -f) and the backup "
+            f"needs about {needed / 1e6:.1f} MB; nothing was written; raise the limit"
+        )
+
+
 def _describe_copy(path: Path) -> dict[str, Any]:
     conn = maintenance.open_read_only(path)
     try:
@@ -140,6 +166,7 @@ def create_backup(
                 f"{db_path} has no database identity (schema version {migrations.current_version(source)}); "
                 "run 'memory-system db migrate' first"
             )
+        _require_room(dest, maintenance.size_bytes(source) + ROOM_MARGIN_BYTES)
         copy_progress = None if progress is None else (lambda d, t: progress("copy", d, t))
         try:
             maintenance.copy_online(source, partial, copy_progress, pages_per_step)

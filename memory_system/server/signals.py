@@ -1,4 +1,4 @@
-"""uvicorn under our signals: drain on SIGTERM and exit 0, reload the config on SIGHUP.
+"""uvicorn under our signals: drain on SIGTERM and exit 0, reload the config on SIGHUP, ignore SIGXFSZ.
 
 uvicorn's own signal handling re-raises SIGTERM after shutdown, which ends the process with
 "killed by signal" instead of exit 0, and it knows nothing of SIGHUP; so ``ManagedServer``
@@ -50,7 +50,14 @@ class ManagedServer(uvicorn.Server):
 
     @contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
-        handled = {signal.SIGTERM: self._on_stop, signal.SIGINT: self._on_stop, signal.SIGHUP: self._on_hup}
+        handled: dict[signal.Signals, Callable[[int, FrameType | None], None] | signal.Handlers] = {
+            signal.SIGTERM: self._on_stop,
+            signal.SIGINT: self._on_stop,
+            signal.SIGHUP: self._on_hup,
+            # A file-size limit (ulimit -f, systemd LimitFSIZE=) kills with SIGXFSZ by default, in
+            # the middle of a transaction; ignored, the one write fails (EFBIG) and is answered.
+            signal.SIGXFSZ: signal.SIG_IGN,
+        }
         original = {sig: signal.signal(sig, handler) for sig, handler in handled.items()}
         try:
             yield

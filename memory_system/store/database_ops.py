@@ -159,6 +159,12 @@ def copy_online(
         dest.close()
 
 
+def size_bytes(conn: Connection) -> int:
+    """The bytes of the database's pages, free ones included: what ``copy_online`` writes."""
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    return int(pages) * int(conn.execute("PRAGMA page_size").fetchone()[0])
+
+
 def checkpoint(conn: Connection) -> tuple[int, int, int]:
     """Fold the WAL into the main file and truncate it: (busy, wal frames, checkpointed)."""
     row = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()

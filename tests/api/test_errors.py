@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 
 from memory_system.api.app import create_app
 from memory_system.api.errors import REFUSALS
-from memory_system.core.errors import StoreBusy
+from memory_system.core.errors import StoreBusy, StoreFull, StoreIOError
 from memory_system.core.settings import Settings
 from memory_system.core.validation import InvalidValue
 from memory_system.flags.values import FlagError
@@ -399,6 +399,22 @@ def store_busy(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[http
     }
 
 
+def store_full(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
+    _raising(mp, rt.memories, "get", StoreFull(f"database or disk is full; {StoreFull.advice}"))
+    return c.get("/v1/memories/1", headers=A), {
+        "error": "store_full",
+        "message": f"database or disk is full; {StoreFull.advice}",
+    }
+
+
+def store_io_error(c: TestClient, rt: Runtime, mp: pytest.MonkeyPatch) -> tuple[httpx.Response, Any]:
+    _raising(mp, rt.memories, "get", StoreIOError(f"disk I/O error; {StoreIOError.advice}"))
+    return c.get("/v1/memories/1", headers=A), {
+        "error": "store_io_error",
+        "message": f"disk I/O error; {StoreIOError.advice}",
+    }
+
+
 CASES = [
     Case(InvalidValue, invalid_value, 422, "validation_error"),
     Case(models.BatchTooLarge, batch_too_large, 413, "body_too_large"),
@@ -422,6 +438,8 @@ CASES = [
     Case(SharingError, sharing_invalid, 422, "validation_error"),
     Case(FlagError, flag_invalid, 422, "validation_error"),
     Case(StoreBusy, store_busy, 503, "unavailable", {"retry-after": "1"}),
+    Case(StoreFull, store_full, 503, "unavailable"),
+    Case(StoreIOError, store_io_error, 503, "unavailable"),
 ]
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from memory_system.core.settings import Settings
 from memory_system.ops import health
 from memory_system.runtime import Runtime
 from memory_system.store import database_ops
+from tests.faults._corrupt import damage_page_type
 
 
 def _write_heavy(runtime: Runtime, rounds: int = 50) -> None:
@@ -50,23 +50,9 @@ def test_a_write_heavy_period_is_not_reported_as_corruption(migrated_db: Path) -
         runtime.close()
 
 
-def _damage_a_page(path: Path) -> None:
-    """Overwrite the b-tree page type of the entities name index: a damaged page that
-    ``quick_check`` finds (it does not compare index contents, so a changed key would pass)."""
-    conn = sqlite3.connect(path)
-    root = conn.execute(
-        "SELECT rootpage FROM sqlite_master WHERE name = 'sqlite_autoindex_entities_1'"
-    ).fetchone()[0]
-    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.close()
-    with path.open("r+b") as f:
-        f.seek((root - 1) * page_size)
-        f.write(b"\xff")
-
-
 def test_a_damaged_page_is_still_reported(migrated_db: Path) -> None:
-    _damage_a_page(migrated_db)
+    # A damaged page type, which quick_check finds (it does not compare index contents).
+    damage_page_type(migrated_db)
     runtime = Runtime(Settings(db_path=migrated_db, embedder="none"))
     try:
         verdict = _integrity(runtime)

@@ -67,6 +67,13 @@ class Item:
     json_key: str | None = None
     truncatable_text: str | None = None
 
+    def __post_init__(self) -> None:
+        # Every line after the first is indented, whatever the value holds: a preference,
+        # a pattern name or an observation with a line break must not start a heading or an
+        # item of its own (the manifest would not list it).
+        lines = self.markdown.splitlines() or [self.markdown]
+        self.markdown = "\n".join([lines[0], *(ln if ln.startswith("  ") else "  " + ln for ln in lines[1:])])
+
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

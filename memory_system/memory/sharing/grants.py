@@ -207,9 +207,10 @@ class SharingService:
         expiry = parse_expiry(expires_at)
         with self.db.write() as conn:
             visibility = self._owned(conn, memory_id, agent_id, namespace, targets)
-            if visibility != "shared":
+            if visibility == "private" or (visibility == "namespace" and None in targets):
                 # From now on grant rows alone decide, so a namespace grant's expiry holds even for a
                 # memory created namespace-visible (the trigger on memories records that revoke).
+                # Grants to named agents leave a namespace-visible memory so: a grant only adds.
                 store.set_visibility(conn, memory_id, "shared")
             for grantee in targets:
                 store.upsert_grant(conn, memory_id, namespace, grantee, agent_id, expiry)
