@@ -317,11 +317,18 @@ def contention_probe() -> float:
 # --- the server -------------------------------------------------------------------------
 
 
-def start_server(db: Path, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    db: Path, workdir: Path, extra_config: dict[str, Any] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     config = workdir / "config.json"
     config.write_text(
-        json.dumps({"featureFlags": {"USE_ENHANCED_INJECTION": True, "USE_HIERARCHICAL_TIERS": True}})
+        json.dumps(
+            {
+                "featureFlags": {"USE_ENHANCED_INJECTION": True, "USE_HIERARCHICAL_TIERS": True},
+                **(extra_config or {}),
+            }
+        )
     )
     env = {**os.environ, "MEMORY_SYSTEM_CONFIG": str(config)}
     log = open(workdir / "server.log", "ab")

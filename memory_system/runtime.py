@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from memory_system.flags.service import FlagService
     from memory_system.memory.graph.entities import KnowledgeGraph
     from memory_system.memory.injection.injector import Injector
+    from memory_system.memory.injection.shadow import ShadowRunner
     from memory_system.memory.records.events import MemoryEvents
     from memory_system.memory.records.memories import MemoryService
     from memory_system.memory.retrieval.embeddings import Embedder
@@ -37,7 +38,9 @@ if TYPE_CHECKING:
     from memory_system.memory.typed.policy import TypedStorePolicy
     from memory_system.memory.typed.preferences import PreferenceStore
     from memory_system.memory.typed.system_metadata import SystemMetadataStore
+    from memory_system.ops.alerts.engine import AlertEngine, AlertWatch
     from memory_system.ops.health import HealthSources
+    from memory_system.ops.integrity_watch import IntegrityWatch
 
 
 def open_runtime(db_path: Path, *, config_path: Path | None = None) -> Runtime:
@@ -188,10 +191,24 @@ class Runtime:
             retrieval=lambda: self.retrieval,
         )
         injector = Injector(
-            sources, config=load_injection_config(self.settings), rag_timeout_ms=self.settings.rag_timeout_ms
+            sources,
+            config=load_injection_config(self.settings),
+            rag_timeout_ms=self.settings.rag_timeout_ms,
+            shadow=self.shadow,
         )
         self.on_close(injector.close)
         return injector
+
+    @cached_property
+    def shadow(self) -> ShadowRunner:
+        """Shadow mode (``injection.shadow_sample``): the enhanced cost of legacy answers, measured
+        in the background; its thread (none at rate 0) stops at ``close``."""
+        from memory_system.memory.injection.injector import load_injection_config
+        from memory_system.memory.injection.shadow import ShadowRunner
+
+        runner = ShadowRunner(float(load_injection_config(self.settings).get("shadow_sample", 0.0)))
+        self.on_close(runner.close)
+        return runner
 
     @cached_property
     def system_metadata(self) -> SystemMetadataStore:
@@ -231,6 +248,45 @@ class Runtime:
         thread.start()
         self.on_close(thread.stop)
         return thread
+
+    def start_integrity_watch(self) -> IntegrityWatch:
+        """Start the periodic ``quick_check`` of the database (``serve`` calls it); stopped at ``close``."""
+        from memory_system.ops.integrity_watch import IntegrityWatch
+
+        watch = IntegrityWatch(self.settings.db_path, self.settings.integrity_check_interval_s)
+        watch.start()
+        self.on_close(watch.stop)
+        return watch
+
+    @cached_property
+    def alerts(self) -> AlertEngine:
+        """The runbook's alert matrix over this process's metrics (``alerts`` config section)."""
+        from memory_system.ops.alerts.config import load_alert_config
+        from memory_system.ops.alerts.engine import AlertEngine
+        from memory_system.ops.alerts.guard import AutoGuard
+        from memory_system.ops.alerts.samples import read_registry
+        from memory_system.ops.health import memory_limit_bytes
+
+        limit_mb = self.settings.memory_limit_mb
+        engine = AlertEngine(
+            load_alert_config(self.settings.config_path),
+            lambda now: read_registry(now, memory_limit_bytes(limit_mb)),
+        )
+        if engine.config.guard:
+            engine.on_transition(AutoGuard(self.flags))
+        return engine
+
+    def start_alert_watch(self) -> AlertWatch | None:
+        """Evaluate the alerts every few seconds (``serve`` calls it; not with ``"enabled":
+        false``); stopped at ``close``."""
+        from memory_system.ops.alerts.engine import AlertWatch
+
+        if not self.alerts.config.enabled:
+            return None
+        watch = AlertWatch(self.alerts)
+        watch.start()
+        self.on_close(watch.stop)
+        return watch
 
     @cached_property
     def embedder(self) -> Embedder | None:

@@ -6,7 +6,11 @@ from fastapi import FastAPI
 
 from memory_system import __version__
 from memory_system.api import (
+    admin_alerts,
     admin_flags,
+    admin_overview,
+    admin_shadow,
+    dashboard,
     entities,
     errors,
     health,
@@ -30,11 +34,15 @@ ROUTERS = [
     sessions,
     session_state,
     admin_flags,
+    admin_alerts,
+    admin_overview,
+    admin_shadow,
     memories,
     search,
     sharing,
     typed_stores,
     inject,
+    dashboard,
 ]
 
 

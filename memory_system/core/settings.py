@@ -27,4 +27,8 @@ class Settings:
     # Retrieval and injection (issue 4); every field documented in docs/retrieval.md.
     rag_timeout_ms: float = 50.0
     embedder: str = "minilm"  # "minilm", "none", or a test embedder "slow:<ms>" / "failing"
+    # The periodic quick_check of the database (ops/integrity_watch.py); O(size), so not often.
+    integrity_check_interval_s: float = 3600.0
+    # What the memory alerts measure RSS against; None: the cgroup's limit, else the machine's RAM.
+    memory_limit_mb: float | None = None
     extra: dict[str, object] = field(default_factory=dict)

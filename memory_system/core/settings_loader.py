@@ -30,8 +30,8 @@ ENV_ADMIN_TOKEN = "MEMORY_SYSTEM_ADMIN_TOKEN"
 MIN_ADMIN_TOKEN_LENGTH = 16
 
 # Sections of the file that other modules parse; extend rather than loosen the check.
-# tiers: memory/tiers/rules.py; typedStores: memory/typed/policy.py
-OTHER_SECTIONS = {"featureFlags", "injection", "tiers", "typedStores"}
+# tiers: memory/tiers/rules.py; typedStores: memory/typed/policy.py; alerts: ops/alerts/config.py
+OTHER_SECTIONS = {"featureFlags", "injection", "tiers", "typedStores", "alerts"}
 # Fields that say where things are or how the process was started, not what it does.
 _NOT_IN_FILE = {"config_path", "dev", "extra"}
 # Fields a SIGHUP may change in a running process; the rest need a restart.
@@ -178,6 +178,16 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(f"maxBodyBytes={settings.max_body_bytes} must be positive")
     if settings.drain_timeout_s < 0 or settings.shutdown_delay_s < 0:
         raise ConfigError("drainTimeoutS and shutdownDelayS must not be negative")
+    if settings.integrity_check_interval_s <= 0:
+        raise ConfigError(
+            f"integrityCheckIntervalS={settings.integrity_check_interval_s} must be positive: it is how "
+            "often the service runs quick_check on its database"
+        )
+    if settings.memory_limit_mb is not None and settings.memory_limit_mb <= 0:
+        raise ConfigError(
+            f"memoryLimitMb={settings.memory_limit_mb} must be positive: it is the process memory "
+            "the memory alerts compare resident memory against"
+        )
     if settings.rag_timeout_ms <= 0:
         raise ConfigError(
             f"ragTimeoutMs={settings.rag_timeout_ms} must be positive: it is how long a search waits "

@@ -188,6 +188,17 @@ def memory_headroom() -> tuple[str, dict[str, Any]]:
     return OK, details
 
 
+def memory_limit_bytes(configured_mb: float | None) -> int:
+    """What "memory use against the limit" means: ``memoryLimitMb`` when set (a unit file's
+    MemoryMax, say), else the cgroup's limit, else the machine's RAM; 0 if none can be read."""
+    if configured_mb is not None:
+        return int(configured_mb * 2**20)
+    limit = _cgroup_limit()
+    if limit is not None:
+        return limit
+    return _read_kv("/proc/meminfo").get("MemTotal", 0) * 1024
+
+
 def _read_kv(path: str) -> dict[str, int]:
     values: dict[str, int] = {}
     try:

@@ -30,11 +30,12 @@ from memory_system.core.errors import StoreError
 from memory_system.core.logging import log_event
 from memory_system.core.settings import Settings
 from memory_system.core.settings_loader import load_settings, reloadable_changes
-from memory_system.flags.sources import read_config_file
+from memory_system.flags.sources import read_config_file, read_env
 from memory_system.memory.injection.injector import load_injection_config
 from memory_system.memory.tiers.rules import load_tier_policy
 from memory_system.memory.typed.policy import load_typed_store_policy
 from memory_system.ops import schema
+from memory_system.ops.alerts.config import load_alert_config
 from memory_system.ops.health import ServiceState, file_identity
 from memory_system.runtime import Runtime
 from memory_system.server.signals import ManagedServer
@@ -92,19 +93,22 @@ def _acquire_lock(settings: Settings) -> ServiceLock:
 
 
 def _check_config_file(settings: Settings) -> None:
-    """The config file's sections that other modules parse, checked before the database is
-    touched: a typo in ``featureFlags``, ``injection``, ``tiers`` or ``typedStores`` must stop
-    the start, not half of it, nor the first request that reads the section."""
+    """The config file's sections that other modules parse, and the flag variables of the
+    environment, checked before the database is touched: a typo in ``featureFlags``,
+    ``injection``, ``tiers``, ``typedStores`` or ``USE_*=maybe`` must stop the start, not half
+    of it (a migration already applied), nor the first request that reads the section."""
+    read_env(os.environ)
     read_config_file(settings.config_path)
     load_injection_config(settings)
     load_tier_policy(settings.config_path)
     load_typed_store_policy(settings.config_path)
+    load_alert_config(settings.config_path)
 
 
 def _warm_up(runtime: Runtime) -> None:
     """Build the services that run in the background, so none waits for a first request:
-    the retrieval service (loads the embedding model, starts the embedding worker) and the
-    tier maintenance thread. Both stop in ``runtime.close``."""
+    the retrieval service (loads the embedding model, starts the embedding worker), the
+    tier maintenance thread and the periodic integrity check. All stop in ``runtime.close``."""
     started = time.perf_counter()
     # One BLAS thread: requests already run in parallel threads on few cores, and a two-thread
     # vector scan beside the full-text query slowed injection (benchmarks/injection.py: 100k
@@ -112,6 +116,8 @@ def _warm_up(runtime: Runtime) -> None:
     threadpool_limits(limits=1, user_api="blas")
     runtime.retrieval.preload()  # indexes load in the background; FTS5 answers meanwhile
     runtime.start_tier_maintenance()
+    runtime.start_integrity_watch()
+    runtime.start_alert_watch()
     log_event(
         logger,
         "service_warmed",

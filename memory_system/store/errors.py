@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from memory_system.core import metrics
 from memory_system.core.errors import (
     StoreBusy,
     StoreConstraint,
     StoreCorrupt,
     StoreError,
     StoreFull,
+    StoreIOError,
     StoreReadOnly,
     StoreSchemaMissing,
 )
@@ -31,6 +33,7 @@ _BY_CODE: dict[int, type[StoreError]] = {
     5: StoreBusy,  # SQLITE_BUSY
     6: StoreBusy,  # SQLITE_LOCKED
     8: StoreReadOnly,  # SQLITE_READONLY
+    10: StoreIOError,  # SQLITE_IOERR: a write refused by the OS (EFBIG, EIO), a full disk mid-write
     11: StoreCorrupt,  # SQLITE_CORRUPT
     13: StoreFull,  # SQLITE_FULL
     19: StoreConstraint,  # SQLITE_CONSTRAINT
@@ -39,10 +42,18 @@ _BY_CODE: dict[int, type[StoreError]] = {
 }
 _SQLITE_ERROR = 1
 _ADVICE_BY_CODE = {
-    10: "check the disk and the filesystem the database is on (dmesg), then 'memory-system db check'",
     14: "check that the file's directory exists and that this user may read and write it",
 }
 _MISSING = ("no such table", "no such column")
+# The label of memory_database_errors_total for each kind an operator acts on.
+_METRIC_KIND: dict[type[StoreError], str] = {
+    StoreBusy: "busy",
+    StoreFull: "full",
+    StoreIOError: "io",
+    StoreReadOnly: "read_only",
+    StoreCorrupt: "corrupt",
+    StoreSchemaMissing: "schema_missing",
+}
 # When the driver gives no code: the messages SQLite and the module use for each case.
 _BY_MESSAGE: tuple[tuple[str, type[StoreError]], ...] = (
     ("database is locked", StoreBusy),
@@ -79,6 +90,8 @@ def translate(exc: BaseException, path: str | Path | None = None) -> StoreError:
     Raise it ``from exc`` so that the original stays as ``__cause__``.
     """
     cls = classify(exc)
+    if cls is not StoreConstraint:  # a refused value is the caller's error, not the database's
+        metrics.DATABASE_ERRORS.labels(kind=_METRIC_KIND.get(cls, "other")).inc()
     where = f"{path}: " if path else ""
     name = getattr(exc, "sqlite_errorname", None)
     specific = isinstance(name, str) and name not in ("", "SQLITE_ERROR")  # the generic code says nothing

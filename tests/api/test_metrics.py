@@ -41,3 +41,30 @@ def test_active_sessions_gauge_follows_the_flag_at_once(live_server: Callable[..
     )
     assert set_off.status_code == 200, set_off.text
     assert _sample(httpx.get(url + "/metrics", timeout=10).text, gauge) == 0
+
+
+def test_flags_build_schema_and_the_memory_limit_are_exported(live_server: Callable[..., str]) -> None:
+    """What the alerts and the dashboards read: every flag's effective value and when it last
+    changed, all active sessions, the build, the schema, and the configured memory limit."""
+    token = "metrics-admin-token-0123456789"
+    url = live_server(admin_token=token, memory_limit_mb=512.0)
+    assert httpx.post(url + "/v1/sessions", json={}, timeout=10).status_code in (200, 201)
+    before = httpx.get(url + "/metrics", timeout=10).text
+    flag = 'memory_feature_flag_{}{{flag="USE_CROSS_AGENT_SHARING"}} '
+    assert _sample(before, flag.format("value")) == 1.0
+    assert _sample(before, flag.format("last_change_timestamp_seconds")) == 0
+    assert _sample(before, "memory_sessions_active ") == 1
+    assert _sample(before, "memory_process_memory_limit_bytes ") == 512 * 2**20
+    assert (
+        _sample(before, "memory_schema_version ") == _sample(before, "memory_schema_expected_version ") >= 5
+    )
+    assert 'memory_build_info{version="' in before
+
+    headers = {"Authorization": f"Bearer {token}"}
+    changed = httpx.post(
+        url + "/admin/feature-flags", json={"USE_CROSS_AGENT_SHARING": 0.25}, headers=headers, timeout=10
+    )
+    assert changed.status_code == 200, changed.text
+    after = httpx.get(url + "/metrics", timeout=10).text
+    assert _sample(after, flag.format("value")) == 0.25
+    assert _sample(after, flag.format("last_change_timestamp_seconds")) > 1.7e9

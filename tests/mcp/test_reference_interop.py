@@ -15,6 +15,7 @@ twice by every read), once by memory-system, which keeps relations a set.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
@@ -66,12 +67,16 @@ QUIRK: list[tuple[str, dict[str, Any]]] = [
 
 @pytest.fixture(scope="session")
 def reference_server() -> Path:
-    if not INSTALLED.exists() or json.loads(INSTALLED.read_text())["version"] != VERSION:
-        subprocess.run(
-            ["npm", "install", "--prefix", str(CACHE), "--no-audit", "--no-fund", f"{PACKAGE}@{VERSION}"],
-            check=True,
-            timeout=600,
-        )
+    # Test workers in parallel (pytest -n) each run this: one installs, the others wait for it.
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / ".install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not INSTALLED.exists() or json.loads(INSTALLED.read_text())["version"] != VERSION:
+            subprocess.run(
+                ["npm", "install", "--prefix", str(CACHE), "--no-audit", "--no-fund", f"{PACKAGE}@{VERSION}"],
+                check=True,
+                timeout=600,
+            )
     return BIN
 
 

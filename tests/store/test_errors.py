@@ -196,3 +196,37 @@ def test_translate_falls_back_to_the_class_and_message_without_a_result_code() -
     assert str(translate(sqlite3.OperationalError("database is locked"), "/x/m.db")).startswith(
         "/x/m.db: database is locked; "
     )
+
+
+def _database_errors(kind: str) -> float:
+    from memory_system.core.metrics import REGISTRY
+
+    return REGISTRY.get_sample_value("memory_database_errors_total", {"kind": kind}) or 0.0
+
+
+def test_each_failure_counts_once_by_kind_and_a_refused_value_not_at_all(
+    database: Database, path: Path
+) -> None:
+    """memory_database_errors_total is what the "database failures" alert reads."""
+    before = {k: _database_errors(k) for k in ("read_only", "full", "constraint", "other")}
+    conn = database_ops.open_read_only(path)
+    try:
+        with pytest.raises(StoreReadOnly):
+            conn.execute("INSERT INTO notes (key, body) VALUES ('ro', 'refused')")
+    finally:
+        conn.close()
+    with database.write() as w:
+        w.execute(f"PRAGMA max_page_count = {w.execute('PRAGMA page_count').fetchone()[0] + 1}")
+    try:
+        with pytest.raises(StoreFull), database.write() as w:
+            w.execute("INSERT INTO notes (key, body) VALUES ('big', zeroblob(1000000))")
+    finally:
+        with database.write() as w:
+            w.execute("PRAGMA max_page_count = 1073741823")
+    with pytest.raises(StoreConstraint), database.write() as w:
+        w.execute("INSERT INTO notes (key, body) VALUES ('kept', 'duplicate')")
+
+    after = {k: _database_errors(k) for k in before}
+    assert after["read_only"] - before["read_only"] == 1
+    assert after["full"] - before["full"] == 1
+    assert after == {**before, "read_only": after["read_only"], "full": after["full"]}

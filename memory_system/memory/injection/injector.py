@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from memory_system.core.config import ConfigError
 from memory_system.core.errors import ServiceError
 from memory_system.core.logging import log_event
-from memory_system.core.metrics import INJECTION_LATENCY, RAG_TIMEOUTS
+from memory_system.core.metrics import INJECTION_LATENCY, count_rag_timeout
 from memory_system.core.settings_loader import read_config_file
 from memory_system.core.validation import InvalidValue, check_text
 from memory_system.memory.injection import ranking
@@ -47,6 +47,7 @@ from memory_system.memory.injection.block import (
 )
 from memory_system.memory.injection.cache import CacheKey, InjectionCache, normalise_query
 from memory_system.memory.injection.reinforcer import BatchReinforcer
+from memory_system.memory.injection.shadow import SHADOW_KEYS, ShadowRunner
 from memory_system.memory.injection.token_count import TOKEN_COUNTER
 from memory_system.memory.records.models import Memory
 from memory_system.memory.retrieval.hybrid import MAX_QUERY_CHARS, PendingSearch  # what retrieval accepts
@@ -165,11 +166,11 @@ def load_injection_config(settings: Any) -> dict[str, Any]:
         return {}
     if not isinstance(raw, dict):
         raise ConfigError('injection: use an object, e.g. {"half_life_days": 30}')
-    known = {f.name for f in fields(ranking.RankingConfig)} | set(_CACHE_KEYS)
+    known = {f.name for f in fields(ranking.RankingConfig)} | set(_CACHE_KEYS) | set(SHADOW_KEYS)
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ConfigError(f"injection.{unknown[0]}: unknown key; known keys: {', '.join(sorted(known))}")
-    for key, (kind, low, high) in _CACHE_KEYS.items():
+    for key, (kind, low, high) in {**_CACHE_KEYS, **SHADOW_KEYS}.items():
         if key in raw:
             value = raw[key]
             if (
@@ -218,9 +219,12 @@ class Injector:
         config: Mapping[str, Any],
         rag_timeout_ms: float,
         cache: InjectionCache | None = None,
+        shadow: ShadowRunner | None = None,
     ) -> None:
         """``config``: the ``injection`` section (``load_injection_config``); ``rag_timeout_ms``:
-        how long the dense step may take before the block is built from full text alone."""
+        how long the dense step may take before the block is built from full text alone;
+        ``shadow``: offered every legacy answer (``shadow.py``), its owner closes it."""
+        self.shadow = shadow
         self.sources = sources
         self.rag_timeout_ms = rag_timeout_ms
         self.config = ranking.RankingConfig.from_mapping(config)
@@ -274,7 +278,19 @@ class Injector:
                 )
                 if result.mode == "enhanced":
                     self.cache.put(key, result, ttl_s)
-        return self._finish(result, started)
+        result = self._finish(result, started)
+        if not flags.enhanced and self.shadow is not None:
+            # The enhanced cache-miss build of this very request, off its path: no cache, no
+            # reinforcement (those are inject's and _finish's), the answer already made.
+            enhanced = replace(flags, enhanced=True)
+            self.shadow.offer(
+                lambda: self._enhanced(
+                    agent_id, namespace, session_id, user_id, query, token_budget, format, enhanced
+                )[0].manifest,
+                legacy_manifest=result.manifest,
+                legacy_ms=result.took_ms,
+            )
+        return result
 
     def lookup(
         self,
@@ -447,7 +463,7 @@ class Injector:
                 raise pending
             return _read_search(pending.result())
         except Exception as exc:  # noqa: BLE001 - retrieval broke, any cause: answer from recency, say so
-            RAG_TIMEOUTS.labels(reason="error").inc()
+            count_rag_timeout("error")
             log_event(_log, "injection_retrieval_failed", level=logging.WARNING, error=type(exc).__name__)
             recent = self._recent(agent_id, namespace, flags, LEGACY_RECENT)
             hits: list[tuple[Memory, float, dict[str, float]]] = [(m, 0.0, {}) for m in recent]

@@ -138,10 +138,10 @@ class PendingSearch:
                 self.dense.cancel()
                 budget_ms = (self.deadline - self.started) * 1000
                 self.degraded, self.reason = True, f"dense step exceeded its {budget_ms:.0f} ms budget"
-                metrics.RAG_TIMEOUTS.labels(reason="timeout").inc()
+                metrics.count_rag_timeout("timeout")
             except Exception as exc:  # noqa: BLE001 - whatever the dense step raised, full text answers
                 self.degraded, self.reason = True, f"dense step failed: {type(exc).__name__}: {exc}"
-                metrics.RAG_TIMEOUTS.labels(reason="error").inc()
+                metrics.count_rag_timeout("error")
                 log_event(_log, "rag_dense_failed", level=logging.WARNING, error=str(exc))
         reader = retrieval.db.reader()
         if "dense" not in lists and "fulltext" not in lists:
@@ -292,7 +292,7 @@ class Retrieval:
             pending.dense = self._submit_dense(visibility, store_filters, query, pending.depth)
             if pending.dense is None:
                 pending.degraded, pending.reason = True, "busy: too many dense searches in flight"
-                metrics.RAG_TIMEOUTS.labels(reason="busy").inc()
+                metrics.count_rag_timeout("busy")
         if "fulltext" in wanted:
             pending.lists["fulltext"] = self._fulltext(
                 self.db.reader(), visibility, store_filters, pending.terms, pending.depth
