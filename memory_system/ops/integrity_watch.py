@@ -12,12 +12,12 @@ fix is ``db check`` and ``db restore``. ``stop`` wakes the thread at once.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from pathlib import Path
 
 from memory_system.core import metrics
 from memory_system.core.logging import log_event
+from memory_system.core.periodic import PeriodicThread
 from memory_system.store import database_ops
 
 __all__ = ["IntegrityWatch"]
@@ -25,7 +25,7 @@ __all__ = ["IntegrityWatch"]
 _log = logging.getLogger(__name__)
 
 
-class IntegrityWatch:
+class IntegrityWatch(PeriodicThread):
     def __init__(self, db_path: Path, interval_s: float) -> None:
         if interval_s <= 0:
             raise ValueError(f"integrity check interval must be positive, got {interval_s}")
@@ -33,16 +33,9 @@ class IntegrityWatch:
         self.interval_s = interval_s
         self.checks = 0
         self.problems: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="integrity-watch", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+        super().__init__(
+            "integrity-watch", self.check_once, interval_s, failed_event="integrity_check_error", logger=_log
+        )
 
     def check_once(self) -> list[str]:
         """One ``quick_check``: its problems (none: the file is sound), logged and exported."""
@@ -61,10 +54,3 @@ class IntegrityWatch:
                 action="run 'memory-system db check', then 'memory-system db restore' the latest backup",
             )
         return problems
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            try:
-                self.check_once()
-            except Exception:  # noqa: BLE001 - the next tick retries; the service keeps serving
-                log_event(_log, "integrity_check_error", logging.ERROR, exc_info=True)

@@ -19,6 +19,7 @@ from typing import Any
 from memory_system.core import metrics
 from memory_system.core.clock import format_utc
 from memory_system.core.logging import log_event
+from memory_system.core.periodic import PeriodicThread
 from memory_system.ops.alerts.config import AlertConfig
 from memory_system.ops.alerts.rules import Rule, build_rules
 from memory_system.ops.alerts.samples import Snapshot, Window
@@ -201,27 +202,16 @@ def _utc(moment: float | None) -> str | None:
     return None if moment is None else format_utc(datetime.fromtimestamp(moment, UTC))
 
 
-class AlertWatch:
-    """The thread that evaluates ``engine`` every ``evaluate_every_seconds``; ``stop`` wakes it."""
+class AlertWatch(PeriodicThread):
+    """The thread that evaluates ``engine`` every ``evaluate_every_seconds`` (the first at once)."""
 
     def __init__(self, engine: AlertEngine) -> None:
         self.engine = engine
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="alert-watch", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while True:
-            try:
-                self.engine.evaluate()
-            except Exception:  # noqa: BLE001 - the next tick retries; the service keeps serving
-                log_event(_log, "alert_evaluation_failed", logging.ERROR, exc_info=True)
-            if self._stop.wait(self.engine.config.evaluate_every_seconds):
-                return
+        super().__init__(
+            "alert-watch",
+            engine.evaluate,
+            lambda: engine.config.evaluate_every_seconds,
+            failed_event="alert_evaluation_failed",
+            logger=_log,
+            run_at_start=True,
+        )
