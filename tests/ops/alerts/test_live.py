@@ -9,6 +9,8 @@ from typing import Any
 
 import httpx
 
+from tests.faults._lock import LockHolder
+
 ADMIN = "alerts-admin-token-0123456789"
 HEADERS = {"Authorization": f"Bearer {ADMIN}"}
 FAST = {"evaluateEverySeconds": 0.2, "latencyWindowSeconds": 20, "rateWindowSeconds": 20}
@@ -147,3 +149,25 @@ def test_enabled_false_evaluates_nothing_and_says_so(serve_process: Callable[...
     report = _report(served.url)
     assert report["enabled"] is False and report["evaluated_at"] is None and report["firing"] == []
     assert set(_flags(served.url).values()) == {1.0}
+
+
+def test_a_write_lock_held_by_another_process_fires_database_failures_and_the_guard_leaves_flags(
+    serve_process: Callable[..., Any],
+) -> None:
+    """The runbook's "database connection or write failures" from a real cause: another
+    process holds SQLite's write lock past the busy timeout. The rule is tied to no flag."""
+    served = serve_process(config={"alerts": FAST}, env={"MEMORY_SYSTEM_ADMIN_TOKEN": ADMIN}, dev=True)
+    agent = {"X-Agent-Id": "a", "X-Namespace": "n"}
+    holder = LockHolder(served.db)
+    try:
+        refused = httpx.post(
+            served.url + "/v1/memories", json={"content": "blocked"}, headers=agent, timeout=60
+        )
+        assert refused.status_code == 503, refused.text
+        row = _until_firing(served.url, "database_failures")
+    finally:
+        holder.release()
+
+    assert row["severity"] == "CRITICAL" and row["value"] > 0 and row["flags"] == []
+    assert set(_flags(served.url).values()) == {1.0}
+    assert not [e for e in served.log_events() if e.get("event") == "auto_guard_tripped"]
