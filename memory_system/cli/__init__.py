@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import typer
 
-from memory_system import __version__
 from memory_system.cli import db, entities
 from memory_system.cli import embed as embed_cli
 from memory_system.cli import flags as flags_cli
 from memory_system.cli import maintain as maintain_cli
 from memory_system.cli import mcp as mcp_cli
+from memory_system.cli import release as release_cli
+from memory_system.cli import rollback as rollback_cli
 from memory_system.cli import serve as serve_cli
 from memory_system.cli import tokens as tokens_cli
 from memory_system.cli import verify as verify_cli
@@ -34,14 +35,18 @@ app.add_typer(flags_cli.app, name="flags")
 app.command("maintain")(maintain_cli.maintain)
 app.command("embed")(embed_cli.embed)
 app.command("verify")(verify_cli.verify)
+app.add_typer(rollback_cli.app, name="rollback")
+app.add_typer(release_cli.app, name="release")
 
 
 @app.command()
 def version() -> None:
-    """Print the code version and the schema version it expects."""
+    """Print the release version, the git commit it was built from, and the schema version it expects."""
+    from memory_system.core.build import build_info
     from memory_system.ops.schema import expected_version
 
-    typer.echo(f"memory-system {__version__} (schema {expected_version()})")
+    info = build_info()
+    typer.echo(f"memory-system {info.version} (commit {info.short_commit}, schema {expected_version()})")
 
 
 def main() -> None:

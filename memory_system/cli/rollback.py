@@ -1,0 +1,13 @@
+"""``memory-system rollback a|b|c``: each runbook option as one command, each step timed."""
+
+from __future__ import annotations
+
+import typer
+
+from memory_system.cli import rollback_b
+
+app = typer.Typer(
+    help="Runbook rollbacks: a (flags off), b (code to an earlier release), c (database to schema 3).",
+    no_args_is_help=True,
+)
+app.command("b")(rollback_b.b)
