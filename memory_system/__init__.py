@@ -1,5 +1,5 @@
 """memory-system: a self-hosted memory service for AI agents."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["__version__"]
