@@ -91,6 +91,16 @@ class Runtime:
         """The newest migration applied to this database (0: none yet)."""
         return migrations.current_version(self.db.reader())
 
+    def phase_2_rolled_back(self) -> bool:
+        """Migration 004 (every Phase 2-4 table) is not applied: legacy mode when at schema 3.
+
+        Read per call (two reads of tiny tables) so that a ``db migrate`` run beside the
+        service is seen at once; the background workers it skipped start at the next restart.
+        """
+        from memory_system.ops.schema import PHASE_2_VERSION
+
+        return self.schema_version() < PHASE_2_VERSION
+
     @cached_property
     def graph(self) -> KnowledgeGraph:
         from memory_system.memory.graph.entities import KnowledgeGraph

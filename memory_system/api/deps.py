@@ -6,6 +6,10 @@ an ``X-Agent-Id`` / ``X-Namespace`` header, or a top-level ``agent_id`` / ``name
 field of a JSON body, that disagrees with the token is refused with 403. In ``--dev`` mode
 (loopback only) there are no tokens: the headers say who calls, defaulting to dev/default.
 
+Phase 2-4 routers are included with ``require_phase_2`` (``api/app``): in legacy mode (schema
+3, migration 004 rolled back) they answer 409 ``rolled_back`` with the command that restores
+the tables, before any other check, instead of a 500 from a missing table.
+
 Admin endpoints take ``Authorization: Bearer <admin token>`` (env
 ``MEMORY_SYSTEM_ADMIN_TOKEN`` or ``adminToken`` in the config file), compared in constant time.
 """
@@ -35,6 +39,34 @@ class Identity:
 def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
+
+
+class RolledBack(Exception):
+    """A Phase 2-4 route called while migration 004 is rolled back (``api/errors`` answers 409)."""
+
+    def __init__(self, db_path: str, schema_version: int) -> None:
+        from memory_system.ops.schema import LEGACY_MODE, LEGACY_VERSION, restore_command, rolled_back_message
+
+        self.schema_version = schema_version
+        self.restore = restore_command(db_path)
+        self.mode = LEGACY_MODE if schema_version == LEGACY_VERSION else f"schema {schema_version}"
+        super().__init__(rolled_back_message(db_path, schema_version))
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "error": "rolled_back",
+            "message": str(self),
+            "schema_version": self.schema_version,
+            "mode": self.mode,
+            "restore": self.restore,
+        }
+
+
+def require_phase_2(request: Request) -> None:
+    """Refuse a Phase 2-4 route while migration 004 is rolled back (legacy mode)."""
+    runtime = get_runtime(request)
+    if runtime.phase_2_rolled_back():
+        raise RolledBack(str(runtime.settings.db_path), runtime.schema_version())
 
 
 def bearer_token(request: Request) -> str | None:

@@ -32,6 +32,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from memory_system.api.deps import RolledBack
 from memory_system.api.error_body import error_body
 from memory_system.core.errors import StoreBusy, StoreFull, StoreIOError
 from memory_system.core.logging import log_event
@@ -195,6 +196,13 @@ async def service_error(request: Request, exc: Exception) -> JSONResponse:
     return await http_error(request, to_http(exc))
 
 
+async def rolled_back(request: Request, exc: Exception) -> JSONResponse:
+    """Legacy mode (schema 3): a Phase 2-4 route says so, with the command that restores it."""
+    assert isinstance(exc, RolledBack)
+    body = error_body(409, exc.to_dict(), _request_id(request), error="rolled_back")
+    return JSONResponse(body, status_code=409)
+
+
 async def unhandled_error(request: Request, exc: Exception) -> JSONResponse:
     request_id = _request_id(request)
     log_event(
@@ -220,4 +228,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http_error)
     for kind in REFUSALS:
         app.add_exception_handler(kind, service_error)
+    app.add_exception_handler(RolledBack, rolled_back)
     app.add_exception_handler(Exception, unhandled_error)

@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from memory_system import __version__
 from memory_system.api.deps import get_runtime
 from memory_system.core import metrics
+from memory_system.core.build import build_info
 from memory_system.ops.health import memory_limit_bytes, probe_database
 from memory_system.runtime import Runtime
 
@@ -34,5 +34,6 @@ def prometheus_metrics(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Res
     schema = probe_database(runtime.settings.db_path, None)
     metrics.SCHEMA_VERSION.set(schema.current if schema.current is not None else -1)
     metrics.SCHEMA_EXPECTED.set(schema.expected)
-    metrics.BUILD.info({"version": __version__})
+    build = build_info()
+    metrics.BUILD.info({"version": build.version, "commit": build.commit})
     return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -108,7 +108,7 @@ class RequestContext:
             )
             kind = route_kind(route)
             REQUESTS.labels(kind=kind, status=f"{response['status'] // 100}xx").inc()
-            if response["status"] >= 500:
+            if response["status"] >= 500 and not _health_report(kind, response["status"]):
                 ERRORS.labels(kind=kind).inc()
 
 
@@ -157,6 +157,12 @@ def _invalid_body(problem: BodyProblem, request_id: str) -> dict[str, Any]:
         "type": problem.kind,
     }
     return error_body(422, [issue], request_id)
+
+
+def _health_report(kind: str, status: int) -> bool:
+    """A readiness or deep check answering 503 reports the state it found; it is not an error
+    of the service (counting it would page for every not-ready probe of a load balancer)."""
+    return status == 503 and kind.startswith("/health/")
 
 
 def route_kind(route: str | None) -> str:

@@ -45,13 +45,23 @@ def migrate(
     """Apply pending migrations in order, each in its own transaction."""
     path = db_path(db)
     try:
+        mended = schema.mend(path) if path.exists() else []
         done = schema.migrate(path, to)
         current = schema.status(path)
     except StoreError as exc:
         fail(str(exc))
     if json_out:
-        print_json({"applied": [m.version for m in done], **current.to_dict()})
+        print_json(
+            {"applied": [m.version for m in done], "mended": [m.version for m in mended], **current.to_dict()}
+        )
         return
+    for earlier in mended:
+        console.print(
+            f"mended {earlier.version:03d}: applied from its text at {earlier.commit}, now the current one "
+            f"({earlier.change})",
+            markup=False,
+            soft_wrap=True,
+        )
     for m in done:
         console.print(f"applied {m.version:03d}_{m.name}")
     console.print(
@@ -62,7 +72,8 @@ def migrate(
 
 @app.command()
 def status(db: DbOption = None, json_out: JsonOption = False) -> None:
-    """Show applied and pending migrations and the schema version the code expects."""
+    """Show applied and pending migrations, the schema version the code expects, and whether
+    the tables match it. Exit 1 when behind or damaged; legacy mode (schema 3) is exit 0."""
     path = db_path(db)
     try:
         st = schema.status(path)
@@ -70,13 +81,24 @@ def status(db: DbOption = None, json_out: JsonOption = False) -> None:
         fail(str(exc))
     if json_out:
         print_json(st.to_dict())
-        return
-    for m in st.applied:
-        console.print(f"[green]applied[/] {m['version']:03d}_{m['name']}  {m['applied_at']}")
-    for m in st.pending:
-        console.print(f"[yellow]pending[/] {m['version']:03d}_{m['name']}")
-    console.print(f"schema version {st.current_version}, code expects {st.expected_version} ({st.state})")
-    if st.state == "behind":
+    else:
+        for m in st.applied:
+            console.print(f"[green]applied[/] {m['version']:03d}_{m['name']}  {m['applied_at']}")
+        for m in st.pending:
+            console.print(f"[yellow]pending[/] {m['version']:03d}_{m['name']}")
+        for line in st.mends:
+            console.print(f"[yellow]mend[/] {escape(line)}", soft_wrap=True)
+        for line in st.problems:
+            err_console.print(f"[bold red]problem:[/] {escape(line)}", highlight=False, soft_wrap=True)
+        console.print(f"schema version {st.current_version}, code expects {st.expected_version} ({st.state})")
+        if st.state == "legacy":
+            console.print(
+                f"{schema.LEGACY_MODE}: Phase 2-4 tables rolled back; "
+                f"'{schema.restore_command(path)}' restores them",
+                markup=False,
+                soft_wrap=True,
+            )
+    if st.state in ("behind", "damaged"):
         raise typer.Exit(1)
 
 
@@ -169,19 +191,22 @@ def check(
     ] = False,
     json_out: JsonOption = False,
 ) -> None:
-    """integrity_check + foreign_key_check. Exit 0: both ok; exit 1: a line per problem."""
+    """integrity_check + foreign_key_check + the schema (every table the recorded version
+    promises, every applied checksum). Exit 0: all ok; exit 1: a line per problem."""
     from memory_system.ops.integrity import check as run_check
 
     path = db_path(db)
     try:
-        with _spinner("integrity_check and foreign_key_check..."):
+        with _spinner("integrity_check, foreign_key_check and the schema..."):
             result = run_check(path, quick=quick)
     except StoreError as exc:
         fail(str(exc))
     if json_out:
         print_json(result.to_dict())
     elif result.ok:
-        console.print(f"{path}: integrity ok, foreign keys ok", markup=False, highlight=False, soft_wrap=True)
+        console.print(
+            f"{path}: schema ok, integrity ok, foreign keys ok", markup=False, highlight=False, soft_wrap=True
+        )
     else:
         for line in result.problems():
             err_console.print(f"[bold red]problem:[/] {escape(line)}", highlight=False, soft_wrap=True)
@@ -332,12 +357,22 @@ def restore(
         ),
     ] = False,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    actor: Annotated[
+        str | None,
+        typer.Option("--actor", help="Who restores, for the flag audit trail (default: your login name)."),
+    ] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Replace the database by a verified backup; the current file is kept aside.
 
+    The feature-flag values come back from the backup: the flags that change are shown before
+    asking. The audit trail is kept: flag events and rollback records the backup lacks are
+    carried into the restored file, with a 'restore' event per flag.
+
     Exit 0: restored. Exit 1: refused (bad backup, another database, service running), nothing changed.
     """
+    import getpass
+
     from memory_system.ops import restore as restoring
 
     configure_logging()  # the rollback / restore events go to stderr as JSON lines
@@ -347,14 +382,22 @@ def restore(
             plan = restoring.plan_restore(path, backup_file, force=force, progress=update)
     except StoreError as exc:
         fail(str(exc))
+    _print_flag_layers(plan, to_stderr=json_out)
     if not yes:
+        changed = len(plan.flag_changes())
         _confirm(
-            f"Replace {path} by {backup_file} (made {plan.backup.manifest['created_at']})? "
-            "The current file is kept aside."
+            f"Replace {path} by {backup_file} (made {plan.backup.manifest['created_at']})"
+            + (f", changing {changed} flag value(s) as shown" if changed else "")
+            + "? The current file is kept aside."
         )
+    if actor is None:
+        try:
+            actor = getpass.getuser()
+        except (KeyError, OSError):
+            actor = "cli"
     try:
         with _progress(not json_out) as update:
-            result = restoring.execute_restore(plan, progress=update)
+            result = restoring.execute_restore(plan, actor=actor, progress=update)
     except StoreError as exc:
         fail(str(exc))
     if json_out:
@@ -368,3 +411,188 @@ def restore(
         highlight=False,
         soft_wrap=True,
     )
+    if result.kept_aside is not None:
+        console.print(
+            f"audit trail kept: {result.flag_events_carried} flag event(s) and "
+            f"{result.rollback_records_carried} rollback record(s) carried over; the restore is "
+            "recorded in 'memory-system flags events' (source restore)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def _print_flag_layers(plan: object, *, to_stderr: bool) -> None:
+    """The database flag layer now and after the restore (the backup's), before asking."""
+    from memory_system.cli._tables import new_table, print_table
+    from memory_system.ops.restore import RestorePlan
+
+    assert isinstance(plan, RestorePlan)  # imported here, as the command imports ops lazily
+    out = err_console if to_stderr else console
+    if plan.flags_after is None:
+        out.print("the backup has no feature-flag tables (schema before 003)", highlight=False)
+        return
+    now = plan.flags_now or {}
+    table = new_table("flag", "now (database)", "after restore", title="database flag layer", whole=("flag",))
+    changes = plan.flag_changes()
+    for name, after in plan.flags_after.items():
+        current = "unreadable" if plan.flags_now is None else _flag_text(now.get(name))
+        mark = " [bold yellow](changes)[/]" if name in changes and plan.flags_now is not None else ""
+        table.add_row(name, current, _flag_text(after) + mark)
+    print_table(out, table)
+    if not changes:
+        out.print("no flag value changes: the backup's flag layer is the current one", highlight=False)
+
+
+def _flag_text(value: float | None) -> str:
+    from memory_system.flags.values import describe
+
+    return "- (not set: on)" if value is None else f"{value:g} ({describe(value)})"
+
+
+rollbacks_app = typer.Typer(
+    help="Rollback records (db rollback: who approved, backup, rows lost, verified) and data-loss records.",
+    invoke_without_command=True,
+)
+app.add_typer(rollbacks_app, name="rollbacks")
+RecordIdOption = Annotated[
+    int | None, typer.Option("--id", help="Only this rollback record, with its details.", show_default=False)
+]
+
+
+@rollbacks_app.callback()
+def rollbacks(
+    ctx: typer.Context, db: DbOption = None, record_id: RecordIdOption = None, json_out: JsonOption = False
+) -> None:
+    """List rollback records (id, when, migration, approved by, emergency, backup, rows lost per
+    table, verified) and data-loss records; 'db rollbacks show ID' or --id for one in detail."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if record_id is not None:
+        _show_rollback(db, record_id, json_out)
+        return
+    from memory_system.cli._tables import new_table, print_table
+    from memory_system.ops.rollback_log import read_log
+
+    path = db_path(db)
+    try:
+        log = read_log(path)
+    except StoreError as exc:
+        fail(str(exc))
+    if json_out:
+        print_json(log)
+        return
+    table = new_table(
+        "id",
+        "when (UTC)",
+        "migration",
+        "approved by",
+        "emergency",
+        "backup",
+        "rows lost",
+        "verified",
+        title=f"rollback records in {path}",
+        whole=("id", "when (UTC)", "backup"),
+    )
+    for r in log["rollbacks"]:
+        table.add_row(
+            str(r["id"]),
+            r["created_at"],
+            f"{r['migration']:03d}",
+            ", ".join(r["approved_by"]) or "-",
+            "yes" if r["emergency"] else "no",
+            r["backup_path"] or "-",
+            _rows_lost(r["rows_lost"]),
+            _verified(r["details"]),
+        )
+    print_table(console, table)
+    if not log["rollbacks"]:
+        console.print("no rollback recorded", highlight=False)
+    if log["data_loss"]:
+        losses = new_table(
+            "incident",
+            "started (UTC)",
+            "type",
+            "data loss",
+            title="data-loss records",
+            whole=("started (UTC)",),
+        )
+        for i in log["data_loss"]:
+            losses.add_row(str(i["id"]), i["started_at"], i["incident_type"], _loss_text(i["data_loss"]))
+        print_table(console, losses)
+    else:
+        console.print("no data loss recorded by an incident", highlight=False)
+
+
+@rollbacks_app.command("show")
+def rollbacks_show(
+    record_id: Annotated[int, typer.Argument(metavar="ID", help="The id 'db rollbacks' lists.")],
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """One rollback record in detail: approvals, backup and its checksum, rows lost, checks."""
+    _show_rollback(db, record_id, json_out)
+
+
+def _show_rollback(db: Path | None, record_id: int, json_out: bool) -> None:
+    import json
+
+    from memory_system.ops.rollback_log import read_record
+
+    try:
+        r = read_record(db_path(db), record_id)
+    except StoreError as exc:
+        fail(str(exc))
+    if json_out:
+        print_json(r)
+        return
+    details = r["details"] if isinstance(r["details"], dict) else {}
+    lines = [
+        f"rollback record {r['id']}: migration {r['migration']:03d} at {r['created_at']}",
+        f"approved by: {', '.join(r['approved_by']) or '-'}; emergency: {'yes' if r['emergency'] else 'no'}"
+        + (f" (waived: {'; '.join(details['waived'])})" if details.get("waived") else ""),
+        f"backup: {r['backup_path'] or '-'} (sha256 {details.get('backup_sha256') or '-'})",
+        f"rows lost: {_rows_lost(r['rows_lost'])} ({_total(r['rows_lost'])} in all)",
+        f"verified: {_verified(details)}",
+    ]
+    for problem in details.get("problems") or []:
+        lines.append(f"problem: {problem}")
+    if "phase_1_before" in details:
+        lines.append(f"Phase 1 before: {details['phase_1_before']}; after: {details.get('phase_1_after')}")
+    if details.get("carried_from"):
+        lines.append(f"carried by a restore from {details['carried_from']}")
+    shown = {
+        "backup_sha256",
+        "waived",
+        "problems",
+        "phase_1_before",
+        "phase_1_after",
+        "verified",
+        "carried_from",
+    }
+    rest = {k: v for k, v in details.items() if k not in shown}
+    if rest:
+        lines.append(f"other details: {json.dumps(rest, default=str)}")
+    for line in lines:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def _rows_lost(rows: object) -> str:
+    if not isinstance(rows, dict) or not rows:
+        return "-"
+    return ", ".join(f"{table} {count}" for table, count in rows.items())
+
+
+def _total(rows: object) -> int:
+    return sum(v for v in rows.values() if isinstance(v, int)) if isinstance(rows, dict) else 0
+
+
+def _verified(details: object) -> str:
+    value = details.get("verified") if isinstance(details, dict) else None
+    return "unknown" if value is None else ("yes" if value else "NO")
+
+
+def _loss_text(loss: object) -> str:
+    import json
+
+    return loss if isinstance(loss, str) else json.dumps(loss, default=str)

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from memory_system.cli._common import (
     DbOption,
@@ -20,6 +19,7 @@ from memory_system.cli._common import (
     path_value,
     print_json,
 )
+from memory_system.cli._tables import new_table, print_table
 from memory_system.memory.graph.entities import DEFAULT_NAMESPACE, GraphError, KnowledgeGraph
 from memory_system.memory.graph.jsonl import JsonlError, export_jsonl, import_jsonl
 
@@ -116,15 +116,15 @@ def show(
         print_json(data.to_dict())
         return
     if data.entities:
-        table = Table("name", "type", "observations", title=f"entities in {namespace!r}")
+        table = new_table("name", "type", "observations", title=f"entities in {namespace!r}", whole=("name",))
         for e in data.entities[:limit]:
             table.add_row(e.name, e.entity_type, "\n".join(e.observations))
-        console.print(table)
+        print_table(console, table)
     if data.relations:
-        table = Table("from", "relation", "to", title="relations")
+        table = new_table("from", "relation", "to", title="relations", whole=("from", "to"))
         for r in data.relations[:limit]:
             table.add_row(r.from_entity, r.relation_type, r.to_entity)
-        console.print(table)
+        print_table(console, table)
     shown = "" if query is None else f"; {len(data.entities)} entities match {query!r}"
     more = max(len(data.entities), len(data.relations)) > limit
     console.print(

@@ -46,7 +46,8 @@ def mcp(
     except GraphError as exc:
         fail(f"--{exc}")
     try:
-        if not no_migrate:
+        # As serve: a database rolled back on purpose (option C) stays in legacy mode.
+        if not no_migrate and not schema.rolled_back_on_purpose(path):
             schema.migrate(path)
         runtime = open_runtime(path)
     except StoreError as exc:

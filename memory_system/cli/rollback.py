@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import typer
 
-from memory_system.cli import rollback_b
+from memory_system.cli import rollback_a, rollback_b, rollback_c
 
 app = typer.Typer(
     help="Runbook rollbacks: a (flags off), b (code to an earlier release), c (database to schema 3).",
     no_args_is_help=True,
 )
+app.command("a")(rollback_a.a)
 app.command("b")(rollback_b.b)
+app.command("c")(rollback_c.c)

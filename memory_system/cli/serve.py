@@ -37,20 +37,32 @@ def serve(
             "headers say who calls); refuses any non-loopback --host.",
         ),
     ] = False,
+    migrate: Annotated[
+        bool,
+        typer.Option(
+            "--migrate",
+            help="Apply pending migrations on start even when one was rolled back on purpose "
+            "(brings a legacy-mode database back to the full schema).",
+        ),
+    ] = False,
     no_migrate: Annotated[
         bool,
         typer.Option(
             "--no-migrate",
-            help="Do not apply pending migrations on start (for operators "
+            help="Never apply migrations on start (for operators "
             "who migrate separately); /health/ready stays 503 while the schema is behind.",
         ),
     ] = False,
 ) -> None:
-    """Run the service. Applies pending migrations first unless --no-migrate."""
+    """Run the service. Applies pending migrations first, except with --no-migrate, or when the
+    newest rollback undid a migration that is still absent (runbook option C): then the service
+    runs in legacy mode (schema 3) until 'db migrate' or 'serve --migrate'."""
     from memory_system.core.logging import configure_logging
     from memory_system.core.settings_loader import load_settings
     from memory_system.server.lifecycle import ServiceStartError, run_service
 
+    if migrate and no_migrate:
+        fail("--migrate and --no-migrate contradict each other; pass one of them (or neither)")
     options: dict[str, object] = {
         "host": host,
         "port": port,
@@ -68,7 +80,7 @@ def serve(
     except OSError as exc:
         fail(f"cannot open log file {settings.log_file}: {exc.strerror}; choose another --log-file")
     try:
-        code = run_service(settings, options, migrate=not no_migrate)
+        code = run_service(settings, options, migrate=True if migrate else (False if no_migrate else None))
     except ServiceStartError as exc:
         fail(str(exc))
     raise typer.Exit(code)

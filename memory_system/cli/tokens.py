@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from memory_system.auth.agent_tokens import TokenError, TokenRecord, TokenService
 from memory_system.cli._common import (
@@ -20,6 +19,7 @@ from memory_system.cli._common import (
     open_migrated,
     print_json,
 )
+from memory_system.cli._tables import new_table, print_table
 
 app = typer.Typer(help="Agent tokens: each binds an agent id and a namespace.", no_args_is_help=True)
 
@@ -82,10 +82,12 @@ def list_tokens(
     if json:
         print_json([_as_dict(r) for r in records])
         return
-    table = Table("id", "agent", "namespace", "label", "created", "revoked")
+    table = new_table(
+        "id", "agent", "namespace", "label", "created", "revoked", whole=("id", "agent", "created", "revoked")
+    )
     for r in records:
         table.add_row(r.token_id, r.agent_id, r.namespace, r.label or "", r.created_at, r.revoked_at or "")
-    console.print(table)
+    print_table(console, table)
 
 
 @app.command()

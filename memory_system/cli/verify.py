@@ -3,16 +3,46 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from memory_system.cli._common import DbOption, JsonOption, console, db_path, fail, print_json
+from memory_system.cli._common import DbOption, JsonOption, console, db_path, fail, path_value, print_json
 from memory_system.client import MemoryConnectionError, MemoryTimeout
 from memory_system.core.errors import StoreError
 from memory_system.ops import verify as verifier
+from memory_system.ops.verify import Check, Target
 
 UrlOption = Annotated[str, typer.Option("--url", help="The running service.", show_default=True)]
+LogFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--log-file",
+        parser=path_value,
+        help="The service's JSON log (default: the one its start record <db>.service.json names).",
+        show_default=False,
+    ),
+]
+ExpectVersionOption = Annotated[
+    str | None,
+    typer.Option(
+        "--expect-version",
+        help="The version that should be running (default: this CLI's version and commit).",
+        show_default=False,
+    ),
+]
+
+
+def target(url: str, db: Path | None, log_file: Path | None, expect_version: str | None) -> Target:
+    return Target(
+        url=url or None,
+        admin_token=os.environ.get("MEMORY_SYSTEM_ADMIN_TOKEN"),
+        agent_token=os.environ.get("MEMORY_SYSTEM_AGENT_TOKEN"),
+        db_path=db,
+        log_file=log_file,
+        expect_version=expect_version,
+    )
 
 
 def verify(
@@ -26,42 +56,62 @@ def verify(
     ] = None,
     schema_version: Annotated[
         int | None,
-        typer.Option("--schema-version", help="Option c: the schema version the rollback should have left."),
+        typer.Option(
+            "--schema-version", help="Option c: the schema version the rollback should have left (default 3)."
+        ),
     ] = None,
     db: DbOption = None,
+    log_file: LogFileOption = None,
+    expect_version: ExpectVersionOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Check against the live service (and database) that a rollback took; exit 1 if any check fails.
+    """Check every measurable checklist item against the live service (and database); exit 1 if
+    any fails. Items the product cannot measure print as manual.
 
-    Tokens come from MEMORY_SYSTEM_ADMIN_TOKEN and MEMORY_SYSTEM_AGENT_TOKEN (none needed
-    for an agent in --dev mode).
+    Tokens come from MEMORY_SYSTEM_ADMIN_TOKEN and MEMORY_SYSTEM_AGENT_TOKEN. The sample
+    session runs in a probe namespace: with --db a short-lived agent token is minted for it
+    (and revoked), in --dev mode headers name it.
     """
     choice = option.strip().lower()
+    if choice not in ("a", "b", "c"):
+        fail(f"--option {option!r} is not a runbook option; use a (flags), b (code) or c (database)")
     try:
         if choice == "a":
-            checks = verifier.verify_option_a(
-                url,
-                flag,
-                admin_token=os.environ.get("MEMORY_SYSTEM_ADMIN_TOKEN"),
-                agent_token=os.environ.get("MEMORY_SYSTEM_AGENT_TOKEN"),
-            )
+            checks = verifier.verify_option_a(target(url, db, log_file, expect_version), flag)
         elif choice == "b":
-            checks = verifier.verify_option_b(url)
-        elif choice == "c":
-            checks = verifier.verify_option_c(db_path(db), url or None, expect_version=schema_version)
+            checks = verifier.verify_option_b(target(url, db, log_file, expect_version))
         else:
-            fail(f"--option {option!r} is not a runbook option; use a (flags), b (code) or c (database)")
+            path = db_path(db)
+            expected = verifier.LEGACY_SCHEMA if schema_version is None else schema_version
+            checks = verifier.verify_option_c(
+                target(url, path, log_file, expect_version), path, expect_schema=expected
+            )
     except (ValueError, StoreError) as exc:
         fail(str(exc))
-    except (MemoryConnectionError, MemoryTimeout) as exc:
+    except (ConnectionError, MemoryConnectionError, MemoryTimeout) as exc:
         fail(f"cannot reach the service at {url}: {exc}; is it running? (--url)")
-    failed = [c for c in checks if not c.ok]
-    if json_out:
-        print_json({"option": choice, "ok": not failed, "checks": verifier.as_dicts(checks)})
-    else:
-        for c in checks:
-            mark = "[green]ok  [/]" if c.ok else "[bold red]FAIL[/]"
-            console.print(f"{mark} {c.name}: {c.detail}", highlight=False)
-        console.print(f"option {choice}: {len(checks) - len(failed)}/{len(checks)} checks passed")
+    failed = report(choice, checks, json_out)
     if failed:
         raise typer.Exit(1)
+
+
+def report(choice: str, checks: list[Check], json_out: bool) -> int:
+    """Print the checks (one line each, or JSON); the number that failed."""
+    failed = [c for c in checks if not c.ok]
+    manual = [c for c in checks if c.state == "manual"]
+    if json_out:
+        print_json({"option": choice, "ok": not failed, "checks": verifier.as_dicts(checks)})
+        return len(failed)
+    for line in lines(checks):
+        console.print(line, highlight=False)
+    measured = len(checks) - len(manual)
+    console.print(
+        f"option {choice}: {measured - len(failed)}/{measured} checks passed, {len(manual)} manual",
+        highlight=False,
+    )
+    return len(failed)
+
+
+def lines(checks: list[Check]) -> list[str]:
+    marks = {"ok": "[green]ok  [/]", "fail": "[bold red]FAIL[/]", "manual": "[yellow]manual[/]"}
+    return [f"{marks[c.state]} {c.name}: {c.detail}" for c in checks]

@@ -297,13 +297,16 @@ class Readiness(_Answer):
 
     status: str
     version: str
+    commit: str | None = None  # builds before 0.2.0 do not say
     schema_version: int | None
     expected_schema_version: int
     schema_state: str = Field(alias="schema")
+    mode: str | None = None  # "full" or "legacy (schema 3)"; builds before 0.2.0 do not say
     database: str
     config: ReadinessConfig
     draining: bool
     schema_note: str | None = None
+    problems: list[str] = []  # only when the schema is "damaged"
     vectors: str | None = None
     reasons: list[str] = []  # only when not ready
 

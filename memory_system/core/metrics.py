@@ -84,7 +84,7 @@ ALERT_FIRING = Gauge(
     ["rule", "severity"],
     registry=REGISTRY,
 )
-BUILD = Info("memory_build", "The running build.", registry=REGISTRY)
+BUILD = Info("memory_build", "The running build: version and git commit.", registry=REGISTRY)
 SCHEMA_VERSION = Gauge(
     "memory_schema_version", "The database's schema version, sampled at scrape.", registry=REGISTRY
 )

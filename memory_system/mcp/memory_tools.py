@@ -27,6 +27,7 @@ from memory_system.memory.records.models import DEFAULT_IMPORTANCE, NewMemory
 from memory_system.memory.retrieval.filters import SearchFilters
 from memory_system.memory.retrieval.hybrid import DEFAULT_SEARCH_BUDGET_MS, MAX_K, MAX_QUERY_CHARS
 from memory_system.memory.sharing.grants import sharing_off_message
+from memory_system.ops.schema import rolled_back_message
 from memory_system.runtime import Runtime
 
 __all__ = ["Caller", "MemoryTools", "memory_tool_definitions"]
@@ -235,6 +236,25 @@ _SPECS: dict[str, tuple[str, str, dict[str, Any], list[str], bool, bool, bool]] 
 }
 
 
+# Every memory tool but start_session (sessions are migration 002) reads a table of 004.
+_PHASE_2_TOOLS = frozenset(
+    {
+        "remember",
+        "recall",
+        "get_context",
+        "forget",
+        "share",
+        "revoke",
+        "get_session_state",
+        "set_session_state",
+        "get_preferences",
+        "set_preference",
+        "add_code_pattern",
+        "search_code_patterns",
+    }
+)
+
+
 def _schema(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
     return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
 
@@ -303,6 +323,9 @@ class MemoryTools:
             first = errors[0]
             where = ".".join(str(p) for p in first.absolute_path)
             return _error(f"invalid arguments for {name}: {where or 'arguments'}: {first.message}")
+        if name in _PHASE_2_TOOLS and self.runtime.phase_2_rolled_back():
+            message = rolled_back_message(self.runtime.settings.db_path, self.runtime.schema_version())
+            return _error(f"{name} refused: {message}")
         session_id = arguments.get("session_id")
         try:
             self.runtime.sessions.check_usable(session_id, caller.agent_id, caller.namespace)

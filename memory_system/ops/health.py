@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from memory_system import __version__
+from memory_system.core.build import build_info
 from memory_system.core.clock import utc_now
 from memory_system.core.errors import StoreError
 from memory_system.flags.service import FlagService
-from memory_system.ops.schema import schema_state
+from memory_system.ops import schema as _schema
 from memory_system.store import database_ops as maintenance
 from memory_system.store import health as probes
 from memory_system.store import migrations
@@ -80,16 +80,22 @@ def file_identity(path: os.PathLike[str] | str) -> tuple[int, int] | None:
 class SchemaProbe:
     reachable: bool
     error: str | None = None
-    current: int | None = None
+    findings: _schema.SchemaFindings | None = None
     expected: int = field(default_factory=migrations.expected_version)
 
     @property
+    def current(self) -> int | None:
+        return None if self.findings is None else self.findings.current
+
+    @property
     def state(self) -> str:
-        return "unknown" if self.current is None else schema_state(self.current, self.expected)
+        return "unknown" if self.findings is None else self.findings.state
 
 
 def probe_database(path: Path, identity: tuple[int, int] | None) -> SchemaProbe:
-    """Open the file afresh (the service's own connections would keep a deleted file alive)."""
+    """Open the file afresh (the service's own connections would keep a deleted file alive),
+    read its version, checksums and ``sqlite_master`` (``ops/schema.examine``: the tables,
+    not only the number)."""
     if identity is not None:
         now = file_identity(path)
         if now is None:
@@ -109,33 +115,41 @@ def probe_database(path: Path, identity: tuple[int, int] | None) -> SchemaProbe:
     except StoreError as exc:
         return SchemaProbe(False, str(exc))
     try:
-        return SchemaProbe(True, current=migrations.current_version(conn))
+        return SchemaProbe(True, findings=_schema.examine(conn))
     except StoreError as exc:
         return SchemaProbe(False, f"database {path} does not answer: {exc}")
     finally:
         conn.close()
 
 
+def legacy_note(db_path: Path) -> str:
+    return (
+        f"{_schema.LEGACY_MODE}: the Phase 2-4 tables were rolled back (migration 004); Phase 1 "
+        "(entities, relations, observations, sessions) serves, Phase 2-4 routes answer 409 "
+        f"rolled_back; '{_schema.restore_command(db_path)}' restores them"
+    )
+
+
 def readiness(sources: HealthSources, state: ServiceState) -> tuple[bool, dict[str, Any]]:
+    build = build_info()
     schema = probe_database(sources.db_path, state.db_identity)
     reasons: list[str] = []
     if state.draining:
         reasons.append("draining: the service is shutting down and takes no new work")
     if not schema.reachable:
         reasons.append(f"database unreachable: {schema.error}")
-    elif schema.state == "behind":
-        reasons.append(
-            f"schema version {schema.current} is behind the {schema.expected} this release expects: "
-            "run 'memory-system db migrate' (serve migrates on start unless --no-migrate)"
-        )
+    elif schema.findings is not None and (why := _schema.not_ready_reason(schema.findings, sources.db_path)):
+        reasons.append(why)
     if state.config_loaded_at is None:
         reasons.append("configuration not loaded")
     body: dict[str, Any] = {
         "status": "not_ready" if reasons else "ready",
-        "version": __version__,
+        "version": build.version,
+        "commit": build.commit,
         "schema_version": schema.current,
         "expected_schema_version": schema.expected,
         "schema": schema.state,
+        "mode": schema.findings.mode if schema.findings is not None else "unknown",
         "database": OK if schema.reachable else schema.error,
         "config": {"loaded_at": state.config_loaded_at, "last_reload_error": state.config_error},
         "draining": state.draining,
@@ -146,6 +160,10 @@ def readiness(sources: HealthSources, state: ServiceState) -> tuple[bool, dict[s
             "this release expects (a later release migrated it); this release ignores "
             "what it does not know and keeps working"
         )
+    elif schema.state == "legacy":
+        body["schema_note"] = legacy_note(sources.db_path)
+    if schema.findings is not None and schema.findings.problems:
+        body["problems"] = schema.findings.problems
     retrieval = sources.retrieval()
     if retrieval is not None:  # vectors of another model: still ready (full text answers), but say so
         rag = retrieval.status()
@@ -269,11 +287,13 @@ def deep(sources: HealthSources, state: ServiceState) -> tuple[bool, dict[str, A
         schema = probe_database(sources.db_path, state.db_identity)
         if not schema.reachable:
             return str(schema.error), {}
-        verdict = OK if schema.state in ("current", "ahead") else f"schema {schema.state}"
-        return verdict, {
+        findings = schema.findings
+        why = None if findings is None else _schema.not_ready_reason(findings, sources.db_path)
+        return (OK if why is None else f"schema {schema.state}: {why}"), {
             "schema_version": schema.current,
             "expected_schema_version": schema.expected,
             "schema": schema.state,
+            "mode": "unknown" if findings is None else findings.mode,
         }
 
     def database_read() -> tuple[str, dict[str, Any]]:
@@ -294,13 +314,25 @@ def deep(sources: HealthSources, state: ServiceState) -> tuple[bool, dict[str, A
             return f"last reload refused, previous config in force: {state.config_error}", detail
         return OK, detail
 
+    legacy = probe_database(sources.db_path, state.db_identity).state == "legacy"
+
+    def rolled_back(
+        check: Callable[[], tuple[str, dict[str, Any]]],
+    ) -> Callable[[], tuple[str, dict[str, Any]]]:
+        if not legacy:
+            return check
+        return lambda: (
+            NOT_STARTED,
+            {"reason": f"{_schema.LEGACY_MODE}: the Phase 2-4 tables were rolled back"},
+        )
+
     checks: dict[str, Callable[[], tuple[str, dict[str, Any]]]] = {
         "database": database,
         "database_read": database_read,
         "database_write": database_write,
         "integrity": integrity,
-        "rag": lambda: _rag(sources),
-        "cache": lambda: _cache(sources),
+        "rag": rolled_back(lambda: _rag(sources)),
+        "cache": rolled_back(lambda: _cache(sources)),
         "memory_headroom": memory_headroom,
         "flags": lambda: _flags(sources),
         "config": config,
@@ -316,9 +348,11 @@ def deep(sources: HealthSources, state: ServiceState) -> tuple[bool, dict[str, A
         results[name] = verdict
         details[name] = {**detail, "duration_ms": round((time.perf_counter() - started) * 1000, 2)}
     healthy = all(v in (OK, NOT_CONFIGURED, NOT_STARTED) for v in results.values())
+    build = build_info()
     return healthy, {
         "status": "pass" if healthy else "fail",
-        "version": __version__,
+        "version": build.version,
+        "commit": build.commit,
         "checks": results,
         "details": details,
         "draining": state.draining,

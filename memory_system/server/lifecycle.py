@@ -16,6 +16,7 @@ import importlib.util
 import ipaddress
 import logging
 import os
+import sys
 import time
 from collections.abc import Mapping
 
@@ -24,6 +25,7 @@ from threadpoolctl import threadpool_limits
 
 from memory_system import __version__
 from memory_system.api.app import create_app
+from memory_system.core.build import build_info
 from memory_system.core.clock import utc_now
 from memory_system.core.config import ConfigError
 from memory_system.core.errors import StoreError
@@ -34,7 +36,7 @@ from memory_system.flags.sources import read_config_file, read_env
 from memory_system.memory.injection.injector import load_injection_config
 from memory_system.memory.tiers.rules import load_tier_policy
 from memory_system.memory.typed.policy import load_typed_store_policy
-from memory_system.ops import schema
+from memory_system.ops import schema, service_control
 from memory_system.ops.alerts.config import load_alert_config
 from memory_system.ops.health import ServiceState, file_identity
 from memory_system.runtime import Runtime
@@ -108,14 +110,16 @@ def _check_config_file(settings: Settings) -> None:
 def _warm_up(runtime: Runtime) -> None:
     """Build the services that run in the background, so none waits for a first request:
     the retrieval service (loads the embedding model, starts the embedding worker), the
-    tier maintenance thread and the periodic integrity check. All stop in ``runtime.close``."""
+    tier maintenance thread and the periodic integrity check. All stop in ``runtime.close``.
+    In legacy mode (migration 004 rolled back) the first two have no tables and do not start."""
     started = time.perf_counter()
     # One BLAS thread: requests already run in parallel threads on few cores, and a two-thread
     # vector scan beside the full-text query slowed injection (benchmarks/injection.py: 100k
     # miss p95 49 -> 37 ms over HTTP, see BENCHMARKS.md).
     threadpool_limits(limits=1, user_api="blas")
-    runtime.retrieval.preload()  # indexes load in the background; FTS5 answers meanwhile
-    runtime.start_tier_maintenance()
+    if not runtime.phase_2_rolled_back():
+        runtime.retrieval.preload()  # indexes load in the background; FTS5 answers meanwhile
+        runtime.start_tier_maintenance()
     runtime.start_integrity_watch()
     runtime.start_alert_watch()
     log_event(
@@ -126,8 +130,47 @@ def _warm_up(runtime: Runtime) -> None:
     )
 
 
-def run_service(settings: Settings, options: Mapping[str, object], *, migrate: bool = True) -> int:
-    """Serve until SIGTERM/SIGINT; returns the exit code. Raises ServiceStartError before serving."""
+def _should_migrate(settings: Settings, migrate: bool | None) -> bool:
+    """``serve --migrate`` (True) always migrates, ``--no-migrate`` (False) never; by default
+    (None) a new or merely behind database is migrated, but not one whose newest rollback
+    undid a migration still absent: an operator rolled it back (runbook option C), and a
+    restart must not silently re-apply it. That database is served in legacy mode."""
+    if migrate is not None:
+        return migrate
+    return not schema.rolled_back_on_purpose(settings.db_path)
+
+
+def _say_legacy(settings: Settings, forced_off: bool) -> None:
+    """The WARNING an operator must see when the service starts without Phase 2-4."""
+    try:
+        current = schema.status(settings.db_path)
+    except StoreError:
+        return  # no database yet: the runtime's open says what to do
+    if current.state != "legacy" and (forced_off or current.state != "behind"):
+        return
+    log_event(
+        logger,
+        "legacy_mode",
+        logging.WARNING,
+        db=str(settings.db_path),
+        schema_version=current.current_version,
+        expected_schema_version=current.expected_version,
+        state=current.state,
+        reason="started with --no-migrate" if forced_off else "a migration was rolled back on purpose",
+        restore=f"{schema.restore_command(settings.db_path)} (or restart with 'serve --migrate')",
+        outcome=(
+            "Phase 1 serves; Phase 2-4 routes answer 409 rolled_back"
+            if current.state == "legacy"
+            else "not ready: this schema is not a state to run in"
+        ),
+    )
+
+
+def run_service(settings: Settings, options: Mapping[str, object], *, migrate: bool | None = None) -> int:
+    """Serve until SIGTERM/SIGINT; returns the exit code. Raises ServiceStartError before serving.
+
+    ``migrate``: True always applies pending migrations, False never, None (the default) unless
+    a migration was rolled back on purpose (``_should_migrate``)."""
     if settings.dev and not is_loopback(settings.host):
         raise ServiceStartError(
             f"--dev turns agent authentication off, so it binds only to loopback; {settings.host} is not. "
@@ -141,9 +184,21 @@ def run_service(settings: Settings, options: Mapping[str, object], *, migrate: b
         lock = _acquire_lock(settings)
     except (StoreError, OSError) as exc:
         raise ServiceStartError(str(exc)) from exc
+    service_control.record_start(settings, sys.argv, os.environ)  # how to restart it (rollback b)
     runtime: Runtime | None = None
     try:
-        if migrate:
+        if _should_migrate(settings, migrate):
+            mended = schema.mend(settings.db_path) if settings.db_path.exists() else []
+            for earlier in mended:
+                log_event(
+                    logger,
+                    "migration_mended",
+                    logging.WARNING,
+                    db=str(settings.db_path),
+                    migration=earlier.version,
+                    applied_from=earlier.commit,
+                    change=earlier.change,
+                )
             applied = schema.migrate(settings.db_path)
             log_event(
                 logger,
@@ -151,6 +206,8 @@ def run_service(settings: Settings, options: Mapping[str, object], *, migrate: b
                 db=str(settings.db_path),
                 applied=[f"{m.version:03d}_{m.name}" for m in applied],
             )
+        else:
+            _say_legacy(settings, forced_off=migrate is False)
         runtime = live = Runtime(settings)
         state = ServiceState(db_identity=file_identity(settings.db_path))
         runtime.flags  # noqa: B018 - a broken config file must stop the start, not the first request
@@ -180,6 +237,7 @@ def run_service(settings: Settings, options: Mapping[str, object], *, migrate: b
             logger,
             "service_starting",
             version=__version__,
+            commit=build_info().commit,
             host=settings.host,
             port=settings.port,
             db=str(settings.db_path),

@@ -207,22 +207,64 @@ def record_rollback(
     return int(cursor.lastrowid)
 
 
+_ROLLBACK_COLUMNS = "id, migration, backup_path, approved_by, emergency, rows_lost, details, created_at"
+
+
+def _json_column(text: str | None, empty: Any) -> Any:
+    """A JSON column as written by ``record_rollback``; a hand-edited one that does not parse is
+    shown as its text rather than hiding the whole record."""
+    if text is None:
+        return empty
+    try:
+        return json.loads(text)
+    except ValueError:
+        return {"unparsed": text}
+
+
+def _rollback_record(r: Any) -> dict[str, Any]:
+    return {
+        "id": r["id"],
+        "migration": r["migration"],
+        "backup_path": r["backup_path"],
+        "approved_by": _json_column(r["approved_by"], []),
+        "emergency": bool(r["emergency"]),
+        "rows_lost": _json_column(r["rows_lost"], {}),
+        "details": _json_column(r["details"], {}),
+        "created_at": r["created_at"],
+    }
+
+
 def rollback_records(conn: Connection, since: str = "") -> list[dict[str, Any]]:
     """Recorded rollbacks, oldest first (only those recorded after ``since``, if given)."""
     rows = conn.execute(
-        "SELECT id, migration, backup_path, approved_by, emergency, rows_lost, details, created_at "
-        "FROM rollback_records WHERE created_at > ? ORDER BY id",
-        (since,),
+        f"SELECT {_ROLLBACK_COLUMNS} FROM rollback_records WHERE created_at > ? ORDER BY id", (since,)
+    ).fetchall()
+    return [_rollback_record(r) for r in rows]
+
+
+def rollback_record(conn: Connection, record_id: int) -> dict[str, Any] | None:
+    row = conn.execute(
+        f"SELECT {_ROLLBACK_COLUMNS} FROM rollback_records WHERE id = ?", (record_id,)
+    ).fetchone()
+    return None if row is None else _rollback_record(row)
+
+
+def data_loss_records(conn: Connection) -> list[dict[str, Any]]:
+    """Incidents that recorded a data loss (``incidents.data_loss``, migration 003), oldest first."""
+    rows = conn.execute(
+        "SELECT id, incident_type, flags, reason, started_at, ended_at, sessions_affected, data_loss, "
+        "created_at FROM incidents WHERE data_loss IS NOT NULL AND data_loss != '' ORDER BY id"
     ).fetchall()
     return [
         {
             "id": r["id"],
-            "migration": r["migration"],
-            "backup_path": r["backup_path"],
-            "approved_by": json.loads(r["approved_by"]),
-            "emergency": bool(r["emergency"]),
-            "rows_lost": json.loads(r["rows_lost"]),
-            "details": json.loads(r["details"]),
+            "incident_type": r["incident_type"],
+            "flags": _json_column(r["flags"], []),
+            "reason": r["reason"],
+            "started_at": r["started_at"],
+            "ended_at": r["ended_at"],
+            "sessions_affected": r["sessions_affected"],
+            "data_loss": _json_column(r["data_loss"], None),
             "created_at": r["created_at"],
         }
         for r in rows

@@ -240,6 +240,16 @@ _CANDIDATES = (
 )
 
 
+def _has_search_index(conn: Connection) -> bool:
+    """Migration 004 made the trigram indexes; in legacy mode (004 rolled back) there are none.
+    Asked first, so that a legacy search is not counted as a database error."""
+    found = conn.execute(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+        " AND name IN ('entities_search_fts', 'observations_search_fts')"
+    ).fetchone()
+    return int(found[0]) == 2
+
+
 def _indexable(query: str) -> bool:
     """Whether the trigram index can find every match: 3+ characters, all fold-safe."""
     return len(query) >= _TRIGRAM and _FOLD_SAFE.fullmatch(query) is not None
@@ -260,7 +270,7 @@ def search_entities(
     }
     select = "SELECT e.id, e.name, e.entity_type FROM entities e WHERE e.namespace = :ns AND "
     tail = " ORDER BY e.id LIMIT :limit OFFSET :offset"
-    if _indexable(query):
+    if _indexable(query) and _has_search_index(conn):
         phrase = '"' + query.replace('"', '""') + '"'
         params["entity_match"] = f'{{name entity_type}} : {phrase} OR odd : "odd"'
         params["observation_match"] = f'content : {phrase} OR odd : "odd"'

@@ -15,6 +15,7 @@ __all__ = [
     "FlagEvent",
     "FlagState",
     "active_session_ids",
+    "all_events",
     "insert_event",
     "last_changes",
     "list_events",
@@ -83,6 +84,20 @@ def list_events(conn: Connection, *, limit: int, flag: str | None = None) -> lis
         "SELECT id, flag, old_value, new_value, source, actor, created_at FROM feature_flag_events"
         f" {where} ORDER BY id DESC LIMIT ?",
         (*params, limit),
+    ).fetchall()
+    return [
+        FlagEvent(
+            r["id"], r["flag"], r["old_value"], r["new_value"], r["source"], r["actor"], r["created_at"]
+        )
+        for r in rows
+    ]
+
+
+def all_events(conn: Connection) -> list[FlagEvent]:
+    """The whole audit trail, oldest first (``db restore`` carries it into the restored file)."""
+    rows = conn.execute(
+        "SELECT id, flag, old_value, new_value, source, actor, created_at FROM feature_flag_events"
+        " ORDER BY id"
     ).fetchall()
     return [
         FlagEvent(

@@ -70,3 +70,34 @@ def tables_created_by(version: int) -> tuple[str, ...]:
     finally:
         scratch.close()
     raise MigrationError(f"there is no migration {version:03d}")
+
+
+SchemaObject = tuple[str, str]  # (type, name) as sqlite_master has them: table, view, index, trigger
+
+
+def schema_objects(conn: Connection) -> set[SchemaObject]:
+    """Every table, view, index and trigger of the database, in one ``sqlite_master`` read
+    (readiness asks on every probe). SQLite's own (``sqlite_*``) are left out."""
+    rows = conn.execute("SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")
+    return {(str(kind), str(name)) for kind, name in rows}
+
+
+@cache
+def promised_objects(version: int) -> frozenset[SchemaObject]:
+    """What a database at schema ``version`` holds when the shipped migrations 1..version
+    made it (a version beyond them promises what the newest shipped one does)."""
+    known = migrations.load_migrations()
+    scratch = connect(":memory:")
+    try:
+        for migration in known[: max(0, version)]:
+            scratch.executescript("BEGIN;\n" + migration.sql + "\nCOMMIT;")
+        return frozenset(schema_objects(scratch))
+    finally:
+        scratch.close()
+
+
+def missing_objects(present: set[SchemaObject], version: int) -> list[SchemaObject]:
+    """What schema ``version`` promises that ``present`` lacks (a view where a table should be
+    counts as missing), tables first."""
+    order = {"table": 0, "view": 1, "index": 2, "trigger": 3}
+    return sorted(promised_objects(version) - present, key=lambda o: (order.get(o[0], 9), o[1]))

@@ -3,7 +3,9 @@
 Files live in ``memory_system/migrations/NNN_name.sql`` and
 ``memory_system/migrations/rollback/NNN_rollback.sql``. Each is applied in its own
 transaction and recorded in ``schema_migrations`` with its sha256, so a file edited
-after it was applied is caught before anything else runs.
+after it was applied is caught before anything else runs. An applied migration is never
+edited again; the earlier texts that were (``store/migration_history.py``) are mended: brought
+to what the current file creates, and the current checksum recorded.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from importlib import resources
 from pathlib import Path
 
 from memory_system.core.errors import MigrationError
+from memory_system.store import migration_history
 from memory_system.store.connection import Connection
+from memory_system.store.migration_history import EarlierText
 
 _FILE_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 
@@ -111,19 +115,78 @@ def current_version(conn: Connection) -> int:
     return int(row[0] or 0)
 
 
-def verify_checksums(conn: Connection, known: list[Migration]) -> None:
-    """Refuse to go on when an applied file's text no longer matches what was applied."""
-    by_version = {m.version: m for m in known}
-    for record in applied(conn):
-        migration = by_version.get(record.version)
-        if migration is None:
-            continue  # applied by a newer release; this code ignores tables it does not know
-        if migration.checksum != record.checksum:
-            raise MigrationError(
-                f"migration {record.version:03d}_{record.name}.sql changed after it was applied "
-                f"(checksum {record.checksum[:12]} in the database, {migration.checksum[:12]} on disk); "
-                "restore the original file instead of editing an applied migration"
+def recorded_checksums(conn: Connection) -> dict[int, str]:
+    """``{version: checksum}`` as ``schema_migrations`` records them; never creates anything."""
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+    ).fetchone()
+    if not exists:
+        return {}
+    return {int(v): str(c) for v, c in conn.execute("SELECT version, checksum FROM schema_migrations")}
+
+
+def checksum_mismatch(version: int, name: str, recorded: str, on_disk: str) -> str:
+    return (
+        f"migration {version:03d}_{name}.sql changed after it was applied "
+        f"(checksum {recorded[:12]} in the database, {on_disk[:12]} on disk) and is no known "
+        "earlier text: restore the original file instead of editing an applied migration"
+    )
+
+
+def checksum_problems(
+    recorded: dict[int, str], known: list[Migration]
+) -> tuple[list[str], list[EarlierText]]:
+    """What the recorded checksums say: mismatches no mend can fix, and earlier texts to mend."""
+    problems: list[str] = []
+    mends: list[EarlierText] = []
+    for migration in known:
+        checksum = recorded.get(migration.version)
+        if checksum is None or checksum == migration.checksum:
+            continue
+        earlier = migration_history.earlier_text(migration.version, checksum)
+        if earlier is not None:
+            mends.append(earlier)
+        else:
+            problems.append(
+                checksum_mismatch(migration.version, migration.name, checksum, migration.checksum)
             )
+    return problems, mends
+
+
+def verify_checksums(conn: Connection, known: list[Migration]) -> None:
+    """Refuse to go on when an applied file's text no longer matches what was applied (an
+    earlier text that ``mend`` knows is accepted: ``migrate`` mends it first)."""
+    problems, _ = checksum_problems(recorded_checksums(conn), known)
+    if problems:
+        raise MigrationError(problems[0])
+
+
+def mend(conn: Connection, known: list[Migration] | None = None) -> list[EarlierText]:
+    """Bring every migration applied from a known earlier text to the current one; returns them.
+
+    Each runs its upgrade script and records the current checksum in one transaction, so a
+    failure leaves the database as it was.
+    """
+    known = known if known is not None else load_migrations()
+    by_version = {m.version: m for m in known}
+    _, mends = checksum_problems(recorded_checksums(conn), known)
+    for earlier in mends:
+        current = by_version[earlier.version]
+        record = (
+            f"UPDATE schema_migrations SET checksum = '{current.checksum}' "
+            f"WHERE version = {earlier.version} AND checksum = '{earlier.checksum}';"
+        )
+        upgrade = earlier.upgrade_sql()
+        try:
+            _run_script(conn, upgrade + "\n" + record)
+        except Exception as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise MigrationError(
+                f"mending migration {earlier.version:03d} (as applied at {earlier.commit}) failed, "
+                f"nothing changed: {exc}"
+            ) from exc
+    return mends
 
 
 def pending(conn: Connection, known: list[Migration] | None = None) -> list[Migration]:
@@ -145,6 +208,7 @@ def migrate(conn: Connection, to: int | None = None) -> list[Migration]:
         raise MigrationError(f"--to {to} is not a known version (1..{len(known)})")
     ensure_table(conn)
     verify_checksums(conn, known)
+    mend(conn, known)
     current = current_version(conn)
     if to is not None and to < current:
         raise MigrationError(
@@ -183,6 +247,9 @@ def rollback(conn: Connection, version: int) -> Migration:
             f"migration {version:03d} is not the newest applied (that is {current:03d}); "
             f"roll back {current:03d} first"
         )
+    # The rollback script drops what the current text creates: mend an earlier one first.
+    verify_checksums(conn, list(known.values()))
+    mend(conn, list(known.values()))
     migration = known[version]
     try:
         _run_script(
@@ -200,3 +267,15 @@ def applied_at(conn: Connection, version: int) -> str | None:
     ensure_table(conn)
     row = conn.execute("SELECT applied_at FROM schema_migrations WHERE version = ?", (version,)).fetchone()
     return None if row is None else str(row[0])
+
+
+def newest_rollback(conn: Connection) -> int | None:
+    """The migration the newest ``rollback_records`` row (migration 003) rolled back; None
+    without one (or before 003)."""
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'rollback_records'"
+    ).fetchone()
+    if not exists:
+        return None
+    row = conn.execute("SELECT migration FROM rollback_records ORDER BY id DESC LIMIT 1").fetchone()
+    return None if row is None else int(row[0])

@@ -89,7 +89,11 @@ def test_schema_behind_is_not_ready_and_says_what_to_run(serve_process: Any, tmp
     body = ready.json()
     assert body["schema"] == "behind" and body["schema_version"] == EXPECTED - 1
     assert any("memory-system db migrate" in r for r in body["reasons"])
-    assert http_get(served.url + "/health/deep", timeout=60).json()["checks"]["database"] == "schema behind"
+    assert (
+        http_get(served.url + "/health/deep", timeout=60)
+        .json()["checks"]["database"]
+        .startswith("schema behind")
+    )
 
 
 def test_schema_ahead_from_a_later_release_is_still_ready_and_says_so(
@@ -123,3 +127,28 @@ def test_readiness_fails_while_draining_and_the_process_exits_zero(serve_process
     assert any("draining" in r for r in ready.json()["reasons"])
     assert http_get(served.url + "/health/live").status_code == 200
     assert served.wait(timeout=30) == 0
+
+
+def test_a_dropped_table_fails_readiness_and_deep_naming_it(tmp_path: Any) -> None:
+    """Health reads the tables, not the number: schema_migrations says current, memories is gone."""
+    from fastapi.testclient import TestClient
+
+    from memory_system.api.app import create_app
+    from memory_system.core.settings import Settings
+    from memory_system.runtime import Runtime
+
+    db = tmp_path / "damaged.db"
+    schema.migrate(db)
+    conn = open_connection(db, create=False)
+    conn.execute("DROP TABLE memories")
+    conn.close()
+    runtime = Runtime(Settings(db_path=db, dev=True, config_path=tmp_path / "none.json"))
+    try:
+        with TestClient(create_app(runtime)) as client:
+            ready = client.get("/health/ready")
+            assert ready.status_code == 503 and ready.json()["schema"] == "damaged"
+            assert any("lacks table memories" in r for r in ready.json()["reasons"])
+            deep = client.get("/health/deep")
+            assert deep.status_code == 503 and "lacks table memories" in deep.json()["checks"]["database"]
+    finally:
+        runtime.close()

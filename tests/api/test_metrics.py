@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 
@@ -58,7 +59,10 @@ def test_flags_build_schema_and_the_memory_limit_are_exported(live_server: Calla
     assert (
         _sample(before, "memory_schema_version ") == _sample(before, "memory_schema_expected_version ") >= 5
     )
-    assert 'memory_build_info{version="' in before
+    from memory_system.core.build import build_info
+
+    build = build_info()
+    assert f'memory_build_info{{commit="{build.commit}",version="{build.version}"}} 1.0' in before
 
     headers = {"Authorization": f"Bearer {token}"}
     changed = httpx.post(
@@ -68,3 +72,16 @@ def test_flags_build_schema_and_the_memory_limit_are_exported(live_server: Calla
     after = httpx.get(url + "/metrics", timeout=10).text
     assert _sample(after, flag.format("value")) == 0.25
     assert _sample(after, flag.format("last_change_timestamp_seconds")) > 1.7e9
+
+
+def test_a_health_check_answering_503_is_a_report_not_an_error(
+    live_server: Callable[..., str], tmp_path: Path
+) -> None:
+    url = live_server()
+    (tmp_path / "server0.db").rename(tmp_path / "moved-away.db")  # readiness: database unreachable
+    assert httpx.get(url + "/health/ready", timeout=10).status_code == 503
+    (tmp_path / "moved-away.db").rename(tmp_path / "server0.db")  # /metrics reads the database
+    body = httpx.get(url + "/metrics", timeout=10).text
+    assert _sample(body, 'memory_requests_total{kind="/health/ready",status="5xx"}') >= 1
+    counted = [line for line in body.splitlines() if line.startswith('memory_errors_total{kind="/health')]
+    assert all(float(line.rsplit(" ", 1)[1]) == 0 for line in counted), counted

@@ -74,3 +74,21 @@ def test_bad_input_is_refused_and_changes_nothing(cli: Any, migrated_db: Path, t
     assert _rows(migrated_db) == []
     missing = cli("tokens", "list", "--db", str(tmp_path / "nowhere.db"))
     assert missing.returncode == 1 and "db migrate" in missing.stderr
+
+
+def test_a_narrow_terminal_never_cuts_the_id_revoke_needs_nor_the_timestamps(
+    cli: Any, migrated_db: Path
+) -> None:
+    for agent in ("a-rather-long-agent-name", "another-long-agent-name"):
+        cli(
+            "tokens", "create", "--agent", agent, "--label", "ci runner", "--db", str(migrated_db), check=True
+        )
+    first = json.loads(cli("tokens", "list", "--json", "--db", str(migrated_db), check=True).stdout)[0]
+    cli("tokens", "revoke", first["id"], "--db", str(migrated_db), check=True)
+    (entry, other) = json.loads(cli("tokens", "list", "--json", "--db", str(migrated_db), check=True).stdout)
+    text = cli("tokens", "list", "--db", str(migrated_db), env={"COLUMNS": "60"}, check=True).stdout
+    assert "…" not in text
+    for shown in (entry["id"], entry["created_at"], entry["revoked_at"], other["id"]):
+        assert shown in text, (shown, text)
+    revoked = cli("tokens", "revoke", other["id"], "--db", str(migrated_db), check=True)
+    assert other["id"] in revoked.stdout

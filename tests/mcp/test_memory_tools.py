@@ -151,3 +151,31 @@ def test_refusals_are_tool_errors_and_the_session_keeps_working(tmp_path: Path) 
     assert "999999" in out["unknown_id"] or "not found" in out["unknown_id"]
     assert "tier" in out["bad_filters"]
     assert len(out["still"]["hits"]) == 1
+
+
+def test_in_legacy_mode_the_graph_tools_work_and_the_memory_tools_say_rolled_back(tmp_path: Path) -> None:
+    from memory_system.ops import schema
+    from memory_system.ops.db_rollback import execute_rollback, plan_rollback
+
+    db = tmp_path / "m.db"
+    schema.migrate(db)
+    for version in (5, 4):  # option C's end state, recorded as db rollback records it
+        execute_rollback(plan_rollback(db, version, backup_path=None, approved_by=[], emergency=True))
+
+    async def script(session: ClientSession) -> dict[str, Any]:
+        entity = {"name": "Ada", "entityType": "person", "observations": ["wrote the first program"]}
+        created = await session.call_tool("create_entities", {"entities": [entity]})
+        assert not created.is_error, created.content
+        opened = await session.call_tool("open_nodes", {"names": ["Ada"]})
+        assert not opened.is_error, opened.content
+        return {
+            "graph": json.loads(opened.content[0].text),
+            "remember": await refused(session, "remember", {"content": "a note"}),
+            "session": await ok(session, "start_session", {}),
+        }
+
+    out = anyio.run(_run, db, script)
+    assert [e["name"] for e in out["graph"]["entities"]] == ["Ada"]
+    assert "rolled back" in out["remember"] and f"memory-system db migrate --db {db}" in out["remember"]
+    assert out["session"]["session_id"]
+    assert schema.is_legacy(db)  # starting the MCP server did not re-apply 004

@@ -60,3 +60,20 @@ def test_another_applications_sqlite_file_is_refused_untouched(tmp_path: Path) -
         check(other)
     assert other.read_bytes() == before  # still in rollback-journal mode: never opened for writing
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other app.db"]
+
+
+def test_a_table_the_schema_version_promises_is_a_schema_problem(migrated_db: Path, fill_phase_data) -> None:
+    """The runbook's raw-SQL rollback stopped half way: memories dropped, schema_migrations still 5."""
+    from memory_system.ops import schema
+
+    fill_phase_data(migrated_db)
+    conn = open_connection(migrated_db, create=False)
+    conn.execute("DROP TABLE memories")
+    conn.close()
+    result = check(migrated_db)
+    assert not result.ok and result.integrity == [] and result.foreign_keys == []
+    assert len(result.schema) == 1 and "lacks table memories" in result.schema[0]
+    assert result.problems()[0].startswith("schema: schema_migrations says version")
+    status = schema.status(migrated_db)
+    assert status.state == "damaged" and status.current_version == schema.expected_version()
+    assert "db restore" in status.problems[0]

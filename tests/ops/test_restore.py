@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -48,8 +49,9 @@ def test_restore_after_a_rollback_brings_phase_2_back_and_keeps_the_record(ready
 
     restored = _counts(db)
     assert restored["memories"] == 5 and result.schema_version == 4
-    assert {k: v for k, v in restored.items() if k != "rollback_records"} == {
-        k: v for k, v in made.manifest["row_counts"].items() if k != "rollback_records"
+    trail = ("rollback_records", "feature_flag_events")  # the audit trail is kept, not rewound
+    assert {k: v for k, v in restored.items() if k not in trail} == {
+        k: v for k, v in made.manifest["row_counts"].items() if k not in trail
     }
     assert result.kept_aside is not None and result.kept_aside.name.startswith("memory.db.before-restore-")
     assert _counts(result.kept_aside) == rolled_back  # the replaced file, whole
@@ -173,3 +175,82 @@ def test_a_service_started_after_the_checks_is_still_refused(ready, hold_service
     with pytest.raises(StoreError, match="now held by a running service"):
         execute_restore(plan)
     assert (sorted(os.listdir(db.parent)), _bytes(db)) == before
+
+
+def _flag_trail(path: Path) -> list[tuple[object, ...]]:
+    from memory_system.store import flags as flag_store
+
+    conn = open_connection(path, create=False)
+    try:
+        return [(e.flag, e.old_value, e.new_value, e.source, e.actor) for e in flag_store.all_events(conn)]
+    finally:
+        conn.close()
+
+
+def test_restore_shows_the_flag_layer_it_brings_back_and_keeps_the_audit_trail(ready) -> None:
+    from memory_system.flags.names import FLAG_NAMES
+    from memory_system.flags.service import FlagService
+    from memory_system.store import flags as flag_store
+    from memory_system.store.connection import Database
+
+    db, made = ready  # the backup: no flag set in the database
+    database = Database(db)
+    try:
+        flags = FlagService(database, {}, None)
+        flags.set("USE_ENHANCED_INJECTION", 0.25, actor="alice", source="api")
+        flags.rollback_all(actor="oncall", source="cli")
+    finally:
+        database.close()
+    execute_rollback(plan_rollback(db, 4, backup_path=made.path, approved_by=["alice", "bob"]))
+    live_trail = _flag_trail(db)
+    assert len(live_trail) == 4
+
+    plan = plan_restore(db, made.path)
+    assert plan.flags_now == dict.fromkeys(plan.flag_changes(), 0.0) and plan.flags_after is not None
+    assert plan.flag_changes() == {
+        "USE_HIERARCHICAL_TIERS": (0.0, None),
+        "USE_CROSS_AGENT_SHARING": (0.0, None),
+        "USE_ENHANCED_INJECTION": (0.0, None),
+    }
+    result = execute_restore(plan, actor="carol")
+
+    assert result.flag_events_carried == 4 and result.rollback_records_carried == 1
+    trail = _flag_trail(db)
+    assert trail[:4] == live_trail  # carried, in order
+    assert trail[4:] == [(name, 0.0, None, "restore", "carol") for name in FLAG_NAMES]
+    conn = open_connection(db, create=False)
+    try:
+        assert flag_store.read_state(conn) == {}  # the values are the backup's: that is what restore means
+        assert len(maintenance.rollback_records(conn)) == 1
+    finally:
+        conn.close()
+
+    # Restoring the same backup again carries the trail once more into the fresh copy, never twice.
+    again = execute_restore(plan_restore(db, made.path), actor="carol")
+    assert again.flag_events_carried == 7 and again.rollback_records_carried == 1
+    assert _flag_trail(db)[:7] == trail and len(_flag_trail(db)) == 10
+    conn = open_connection(db, create=False)
+    try:
+        assert len(maintenance.rollback_records(conn)) == 1
+    finally:
+        conn.close()
+
+
+def test_the_cli_shows_the_flag_layer_it_would_bring_back_and_asks(ready, cli) -> None:
+    db, made = ready
+    down = "http://127.0.0.1:1"  # no service: flags rollback writes the database alone
+    cli("flags", "rollback", "--db", str(db), "--url", down, "--actor", "oncall", check=True)
+    before = _bytes(db)
+
+    refused = cli("db", "restore", str(made.path), "--db", str(db), input="n\n")
+    assert refused.returncode == 1 and "not confirmed; nothing changed" in refused.stderr
+    assert "changing 3 flag value(s) as shown" in refused.stderr
+    (row,) = [line for line in refused.stdout.splitlines() if "USE_ENHANCED_INJECTION" in line]
+    assert "0 (off)" in row and "- (not set: on)" in row and "(changes)" in row
+    assert _bytes(db) == before
+
+    done = cli("db", "restore", str(made.path), "--db", str(db), "--actor", "carol", input="y\n", check=True)
+    assert "audit trail kept: 3 flag event(s)" in done.stdout
+    events = json.loads(cli("flags", "events", "--db", str(db), "--json", check=True).stdout)
+    assert [(e["source"], e["actor"], e["new_value"]) for e in events][:3] == [("restore", "carol", None)] * 3
+    assert [(e["source"], e["actor"], e["new_value"]) for e in events][3:] == [("cli", "oncall", 0.0)] * 3

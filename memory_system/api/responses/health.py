@@ -20,18 +20,32 @@ class ReadinessConfig(Answer):
     last_reload_error: str | None
 
 
+SchemaState = Literal["current", "legacy", "ahead", "behind", "damaged", "unknown"]
+
+
 class Readiness(Answer):
     status: Literal["ready", "not_ready"] = Field(description="ready with a 200; the 503 says not_ready.")
     version: str
+    # Always sent; optional in the contract because builds before 0.2.0 do not say (the client reads both).
+    commit: str | None = Field(
+        None, description='The git commit of the running build; "unknown" when none can be read.'
+    )
     schema_version: int | None = Field(description="null when the database does not answer.")
     expected_schema_version: int
-    schema_: Literal["current", "ahead", "behind", "unknown"] = Field(
-        alias="schema", description="unknown when the database does not answer."
+    schema_: SchemaState = Field(
+        alias="schema",
+        description="legacy: schema 3, Phase 2-4 rolled back (still ready); damaged: a table the "
+        "version promises is missing, or an applied migration's text changed; unknown when the "
+        "database does not answer.",
+    )
+    mode: str | None = Field(
+        None, description='"full", "legacy (schema 3)", or "unknown" when the database does not answer.'
     )
     database: str = Field(description='"ok", or why the database does not answer.')
     config: ReadinessConfig
     draining: bool
-    schema_note: str | None = Field(None, description='Present when schema is "ahead".')
+    schema_note: str | None = Field(None, description='Present when schema is "ahead" or "legacy".')
+    problems: list[str] = Field([], description='What is damaged: present only when schema is "damaged".')
     vectors: str | None = Field(None, description="Present once retrieval runs: current, stale or none.")
     reasons: list[str] = Field([], description="Why not ready: present only in the 503 body.")
 
@@ -39,6 +53,7 @@ class Readiness(Answer):
 class DeepHealth(Answer):
     status: Literal["pass", "fail"] = Field(description="pass with a 200; the 503 says fail.")
     version: str
+    commit: str = Field(description='The git commit of the running build; "unknown" when none can be read.')
     checks: dict[str, str] = Field(
         description='By check: "ok", "not configured", "not started", or what failed.'
     )

@@ -64,7 +64,9 @@ class Procedure:
         try:
             yield note
         except Exception as exc:
-            self._record(Step(name, False, round(time.monotonic() - began, 3), str(exc) or type(exc).__name__))
+            self._record(
+                Step(name, False, round(time.monotonic() - began, 3), str(exc) or type(exc).__name__)
+            )
             raise
         self._record(Step(name, True, round(time.monotonic() - began, 3), note.detail))
 
