@@ -234,7 +234,8 @@ Wall seconds include the CLI's Python start-up; step seconds are the command's o
         body += f"""
 **B** (0.2.0 -> 0.1.0 and back, each release in its own virtualenv): downtime
 **{back.get("downtime_s", float("nan")):.1f} s** back and
-**{fwd.get("downtime_s", float("nan")):.1f} s** forward (runbook 2-5 min); whole command {back_wall:.1f} s and {fwd_wall:.1f} s wall, ok = {back["ok"]} / {fwd["ok"]}.
+**{fwd.get("downtime_s", float("nan")):.1f} s** forward (runbook 2-5 min);
+whole command {back_wall:.1f} s and {fwd_wall:.1f} s wall, ok = {back["ok"]} / {fwd["ok"]}.
 
 {steps_table(back)}
 """
