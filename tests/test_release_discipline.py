@@ -38,7 +38,9 @@ def test_every_earlier_release_is_tagged() -> None:
     if not tags:
         pytest.skip("this clone carries no tags (git clone --no-tags or a shallow CI checkout)")
     earlier = [v for v, _ in _released()][1:]
-    assert {f"v{v}" for v in earlier} <= tags, f"untagged releases: {sorted({f'v{v}' for v in earlier} - tags)}"
+    assert {f"v{v}" for v in earlier} <= tags, (
+        f"untagged releases: {sorted({f'v{v}' for v in earlier} - tags)}"
+    )
 
 
 def test_the_build_names_its_commit_in_a_git_checkout() -> None:

@@ -19,8 +19,8 @@ from memory_system.core.settings_loader import ENV_ADMIN_TOKEN
 from memory_system.flags.names import FLAG_NAMES
 from memory_system.flags.sources import DATABASE
 from memory_system.flags.values import FlagError, describe, parse_value
-from memory_system.ops.service_control import ServiceControlError, read_start
-from memory_system.ops.service_control import service_url as recorded_url
+from memory_system.ops.service_record import ServiceControlError, read_start
+from memory_system.ops.service_record import service_url as recorded_url
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 ASK_TIMEOUT_S = 3.0

@@ -23,7 +23,9 @@ from memory_system.cli._common import (
     print_json,
 )
 from memory_system.cli.rollback_a import print_step
+from memory_system.core.config import ConfigError
 from memory_system.core.logging import configure_logging
+from memory_system.core.settings_loader import load_settings
 from memory_system.ops.impact import Impact
 from memory_system.ops.runbook import option_c
 from memory_system.ops.runbook.steps import Procedure
@@ -44,6 +46,14 @@ def _asker(yes: bool, json_out: bool) -> option_c.Confirm:
         return typer.confirm(f"drop these {total} rows (the backup keeps them)?", default=False, err=json_out)
 
     return confirm
+
+
+def _configured_second_copy(db: Path | None) -> str | None:
+    """``backupSecondCopy`` from the settings the service reads (env, then config file)."""
+    try:
+        return load_settings({"db_path": db}).backup_second_copy
+    except ConfigError as exc:
+        fail(f"{exc}; or give --second-copy")
 
 
 def c(
@@ -71,7 +81,8 @@ def c(
         str | None,
         typer.Option(
             "--second-copy",
-            help="Where the backup is copied too: a folder, or host:path (rsync, else scp).",
+            help="Where the backup is copied too: a folder, or host:path (rsync, else scp); default: "
+            "backupSecondCopy in the config file ($MEMORY_SYSTEM_BACKUP_SECOND_COPY).",
             show_default=False,
         ),
     ] = None,
@@ -85,6 +96,8 @@ def c(
     004 (each verified), start the service in legacy mode, verify C. Exit 0 only when all
     passed; on a failed check after the database changed, the backup is restored and the
     service started again as it was."""
+    if second_copy is None:
+        second_copy = _configured_second_copy(db)
     request = option_c.OptionCRequest(
         db_path=db_path(db),
         approved_by=tuple(approved_by or ()),

@@ -31,4 +31,7 @@ class Settings:
     integrity_check_interval_s: float = 3600.0
     # What the memory alerts measure RSS against; None: the cgroup's limit, else the machine's RAM.
     memory_limit_mb: float | None = None
+    # Where ``rollback c`` copies its backup too (a folder, or host:path for rsync/scp), so the
+    # way back survives the loss of this machine's disk; ``--second-copy`` overrides it.
+    backup_second_copy: str | None = None
     extra: dict[str, object] = field(default_factory=dict)

@@ -33,7 +33,7 @@ from memory_system.flags.names import (
     USE_HIERARCHICAL_TIERS,
 )
 from memory_system.ops import backup as backups
-from memory_system.ops import integrity, schema, service_control
+from memory_system.ops import integrity, schema, service_record
 from memory_system.ops.runbook import probe
 from memory_system.ops.runbook import service_checks as shared
 from memory_system.ops.runbook.service_checks import Check, ServiceView, manual
@@ -102,8 +102,8 @@ class Verifier:
         if self.target.db_path is None:
             return None, ""
         try:
-            recorded = service_control.read_start(self.target.db_path).log_file
-        except service_control.ServiceControlError:
+            recorded = service_record.read_start(self.target.db_path).log_file
+        except service_record.ServiceControlError:
             return None, ""
         return (Path(recorded), "the service's start record") if recorded else (None, "")
 

@@ -36,7 +36,7 @@ from memory_system.flags.sources import read_config_file, read_env
 from memory_system.memory.injection.injector import load_injection_config
 from memory_system.memory.tiers.rules import load_tier_policy
 from memory_system.memory.typed.policy import load_typed_store_policy
-from memory_system.ops import schema, service_control
+from memory_system.ops import schema, service_record
 from memory_system.ops.alerts.config import load_alert_config
 from memory_system.ops.health import ServiceState, file_identity
 from memory_system.runtime import Runtime
@@ -184,7 +184,7 @@ def run_service(settings: Settings, options: Mapping[str, object], *, migrate: b
         lock = _acquire_lock(settings)
     except (StoreError, OSError) as exc:
         raise ServiceStartError(str(exc)) from exc
-    service_control.record_start(settings, sys.argv, os.environ)  # how to restart it (rollback b)
+    service_record.record_start(settings, sys.argv, os.environ)  # how to restart it (rollback b)
     runtime: Runtime | None = None
     try:
         if _should_migrate(settings, migrate):

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from memory_system.client import MemoryClient
-from memory_system.ops import schema, service_control
+from memory_system.ops import schema, service_record
 from tests.conftest import CliRunner, ServedProcess
 from tests.e2e._service import ADMIN, PortSquatter, counts, mint_token, rollback_records, stopped_at_exit
 
@@ -28,10 +28,13 @@ def _served_with_data(
     return serve_process(db=db, env=ENV)
 
 
-def _rollback_c(cli: CliRunner, db: Path, copy: Path) -> object:
+def _rollback_c(cli: CliRunner, db: Path, copy: Path, *, from_config: bool = False) -> object:
+    """``from_config``: the second copy's place comes from the settings (backupSecondCopy), not the option."""
+    where = [] if from_config else ["--second-copy", str(copy)]
+    env = {**ENV, "MEMORY_SYSTEM_BACKUP_SECOND_COPY": str(copy)} if from_config else ENV
     return cli(
         "rollback", "c", "--db", str(db), "--approved-by", "ann", "--approved-by", "bob",
-        "--second-copy", str(copy), "--yes", "--json", env=ENV,
+        *where, "--yes", "--json", env=env,
     )  # fmt: skip
 
 
@@ -45,7 +48,7 @@ def test_rollback_c_ends_in_legacy_mode_with_the_loss_it_announced(
     db = served.db
     phase_1_before, _ = counts(db)
     with stopped_at_exit(db):
-        done = _rollback_c(cli, db, tmp_path / "second")
+        done = _rollback_c(cli, db, tmp_path / "second", from_config=True)
         assert done.returncode == 0, done.stdout + done.stderr
         result = json.loads(done.stdout)
         assert [s["name"] for s in result["steps"]] == [
@@ -53,7 +56,8 @@ def test_rollback_c_ends_in_legacy_mode_with_the_loss_it_announced(
             "roll back 005", "roll back 004", "start in legacy mode", "verify C",
         ]  # fmt: skip
         assert result["service_was_running"] and not result["restored"]
-        assert Path(result["second_copy"]).exists()
+        second = Path(result["second_copy"])
+        assert second.exists() and second.parent == tmp_path / "second"
 
         announced = {i["migration"]: {t["table"]: t["rows"] for t in i["tables"]} for i in result["impacts"]}
         recorded = {r["migration"]: r["rows_lost"] for r in rollback_records(db)}
@@ -61,7 +65,7 @@ def test_rollback_c_ends_in_legacy_mode_with_the_loss_it_announced(
         assert counts(db)[0] == phase_1_before
         assert schema.status(db).current_version == 3
 
-        url = service_control.service_url(service_control.read_start(db))
+        url = service_record.service_url(service_record.read_start(db))
         ready = httpx.get(url + "/health/ready", timeout=10)
         assert ready.status_code == 200 and ready.json()["schema"] == "legacy"
         with MemoryClient(url, token=mint_token(db, "after-c")) as agent:
@@ -84,7 +88,7 @@ def test_a_failed_legacy_start_restores_the_backup(
     served = _served_with_data(tmp_path, serve_process, fill_phase_data)
     db = served.db
     phase_1_before, rows_before = counts(db)
-    port = service_control.read_start(db).port
+    port = service_record.read_start(db).port
     squatter = PortSquatter(port)  # takes the port the moment the stopped service frees it
     try:
         with stopped_at_exit(db):

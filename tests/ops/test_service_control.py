@@ -16,6 +16,7 @@ import pytest
 
 from memory_system.core.settings import Settings
 from memory_system.ops import service_control as sc
+from memory_system.ops import service_record as sr
 from memory_system.store.lockfile import held_by_other
 
 
@@ -33,12 +34,12 @@ def test_serve_records_how_it_was_started(serve_process: Callable[..., Any]) -> 
         dev=True,
         env={"MEMORY_SYSTEM_ADMIN_TOKEN": "s3cret-admin-token-0123456789", "USE_HIERARCHICAL_TIERS": "0"},
     )
-    path = sc.record_path(served.db)
-    record = sc.read_start(served.db)
+    path = sr.record_path(served.db)
+    record = sr.read_start(served.db)
     assert record.pid == served.proc.pid
     assert record.program == [sys.executable, "-m", "memory_system"]
     assert record.args[0] == "serve" and "--dev" in record.args
-    assert sc.service_url(record) == served.url
+    assert sr.service_url(record) == served.url
     assert record.env["USE_HIERARCHICAL_TIERS"] == "0"
     assert record.env["MEMORY_SYSTEM_EMBEDDER"] == "none"
     assert record.systemd_unit is None
@@ -63,7 +64,7 @@ def test_stop_drains_and_frees_the_lock_then_start_runs_it_again(
     started = sc.start_service(served.db, wait_ready_s=60)
     assert started.pid != served.proc.pid and started.url == served.url
     assert started.ready["status"] == "ready"
-    assert sc.read_start(served.db).pid == started.pid
+    assert sr.read_start(served.db).pid == started.pid
     names = [e["name"] for e in httpx.get(served.url + "/v1/graph").json()["entities"]]
     assert "kept" in names
 
@@ -98,38 +99,38 @@ def test_a_service_that_does_not_drain_is_killed_and_the_result_says_so(tmp_path
 
 
 def test_start_without_a_record_names_what_to_do(tmp_path: Path) -> None:
-    with pytest.raises(sc.ServiceControlError, match="memory-system serve"):
+    with pytest.raises(sr.ServiceControlError, match="memory-system serve"):
         sc.start_service(tmp_path / "memory.db")
 
 
 def test_start_refuses_while_the_service_runs(serve_process: Callable[..., Any]) -> None:
     served = serve_process(dev=True)
-    with pytest.raises(sc.ServiceControlError, match="already holds"):
+    with pytest.raises(sr.ServiceControlError, match="already holds"):
         sc.start_service(served.db)
 
 
 def test_a_start_that_fails_shows_the_console_tail(serve_process: Callable[..., Any]) -> None:
     served = serve_process(dev=True)
     sc.stop_service(served.db, timeout_s=20)
-    with pytest.raises(sc.ServiceControlError, match="exited with"):
+    with pytest.raises(sr.ServiceControlError, match="exited with"):
         sc.start_service(served.db, extra_args=("--no-such-option",), wait_ready_s=30)
 
 
 def test_args_added_and_dropped() -> None:
-    record = sc.StartRecord(
+    record = sr.StartRecord(
         1, ["ms"], ["serve", "--dev", "--no-migrate"], "/", {}, "0.0.0.0", 1, "d", None, "", "", ""
     )
     assert sc._args_for(record, ("--migrate",), ("--no-migrate",)) == ["serve", "--dev", "--migrate"]
-    assert sc.service_url(record) == "http://127.0.0.1:1"
+    assert sr.service_url(record) == "http://127.0.0.1:1"
 
 
 def test_under_systemd_the_record_names_the_unit(tmp_path: Path) -> None:
     settings = Settings(db_path=tmp_path / "memory.db")
-    sc.record_start(
+    sr.record_start(
         settings, ["/x/bin/memory-system", "serve"], {"INVOCATION_ID": "abc", "PYTHONPATH": "/no"}
     )
-    record = sc.read_start(settings.db_path)
+    record = sr.read_start(settings.db_path)
     assert record.systemd_unit and record.systemd_unit.endswith(".service")
     assert "PYTHONPATH" not in record.env and record.pid == os.getpid()
-    sc.record_start(settings, ["x"], {"MEMORY_SYSTEM_SYSTEMD_UNIT": "ms-blue.service"})
-    assert sc.read_start(settings.db_path).systemd_unit == "ms-blue.service"
+    sr.record_start(settings, ["x"], {"MEMORY_SYSTEM_SYSTEMD_UNIT": "ms-blue.service"})
+    assert sr.read_start(settings.db_path).systemd_unit == "ms-blue.service"

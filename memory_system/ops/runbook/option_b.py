@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 
 from memory_system.core.errors import StoreError
-from memory_system.ops import releases, schema, service_control, verify
+from memory_system.ops import releases, schema, service_control, service_record, verify
 from memory_system.ops.runbook.service_checks import Check
 from memory_system.ops.runbook.steps import Procedure, Reporter, StepFailed
 
@@ -126,8 +126,8 @@ def run(
         with proc.step("check it runs on this schema") as note:
             note.detail = schema_fit(target, db_path)
         with proc.step("read how the service was started") as note:
-            record = service_control.read_start(db_path)
-            url = service_control.service_url(record)
+            record = service_record.read_start(db_path)
+            url = service_record.service_url(record)
             note.detail = f"{url}, {' '.join(record.args)}" + (
                 f" (systemd unit {record.systemd_unit})" if record.systemd_unit else ""
             )
@@ -166,7 +166,7 @@ def run(
             note.detail = f"{len(checks)} checks passed"
         with proc.step("downtime") as note:
             note.detail = f"{result.downtime_s} s from the stop sent to the first ready 200"
-    except (StepFailed, releases.ReleaseError, service_control.ServiceControlError, httpx.HTTPError, OSError):
+    except (StepFailed, releases.ReleaseError, service_record.ServiceControlError, httpx.HTTPError, OSError):
         pass  # the failed step is recorded with its reason; the procedure stops there
     return result
 

@@ -24,7 +24,7 @@ from typing import Any
 from memory_system.core.errors import StoreError
 from memory_system.core.logging import log_event
 from memory_system.ops import backup as backups
-from memory_system.ops import db_rollback, restore, schema, service_control, verify
+from memory_system.ops import db_rollback, restore, schema, service_control, service_record, verify
 from memory_system.ops.impact import Impact, impact
 from memory_system.ops.runbook.steps import Procedure, StepFailed
 from memory_system.ops.verify import LEGACY_SCHEMA, Check, Target
@@ -95,7 +95,7 @@ def rollback_c(request: OptionCRequest, procedure: Procedure, confirm: Confirm) 
     outcome = OptionCOutcome(procedure, request.db_path)
     try:
         _run(request, outcome, confirm)
-    except (StepFailed, StoreError, service_control.ServiceControlError, ConnectionError) as exc:
+    except (StepFailed, StoreError, service_record.ServiceControlError, ConnectionError) as exc:
         outcome.error = str(exc)
         if outcome.database_changed:
             _restore(request, outcome)
@@ -140,9 +140,9 @@ def _run(request: OptionCRequest, outcome: OptionCOutcome, confirm: Confirm) -> 
 
     with proc.step("stop the service") as note:
         try:
-            record = service_control.read_start(db)
-            outcome.url = service_control.service_url(record)
-        except service_control.ServiceControlError:
+            record = service_record.read_start(db)
+            outcome.url = service_record.service_url(record)
+        except service_record.ServiceControlError:
             record = None
         stopped = service_control.stop_service(db, request.stop_timeout_s)
         outcome.service_was_running = stopped.was_running
@@ -272,7 +272,7 @@ def _restore(request: OptionCRequest, outcome: OptionCOutcome) -> None:
                 f"the rolled-back file kept at {result.kept_aside}"
             )
             outcome.restore_detail = note.detail
-    except (StoreError, service_control.ServiceControlError) as exc:
+    except (StoreError, service_record.ServiceControlError) as exc:
         outcome.restore_detail = (
             f"the automatic restore FAILED: {exc}; restore by hand: "
             f"memory-system db restore --db {db} --backup {outcome.backup}"
@@ -297,5 +297,5 @@ def _start_as_it_was(request: OptionCRequest, outcome: OptionCOutcome) -> None:
                 request.db_path, extra_args=outcome.dropped_args, wait_ready_s=request.wait_ready_s
             )
             note.detail = f"pid {started.pid} ready at {started.url}, schema {started.ready.get('schema')}"
-    except (StoreError, service_control.ServiceControlError):
+    except (StoreError, service_record.ServiceControlError):
         pass  # recorded as a failed step; the error above says what went wrong first
