@@ -200,6 +200,8 @@ def main() -> None:
     )
     parser.add_argument("--no-write", action="store_true", help="print, do not touch BENCHMARKS.md")
     args = parser.parse_args()
+    # The service and every CLI command share one admin token (rollback a and verify need it).
+    os.environ["MEMORY_SYSTEM_ADMIN_TOKEN"] = "benchmark-admin-" + os.urandom(8).hex()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-rollback-"))
     workdir.mkdir(parents=True, exist_ok=True)
     load = os.getloadavg()[0]
