@@ -1,20 +1,29 @@
-"""Retrieval quality on LoCoMo (development split), through the public HTTP API.
+"""Retrieval quality on LoCoMo (development split), through the public HTTP API, leave-one-out.
 
 Usage: python benchmarks/locomo.py [--data PATH] [--ablations] [--no-write]
 
-Starts the real service (uvicorn on 127.0.0.1, in this process, on a fresh database), stores
-every dialogue turn of every conversation as one memory through ``POST /v1/memories/batch``
-(one namespace per conversation; ``occurred_at`` = the session's date; metadata holds the
-turn id, speaker and session; a shared image's caption is part of the turn's text; never the
-dataset's observations or summaries), waits for the background embeddings, then asks every
-question of categories 1-4 through ``POST /v1/memories/search`` with ``sources`` full text
-only, dense only, and both fused. Reports evidence recall@5/@10/@20 (share of a question's
-evidence turns found in the top k, averaged over questions) overall and per category, and
-ingest throughput: memories acknowledged per second (batch POSTs of 1,000) and embedding
-throughput (memories/s from the first write until every vector is stored).
+Starts the real service (uvicorn on 127.0.0.1, in this process, on a fresh database) and stores
+every dialogue turn of every conversation as one memory through ``POST /v1/memories/batch``, once
+per storage mode, one namespace per conversation and mode:
 
-``--ablations`` reruns the whole pipeline per variant of what is embedded and indexed, to
-show what each change buys. Writes the "locomo" section of BENCHMARKS.md.
+- *rich*: content = the turn; ``session_id``; ``occurred_at`` = the session's date; metadata
+  holds the turn id, speaker and session number;
+- *plain*: content = ``"Speaker: turn"``; no session, no metadata; ``occurred_at`` kept (a
+  client that logs a chat sends its time).
+
+A shared image's caption is part of the turn's text; never the dataset's observations or
+summaries. After the background embeddings, every question of categories 1-4 is asked through
+``POST /v1/memories/search`` three times: full text only and dense only (top 50 with scores),
+and both fused by the service (top 20). Every candidate configuration (``CONFIGS``: one source,
+or relative score fusion with a dense weight, or RRF) is then evaluated from those answers
+alone: the fusions are offline re-fusions of the per-source lists with the service's formula
+(``_locomo_folds``), checked against the service's own fused answers. Evidence recall@5/@10/@20
+(share of a question's evidence turns in the top k, averaged over questions).
+
+Leave-one-conversation-out: for each of the 5 conversations, the configuration with the best
+R@10 on the other 4 is scored on it; the mean and the worst of the 5 folds are reported beside
+the in-sample figure (configuration chosen on all 5). ``--ablations`` ingests two simpler
+document variants too. Writes the "locomo" section of BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -37,13 +46,23 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _locomo_folds import Question, evaluate, figures, relative_fusion, rrf_fusion
+from _locomo_tables import folds_table, head, loo_table, row
 from _report import git_revision, machine, write_section
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "locomo" / "locomo_dev.json"
 CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
+CATEGORY_NAMES = list(CATEGORIES.values())
 KS = (5, 10, 20)
-SOURCE_SETS = {"fulltext": ["fulltext"], "dense": ["dense"], "fused": ["fulltext", "dense"]}
+MODES = ("rich", "plain")
+PER_SOURCE_K = 50  # what each single-source request returns: the fusion depth of a k <= 25 search
+FUSION_DEPTH = 50  # hybrid.py: depth = min(max(2 * k, 50), 200) per source
+DENSE_WEIGHTS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)  # 0.5 = the service's equal weights
+CONFIGS = (
+    ["fulltext", "dense"] + [f"relative d={w:.1f}" for w in DENSE_WEIGHTS] + ["rrf"]
+)  # order = tie-break order when choosing
+SERVICE_CONFIG = "relative d=0.5"
 BASELINE = {
     "BM25 (README)": (0.479, 0.549, 0.609),
     "dense (README)": (0.413, 0.516, 0.623),
@@ -63,7 +82,13 @@ def parse_session_date(text: str) -> str:
 
 
 def turns_of(sample: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every turn, in order, as a memory item for the batch API."""
+    """Every turn, in order, as a rich-mode memory item (``benchmarks/peers/`` store these)."""
+    return [item for _, item in memory_items(sample, "rich")]
+
+
+def memory_items(sample: dict[str, Any], mode: str) -> list[tuple[str, dict[str, Any]]]:
+    """Every turn, in order: (turn id, memory item for the batch API) as a client in ``mode``
+    stores it."""
     conv = sample["conversation"]
     items = []
     sessions = sorted(int(m.group(1)) for key in conv if (m := re.fullmatch(r"session_(\d+)", key)))
@@ -73,16 +98,16 @@ def turns_of(sample: dict[str, Any]) -> list[dict[str, Any]]:
             text = turn["text"]
             if turn.get("blip_caption"):
                 text = f"{text} [shares an image: {turn['blip_caption']}]"
-            items.append(
-                {
+            item: dict[str, Any] = {"kind": "event", "tier": "long_term", "occurred_at": occurred}
+            if mode == "rich":
+                item |= {
                     "content": text,
-                    "kind": "event",
-                    "tier": "long_term",
                     "session_id": f"{sample['sample_id']}:session_{n}",
-                    "occurred_at": occurred,
                     "metadata": {"turn": turn["dia_id"], "speaker": turn["speaker"], "session": n},
                 }
-            )
+            else:
+                item["content"] = f"{turn['speaker']}: {text}"
+            items.append((turn["dia_id"], item))
     return items
 
 
@@ -166,21 +191,53 @@ class Server:
         self.runtime.close()
 
 
-def run_variant(
+def model_rate(server: Server, data: list[dict[str, Any]], extra: dict[str, Any]) -> float:
+    """The model alone, same machine, same moment, on the documents the worker embedded."""
+    embedder = server.runtime.embedder
+    if embedder is None:
+        return 0.0
+    from memory_system.memory.retrieval.documents import DocumentOptions, embedding_text
+
+    options = DocumentOptions.parse(extra.get("embedding_document"))
+    items = turns_of(data[0])[:257]
+    texts = [  # turn + speaker, date, previous turn of the session
+        embedding_text(
+            item["content"],
+            item["metadata"],
+            item["occurred_at"],
+            [(prev["content"], prev["metadata"])] if prev["session_id"] == item["session_id"] else [],
+            options,
+        )
+        for prev, item in pairwise(items)
+    ]
+    t0 = time.perf_counter()
+    for start in range(0, len(texts), 64):
+        embedder.encode(texts[start : start + 64])
+    return len(texts) / (time.perf_counter() - t0)
+
+
+def ask(client: Any, headers: dict[str, str], question: str, k: int, sources: list[str]) -> dict[str, Any]:
+    resp = client.post(
+        "/v1/memories/search", headers=headers, json={"query": question, "k": k, "sources": sources}
+    )
+    resp.raise_for_status()
+    body: dict[str, Any] = resp.json()
+    return body
+
+
+def run_ingest(
     data: list[dict[str, Any]],
     workdir: Path,
     label: str,
+    modes: tuple[str, ...],
     extra: dict[str, Any],
     patch: dict[str, Any],
-    fusions: tuple[str, ...] = ("relative",),
 ) -> dict[str, Any]:
-    """One ingest; full text, dense and fused recall (fused once per fusion method in ``fusions``,
-    switched in this process between passes: the first is the one reported as "fused")."""
+    """One service, every conversation stored once per mode, every question asked per mode;
+    returns per mode the scored ``Question`` rows of every configuration and the checks."""
     import importlib
 
     import httpx
-
-    from memory_system.memory.retrieval import hybrid as retrieval_module
 
     def target(key: str) -> tuple[Any, str]:
         module, _, attr = key.rpartition(".")
@@ -192,148 +249,171 @@ def run_variant(
     server = Server(workdir / (re.sub(r"\W+", "_", label).strip("_") + ".db"), extra=dict(extra))
     try:
         client = httpx.Client(base_url=server.url, timeout=120)
-        turn_of: dict[str, dict[int, list[str]]] = {}
-        ack_s = 0.0
-        total = 0
-        started = time.perf_counter()
-        for sample in data:
-            ns = f"locomo-{sample['sample_id']}"
-            headers = {"X-Agent-Id": "locomo", "X-Namespace": ns}
-            items = turns_of(sample)
-            mapping: dict[int, list[str]] = defaultdict(list)
-            for start in range(0, len(items), 1000):
-                chunk = items[start : start + 1000]
-                t0 = time.perf_counter()
-                resp = client.post("/v1/memories/batch", json={"items": chunk}, headers=headers)
-                ack_s += time.perf_counter() - t0
-                resp.raise_for_status()
-                for item, written in zip(chunk, resp.json()["items"], strict=True):
-                    mapping[written["id"]].append(item["metadata"]["turn"])
-            total += len(items)
-            turn_of[ns] = mapping
+        turn_of: dict[str, dict[int, str]] = {}
+        ack_s, total, started = 0.0, 0, time.perf_counter()
+        for mode in modes:
+            for sample in data:
+                ns = f"locomo-{mode}-{sample['sample_id']}"
+                items = memory_items(sample, mode)
+                for start in range(0, len(items), 1000):
+                    chunk = items[start : start + 1000]
+                    t0 = time.perf_counter()
+                    resp = client.post(
+                        "/v1/memories/batch",
+                        json={"items": [item for _, item in chunk]},
+                        headers={"X-Agent-Id": "locomo", "X-Namespace": ns},
+                    )
+                    ack_s += time.perf_counter() - t0
+                    resp.raise_for_status()
+                    for (turn, _), written in zip(chunk, resp.json()["items"], strict=True):
+                        turn_of.setdefault(ns, {})[written["id"]] = turn
+                total += len(items)
         worker = server.runtime.retrieval.worker
-        if worker is not None and not worker.wait_idle(timeout=1800):
-            raise SystemExit("embedding did not finish within 30 minutes")
+        if worker is not None and not worker.wait_idle(timeout=3600):
+            raise SystemExit("embedding did not finish within an hour")
         embed_s = time.perf_counter() - started
-        model_per_s = 0.0
-        embedder = server.runtime.embedder
-        if embedder is not None:  # the model alone, same machine, same moment: what the worker can approach
-            from memory_system.memory.retrieval.documents import DocumentOptions, embedding_text
-
-            options = DocumentOptions.parse(extra.get("embedding_document"))
-            items = turns_of(data[0])[:257]
-            sample_texts = [  # the same documents the worker embedded (turn + speaker, date, previous turn)
-                embedding_text(
-                    item["content"],
-                    item["metadata"],
-                    item["occurred_at"],
-                    [(prev["content"], prev["metadata"])] if prev["session_id"] == item["session_id"] else [],
-                    options,
-                )
-                for prev, item in pairwise(items)
-            ]
-            t0 = time.perf_counter()
-            for start in range(0, len(sample_texts), 64):
-                embedder.encode(sample_texts[start : start + 64])
-            model_per_s = len(sample_texts) / (time.perf_counter() - t0)
+        model_per_s = model_rate(server, data, extra)
         print(
             f"  {label}: {total} memories acknowledged at {total / ack_s:.0f}/s, embedded at "
             f"{total / embed_s:.0f}/s; asking questions...",
             flush=True,
         )
-
-        passes = [(name, sources, fusions[0]) for name, sources in SOURCE_SETS.items()]
-        passes += [(f"fused:{f}", SOURCE_SETS["fused"], f) for f in fusions[1:]]
-        hits: dict[str, dict[int, list[list[float]]]] = {name: defaultdict(list) for name, _, _ in passes}
-        modes: dict[str, int] = defaultdict(int)
-        questions = 0
-        for name, sources, fusion in passes:
-            retrieval_module.FUSION = fusion
-            questions = 0
-            for sample in data:
-                ns = f"locomo-{sample['sample_id']}"
-                headers = {"X-Agent-Id": "locomo", "X-Namespace": ns}
-                known = {t for ts in turn_of[ns].values() for t in ts}
-                for category, question, evidence in scored_questions(sample, known):
-                    questions += 1
-                    resp = client.post(
-                        "/v1/memories/search",
-                        headers=headers,
-                        json={"query": question, "k": max(KS), "sources": sources},
-                    )
-                    resp.raise_for_status()
-                    body = resp.json()
-                    modes[f"{name}:{body['mode']}"] += 1
-                    ranked: list[str] = []
-                    for hit in body["hits"]:
-                        ranked.extend(turn_of[ns].get(hit["memory"]["id"], []))
-                    hits[name][category].append(evidence_recall(ranked, evidence))
+        per_mode = {mode: ask_all(client, data, mode, turn_of) for mode in modes}
         client.close()
     finally:
-        retrieval_module.FUSION = "relative"
         server.close()
         for key, value in saved.items():
             setattr(*target(key), value)
-
-    results: dict[str, Any] = {}
-    for name in hits:
-        every = [r for rows in hits[name].values() for r in rows]
-        results[name] = {
-            "all": mean_recall(every),
-            **{CATEGORIES[c]: mean_recall(hits[name][c]) for c in CATEGORIES},
-            "n": {CATEGORIES[c]: len(hits[name][c]) for c in CATEGORIES},
-        }
     return {
         "label": label,
-        "results": results,
-        "questions": questions,
+        "modes": per_mode,
         "memories": total,
         "ack_per_s": total / ack_s,
         "embed_per_s": total / embed_s,
         "model_per_s": model_per_s,
-        "modes": dict(modes),
     }
 
 
-VARIANTS: list[tuple[str, str, dict[str, Any], dict[str, Any], tuple[str, ...]]] = [
+def ask_all(
+    client: Any, data: list[dict[str, Any]], mode: str, turn_of: dict[str, dict[int, str]]
+) -> dict[str, Any]:
+    """Every question of ``mode``'s namespaces: per-source answers, the service's fused answer,
+    every configuration scored from them."""
+    questions: list[Question] = []
+    service_fused: list[Question] = []
+    answer_modes: dict[str, int] = defaultdict(int)
+    agree = 0
+    for sample in data:
+        ns = f"locomo-{mode}-{sample['sample_id']}"
+        headers = {"X-Agent-Id": "locomo", "X-Namespace": ns}
+        turns = turn_of[ns]
+        for category, question, evidence in scored_questions(sample, set(turns.values())):
+            lists: dict[str, list[tuple[int, float]]] = {}
+            for source in ("fulltext", "dense"):
+                body = ask(client, headers, question, PER_SOURCE_K, [source])
+                answer_modes[f"{source}:{body['mode']}"] += 1
+                lists[source] = [
+                    (h["memory"]["id"], h["scores"].get(source, h["score"])) for h in body["hits"]
+                ]
+            body = ask(client, headers, question, max(KS), ["fulltext", "dense"])
+            answer_modes[f"fused:{body['mode']}"] += 1
+            served = [h["memory"]["id"] for h in body["hits"]]
+            ranked = configurations(lists)
+            agree += ranked[SERVICE_CONFIG][: max(KS)] == served
+
+            def recall(ids: list[int], ev: list[str] = evidence, at: dict[int, str] = turns) -> list[float]:
+                return evidence_recall([at[i] for i in ids], ev)
+
+            name = CATEGORIES[category]
+            questions.append(Question(sample["sample_id"], name, {c: recall(r) for c, r in ranked.items()}))
+            service_fused.append(Question(sample["sample_id"], name, {"fused": recall(served)}))
+    return {
+        "questions": questions,
+        "service": service_fused,
+        "agree": agree / len(questions),
+        "answer_modes": dict(answer_modes),
+    }
+
+
+def configurations(lists: dict[str, list[tuple[int, float]]]) -> dict[str, list[int]]:
+    """The ranking of every candidate configuration, from the two per-source answers."""
+    out = {source: [i for i, _ in lists[source]] for source in ("fulltext", "dense")}
+    for w in DENSE_WEIGHTS:
+        weights = {"fulltext": 1 - w, "dense": w}
+        out[f"relative d={w:.1f}"] = relative_fusion(lists, weights, FUSION_DEPTH)
+    out["rrf"] = rrf_fusion(lists, {}, FUSION_DEPTH)
+    assert list(out) == CONFIGS
+    return out
+
+
+def sources_table(modes: dict[str, Any]) -> list[str]:
+    lines = [head("mode: source (service's answers, in-sample)", CATEGORY_NAMES)]
+    for mode, result in modes.items():
+        for config in ("fulltext", "dense"):
+            f = figures(result["questions"], config, CATEGORY_NAMES)
+            lines.append(row(f"{mode}: {config}", f, CATEGORY_NAMES))
+        f = figures(result["service"], "fused", CATEGORY_NAMES)
+        lines.append(row(f"{mode}: fused (service)", f, CATEGORY_NAMES))
+    for name, values in BASELINE.items():
+        lines.append(
+            f"| {name} | " + " | ".join(f"{v:.3f}" for v in values) + " |" + " - |" * len(CATEGORIES)
+        )
+    return lines
+
+
+def candidates_line(modes: dict[str, Any]) -> str:
+    parts = []
+    for mode, result in modes.items():
+        values = [f"{c} {figures(result['questions'], c, CATEGORY_NAMES).overall[1]:.3f}" for c in CONFIGS]
+        parts.append(f"{mode}: " + ", ".join(values))
+    return (
+        "In-sample R@10 of every candidate (for reference only; no choice is made on it): "
+        + "; ".join(parts)
+        + "."
+    )
+
+
+ABLATIONS: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
     (
-        "plain",
+        "turn alone",
         "the turn alone is embedded; full text indexes the turn only; RRF (k = 60)",
         {"embedding_document": "plain"},
         {"memory_system.store.search.CONTEXT_WEIGHT": 0.0},
-        ("rrf",),
     ),
     (
         "+ speaker, date",
         "embedded `[date] speaker: turn`; full text also indexes the speaker (metadata); RRF",
         {"embedding_document": "speaker,date"},
         {},
-        ("rrf",),
     ),
-    ("+ previous turn", "embedded text also holds the previous turn of the session; RRF", {}, {}, ("rrf",)),
-    ("shipped", "+ relative score fusion instead of RRF", {}, {}, ("relative",)),
 ]
 
 
-def table(run: dict[str, Any]) -> str:
+def ablation_table(runs: list[dict[str, Any]], shipped: dict[str, Any]) -> list[str]:
+    """Rich mode, in-sample, as before: what each document change bought (RRF re-fused offline)."""
+
+    def cells(result: dict[str, Any], fused: str) -> str:
+        qs = result["service"] if fused == "fused" else result["questions"]
+        out = [figures(result["questions"], c, CATEGORY_NAMES).overall for c in ("fulltext", "dense")]
+        out.append(figures(qs, fused, CATEGORY_NAMES).overall)
+        return " | ".join(" / ".join(f"{v:.3f}" for v in r) for r in out)
+
     lines = [
-        "| source | R@5 | R@10 | R@20 | " + " | ".join(f"{c} R@10" for c in CATEGORIES.values()) + " |",
-        "|---|---|---|---|" + "---|" * len(CATEGORIES),
+        "What each change bought (rich mode, in-sample, R@5 / R@10 / R@20; each row adds to the one above; "
+        "RRF re-fused offline from the per-source answers, relative score fusion as the service answers):",
+        "",
+        "| variant | what changes | full text | dense | fused |",
+        "|---|---|---|---|---|",
     ]
-    for name in SOURCE_SETS:
-        r = run["results"][name]
-        lines.append(
-            f"| {name} | "
-            + " | ".join(f"{v:.3f}" for v in r["all"])
-            + " | "
-            + " | ".join(f"{r[c][1]:.3f}" for c in CATEGORIES.values())
-            + " |"
-        )
-    for name, values in BASELINE.items():
-        lines.append(
-            f"| {name} | " + " | ".join(f"{v:.3f}" for v in values) + " |" + " - |" * len(CATEGORIES)
-        )
-    return "\n".join(lines)
+    for (label, what, _, _), run in zip(ABLATIONS, runs, strict=True):
+        lines.append(f"| {label} | {what} | {cells(run['modes']['rich'], 'rrf')} |")
+    rich = shipped["modes"]["rich"]
+    lines.append(
+        "| + previous turn | embedded text also holds the previous turn of the session; RRF | "
+        f"{cells(rich, 'rrf')} |"
+    )
+    lines.append(f"| shipped | + relative score fusion instead of RRF | {cells(rich, 'fused')} |")
+    return lines
 
 
 def main() -> None:
@@ -341,7 +421,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--ablations", action="store_true", help="also run the simpler variants")
+    parser.add_argument("--ablations", action="store_true", help="also ingest the simpler document variants")
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
     args = parser.parse_args()
     if not args.data.exists():
@@ -350,72 +430,82 @@ def main() -> None:
             "next to the repository (see its README); pass --data PATH"
         )
     data = json.loads(args.data.read_text())
-    runs = []
+    ablations = []
     with tempfile.TemporaryDirectory() as tmp:
-        if args.ablations:  # the last two variants share one ingest (they differ only in fusion)
-            for label, _, extra, patch, fusions in VARIANTS[:2]:
-                runs.append(run_variant(data, Path(tmp), label, extra, patch, fusions))
-        run = run_variant(
-            data, Path(tmp), "shipped", {}, {}, ("relative", "rrf") if args.ablations else ("relative",)
-        )
-        runs.append(run)
-        for run in runs:
-            label = run["label"]
-            fused = run["results"]["fused"]["all"]
-            print(
-                f"{label}: fused R@5/10/20 {fused[0]:.3f}/{fused[1]:.3f}/{fused[2]:.3f}; full text "
-                f"{run['results']['fulltext']['all'][1]:.3f}; dense {run['results']['dense']['all'][1]:.3f} "
-                f"(R@10); ack {run['ack_per_s']:.0f}/s, embedded {run['embed_per_s']:.0f}/s; "
-                f"modes {run['modes']}",
-                flush=True,
-            )
+        if args.ablations:
+            for label, _, extra, patch in ABLATIONS:
+                ablations.append(run_ingest(data, Path(tmp), label, ("rich",), extra, patch))
+        shipped = run_ingest(data, Path(tmp), "shipped", MODES, {}, {})
     from memory_system.memory.retrieval.embeddings import QUERY_PRECISION
 
-    shipped = runs[-1]
+    modes = shipped["modes"]
+    views = {mode: evaluate(r["questions"], CONFIGS, CATEGORY_NAMES) for mode, r in modes.items()}
+    questions = len(modes["rich"]["questions"])
+    checks = "; ".join(
+        f"{mode} {100 * r['agree']:.1f}% (answers: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(r["answer_modes"].items()))
+        + ")"
+        for mode, r in modes.items()
+    )
+    command = f"python benchmarks/locomo.py{' --ablations' if args.ablations else ''}"
     body = [
         "## Retrieval quality: LoCoMo dev (benchmarks/locomo.py)",
         "",
-        f"`python benchmarks/locomo.py{' --ablations' if args.ablations else ''}` at {git_revision()}, "
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {machine()}; 1-minute load average "
-        f"{os.getloadavg()[0]:.1f} at the end (above ~2: other work shared the cores; recall does not "
-        "depend on it, the rates do). Queries embedded with "
+        f"`{command}` at {git_revision()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {machine()}; "
+        f"1-minute load average {os.getloadavg()[0]:.1f} at the end (above ~2: other work shared the "
+        "cores; recall does not depend on it, the rates do). Queries embedded with "
         f"{os.environ.get('MEMORY_SYSTEM_QUERY_PRECISION', QUERY_PRECISION)} weights "
         "(`MEMORY_SYSTEM_QUERY_PRECISION`; stored vectors are fp32).",
-        f"{shipped['memories']} turns of {len(data)} conversations stored through `POST /v1/memories/batch`, "
-        f"{shipped['questions']} questions (categories 1-4) asked through `POST /v1/memories/search`. "
-        "Evidence recall: share of a question's evidence turns in the top k, averaged over questions.",
+        f"{shipped['memories'] // len(MODES)} turns of {len(data)} conversations stored through "
+        f"`POST /v1/memories/batch` once per storage mode, {questions} questions (categories 1-4) asked "
+        "through `POST /v1/memories/search`. Evidence recall: share of a question's evidence turns in "
+        "the top k, averaged over questions. Storage modes: **rich** = the turn as content, the speaker "
+        "(and turn id, session number) in metadata, a `session_id` per LoCoMo session, `occurred_at` = "
+        'the session\'s date; **plain** = `"Speaker: turn"` as content, no session, no metadata, '
+        "`occurred_at` kept (a chat client sends its time).",
         "",
-        table(shipped),
+        "### Leave-one-conversation-out (the figure to judge changes by)",
         "",
-        f"Ingest: **{shipped['ack_per_s']:.0f} memories/s acknowledged** (batches of up to 1,000 over HTTP); "
-        f"embedding followed in the background at {shipped['embed_per_s']:.0f} memories/s "
+        "Candidates, all choosable per query without re-ingesting: `sources` full text only, dense "
+        f"only, and both fused; the fusions are **offline re-fusion, same formula**: the service's "
+        f"relative score fusion over each source's top {FUSION_DEPTH}, with a dense weight d (full text "
+        "1 - d; d = 0.5 is the service's equal weighting) in "
+        f"{', '.join(f'{w:.1f}' for w in DENSE_WEIGHTS)}, "
+        'and RRF (k = 60), re-fused from the per-source answers (`sources: ["fulltext"]` and '
+        f'`["dense"]`, k = {PER_SOURCE_K}, with their scores). Each fold picks the candidate with the '
+        "best R@10 on 4 conversations and scores it on the 5th; mean of the 5 folds, and the worst fold "
+        "per column (per category: over folds with questions of it). The in-sample rows choose on all 5.",
+        "",
+        *loo_table(views, CATEGORY_NAMES),
+        "",
+        *folds_table(views),
+        "",
+        candidates_line(modes),
+        f"Offline re-fusion at d = 0.5 gives the service's fused top 20 exactly on: {checks}. "
+        + "; ".join(
+            f"{m} R@10 offline {figures(r['questions'], SERVICE_CONFIG, CATEGORY_NAMES).overall[1]:.3f}, "
+            f"service {figures(r['service'], 'fused', CATEGORY_NAMES).overall[1]:.3f}"
+            for m, r in modes.items()
+        )
+        + ".",
+        "",
+        "### Per source, as the service answers (in-sample)",
+        "",
+        *sources_table(modes),
+        "",
+        f"Ingest (both modes): **{shipped['ack_per_s']:.0f} memories/s acknowledged** (batches of up to "
+        f"1,000 over HTTP); embedding followed in the background at {shipped['embed_per_s']:.0f} memories/s "
         "(first write to last vector stored, all-MiniLM-L6-v2 on CPU, one torch thread); the model alone, "
         f"right after on the same machine, encoded the same documents at {shipped['model_per_s']:.0f}/s "
         "in batches of 64.",
         "",
-        "What is embedded and indexed (the stored memory is always the turn alone): the vector sees "
-        "`[date] speaker: turn (after: previous speaker: previous turn)`; full text indexes the turn and, "
-        "at half weight, the string values of its metadata (here the speaker and turn id).",
+        "What is embedded and indexed (the stored memory is always the content as sent): the vector sees "
+        "`[date] speaker: turn (after: previous speaker: previous turn)` in rich mode and "
+        "`[date] Speaker: turn` in plain mode (no session: no neighbours); full text indexes the content "
+        "and, at half weight, the string values of its metadata (rich: the speaker and turn id).",
     ]
-    if len(runs) > 1:
-        rows = [
-            (VARIANTS[0], runs[0]["results"], "fused"),
-            (VARIANTS[1], runs[1]["results"], "fused"),
-            (VARIANTS[2], shipped["results"], "fused:rrf"),
-            (VARIANTS[3], shipped["results"], "fused"),
-        ]
-        body += [
-            "",
-            "What each change bought (R@5 / R@10 / R@20; each row adds to the one above):",
-            "",
-            "| variant | what changes | full text | dense | fused |",
-            "|---|---|---|---|---|",
-        ]
-        for (label, what, *_), r, fused_key in rows:
-            cells = [
-                " / ".join(f"{v:.3f}" for v in r[key]["all"]) for key in ("fulltext", "dense", fused_key)
-            ]
-            body.append(f"| {label} | {what} | " + " | ".join(cells) + " |")
+    if ablations:
+        body += ["", *ablation_table(ablations, shipped)]
     text = "\n".join(body)
     print(text)
     if not args.no_write:
