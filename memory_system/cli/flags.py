@@ -166,6 +166,24 @@ def _changing(
         raise typer.Exit(EXIT_NOT_CONFIRMED)
 
 
+def _service_or_database(
+    url: str | None,
+    db: Path | None,
+    path: str,
+    params: dict[str, Any] | None,
+    read: Callable[[], dict[str, Any]],
+) -> tuple[str, dict[str, Any], str | None]:
+    """The service's answer at ``path``; else, when it cannot be reached, ``read()`` of the database
+    layer and why the service was not asked. A service that refuses (no or wrong token) is an error."""
+    service_url = ask_service.service_url(url, db)
+    try:
+        return service_url, ask_service.ask(service_url, path, params), None
+    except ask_service.Refused as exc:
+        fail(str(exc))
+    except ask_service.Unreachable as exc:
+        return service_url, read(), str(exc)
+
+
 @app.command()
 def show(
     db: DbOption = None, config: ConfigOption = None, url: UrlOption = None, json_out: JsonOption = False
@@ -175,17 +193,13 @@ def show(
     This shell's own USE_* variables are shown apart, as "this shell". When the service cannot
     be reached, the database layer and the config file are read directly, and it says so.
     """
-    service_url = ask_service.service_url(url, db)
-    shell = ask_service.this_shell()
-    try:
-        snap = ask_service.ask(service_url, "/admin/feature-flags")
-        reason = None
-    except ask_service.Refused as exc:
-        fail(str(exc))
-    except ask_service.Unreachable as exc:
-        reason = str(exc)
+
+    def database() -> dict[str, Any]:
         with _database(db, config) as flags:
-            snap = flags.snapshot()
+            return flags.snapshot()
+
+    shell = ask_service.this_shell()
+    service_url, snap, reason = _service_or_database(url, db, "/admin/feature-flags", None, database)
     effective = {name: info["effective"] for name, info in snap["flags"].items()}
     if reason is None:
         warnings = ask_service.shell_warnings(shell, effective)
@@ -329,18 +343,14 @@ def stats(
     and time since its last change (the database directly only when the service is down)."""
     if window_minutes is not None and not 0 < window_minutes <= 30 * 24 * 60:
         fail(f"--window-minutes must be above 0 and at most {30 * 24 * 60} (30 days), got {window_minutes:g}")
-    service_url = ask_service.service_url(url, db)
+
+    def database() -> dict[str, Any]:
+        with _database(db, config) as flags:
+            return flags.stats(None if window_minutes is None else window_minutes * 60)
+
     shell = ask_service.this_shell()
     params = None if window_minutes is None else {"window_minutes": window_minutes}
-    try:
-        data = ask_service.ask(service_url, "/admin/feature-flags/stats", params)
-        reason = None
-    except ask_service.Refused as exc:
-        fail(str(exc))
-    except ask_service.Unreachable as exc:
-        reason = str(exc)
-        with _database(db, config) as flags:
-            data = flags.stats(None if window_minutes is None else window_minutes * 60)
+    service_url, data, reason = _service_or_database(url, db, "/admin/feature-flags/stats", params, database)
     effective = {name: s["effective"] for name, s in data["flags"].items()}
     warnings = (
         ask_service.shell_warnings(shell, effective)

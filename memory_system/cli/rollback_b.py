@@ -8,16 +8,9 @@ import typer
 
 from memory_system.cli._common import DbOption, JsonOption, console, db_path, fail, print_json
 from memory_system.cli.release import DirOption
+from memory_system.cli.rollback_a import print_step
 from memory_system.ops import releases
 from memory_system.ops.runbook import option_b
-from memory_system.ops.runbook.steps import Step
-
-
-def _print_step(step: Step) -> None:
-    mark = "[green]ok[/]  " if step.ok else "[bold red]FAIL[/]"
-    console.print(
-        f"{mark} {step.name} ({step.seconds:.2f} s): {step.detail}", highlight=False, soft_wrap=True
-    )
 
 
 def b(
@@ -35,7 +28,7 @@ def b(
     where = releases.releases_dir(directory)
     if not yes and not typer.confirm(f"restart the service on {path} as release {to!r}?", default=False):
         fail("not confirmed: nothing changed (pass --yes to skip the question)")
-    result = option_b.run(path, to, directory=where, report=(lambda step: None) if json_out else _print_step)
+    result = option_b.run(path, to, directory=where, report=(lambda step: None) if json_out else print_step)
     if json_out:
         print_json(result.to_dict())
     elif result.ok:
