@@ -19,6 +19,7 @@ from memory_system.store.connection import Database
 
 if TYPE_CHECKING:
     from memory_system.auth.agent_tokens import TokenService
+    from memory_system.flags.rollout import RolloutDriver, RolloutService
     from memory_system.flags.service import FlagService
     from memory_system.memory.graph.entities import KnowledgeGraph
     from memory_system.memory.injection.injector import Injector
@@ -38,9 +39,11 @@ if TYPE_CHECKING:
     from memory_system.memory.typed.policy import TypedStorePolicy
     from memory_system.memory.typed.preferences import PreferenceStore
     from memory_system.memory.typed.system_metadata import SystemMetadataStore
-    from memory_system.ops.alerts.engine import AlertEngine, AlertWatch
+    from memory_system.ops.alerts.engine import AlertEngine, AlertTransition, AlertWatch
+    from memory_system.ops.alerts.recorder import AlertRecorder
     from memory_system.ops.health import HealthSources
     from memory_system.ops.integrity_watch import IntegrityWatch
+    from memory_system.ops.notify.delivery import DeliveryWorker
 
 
 def open_runtime(db_path: Path, *, config_path: Path | None = None) -> Runtime:
@@ -92,14 +95,14 @@ class Runtime:
         return migrations.current_version(self.db.reader())
 
     def phase_2_rolled_back(self) -> bool:
-        """Migration 004 (every Phase 2-4 table) is not applied: legacy mode when at schema 3.
+        """Migration 004 (every Phase 2-4 table) is not applied: legacy mode (option C).
 
-        Read per call (two reads of tiny tables) so that a ``db migrate`` run beside the
-        service is seen at once; the background workers it skipped start at the next restart.
+        Read per call (one primary-key read) so that a ``db migrate`` run beside the service
+        is seen at once; the background workers it skipped start at the next restart.
         """
         from memory_system.ops.schema import PHASE_2_VERSION
 
-        return self.schema_version() < PHASE_2_VERSION
+        return not migrations.is_applied(self.db.reader(), PHASE_2_VERSION)
 
     @cached_property
     def graph(self) -> KnowledgeGraph:
@@ -282,21 +285,72 @@ class Runtime:
             load_alert_config(self.settings.config_path),
             lambda now: read_registry(now, memory_limit_bytes(limit_mb)),
         )
+        engine.on_transition(self.alert_recorder)  # first: the row is there when the guard acts
         if engine.config.guard:
-            engine.on_transition(AutoGuard(self.flags))
+            engine.on_transition(AutoGuard(self.flags, self.rollouts, on_trip=self._guard_incident))
         return engine
+
+    def _guard_incident(self, change: AlertTransition, flags: list[str], why: str) -> None:
+        """The guard's flag-off is runbook option A done by the service: an incident too."""
+        from memory_system.ops import incidents
+
+        rule = change.rule
+        incidents.open_incident(
+            self.db,
+            incident_type="auto_guard",
+            severity="SEV2",
+            title=f"Auto guard: {rule.name} fired, {', '.join(flags)} turned off",
+            reason=why,
+            flags=flags,
+            opened_by="auto_guard",
+            details={"rule": rule.name, "value": change.value, "threshold": rule.threshold},
+        )
+
+    @cached_property
+    def alert_recorder(self) -> AlertRecorder:
+        """Every fire and resolve as an ``alert_events`` row; ``GET /admin/alerts/history``."""
+        from memory_system.ops.alerts.recorder import AlertRecorder
+
+        return AlertRecorder(self.db)
+
+    @cached_property
+    def rollouts(self) -> RolloutService:
+        """Progressive rollouts of the flags (``rollout`` CLI, ``/admin/rollouts``)."""
+        from memory_system.flags.rollout import RolloutService
+
+        return RolloutService(self.flags)
+
+    def start_rollout_driver(self) -> RolloutDriver:
+        """Move running rollouts up a step when their hold has passed; stopped at ``close``."""
+        from memory_system.flags.rollout import RolloutDriver
+
+        driver = RolloutDriver(self.rollouts, self.settings.rollout_check_interval_s)
+        driver.start()
+        self.on_close(driver.stop)
+        return driver
 
     def start_alert_watch(self) -> AlertWatch | None:
         """Evaluate the alerts every few seconds (``serve`` calls it; not with ``"enabled":
-        false``); stopped at ``close``."""
+        false``), and drive rollouts beside it (even then); both stopped at ``close``."""
         from memory_system.ops.alerts.engine import AlertWatch
 
+        self.start_rollout_driver()
         if not self.alerts.config.enabled:
             return None
         watch = AlertWatch(self.alerts)
         watch.start()
         self.on_close(watch.stop)
         return watch
+
+    def start_notification_delivery(self) -> DeliveryWorker:
+        """Send the notification outbox every few seconds (``serve`` calls it, legacy mode too:
+        the outbox is in migration 006); stopped at ``close``."""
+        from memory_system.ops.notify.delivery import DeliveryWorker
+
+        worker = DeliveryWorker(self.db, self.settings)
+        worker.start()
+        self.on_close(worker.stop)
+        return worker
 
     @cached_property
     def embedder(self) -> Embedder | None:
@@ -325,6 +379,7 @@ class Runtime:
             embedder,
             unavailable_reason=reason,
             rag_timeout_ms=self.settings.rag_timeout_ms,
+            index_memory_mb=self.settings.index_memory_mb,
             options=DocumentOptions.parse(self.settings.extra.get("embedding_document")),
         )
         self.events.on_written(retrieval.text.written)

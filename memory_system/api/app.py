@@ -7,8 +7,11 @@ from fastapi import Depends, FastAPI
 from memory_system import __version__
 from memory_system.api import (
     admin_alerts,
+    admin_approvals,
     admin_flags,
+    admin_incidents,
     admin_overview,
+    admin_rollouts,
     admin_shadow,
     dashboard,
     entities,
@@ -22,6 +25,7 @@ from memory_system.api import (
     session_state,
     sessions,
     sharing,
+    status,
     typed_stores,
 )
 from memory_system.api.deps import require_phase_2
@@ -37,6 +41,8 @@ ROUTERS = [
     session_state,
     admin_flags,
     admin_alerts,
+    admin_approvals,
+    admin_rollouts,
     admin_overview,
     admin_shadow,
     memories,
@@ -45,15 +51,17 @@ ROUTERS = [
     typed_stores,
     inject,
     dashboard,
+    status,
+    admin_incidents,
 ]
-# Routers that need migration 004's tables: in legacy mode (schema 3) they answer 409
+# Routers that need migration 004's tables: in legacy mode (Phase 2-4 rolled back) they answer 409
 # rolled_back. Phase 1 (entities, sessions), health, metrics, flags and alerts keep serving.
 # Injection too: its legacy path still reads the most recent memories.
 PHASE_2_ROUTERS = {memories, search, sharing, typed_stores, inject, session_state}
 _ROLLED_BACK = responses(
     409,
     s409="The request conflicts with the current state; error rolled_back: the Phase 2-4 tables "
-    "were rolled back (legacy mode, schema 3) and detail.restore says the command that brings them back.",
+    "were rolled back (legacy mode) and detail.restore says the command that brings them back.",
 )
 
 

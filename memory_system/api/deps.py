@@ -45,12 +45,12 @@ class RolledBack(Exception):
     """A Phase 2-4 route called while migration 004 is rolled back (``api/errors`` answers 409)."""
 
     def __init__(self, db_path: str, schema_version: int) -> None:
-        from memory_system.ops.schema import LEGACY_MODE, LEGACY_VERSION, restore_command, rolled_back_message
+        from memory_system.ops.schema import LEGACY_MODE, restore_command, rolled_back_message
 
         self.schema_version = schema_version
         self.restore = restore_command(db_path)
-        self.mode = LEGACY_MODE if schema_version == LEGACY_VERSION else f"schema {schema_version}"
-        super().__init__(rolled_back_message(db_path, schema_version))
+        self.mode = LEGACY_MODE
+        super().__init__(rolled_back_message(db_path))
 
     def to_dict(self) -> dict[str, object]:
         return {

@@ -197,7 +197,7 @@ async def service_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def rolled_back(request: Request, exc: Exception) -> JSONResponse:
-    """Legacy mode (schema 3): a Phase 2-4 route says so, with the command that restores it."""
+    """Legacy mode (004 and 005 rolled back): a Phase 2-4 route says so, with the command that restores it."""
     assert isinstance(exc, RolledBack)
     body = error_body(409, exc.to_dict(), _request_id(request), error="rolled_back")
     return JSONResponse(body, status_code=409)

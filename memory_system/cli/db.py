@@ -73,7 +73,7 @@ def migrate(
 @app.command()
 def status(db: DbOption = None, json_out: JsonOption = False) -> None:
     """Show applied and pending migrations, the schema version the code expects, and whether
-    the tables match it. Exit 1 when behind or damaged; legacy mode (schema 3) is exit 0."""
+    the tables match it. Exit 1 when behind or damaged; legacy mode (Phase 2-4 rolled back) is exit 0."""
     path = db_path(db)
     try:
         st = schema.status(path)
@@ -265,13 +265,44 @@ def rollback(
             help="A backup of this database from 'db backup', made in the last hour.",
         ),
     ] = None,
+    request: Annotated[
+        int | None,
+        typer.Option(
+            "--request", min=1, help="The approval request approved by a manager and a DBA (used up by this)."
+        ),
+    ] = None,
+    request_approval: Annotated[
+        bool,
+        typer.Option(
+            "--request-approval",
+            help="Do not roll back: create an approval request for --migration (template filled in).",
+        ),
+    ] = False,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="With --request-approval: why the rollback is needed.")
+    ] = None,
+    requested_by: Annotated[
+        str | None,
+        typer.Option(
+            "--requested-by", help="With --request-approval: who asks (default: $USER).", show_default=False
+        ),
+    ] = None,
+    expires_in: Annotated[
+        float,
+        typer.Option(
+            "--expires-in", min=1, help="With --request-approval: minutes until the request expires."
+        ),
+    ] = 240,
     approved_by: Annotated[
-        list[str] | None, typer.Option("--approved-by", help="An approver's name; give two different people.")
+        list[str] | None,
+        typer.Option("--approved-by", help="Only with --emergency: a name of who agreed (free text)."),
     ] = None,
     emergency: Annotated[
         bool,
         typer.Option(
-            "--emergency", help="Waive the backup and approval requirements; logged at CRITICAL and recorded."
+            "--emergency",
+            help="Waive the backup and approval requirements; logged at CRITICAL and recorded; "
+            "--approved-by names are accepted only with it.",
         ),
     ] = False,
     force: Annotated[
@@ -290,6 +321,23 @@ def rollback(
     """
     from memory_system.ops import db_rollback
 
+    if request_approval:
+        from memory_system.cli.approve import create_request
+        from memory_system.ops.approvals import DB_ROLLBACK
+
+        if request is not None or approved_by or emergency:
+            fail("--request-approval only creates a request: leave out --request, --approved-by, --emergency")
+        create_request(
+            db,
+            action=DB_ROLLBACK,
+            reason=reason,
+            requested_by=requested_by,
+            expires_in_minutes=expires_in,
+            migration=migration,
+            backup_path=backup_path,
+            json_out=json_out,
+        )
+        return
     configure_logging()  # the rollback / restore events go to stderr as JSON lines
     path = db_path(db)
     try:
@@ -298,6 +346,7 @@ def rollback(
             migration,
             backup_path=backup_path,
             approved_by=approved_by or [],
+            request_id=request,
             emergency=emergency,
             force=force,
         )

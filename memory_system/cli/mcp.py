@@ -47,8 +47,8 @@ def mcp(
         fail(f"--{exc}")
     try:
         # As serve: a database rolled back on purpose (option C) stays in legacy mode.
-        if not no_migrate and not schema.rolled_back_on_purpose(path):
-            schema.migrate(path)
+        if not no_migrate:
+            schema.migrate(path, skip=schema.rolled_back_on_purpose(path))
         runtime = open_runtime(path)
     except StoreError as exc:
         fail(str(exc))

@@ -7,7 +7,8 @@ import typer
 from memory_system.cli import rollback_a, rollback_b, rollback_c
 
 app = typer.Typer(
-    help="Runbook rollbacks: a (flags off), b (code to an earlier release), c (database to schema 3).",
+    help="Runbook rollbacks: a (flags off), b (code: an earlier release), c (database: Phase 2-4 "
+    "rolled back).",
     no_args_is_help=True,
 )
 app.command("a")(rollback_a.a)

@@ -56,7 +56,7 @@ def serve(
 ) -> None:
     """Run the service. Applies pending migrations first, except with --no-migrate, or when the
     newest rollback undid a migration that is still absent (runbook option C): then the service
-    runs in legacy mode (schema 3) until 'db migrate' or 'serve --migrate'."""
+    runs in legacy mode (Phase 2-4 rolled back) until 'db migrate' or 'serve --migrate'."""
     from memory_system.core.logging import configure_logging
     from memory_system.core.settings_loader import load_settings
     from memory_system.server.lifecycle import ServiceStartError, run_service

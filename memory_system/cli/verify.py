@@ -57,7 +57,8 @@ def verify(
     schema_version: Annotated[
         int | None,
         typer.Option(
-            "--schema-version", help="Option c: the schema version the rollback should have left (default 3)."
+            "--schema-version",
+            help="Option c: also check the newest applied migration (legacy mode is always checked).",
         ),
     ] = None,
     db: DbOption = None,
@@ -82,9 +83,8 @@ def verify(
             checks = verifier.verify_option_b(target(url, db, log_file, expect_version))
         else:
             path = db_path(db)
-            expected = verifier.LEGACY_SCHEMA if schema_version is None else schema_version
             checks = verifier.verify_option_c(
-                target(url, path, log_file, expect_version), path, expect_schema=expected
+                target(url, path, log_file, expect_version), path, expect_schema=schema_version
             )
     except (ValueError, StoreError) as exc:
         fail(str(exc))

@@ -301,7 +301,7 @@ class Readiness(_Answer):
     schema_version: int | None
     expected_schema_version: int
     schema_state: str = Field(alias="schema")
-    mode: str | None = None  # "full" or "legacy (schema 3)"; builds before 0.2.0 do not say
+    mode: str | None = None  # "full" or "legacy (Phase 2-4 rolled back)"; builds before 0.2.0 do not say
     database: str
     config: ReadinessConfig
     draining: bool

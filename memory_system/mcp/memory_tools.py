@@ -324,7 +324,7 @@ class MemoryTools:
             where = ".".join(str(p) for p in first.absolute_path)
             return _error(f"invalid arguments for {name}: {where or 'arguments'}: {first.message}")
         if name in _PHASE_2_TOOLS and self.runtime.phase_2_rolled_back():
-            message = rolled_back_message(self.runtime.settings.db_path, self.runtime.schema_version())
+            message = rolled_back_message(self.runtime.settings.db_path)
             return _error(f"{name} refused: {message}")
         session_id = arguments.get("session_id")
         try:

@@ -43,7 +43,6 @@ from memory_system.store.connection import open_connection
 __all__ = ["Check", "Target", "as_dicts", "verify_option_a", "verify_option_b", "verify_option_c"]
 
 PROBE_MEMORY_ID = 2**62  # a share attempt on an id that cannot exist: refused before any lookup
-LEGACY_SCHEMA = 3  # option C leaves 001-003: Phase 1 and operational tables
 MANUAL_ITEMS = (
     ("team notified via Slack", "tell the team in the incident channel (not sent by the product)"),
 )
@@ -231,9 +230,7 @@ def verify_option_b(target: Target) -> list[Check]:
     return _with_service(target, run)
 
 
-def verify_option_c(
-    target: Target, db_path: Path, *, expect_schema: int | None = LEGACY_SCHEMA
-) -> list[Check]:
+def verify_option_c(target: Target, db_path: Path, *, expect_schema: int | None = None) -> list[Check]:
     checks = database_items(db_path, expect_schema)
     if not target.url:
         checks.append(
@@ -255,6 +252,13 @@ def database_items(db_path: Path, expect_schema: int | None) -> list[Check]:
     report = integrity.check(db_path)
     checks = [Check("integrity and foreign keys", report.ok, "; ".join(report.problems()) or "ok")]
     status = schema.status(db_path)
+    checks.append(
+        Check(
+            "schema in legacy mode (every base migration, no Phase 2-4 one)",
+            status.state == "legacy",
+            f"schema {status.state}, applied {schema.versions_text(status.applied_versions)}",
+        )
+    )
     if expect_schema is not None:
         checks.append(
             Check(
@@ -265,11 +269,7 @@ def database_items(db_path: Path, expect_schema: int | None) -> list[Check]:
         )
     conn = open_connection(db_path, create=False)
     try:
-        rolled_back = [
-            t
-            for v in range(LEGACY_SCHEMA + 1, status.expected_version + 1)
-            for t in inventory.tables_created_by(v)
-        ]
+        rolled_back = [t for v in sorted(schema.FEATURE_MIGRATIONS) for t in inventory.tables_created_by(v)]
         left = inventory.existing(conn, rolled_back)
         counts = inventory.phase_1_counts(conn)
         records = database_ops.rollback_records(conn)
@@ -279,7 +279,7 @@ def database_items(db_path: Path, expect_schema: int | None) -> list[Check]:
         Check(
             "Phase 2-4 tables gone",
             not left,
-            f"still present: {', '.join(left)}" if left else f"{len(rolled_back)} tables of 004+ absent",
+            f"still present: {', '.join(left)}" if left else f"{len(rolled_back)} tables of 004-005 absent",
         )
     )
     newest = records[-1] if records else None

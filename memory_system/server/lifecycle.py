@@ -122,6 +122,7 @@ def _warm_up(runtime: Runtime) -> None:
         runtime.start_tier_maintenance()
     runtime.start_integrity_watch()
     runtime.start_alert_watch()
+    runtime.start_notification_delivery()
     log_event(
         logger,
         "service_warmed",
@@ -130,14 +131,17 @@ def _warm_up(runtime: Runtime) -> None:
     )
 
 
-def _should_migrate(settings: Settings, migrate: bool | None) -> bool:
-    """``serve --migrate`` (True) always migrates, ``--no-migrate`` (False) never; by default
-    (None) a new or merely behind database is migrated, but not one whose newest rollback
-    undid a migration still absent: an operator rolled it back (runbook option C), and a
-    restart must not silently re-apply it. That database is served in legacy mode."""
-    if migrate is not None:
-        return migrate
-    return not schema.rolled_back_on_purpose(settings.db_path)
+def _held_back(settings: Settings, migrate: bool | None) -> frozenset[int] | None:
+    """What a start must not migrate: None for nothing at all (``--no-migrate``), else the
+    migrations to skip. ``serve --migrate`` skips none; by default a new or merely behind
+    database is migrated, except the migrations an operator rolled back on purpose (runbook
+    option C): a restart must not silently re-apply them, and the database is served in legacy
+    mode, with any new base migration (006 and later) applied all the same."""
+    if migrate is False:
+        return None
+    if migrate:
+        return frozenset()
+    return schema.rolled_back_on_purpose(settings.db_path)
 
 
 def _say_legacy(settings: Settings, forced_off: bool) -> None:
@@ -154,6 +158,7 @@ def _say_legacy(settings: Settings, forced_off: bool) -> None:
         logging.WARNING,
         db=str(settings.db_path),
         schema_version=current.current_version,
+        applied=sorted(current.applied_versions),
         expected_schema_version=current.expected_version,
         state=current.state,
         reason="started with --no-migrate" if forced_off else "a migration was rolled back on purpose",
@@ -187,7 +192,8 @@ def run_service(settings: Settings, options: Mapping[str, object], *, migrate: b
     service_record.record_start(settings, sys.argv, os.environ)  # how to restart it (rollback b)
     runtime: Runtime | None = None
     try:
-        if _should_migrate(settings, migrate):
+        held_back = _held_back(settings, migrate)
+        if held_back is not None:
             mended = schema.mend(settings.db_path) if settings.db_path.exists() else []
             for earlier in mended:
                 log_event(
@@ -199,15 +205,15 @@ def run_service(settings: Settings, options: Mapping[str, object], *, migrate: b
                     applied_from=earlier.commit,
                     change=earlier.change,
                 )
-            applied = schema.migrate(settings.db_path)
+            applied = schema.migrate(settings.db_path, skip=held_back)
             log_event(
                 logger,
                 "schema_migrated",
                 db=str(settings.db_path),
                 applied=[f"{m.version:03d}_{m.name}" for m in applied],
             )
-        else:
-            _say_legacy(settings, forced_off=migrate is False)
+        if held_back is None or held_back:
+            _say_legacy(settings, forced_off=held_back is None)
         runtime = live = Runtime(settings)
         state = ServiceState(db_identity=file_identity(settings.db_path))
         runtime.flags  # noqa: B018 - a broken config file must stop the start, not the first request

@@ -83,21 +83,22 @@ def schema_objects(conn: Connection) -> set[SchemaObject]:
 
 
 @cache
-def promised_objects(version: int) -> frozenset[SchemaObject]:
-    """What a database at schema ``version`` holds when the shipped migrations 1..version
-    made it (a version beyond them promises what the newest shipped one does)."""
-    known = migrations.load_migrations()
+def promised_objects(versions: frozenset[int]) -> frozenset[SchemaObject]:
+    """What a database holds when the shipped migrations ``versions`` made it, in version order
+    (versions beyond the shipped ones promise nothing this code knows). After option C that is
+    every base migration without the feature ones: base migrations never need them."""
     scratch = connect(":memory:")
     try:
-        for migration in known[: max(0, version)]:
-            scratch.executescript("BEGIN;\n" + migration.sql + "\nCOMMIT;")
+        for migration in migrations.load_migrations():
+            if migration.version in versions:
+                scratch.executescript("BEGIN;\n" + migration.sql + "\nCOMMIT;")
         return frozenset(schema_objects(scratch))
     finally:
         scratch.close()
 
 
-def missing_objects(present: set[SchemaObject], version: int) -> list[SchemaObject]:
-    """What schema ``version`` promises that ``present`` lacks (a view where a table should be
-    counts as missing), tables first."""
+def missing_objects(present: set[SchemaObject], versions: frozenset[int]) -> list[SchemaObject]:
+    """What the applied ``versions`` promise that ``present`` lacks (a view where a table should
+    be counts as missing), tables first."""
     order = {"table": 0, "view": 1, "index": 2, "trigger": 3}
-    return sorted(promised_objects(version) - present, key=lambda o: (order.get(o[0], 9), o[1]))
+    return sorted(promised_objects(versions) - present, key=lambda o: (order.get(o[0], 9), o[1]))

@@ -6,6 +6,14 @@ transaction and recorded in ``schema_migrations`` with its sha256, so a file edi
 after it was applied is caught before anything else runs. An applied migration is never
 edited again; the earlier texts that were (``store/migration_history.py``) are mended: brought
 to what the current file creates, and the current checksum recorded.
+
+Two kinds of migration. **Feature** migrations (``FEATURE_MIGRATIONS``: 004 and 005, the Phase
+2-4 tables) are what runbook option C rolls back. Every other one is **base**: Phase 1 and the
+operational record (flags, incidents, rollouts, approvals...). A base migration never
+references what a feature migration creates, so a later base migration (006) stays applied
+when 005 and 004 go, and the rollback's own records are written into it while it runs. So the
+applied set need not be 1..N: after option C it is every base migration, and ``migrate``
+applies what is absent in version order.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+import sqlite3
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -21,6 +30,10 @@ from memory_system.core.errors import MigrationError
 from memory_system.store import migration_history
 from memory_system.store.connection import Connection
 from memory_system.store.migration_history import EarlierText
+
+# Phase 2-4: option C rolls these back (newest first); no base migration may depend on them
+# (tests/store/test_migration_kinds.py applies every base migration without them).
+FEATURE_MIGRATIONS = frozenset({4, 5})
 
 _FILE_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 
@@ -115,6 +128,46 @@ def current_version(conn: Connection) -> int:
     return int(row[0] or 0)
 
 
+def applied_versions(conn: Connection) -> frozenset[int]:
+    """The versions ``schema_migrations`` records; never creates anything."""
+    return frozenset(recorded_checksums(conn))
+
+
+def is_applied(conn: Connection, version: int) -> bool:
+    """One primary-key read (legacy mode asks on every Phase 2-4 request)."""
+    try:
+        row = conn.execute("SELECT 1 FROM schema_migrations WHERE version = ?", (version,)).fetchone()
+    except sqlite3.OperationalError:  # no schema_migrations yet: nothing is applied
+        return False
+    return row is not None
+
+
+def rollback_refusal(applied_set: frozenset[int], version: int) -> str | None:
+    """Why migration ``version`` may not be rolled back now; None when it may.
+
+    The newest applied migration may always go. A feature migration may also go while newer
+    base migrations stay (they never depend on it), when it is the newest applied feature one.
+    """
+    if version not in applied_set:
+        return f"migration {version:03d} is not applied to this database; nothing to roll back"
+    newest = max(applied_set)
+    if version == newest:
+        return None
+    if version in FEATURE_MIGRATIONS:
+        newer_features = sorted(v for v in applied_set & FEATURE_MIGRATIONS if v > version)
+        if not newer_features:
+            return None
+        first = newer_features[-1]
+        return (
+            f"migration {version:03d} is not the newest applied Phase 2-4 migration "
+            f"(that is {first:03d}); roll back {first:03d} first"
+        )
+    return (
+        f"migration {version:03d} is not the newest applied (that is {newest:03d}); "
+        f"roll back {newest:03d} first"
+    )
+
+
 def recorded_checksums(conn: Connection) -> dict[int, str]:
     """``{version: checksum}`` as ``schema_migrations`` records them; never creates anything."""
     exists = conn.execute(
@@ -201,8 +254,14 @@ def _run_script(conn: Connection, sql: str) -> None:
     conn.executescript("BEGIN IMMEDIATE;\n" + sql + "\nCOMMIT;")
 
 
-def migrate(conn: Connection, to: int | None = None) -> list[Migration]:
-    """Apply pending migrations in order (up to ``to``); returns what was applied."""
+def migrate(
+    conn: Connection, to: int | None = None, *, skip: frozenset[int] = frozenset()
+) -> list[Migration]:
+    """Apply pending migrations in order (up to ``to``, none of ``skip``); returns what was applied.
+
+    ``skip``: migrations rolled back on purpose that ``serve`` must not bring back unasked
+    (``ops/schema.rolled_back_on_purpose``); the base ones after them are still applied.
+    """
     known = load_migrations()
     if to is not None and not 0 <= to <= len(known):
         raise MigrationError(f"--to {to} is not a known version (1..{len(known)})")
@@ -210,15 +269,14 @@ def migrate(conn: Connection, to: int | None = None) -> list[Migration]:
     verify_checksums(conn, known)
     mend(conn, known)
     current = current_version(conn)
-    if to is not None and to < current:
+    todo = [m for m in pending(conn, known) if m.version not in skip and (to is None or m.version <= to)]
+    if to is not None and to < current and not todo:
         raise MigrationError(
             f"database is at version {current}; --to {to} would go backwards: "
             "use 'memory-system db rollback --migration N' to undo a migration"
         )
     done: list[Migration] = []
-    for migration in pending(conn, known):
-        if to is not None and migration.version > to:
-            break
+    for migration in todo:
         record = (
             "INSERT INTO schema_migrations (version, name, checksum) VALUES "
             f"({migration.version}, '{migration.name}', '{migration.checksum}');"
@@ -234,19 +292,15 @@ def migrate(conn: Connection, to: int | None = None) -> list[Migration]:
 
 
 def rollback(conn: Connection, version: int) -> Migration:
-    """Run one migration's rollback script in a transaction; only the newest may go."""
+    """Run one migration's rollback script in a transaction: the newest applied, or the newest
+    applied feature migration (``rollback_refusal``)."""
     known = {m.version: m for m in load_migrations()}
     if version not in known:
         raise MigrationError(f"there is no migration {version:03d}; known: {sorted(known)}")
-    current = current_version(conn)
-    applied_versions = {m.version for m in applied(conn)}
-    if version not in applied_versions:
-        raise MigrationError(f"migration {version:03d} is not applied to this database; nothing to roll back")
-    if version != current:
-        raise MigrationError(
-            f"migration {version:03d} is not the newest applied (that is {current:03d}); "
-            f"roll back {current:03d} first"
-        )
+    ensure_table(conn)
+    refusal = rollback_refusal(applied_versions(conn), version)
+    if refusal:
+        raise MigrationError(refusal)
     # The rollback script drops what the current text creates: mend an earlier one first.
     verify_checksums(conn, list(known.values()))
     mend(conn, list(known.values()))

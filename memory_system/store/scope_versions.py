@@ -2,7 +2,7 @@
 
 The injection cache keys on it, so a new memory is never hidden by a cached answer,
 whichever process (service, CLI import) wrote it. Lives in ``memory_metadata`` (migration
-004): in legacy mode (schema 3, 004 rolled back) there is no table and no injection cache to
+004): in legacy mode (004 rolled back) there is no table and no injection cache to
 keep right, so a Phase 1 write bumps nothing.
 """
 

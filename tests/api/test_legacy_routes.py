@@ -1,4 +1,4 @@
-"""Legacy mode (schema 3, migration 004 rolled back) over HTTP: Phase 1 serves, every Phase 2-4
+"""Legacy mode (migrations 004 and 005 rolled back) over HTTP: Phase 1 serves, every Phase 2-4
 route answers 409 ``rolled_back`` with the command that restores the tables."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from memory_system.runtime import Runtime
 @pytest.fixture
 def legacy(tmp_path: Path) -> Iterator[tuple[TestClient, Path]]:
     db = tmp_path / "legacy.db"
-    schema.migrate(db, to=schema.LEGACY_VERSION)
+    schema.migrate(db, skip=schema.FEATURE_MIGRATIONS)
     runtime = Runtime(Settings(db_path=db, dev=True, config_path=tmp_path / "none.json"))
     with TestClient(create_app(runtime)) as client:
         yield client, db
@@ -51,7 +51,7 @@ def test_every_phase_2_route_answers_409_rolled_back_with_the_restore_command(
         body = response.json()
         assert body["error"] == "rolled_back", (method, path, body)
         assert body["detail"]["restore"] == f"memory-system db migrate --db {db}"
-        assert "rolled back" in body["message"] and "schema 3" in body["message"]
+        assert "rolled back" in body["message"] and "migration 004 is not applied" in body["message"]
         assert body["request_id"]
 
 
@@ -84,8 +84,8 @@ def test_readiness_is_ready_and_says_legacy(legacy: tuple[TestClient, Path]) -> 
     ready = client.get("/health/ready")
     assert ready.status_code == 200, ready.text
     body: dict[str, Any] = ready.json()
-    assert body["schema"] == "legacy" and body["mode"] == "legacy (schema 3)"
-    assert body["schema_version"] == 3 and body["commit"]
+    assert body["schema"] == "legacy" and body["mode"] == schema.LEGACY_MODE
+    assert body["schema_version"] == schema.expected_version() and body["commit"]  # 006+ stay
     assert f"memory-system db migrate --db {db}" in body["schema_note"]
     deep = client.get("/health/deep")
     assert deep.status_code == 200, deep.text

@@ -121,22 +121,32 @@ def test_option_c_checks_the_file_the_rollback_left(
     not_yet = cli("verify", "--option", "c", "--db", str(migrated_db), "--url", "")
     assert not_yet.returncode == 1
     assert "FAIL Phase 2-4 tables gone: still present:" in not_yet.stdout
-    assert "FAIL schema version is 3" in not_yet.stdout
+    legacy_check = "FAIL schema in legacy mode (every base migration, no Phase 2-4 one): schema current"
+    assert legacy_check in not_yet.stdout
 
+    from memory_system.ops.approvals import DB_ROLLBACK
+    from tests.ops._approvals import approved_request
+
+    features = sorted(migrations.FEATURE_MIGRATIONS, reverse=True)
+    requests = {
+        m: approved_request(migrated_db, action=DB_ROLLBACK, migration=m, manager=f"M{m}", dba=f"D{m}")
+        for m in features
+    }
     taken = backup.create_backup(migrated_db)
-    for migration in range(migrations.expected_version(), 3, -1):
+    for migration in features:
         plan = db_rollback.plan_rollback(
-            migrated_db, migration, backup_path=taken.path, approved_by=["ann", "bob"]
+            migrated_db, migration, backup_path=taken.path, request_id=requests[migration].request_id
         )
         assert db_rollback.execute_rollback(plan).verified
     done = cli("verify", "--option", "c", "--db", str(migrated_db), "--url", "", "--json")
     assert done.returncode == 0, done.stdout + done.stderr
     text = cli("verify", "--option", "c", "--db", str(migrated_db), "--url", "").stdout
     assert "ok   Phase 1 counts as recorded before the rollback: now" in text
-    assert "ok   a backup that verifies:" in text and "ok   schema version is 3" in text
+    assert "ok   a backup that verifies:" in text and "ok   schema in legacy mode" in text
 
+    newest = migrations.expected_version()  # the base migrations after 005 stay applied
     wrong = cli("verify", "--option", "c", "--db", str(migrated_db), "--url", "", "--schema-version", "5")
-    assert wrong.returncode == 1 and "FAIL schema version is 5: schema version 3" in wrong.stdout
+    assert wrong.returncode == 1 and f"FAIL schema version is 5: schema version {newest}" in wrong.stdout
 
 
 def test_bad_option_and_unreachable_service_are_one_line_errors(cli: CliRunner) -> None:

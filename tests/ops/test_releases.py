@@ -93,7 +93,7 @@ def test_schema_fit(tmp_path: Path) -> None:
     assert option_b.schema_fit(older, db).endswith("schema ahead")
     assert option_b.schema_fit(_release(tmp_path, "0.2.0", latest), db).endswith("schema current")
     newer = _release(tmp_path, "9.0.0", latest + 1)
-    with pytest.raises(StepFailed, match=f"schema {latest}, behind the {latest + 1}.*db migrate"):
+    with pytest.raises(StepFailed, match=f"lacks migration\\(s\\) {latest + 1:03d} that 9.0.0.*db migrate"):
         option_b.schema_fit(newer, db)
     edited = _release(tmp_path, "0.0.9", 4)
     edited.migrations["4"] = "0" * 64
@@ -103,7 +103,7 @@ def test_schema_fit(tmp_path: Path) -> None:
 
 def test_schema_fit_refuses_legacy_mode(tmp_path: Path) -> None:
     db = tmp_path / "memory.db"
-    schema.migrate(db, to=3)
+    schema.migrate(db, skip=schema.FEATURE_MIGRATIONS)
     with pytest.raises(StepFailed, match="legacy mode.*db migrate"):
         option_b.schema_fit(_release(tmp_path, "0.1.0", 4), db)
 
@@ -127,7 +127,7 @@ def test_cli_list_and_use(cli: Callable[..., Any], tmp_path: Path) -> None:
 
 def test_rollback_b_refuses_before_touching_anything(cli: Callable[..., Any], tmp_path: Path) -> None:
     db = tmp_path / "memory.db"
-    schema.migrate(db, to=3)
+    schema.migrate(db, skip=schema.FEATURE_MIGRATIONS)
     _fake(tmp_path / "rel", "0.1.0-aaaaaaaaaaaa", "0.1.0", expected=4)
     done = cli(
         "rollback", "b", "--to", "0.1.0", "--db", str(db), "--dir", str(tmp_path / "rel"), "--yes", "--json"

@@ -33,7 +33,7 @@ from memory_system.memory.records.memories import MemoryService
 from memory_system.memory.typed.code_patterns import CodePatternStore
 from memory_system.memory.typed.preferences import PreferenceStore
 from memory_system.ops import schema
-from memory_system.ops.db_rollback import FIRST_ROLLBACKABLE, execute_rollback, plan_rollback
+from memory_system.ops.db_rollback import execute_rollback, plan_rollback
 from memory_system.store import migrations
 from memory_system.store.connection import Database, open_connection
 from memory_system.store.inventory import PHASE_1_TABLES
@@ -97,7 +97,7 @@ graphs = st.lists(
 relation_picks = st.lists(st.tuples(st.integers(0, 11), st.integers(0, 11), line_text(12)), max_size=12)
 extra_observations = st.lists(st.tuples(st.integers(0, 11), line_text(40)), max_size=6)
 phase_2 = st.lists(line_text(60), max_size=4)  # memories, a preference and a code pattern each
-targets = st.lists(st.integers(1, FIRST_ROLLBACKABLE), min_size=1, max_size=3)
+targets = st.lists(st.integers(1, min(migrations.FEATURE_MIGRATIONS)), min_size=1, max_size=3)
 
 
 def write_data(
@@ -141,7 +141,7 @@ def roll_back_to(path: Path, target: int) -> None:
     finally:
         conn.close()
     for version in range(current, target, -1):
-        if version >= FIRST_ROLLBACKABLE:
+        if version in migrations.FEATURE_MIGRATIONS:  # as db rollback does it
             plan = plan_rollback(path, version, backup_path=None, approved_by=[], emergency=True)
             result = execute_rollback(plan)
             assert result.verified, result.problems()

@@ -14,6 +14,7 @@ PINNED = {
     "003_operations.sql": "28f757802bec20831b0425591fb6c60689f17801c5b8c46d6398258fdbc411e3",
     "004_phase_2_hierarchical_memory.sql": "4f23be05f84e032b16c4f0019472d03b23e69c651f46fcfc5a318dc55f16e247",
     "005_typed_store_audit.sql": "2a7ec3384a2d27c1b0ff49451e73bdebb4623ca5c1520b2d7681c8730756a601",
+    "006_rollouts_incidents_approvals.sql": "fad19d2baab858c737ba0009f0a19fe23b96668a6678485b38344964edc0be15",  # noqa: E501
 }
 PINNED_ROLLBACKS = {
     "001_rollback.sql": "1d46510d972eafc410d113bddfc926a6bdbf49482b3bfd68ad237bb87200ffe1",
@@ -21,6 +22,7 @@ PINNED_ROLLBACKS = {
     "003_rollback.sql": "d0cc8908d4220041132eae51296b9f89d51499ecaa193729c38de31eef81da3f",
     "004_rollback.sql": "b46100b9a7b4a60b3b07185d3339a8dd2c02f2711d6970b17cae0c04481753bb",
     "005_rollback.sql": "ebe20e6089e08d88c67cc48857b3d6aed67b1b19b3241deb404d8f3a782a7455",
+    "006_rollback.sql": "821042485084aa838e557761a8e9398d6568422c1f3ef156beb94e07536fee6e",
 }
 NEVER_EDIT = (
     "never edit an applied migration, add a new one (memory_system/migrations/NNN_name.sql with "

@@ -34,12 +34,15 @@ class Readiness(Answer):
     expected_schema_version: int
     schema_: SchemaState = Field(
         alias="schema",
-        description="legacy: schema 3, Phase 2-4 rolled back (still ready); damaged: a table the "
+        description="legacy: 004 and 005 (Phase 2-4) rolled back, the rest applied (still ready); "
+        "damaged: a table the "
         "version promises is missing, or an applied migration's text changed; unknown when the "
         "database does not answer.",
     )
     mode: str | None = Field(
-        None, description='"full", "legacy (schema 3)", or "unknown" when the database does not answer.'
+        None,
+        description='"full", "legacy (Phase 2-4 rolled back)", or "unknown" when the database '
+        "does not answer.",
     )
     database: str = Field(description='"ok", or why the database does not answer.')
     config: ReadinessConfig

@@ -28,8 +28,8 @@ from memory_system.ops import releases, schema, service_control, service_record,
 from memory_system.ops.runbook.service_checks import Check
 from memory_system.ops.runbook.steps import Procedure, Reporter, StepFailed
 
-LEGACY_SCHEMA = 3
 ADMIN_TOKEN_ENV = "MEMORY_SYSTEM_ADMIN_TOKEN"  # the service's own, from its start record
+PRECONDITION_STEP = "check it runs on this schema"  # refused here, nothing was touched
 
 
 @dataclass
@@ -60,17 +60,19 @@ def schema_fit(release: releases.Release, db_path: Path) -> str:
     except StoreError as exc:
         raise StepFailed(f"cannot read the schema of {db_path}: {exc}") from exc
     current, expects = status.current_version, release.expected_schema
-    if current == LEGACY_SCHEMA and expects > LEGACY_SCHEMA:
+    have = status.applied_versions
+    lacking = schema.pending_versions(have, expects)
+    if set(lacking) & schema.FEATURE_MIGRATIONS and status.state == "legacy":
         raise StepFailed(
-            f"the database is in legacy mode (schema 3: Phase 2-4 tables rolled back) and {release.name} "
-            f"needs schema {expects}; run 'memory-system db migrate --db {db_path}' first "
+            f"the database is in legacy mode (Phase 2-4 tables rolled back) and {release.name} "
+            f"needs them (schema {expects}); run 'memory-system db migrate --db {db_path}' first "
             "(or stay on option C)"
         )
-    if current < expects:
+    if lacking:
         raise StepFailed(
-            f"the database is at schema {current}, behind the {expects} that {release.name} expects; "
-            f"option B cannot bring it forward: run 'memory-system db migrate --db {db_path}' "
-            "(option C's way)"
+            f"the database lacks migration(s) {', '.join(f'{v:03d}' for v in lacking)} that {release.name} "
+            f"expects (schema {expects}); option B cannot bring it forward: run "
+            f"'memory-system db migrate --db {db_path}' (option C's way)"
         )
     applied = {str(m["version"]): m.get("checksum") for m in status.applied}
     differ = sorted(v for v, c in release.migrations.items() if v in applied and applied[v] != c)
@@ -79,7 +81,7 @@ def schema_fit(release: releases.Release, db_path: Path) -> str:
             f"{release.name} ships migration(s) {', '.join(differ)} different from the ones applied to "
             f"this database: it would refuse to start; choose another release, or option C"
         )
-    state = schema.schema_state(current, expects)
+    state = schema.schema_state(have, expects)
     return f"database at schema {current}, {release.name} expects {expects}: schema {state}"
 
 
@@ -123,7 +125,7 @@ def run(
             note.detail = (
                 f"{target.name} (commit {target.short_commit}, expects schema {target.expected_schema})"
             )
-        with proc.step("check it runs on this schema") as note:
+        with proc.step(PRECONDITION_STEP) as note:
             note.detail = schema_fit(target, db_path)
         with proc.step("read how the service was started") as note:
             record = service_record.read_start(db_path)

@@ -3,7 +3,7 @@
 The probe acts as an agent in ``PROBE_NAMESPACE`` (nobody else's memories are visible to it,
 and nothing it writes is visible to anybody else): it opens a session, writes a memory,
 finds it by search, injects, deletes it, ends the session, and checks that the namespace
-holds nothing afterwards. In legacy mode (schema 3, Phase 2-4 tables rolled back) only
+holds nothing afterwards. In legacy mode (Phase 2-4 tables rolled back) only
 Phase 1 answers, so the probe writes, reads and deletes one entity instead.
 
 Who the probe is: with the database at hand a short-lived agent token is minted for the
