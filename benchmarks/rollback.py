@@ -158,6 +158,28 @@ def option_b(workdir: Path) -> tuple[float, dict[str, Any], float, dict[str, Any
     return back[0], back[1], forward[0], forward[1]
 
 
+def approved_request(db: Path, workdir: Path) -> str:
+    """A rollback c request approved by a manager and a DBA, through the CLI (not timed)."""
+    _, request = run_cli(
+        "rollback", "c", "--db", str(db), "--request-approval", "--reason", "benchmark", "--json"
+    )
+    for name, role in (("Bench Manager", "manager"), ("Bench DBA", "dba")):
+        _, made = run_cli("tokens", "create", "--approver", name, "--role", role, "--db", str(db), "--json")
+        token_file = workdir / f"{role}.token"
+        token_file.write_text(made["token"])
+        run_cli(
+            "approve",
+            "--request",
+            str(request["id"]),
+            "--token-file",
+            str(token_file),
+            "--db",
+            str(db),
+            "--json",
+        )
+    return str(request["id"])
+
+
 def option_c(workdir: Path, memories: int) -> tuple[float, dict[str, Any], float, float]:
     db = workdir / "c.db"
     print(f"building {memories:,} memories in {db}", file=sys.stderr)
@@ -167,16 +189,15 @@ def option_c(workdir: Path, memories: int) -> tuple[float, dict[str, Any], float
     started = time.monotonic()
     proc = start_service(db, port, workdir / "c.log")
     start_s = time.monotonic() - started
+    request = approved_request(db, workdir)
     try:
         wall, answer = run_cli(
             "rollback",
             "c",
             "--db",
             str(db),
-            "--approved-by",
-            "alice",
-            "--approved-by",
-            "bob",
+            "--request",
+            request,
             "--backup-dir",
             str(workdir / "backups"),
             "--second-copy",

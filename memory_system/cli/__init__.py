@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import typer
 
+from memory_system.cli import approve as approve_cli
 from memory_system.cli import db, entities
+from memory_system.cli import drill as drill_cli
 from memory_system.cli import embed as embed_cli
 from memory_system.cli import flags as flags_cli
+from memory_system.cli import incident as incident_cli
 from memory_system.cli import maintain as maintain_cli
 from memory_system.cli import mcp as mcp_cli
+from memory_system.cli import notify as notify_cli
 from memory_system.cli import release as release_cli
 from memory_system.cli import rollback as rollback_cli
+from memory_system.cli import rollout as rollout_cli
 from memory_system.cli import serve as serve_cli
 from memory_system.cli import tokens as tokens_cli
 from memory_system.cli import verify as verify_cli
@@ -36,7 +41,12 @@ app.command("maintain")(maintain_cli.maintain)
 app.command("embed")(embed_cli.embed)
 app.command("verify")(verify_cli.verify)
 app.add_typer(rollback_cli.app, name="rollback")
+app.add_typer(rollout_cli.app, name="rollout")
+app.command("approve")(approve_cli.approve)
 app.add_typer(release_cli.app, name="release")
+app.add_typer(incident_cli.app, name="incident")
+app.add_typer(drill_cli.app, name="drill")
+app.add_typer(notify_cli.app, name="notify")
 
 
 @app.command()

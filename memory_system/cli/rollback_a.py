@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import getpass
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
 
 from memory_system.cli import verify as verify_cli
-from memory_system.cli._common import DbOption, JsonOption, console, fail, print_json
-from memory_system.ops.runbook import option_a
+from memory_system.cli._common import DbOption, JsonOption, console, db_path, fail, print_json
+from memory_system.ops.runbook import incident_log, option_a
 from memory_system.ops.runbook.steps import Procedure, Step
 
 
@@ -20,11 +21,29 @@ def print_step(step: Step) -> None:
     )
 
 
-def _actor() -> str:
+def quiet(step: Step) -> None:
+    """The step reporter of ``--json`` runs: the JSON at the end says it all."""
+
+
+def say(json_out: bool) -> Callable[[str], None]:
+    """Where a rollback's side lines (its incident) go: the console, or nowhere under --json."""
+    return (lambda line: None) if json_out else (lambda line: console.print(line, highlight=False))
+
+
+def actor(option: str) -> str:
     try:
-        return f"rollback a ({getpass.getuser()})"
+        return f"rollback {option} ({getpass.getuser()})"
     except (KeyError, OSError):
-        return "rollback a"
+        return f"rollback {option}"
+
+
+ReasonOption = Annotated[
+    str,
+    typer.Option("--reason", help="Why (the incident record and the notices carry it)."),
+]
+SeverityOption = Annotated[
+    str | None, typer.Option("--severity", help="SEV1, SEV2 or SEV3 (default: SEV2 for a and b, SEV1 for c).")
+]
 
 
 def a(
@@ -38,20 +57,32 @@ def a(
     wait_s: Annotated[
         float, typer.Option("--wait-s", help="How long to wait for the service to report the flags off.")
     ] = option_a.WAIT_OFF_S,
+    reason: ReasonOption = "runbook option A",
+    severity: SeverityOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Turn all (or the named) flags off through the admin API, wait until the service reports
     them off (0 in effect, no active session with them), then run verify A. Exit 0 only when
     every check passed. Needs MEMORY_SYSTEM_ADMIN_TOKEN; --db lets the sample session mint a
-    probe token (else the service must run with --dev)."""
+    probe token (else the service must run with --dev). Opens an incident in the database."""
     target = verify_cli.target(url, db, log_file, None)
-    procedure = Procedure("a", report=(lambda step: None) if json_out else print_step)
+    who = actor("a")
+    incident = incident_log.DeferredIncident(
+        lambda: incident_log.open_rollback_incident(
+            db_path(db), "a", reason=reason, flags=flag or (), actor=who, severity=severity
+        ),
+        quiet if json_out else print_step,
+        say(json_out),
+        after=None,  # turning flags off needs no precondition: the attempt is the incident
+    )
+    procedure = Procedure("a", report=incident)
     try:
-        outcome = option_a.rollback_a(target, flag, procedure, actor=_actor(), wait_off_s=wait_s)
+        outcome = option_a.rollback_a(target, flag, procedure, actor=who, wait_off_s=wait_s)
     except ValueError as exc:
         fail(str(exc))
+    incident_id = incident.finish(procedure, outcome.checks, data_loss={})
     if json_out:
-        print_json(outcome.to_dict())
+        print_json({**outcome.to_dict(), "incident": incident_id})
     else:
         for line in verify_cli.lines(outcome.checks):
             console.print(line, highlight=False)

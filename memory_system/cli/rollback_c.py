@@ -1,4 +1,4 @@
-"""``memory-system rollback c``: runbook option C (database to schema 3, legacy mode) as one
+"""``memory-system rollback c``: runbook option C (Phase 2-4 migrations rolled back, legacy mode) as one
 command, each step timed; on a failed check after the database changed, the backup is put
 back automatically."""
 
@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from memory_system.cli import approve as approve_cli
 from memory_system.cli import verify as verify_cli
 from memory_system.cli._common import (
     DbOption,
@@ -22,12 +23,13 @@ from memory_system.cli._common import (
     path_value,
     print_json,
 )
-from memory_system.cli.rollback_a import print_step
+from memory_system.cli.rollback_a import SeverityOption, actor, print_step, quiet, say
 from memory_system.core.config import ConfigError
 from memory_system.core.logging import configure_logging
 from memory_system.core.settings_loader import load_settings
+from memory_system.ops import approvals
 from memory_system.ops.impact import Impact
-from memory_system.ops.runbook import option_c
+from memory_system.ops.runbook import incident_log, option_c
 from memory_system.ops.runbook.steps import Procedure
 
 
@@ -56,16 +58,61 @@ def _configured_second_copy(db: Path | None) -> str | None:
         fail(f"{exc}; or give --second-copy")
 
 
+RequestOption = Annotated[
+    int | None,
+    typer.Option(
+        "--request",
+        min=1,
+        help="The approval request (from --request-approval) approved by a manager and a DBA.",
+    ),
+]
+RequestApprovalOption = Annotated[
+    bool,
+    typer.Option(
+        "--request-approval",
+        help="Do not roll back: create an approval request (the runbook template, filled in) and "
+        "print its id and the approve command.",
+    ),
+]
+ReasonOption = Annotated[
+    str | None,
+    typer.Option(
+        "--reason", help="Why the rollback is needed: the approval request, the incident and the notices."
+    ),
+]
+RequestedByOption = Annotated[
+    str | None,
+    typer.Option(
+        "--requested-by", help="With --request-approval: who asks (default: $USER).", show_default=False
+    ),
+]
+ExpiresInOption = Annotated[
+    float,
+    typer.Option("--expires-in", min=1, help="With --request-approval: minutes until the request expires."),
+]
+ApprovedByOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--approved-by",
+        help="Only with --emergency: a name of who agreed (free text, recorded as such).",
+    ),
+]
+
+
 def c(
     db: DbOption = None,
-    approved_by: Annotated[
-        list[str] | None,
-        typer.Option("--approved-by", help="An approver's name; give two different people."),
-    ] = None,
+    request: RequestOption = None,
+    request_approval: RequestApprovalOption = False,
+    reason: ReasonOption = None,
+    requested_by: RequestedByOption = None,
+    expires_in: ExpiresInOption = 240,
+    approved_by: ApprovedByOption = None,
     emergency: Annotated[
         bool,
         typer.Option(
-            "--emergency", help="Waive the approvals and the second copy; logged at CRITICAL and recorded."
+            "--emergency",
+            help="Waive the approvals and the second copy; logged at CRITICAL (rollback_c_emergency) "
+            "and recorded; --approved-by names are accepted only with it.",
         ),
     ] = False,
     backup_dir: Annotated[
@@ -90,17 +137,39 @@ def c(
     yes: Annotated[
         bool, typer.Option("--yes", help="Do not ask before dropping the rows the impact shows.")
     ] = False,
+    severity: SeverityOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Stop the service, back up (verified, second copy), show the impact, roll back 005 and
     004 (each verified), start the service in legacy mode, verify C. Exit 0 only when all
     passed; on a failed check after the database changed, the backup is restored and the
-    service started again as it was."""
+    service started again as it was.
+
+    Approvals: '--request-approval --reason TEXT' creates a request; each approver runs
+    'memory-system approve --request ID'; then '--request ID' rolls back."""
+    if request_approval:
+        if request is not None or approved_by or emergency:
+            fail("--request-approval only creates a request: leave out --request, --approved-by, --emergency")
+        approve_cli.create_request(
+            db,
+            action=approvals.ROLLBACK_C,
+            reason=reason,
+            requested_by=requested_by,
+            expires_in_minutes=expires_in,
+            json_out=json_out,
+        )
+        return
+    if approved_by and not emergency:
+        fail(
+            "--approved-by names are accepted only with --emergency; ask for approval with "
+            "'memory-system rollback c --request-approval --reason TEXT', then run --request ID"
+        )
     if second_copy is None:
         second_copy = _configured_second_copy(db)
-    request = option_c.OptionCRequest(
+    procedure_request = option_c.OptionCRequest(
         db_path=db_path(db),
         approved_by=tuple(approved_by or ()),
+        approval_request=request,
         emergency=emergency,
         backup_dir=backup_dir,
         second_copy=second_copy,
@@ -109,10 +178,35 @@ def c(
         log_file=log_file,
     )
     configure_logging()  # the rollback's events go to stderr as JSON lines, as the service's do
-    procedure = Procedure("c", report=(lambda step: None) if json_out else print_step)
-    outcome = option_c.rollback_c(request, procedure, _asker(yes, json_out))
+
+    def open_incident() -> incident_log.RollbackIncident:
+        record = incident_log.open_rollback_incident(
+            procedure_request.db_path,
+            "c",
+            reason=reason or "runbook option C",
+            actor=actor("c"),
+            severity=severity,
+        )
+        if emergency:
+            incident_log.announce_emergency(record, approved_by or [])
+        return record
+
+    # Opened once the approvals passed: a refused rollback changed nothing and pages nobody.
+    incident = incident_log.DeferredIncident(
+        open_incident, quiet if json_out else print_step, say(json_out), after="approvals"
+    )
+    procedure = Procedure("c", report=incident)
+    outcome = option_c.rollback_c(procedure_request, procedure, _asker(yes, json_out))
+    incident_id = incident.finish(
+        procedure,
+        outcome.checks,
+        downtime_s=option_c.downtime_s(procedure),
+        data_loss=incident_log.data_lost(outcome.rollbacks) if outcome.ok else {},
+        backup=outcome.backup,
+        details={"restored": outcome.restored, "emergency": emergency, "error": outcome.error},
+    )
     if json_out:
-        print_json(outcome.to_dict())
+        print_json({**outcome.to_dict(), "incident": incident_id})
     else:
         for line in verify_cli.lines(outcome.checks):
             console.print(line, highlight=False)
@@ -135,6 +229,7 @@ def c(
         fail(f"rollback c stopped, the database is unchanged: {outcome.error}")
     if not json_out:
         console.print(
-            f"[green]rollback c: schema 3 (legacy mode), verified; {procedure.seconds:.2f} s in all[/]",
+            f"[green]rollback c: 005 and 004 rolled back (legacy mode), verified; "
+            f"{procedure.seconds:.2f} s in all[/]",
             highlight=False,
         )

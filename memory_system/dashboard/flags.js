@@ -64,11 +64,12 @@
   }
 
   async function refresh() {
-    const [snapshot, stats, events, shadow] = await Promise.all([
+    const [snapshot, stats, events, shadow, rollouts] = await Promise.all([
       Dash.call("/admin/feature-flags"),
       Dash.call("/admin/feature-flags/stats"),
       Dash.call("/admin/feature-flags/events?limit=50"),
       Dash.optional("/admin/shadow"),
+      Dash.optional("/admin/rollouts"),
     ]);
     text("active", `(${stats.active_sessions} active sessions, seen within ${fixed(stats.window_s / 60, 0)} min)`);
     text("precedence", snapshot.precedence);
@@ -90,6 +91,23 @@
         el("td", { textContent: value(e.old_value) }), el("td", { textContent: value(e.new_value) }),
         el("td", { textContent: e.source }), el("td", { textContent: e.actor }))));
     showShadow(shadow);
+    showRollouts(rollouts);
+  }
+
+  function showRollouts(answer) {
+    const list = answer === null ? [] : answer.rollouts;
+    document.getElementById("rollouts").replaceChildren(...(list.length ? list.map((r) =>
+      el("tr", { dataset: { rollout: r.flag, state: r.state } },
+        el("td", { textContent: r.flag }),
+        el("td", {}, el("span", { className: "badge" + (r.state === "aborted" ? " bad" : ""), textContent: r.state })),
+        el("td", { textContent: `${r.step_index + 1} of ${r.steps.length}` }),
+        el("td", { textContent: value(r.value) }),
+        el("td", { textContent: r.next_value === null ? "-" : value(r.next_value) }),
+        el("td", { textContent: r.next_step_at === null ? "-" : new Date(r.next_step_at).toLocaleString() }),
+        el("td", { textContent: r.reason || "-" })))
+      : [el("tr", {}, el("td", { colSpan: 7, className: "muted", textContent: answer === null
+        ? "Not served by this server (GET /admin/rollouts answered 404)."
+        : "No rollout yet: memory-system rollout start FLAG --steps 0.01,0.1,0.5,1 --hold 1h" }))]));
   }
 
   document.getElementById("rollback").addEventListener("click", () => {

@@ -2,11 +2,13 @@
 
 The runbook's option C drops data, so the code asks for what a careful team would: a
 verified backup of this very database taken within the hour (so that ``db restore`` can
-undo the rollback), two distinct approvers, and a graph without dangling foreign keys
-(else the checks after the rollback could not tell its damage from what was there).
-``--emergency`` waives those (never the checks that a named backup is sound and of this
-database) and is logged at CRITICAL and recorded. A running service must be stopped
-first (``--force`` overrides): the rollback drops tables it reads. The rollback script
+undo the rollback), an approval request approved by the Engineering Manager and the DBA
+(``--request ID``, see ``ops/approvals``; starting the rollback uses it up), and a graph
+without dangling foreign keys (else the checks after the rollback could not tell its
+damage from what was there). ``--emergency`` waives those (never the checks that a named
+backup is sound and of this database) and is logged at CRITICAL (``db_rollback_emergency``)
+and recorded; free-text ``--approved-by`` names are accepted only with it. A running
+service must be stopped first (``--force`` overrides): the rollback drops tables it reads. The rollback script
 runs in one transaction; afterwards integrity, foreign keys and the Phase 1 counts are
 verified, and what was lost is written to ``rollback_records``.
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -26,7 +29,9 @@ from typing import Any
 
 from memory_system.core.errors import MigrationError, StoreError
 from memory_system.core.logging import log_event
+from memory_system.ops import approvals
 from memory_system.ops import backup as backups
+from memory_system.ops.approvals import ApprovalGrant, ApprovalRefused
 from memory_system.ops.impact import Impact, impact_of
 from memory_system.ops.integrity import CheckResult, check_connection
 from memory_system.store import database_ops as maintenance
@@ -36,7 +41,6 @@ from memory_system.store.lockfile import held_by_other, holder_pid
 
 BACKUP_MAX_AGE = timedelta(hours=1)
 REQUIRED_APPROVERS = 2
-FIRST_ROLLBACKABLE = 4  # 001-003: Phase 1 and operational tables (DESIGN.md, Storage)
 
 logger = logging.getLogger("memory_system.ops.db_rollback")
 
@@ -58,6 +62,13 @@ class RollbackPlan:
     emergency: bool
     waived: list[str] = field(default_factory=list)
     service_running: bool = False
+    grant: ApprovalGrant | None = None
+    grant_used: bool = False  # option C used the request up before its backup
+
+    @property
+    def free_text_approvers(self) -> bool:
+        """Names typed with --emergency, not approvals: the record and the log say so."""
+        return self.grant is None and bool(self.approvers)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -67,6 +78,7 @@ class RollbackPlan:
             "impact": self.impact.to_dict(),
             "backup": None if self.backup is None else str(self.backup.path),
             "approved_by": self.approvers,
+            "approval_request": None if self.grant is None else self.grant.to_dict(),
             "emergency": self.emergency,
             "waived": self.waived,
             "service_running": self.service_running,
@@ -127,17 +139,35 @@ def plan_rollback(
     migration: int,
     *,
     backup_path: Path | None,
-    approved_by: list[str],
+    approved_by: Sequence[str] = (),
+    request_id: int | None = None,
+    grant: ApprovalGrant | None = None,
     emergency: bool = False,
     force: bool = False,
     now: datetime | None = None,
 ) -> RollbackPlan:
-    """Check every precondition; raises RollbackRefused/StoreError naming what is unmet."""
-    if migration < FIRST_ROLLBACKABLE:
+    """Check every precondition; raises RollbackRefused/StoreError naming what is unmet.
+
+    Approvals: ``request_id`` is checked here (and used up by ``execute_rollback``);
+    ``grant`` is one option C checked and used up already. Free-text ``approved_by`` names
+    count only with ``emergency``.
+    """
+    names = distinct_approvers(list(approved_by))
+    if names and not emergency:
         raise RollbackRefused(
-            f"migration {migration:03d} holds Phase 1 and operational tables (the graph, flags, incidents, "
-            f"the rollback records), which survive every rollback; 'db rollback' undoes "
-            f"{FIRST_ROLLBACKABLE:03d} and later"
+            "free-text --approved-by names are accepted only with --emergency (logged at CRITICAL); "
+            "otherwise ask for approval: 'memory-system db rollback --migration N --request-approval "
+            "--reason TEXT', then each approver runs 'memory-system approve --request ID', then "
+            "'db rollback --request ID'"
+        )
+    if names and (grant is not None or request_id is not None):
+        raise RollbackRefused("give --request ID or --emergency with --approved-by names, not both")
+    if migration not in migrations.FEATURE_MIGRATIONS:
+        undoes = ", ".join(f"{v:03d}" for v in sorted(migrations.FEATURE_MIGRATIONS))
+        raise RollbackRefused(
+            f"migration {migration:03d} holds Phase 1 or operational tables (the graph, flags, incidents, "
+            f"approvals, the rollback records), which survive every rollback; 'db rollback' undoes "
+            f"the Phase 2-4 migrations: {undoes}"
         )
     maintenance.require_memory_database(db_path)
     conn = open_connection(db_path, create=False)
@@ -146,15 +176,19 @@ def plan_rollback(
         if identity is None:
             raise RollbackRefused(f"{db_path} has no database identity; run 'memory-system db migrate' first")
         impact = impact_of(conn, migration)
-        current = migrations.current_version(conn)
+        refusal = migrations.rollback_refusal(migrations.applied_versions(conn), migration)
         dangling = maintenance.foreign_key_problems(conn)
+        if grant is None and request_id is not None:
+            try:
+                grant = approvals.check_grant(
+                    conn, request_id, database_id=identity, migrations=[migration], now=now
+                )
+            except ApprovalRefused as exc:
+                raise RollbackRefused(str(exc)) from exc
     finally:
         conn.close()
-    if migration != current:
-        raise MigrationError(
-            f"migration {migration:03d} is not the newest applied (that is {current:03d}); "
-            f"roll back {current:03d} first"
-        )
+    if refusal:
+        raise MigrationError(refusal)
 
     running = held_by_other(db_path)
     if running and not force:
@@ -169,13 +203,17 @@ def plan_rollback(
             f"the database already has {len(dangling)} foreign key problem(s) (first: {dangling[0]}); "
             "run 'memory-system db check' and restore or repair first"
         )
-    approvers = distinct_approvers(approved_by)
-    if len(approvers) < REQUIRED_APPROVERS:
-        given = ", ".join(approved_by) if approved_by else "none"
-        unmet.append(
-            f"a rollback needs {REQUIRED_APPROVERS} distinct approvers "
-            f"(--approved-by NAME --approved-by OTHER); given: {given}"
+    if grant is not None and (grant.database_id != identity or migration not in grant.migrations):
+        raise RollbackRefused(
+            f"approval request {grant.request_id} does not approve rolling back "
+            f"{migration:03d} of this database"
         )
+    if grant is None:
+        unmet.append(
+            "a rollback needs an approval request approved by a manager and a DBA (--request ID; "
+            "create one with --request-approval --reason TEXT)"
+        )
+    approvers = grant.names() if grant is not None else names
     verified: backups.Backup | None = None
     if backup_path is None:
         unmet.append(
@@ -210,6 +248,8 @@ def plan_rollback(
         emergency=emergency,
         waived=unmet if emergency else [],
         service_running=running,
+        grant=grant,
+        grant_used=grant is not None and request_id is None,
     )
 
 
@@ -230,12 +270,19 @@ def execute_rollback(plan: RollbackPlan) -> RollbackResult:
             migration=plan.migration,
             waived=plan.waived,
             approved_by=plan.approvers,
+            free_text_approvers=plan.free_text_approvers,
             backup=None if plan.backup is None else str(plan.backup.path),
         )
     conn = open_connection(plan.db_path, create=False)
     try:
         if maintenance.database_id(conn) != plan.database_id:
             raise RollbackRefused(f"{plan.db_path} changed identity since the checks; start again")
+        if plan.grant is not None and not plan.grant_used:
+            try:
+                approvals.consume(conn, plan.grant)
+            except ApprovalRefused as exc:
+                raise RollbackRefused(str(exc)) from exc
+            plan.grant_used = True
         phase_1_before = inventory.phase_1_counts(conn)
         lost = impact_of(conn, plan.migration).rows_lost()  # recounted: writes may have landed meanwhile
         log_event(
@@ -255,6 +302,8 @@ def execute_rollback(plan: RollbackPlan) -> RollbackResult:
         details = {
             "backup_sha256": None if plan.backup is None else plan.backup.manifest["sha256"],
             "waived": plan.waived,
+            "approval_request": None if plan.grant is None else plan.grant.to_dict(),
+            "free_text_approvers": plan.free_text_approvers,
             "phase_1_before": phase_1_before,
             "phase_1_after": phase_1_after,
             "verified": result.verified,

@@ -21,6 +21,7 @@ from memory_system.core.build import build_info
 from memory_system.core.clock import utc_now
 from memory_system.core.errors import StoreError
 from memory_system.flags.service import FlagService
+from memory_system.ops import drill_report
 from memory_system.ops import schema as _schema
 from memory_system.store import database_ops as maintenance
 from memory_system.store import health as probes
@@ -282,6 +283,14 @@ def _flags(sources: HealthSources) -> tuple[str, dict[str, Any]]:
     return sources.flags.check(), {"effective": sources.flags.values()}
 
 
+def _drills(sources: HealthSources) -> dict[str, Any]:
+    """Each option's last passed drill; ``warning`` when one is missing or over 90 days old."""
+    try:
+        return drill_report.freshness(sources.db.reader())
+    except Exception as exc:  # noqa: BLE001 - drill history must never fail the deep check
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
 def deep(sources: HealthSources, state: ServiceState) -> tuple[bool, dict[str, Any]]:
     def database() -> tuple[str, dict[str, Any]]:
         schema = probe_database(sources.db_path, state.db_identity)
@@ -348,6 +357,7 @@ def deep(sources: HealthSources, state: ServiceState) -> tuple[bool, dict[str, A
         results[name] = verdict
         details[name] = {**detail, "duration_ms": round((time.perf_counter() - started) * 1000, 2)}
     healthy = all(v in (OK, NOT_CONFIGURED, NOT_STARTED) for v in results.values())
+    details["drills"] = _drills(sources)  # a warning for people, never a failed check
     build = build_info()
     return healthy, {
         "status": "pass" if healthy else "fail",

@@ -36,6 +36,7 @@ from memory_system.core.clock import utc_now
 from memory_system.core.errors import StoreError
 from memory_system.core.logging import log_event
 from memory_system.flags.names import FLAG_NAMES
+from memory_system.memory.retrieval import index_files
 from memory_system.ops import backup as backups
 from memory_system.store import database_ops as maintenance
 from memory_system.store import flags as flag_store
@@ -333,6 +334,7 @@ def execute_restore(
                 os.replace(_side(db_path, suffix), _side(kept_aside, suffix))
     os.replace(staged, db_path)
     maintenance.fsync_path(db_path.parent)
+    index_files.invalidate(db_path)  # saved HNSW graphs describe the replaced file's vectors
 
     conn = open_connection(db_path, create=False)
     try:

@@ -219,3 +219,28 @@ def exact_search(
         {**params, "qvec": query_blob, "qmodel": model, "qdim": dim, "qlimit": limit},
     ).fetchall()
     return [(int(r[0]), 1.0 - float(r[1])) for r in rows]
+
+
+def namespace_watermark(conn: Connection, namespace: str, model: str, dim: int) -> tuple[int, int, str]:
+    """(row count, max memory id, latest write time) of a namespace's current-model vectors.
+
+    A persisted index (``memory/retrieval/index_files.py``) records these when it is saved and is
+    trusted on load only while they still match: an added or re-embedded vector moves the write
+    time, a deleted one the count.
+    """
+    row = conn.execute(
+        "SELECT count(*), coalesce(max(memory_id), 0), coalesce(max(created_at), '')"
+        " FROM memory_embeddings WHERE namespace = ? AND model = ? AND dim = ?",
+        (namespace, model, dim),
+    ).fetchone()
+    return int(row[0]), int(row[1]), str(row[2])
+
+
+def namespace_vector_count(conn: Connection, namespace: str, model: str, dim: int) -> int:
+    """How many current-model vectors a namespace holds (what loading it would cost)."""
+    return int(
+        conn.execute(
+            "SELECT count(*) FROM memory_embeddings WHERE namespace = ? AND model = ? AND dim = ?",
+            (namespace, model, dim),
+        ).fetchone()[0]
+    )

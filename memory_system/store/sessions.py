@@ -49,3 +49,12 @@ def touch(conn: Connection, session_id: str, agent_id: str, namespace: str, at: 
         (at, session_id, agent_id, namespace),
     )
     return int(cursor.rowcount)
+
+
+def count_open(conn: Connection, active_since: str) -> int:
+    """Sessions not ended and active since ``active_since`` (ISO UTC): the sessions a rollback
+    starting now touches."""
+    row = conn.execute(
+        "SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND last_active_at >= ?", (active_since,)
+    ).fetchone()
+    return int(row[0])

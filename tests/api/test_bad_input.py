@@ -36,6 +36,7 @@ from memory_system.store.connection import Database
 ADMIN_TOKEN = "admin-token-for-bad-input-0123456789"
 AGENT = {"X-Agent-Id": "fuzzer", "X-Namespace": "fuzz"}
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+APPROVER_TOKEN = "msa_approver-token-for-bad-input-0123456789"  # for POST /admin/approvals/{id}
 
 
 def _nest(depth: int) -> Any:
@@ -198,8 +199,20 @@ BASES: dict[str, tuple[dict[str, str], dict[str, str], Any]] = {
     ),
     "POST /v1/sessions/{session_id}/handoff": ({"session_id": SESSION}, {}, {"to_agent_id": "bob"}),
     "GET /admin/alerts": ({}, {}, None),
+    "GET /admin/alerts/history": ({}, {"limit": "5", "since": "2024-01-01T00:00:00Z"}, None),
+    "GET /admin/rollouts": ({}, {"flag": "USE_HIERARCHICAL_TIERS"}, None),
+    "POST /admin/rollouts": ({}, {}, {"flag": "USE_ENHANCED_INJECTION", "steps": [0.1, 1], "hold": "1h"}),
+    "POST /admin/rollouts/{flag}/pause": ({"flag": "USE_HIERARCHICAL_TIERS"}, {}, {"reason": "r"}),
+    "POST /admin/rollouts/{flag}/resume": ({"flag": "USE_CROSS_AGENT_SHARING"}, {}, None),
+    "POST /admin/rollouts/{flag}/abort": ({"flag": "USE_HIERARCHICAL_TIERS"}, {}, {"reason": "r"}),
     "GET /admin/overview": ({}, {}, None),
     "GET /admin/shadow": ({}, {}, None),
+    "GET /admin/incidents": ({}, {"status": "open", "limit": "5"}, None),
+    "GET /admin/incidents/{incident_id}": ({"incident_id": "1"}, {}, None),
+    "GET /admin/approvals": ({}, {"all": "true"}, None),
+    "POST /admin/approvals/{request_id}": ({"request_id": "1"}, {}, None),
+    "GET /status": ({}, {}, None),
+    "GET /status.json": ({}, {}, None),
     "GET /dashboard": ({}, {}, None),
     "GET /dashboard/{file_path}": ({"file_path": "ops.html"}, {}, None),
     "GET /admin/feature-flags": ({}, {}, None),
@@ -306,6 +319,28 @@ def _seed(client: TestClient) -> str:
     client.put("/v1/preferences/style?user_id=u1", headers=AGENT, json={"value": "tabs"})
     client.post("/v1/code-patterns", headers=AGENT, json=BASES["POST /v1/code-patterns"][2])
     client.post("/v1/memories/1/shares", headers=AGENT, json={"agent_ids": ["bob"]})
+    # a running rollout (tiers) and a paused one (sharing), their flags back on by hand
+    for flag in ("USE_HIERARCHICAL_TIERS", "USE_CROSS_AGENT_SHARING"):
+        client.post("/admin/rollouts", headers=ADMIN, json={"flag": flag, "steps": [0.1, 1]})
+    client.post("/admin/rollouts/USE_CROSS_AGENT_SHARING/pause", headers=ADMIN)
+    back_on = {"USE_HIERARCHICAL_TIERS": 1, "USE_CROSS_AGENT_SHARING": 1}
+    client.post("/admin/feature-flags", headers=ADMIN, json=back_on)
+    from memory_system.ops.incidents import open_incident  # for /admin/incidents/{id}
+
+    runtime = client.app.state.runtime
+    open_incident(
+        runtime.db, incident_type="drill", severity="SEV3", title="t", reason="r", opened_by="fuzzer"
+    )
+    from memory_system.auth.agent_tokens import hash_token  # for /admin/approvals/{id}
+    from memory_system.auth.approvers import ApproverService
+    from memory_system.ops.approvals import ROLLBACK_C, ApprovalService
+    from memory_system.store import approvers as approver_store
+
+    with runtime.db.write() as conn:
+        approver_store.insert(conn, hash_token(APPROVER_TOKEN), "fuzz manager", "manager")
+    ApprovalService(runtime.db, ApproverService(runtime.db)).request(
+        action=ROLLBACK_C, reason="fuzz", requested_by="fuzzer"
+    )
     session_id: str = client.post("/v1/sessions", headers=AGENT).json()["session_id"]
     return session_id
 
@@ -341,6 +376,8 @@ def _fill(value: Any, session_id: str) -> Any:
 def _send(client: TestClient, op: Operation, path: dict[str, str], query: dict[str, str], body: Any) -> Any:
     url = op.path.format(**{name: path.get(name, "1") for name in op.path_params})
     headers = {**(ADMIN if op.path.startswith("/admin") else AGENT)}
+    if op.path.startswith("/admin/approvals/"):
+        headers["X-Approver-Token"] = APPROVER_TOKEN
     kwargs: dict[str, Any] = {"params": query, "headers": headers}
     if op.has_body and body is not None:
         # ensure_ascii: a lone surrogate travels as the \\ud800 escape a JSON client would send

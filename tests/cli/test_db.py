@@ -13,10 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from memory_system.ops import schema
+from memory_system.ops.approvals import DB_ROLLBACK
 from memory_system.store import inventory, migrations
 from memory_system.store.connection import open_connection
+from tests.ops._approvals import approved_request
 
-APPROVALS = ["--approved-by", "alice", "--approved-by", "bob"]
+APPROVALS = ["--request", "1"]  # the request ``ready`` makes, approved by a manager and a DBA
 
 
 def _tables(db: Path) -> set[str]:
@@ -76,6 +79,10 @@ def test_migrate_write_backup_impact_rollback_check_restore_end_to_end(
     assert phase_1 == {"entities": 2, "relations": 1, "observations": 3}
     stored = _counts(db, phase_2)
     assert stored["memories"] == 5
+    requests = {  # one approved request per rollback
+        v: ["--request", str(approved_request(db, action=DB_ROLLBACK, migration=v).request_id)]
+        for v in sorted(migrations.FEATURE_MIGRATIONS)
+    }
 
     backup = json.loads(cli("db", "backup", "--db", str(db), "--json", check=True).stdout)
     assert Path(backup["path"]).exists() and backup["integrity_check"] == "ok"
@@ -86,7 +93,7 @@ def test_migrate_write_backup_impact_rollback_check_restore_end_to_end(
     )
     assert {t["table"]: t["rows"] for t in impact["tables"]} == stored
 
-    for newer in range(migrations.expected_version(), 4, -1):  # the runbook: newest first, same backup
+    for newer in sorted(migrations.FEATURE_MIGRATIONS - {4}, reverse=True):  # the runbook: newest first
         cli(
             "db",
             "rollback",
@@ -96,7 +103,7 @@ def test_migrate_write_backup_impact_rollback_check_restore_end_to_end(
             f"{newer:03d}",
             "--backup",
             backup["path"],
-            *APPROVALS,
+            *requests[newer],
             "--yes",
             check=True,
         )
@@ -109,7 +116,7 @@ def test_migrate_write_backup_impact_rollback_check_restore_end_to_end(
         "004",
         "--backup",
         backup["path"],
-        *APPROVALS,
+        *requests[4],
         "--yes",
         "--json",
         check=True,
@@ -125,7 +132,10 @@ def test_migrate_write_backup_impact_rollback_check_restore_end_to_end(
         .endswith("integrity ok, foreign keys ok")
     )
     status = json.loads(cli("db", "status", "--db", str(db), "--json").stdout)
-    assert status["current_version"] == 3
+    assert status["state"] == "legacy" and status["mode"] == "legacy (Phase 2-4 rolled back)"
+    assert sorted(m["version"] for m in status["applied"]) == sorted(
+        set(range(1, migrations.expected_version() + 1)) - migrations.FEATURE_MIGRATIONS
+    )
 
     cli("db", "restore", backup["path"], "--db", str(db), "--yes", check=True)
     assert set(phase_2) <= _tables(db)
@@ -163,9 +173,11 @@ def test_a_db_that_is_not_sqlite_is_refused_unchanged(cli, tmp_path: Path, comma
 
 @pytest.fixture
 def ready(cli, db_file: Path, fill_phase_data) -> tuple[Path, str]:
-    """A database at 004 (the rollback these tests are about), with rows in every table."""
-    cli("db", "migrate", "--db", str(db_file), "--to", "4", check=True)
+    """A database at 004 (the rollback these tests are about), with rows in every table, and
+    request 1 to roll 004 back, approved by a manager and a DBA (006 holds the approvals)."""
+    schema.migrate(db_file, skip=frozenset({5}))
     fill_phase_data(db_file)
+    assert approved_request(db_file, action=DB_ROLLBACK, migration=4).request_id == 1
     return db_file, cli("db", "backup", "--db", str(db_file), check=True).stdout.strip()
 
 
@@ -173,8 +185,9 @@ def test_rollback_refusals_name_the_problem_and_change_nothing(cli, ready, tmp_p
     db, backup = ready
     before = _bytes(db)
     cases = [
-        (["--backup", backup, "--approved-by", "alice", "--approved-by", "Alice"], "2 distinct approvers"),
-        (["--backup", backup], "given: none"),
+        (["--backup", backup, "--approved-by", "alice", "--approved-by", "bob"], "only with --emergency"),
+        (["--backup", backup], "needs an approval request"),
+        (["--backup", backup, "--request", "2"], "no approval request 2"),
         ([*APPROVALS], "needs --backup PATH"),
         (["--backup", str(tmp_path / "missing.db"), *APPROVALS], "does not exist"),
     ]

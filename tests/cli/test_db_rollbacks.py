@@ -8,16 +8,21 @@ from typing import Any
 
 from memory_system.ops import backup as backups
 from memory_system.ops import schema
+from memory_system.ops.approvals import DB_ROLLBACK
 from memory_system.store.connection import open_connection, transaction
+from tests.ops._approvals import approved_request
+
+APPROVED_BY = ["Alice Manager (manager)", "Bob DBA (dba)"]
 
 
 def _rolled_back(db: Path, fill_phase_data: Any, cli: Any) -> Path:
-    schema.migrate(db, to=4)
+    schema.migrate(db, skip=frozenset({5}))  # 004 the newest feature migration; 006 for the approvals
     fill_phase_data(db)
+    request = approved_request(db, action=DB_ROLLBACK, migration=4).request_id
     made = backups.create_backup(db)
     cli(
         "db", "rollback", "--migration", "4", "--db", str(db), "--backup", str(made.path),
-        "--approved-by", "alice", "--approved-by", "bob", "--yes", check=True,
+        "--request", str(request), "--yes", check=True,
     )  # fmt: skip
     return made.path
 
@@ -28,13 +33,13 @@ def test_list_and_show_a_rollback_record(cli: Any, db_file: Path, fill_phase_dat
     (record,) = json.loads(cli("db", "rollbacks", "--db", str(db_file), "--json", check=True).stdout)[
         "rollbacks"
     ]
-    assert record["migration"] == 4 and record["approved_by"] == ["alice", "bob"]
+    assert record["migration"] == 4 and record["approved_by"] == APPROVED_BY
     assert record["emergency"] is False and record["backup_path"] == str(backup.resolve())
     assert record["rows_lost"]["memories"] == 5 and record["details"]["verified"] is True
 
     text = cli("db", "rollbacks", "--db", str(db_file), env={"COLUMNS": "80"}, check=True).stdout
     assert record["created_at"] in text and str(backup.resolve()) in text  # never cut
-    assert "alice, bob" in text and "memories 5" in text and "no data loss recorded" in text
+    assert ", ".join(APPROVED_BY) in text and "memories 5" in text and "no data loss recorded" in text
 
     shown = cli("db", "rollbacks", "show", str(record["id"]), "--db", str(db_file), check=True).stdout
     assert f"rollback record {record['id']}: migration 004" in shown

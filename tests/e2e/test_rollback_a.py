@@ -89,6 +89,14 @@ def test_rollback_a_under_live_traffic(serve_process: Callable[..., ServedProces
     assert "0 memories left" in names["sample session test"]["detail"]
     assert during > 10 and traffic.errors == [], traffic.errors[:5]
 
+    from memory_system.ops import incidents
+
+    incident = incidents.get_incident(db, result["incident"])  # every rollback is an incident
+    assert incident["incident_type"] == "rollback_a" and incident["status"] == "open"
+    assert incident["severity"] == "SEV2" and incident["title"].startswith("Rollback option A")
+    assert [c["check"] for c in incident["checklist"]] == [c["name"] for c in result["checks"]]
+    assert all(c["ok"] for c in incident["checklist"]) and incident["details"]["ok"] is True
+
     text = cli(
         "rollback", "a", "--url", served.url, "--db", str(db), env={"MEMORY_SYSTEM_ADMIN_TOKEN": ADMIN}
     )

@@ -11,9 +11,10 @@ from pathlib import Path
 import httpx
 
 from memory_system.client import MemoryClient
-from memory_system.ops import schema, service_record
+from memory_system.ops import incidents, schema, service_record
 from tests.conftest import CliRunner, ServedProcess
 from tests.e2e._service import ADMIN, PortSquatter, counts, mint_token, rollback_records, stopped_at_exit
+from tests.ops._approvals import approved_request
 
 ENV = {"MEMORY_SYSTEM_ADMIN_TOKEN": ADMIN}
 
@@ -29,11 +30,13 @@ def _served_with_data(
 
 
 def _rollback_c(cli: CliRunner, db: Path, copy: Path, *, from_config: bool = False) -> object:
-    """``from_config``: the second copy's place comes from the settings (backupSecondCopy), not the option."""
+    """``from_config``: the second copy's place comes from the settings (backupSecondCopy), not the
+    option. The approvals are real: a manager and a DBA approved a request with their tokens."""
     where = [] if from_config else ["--second-copy", str(copy)]
     env = {**ENV, "MEMORY_SYSTEM_BACKUP_SECOND_COPY": str(copy)} if from_config else ENV
+    request = approved_request(db).request_id
     return cli(
-        "rollback", "c", "--db", str(db), "--approved-by", "ann", "--approved-by", "bob",
+        "rollback", "c", "--db", str(db), "--request", str(request),
         *where, "--yes", "--json", env=env,
     )  # fmt: skip
 
@@ -52,7 +55,8 @@ def test_rollback_c_ends_in_legacy_mode_with_the_loss_it_announced(
         assert done.returncode == 0, done.stdout + done.stderr
         result = json.loads(done.stdout)
         assert [s["name"] for s in result["steps"]] == [
-            "approvals", "stop the service", "backup, verified, second copy", "impact, confirmed",
+            "approvals", "stop the service", "approval request used", "backup, verified, second copy",
+            "impact, confirmed",
             "roll back 005", "roll back 004", "start in legacy mode", "verify C",
         ]  # fmt: skip
         assert result["service_was_running"] and not result["restored"]
@@ -62,8 +66,20 @@ def test_rollback_c_ends_in_legacy_mode_with_the_loss_it_announced(
         announced = {i["migration"]: {t["table"]: t["rows"] for t in i["tables"]} for i in result["impacts"]}
         recorded = {r["migration"]: r["rows_lost"] for r in rollback_records(db)}
         assert recorded == announced and announced[4]["memories"] == 5
+        incident = incidents.get_incident(db, result["incident"])  # SEV1, with what it cost
+        assert incident["severity"] == "SEV1" and incident["backup_location"] == result["backup"]
+        lost = {t: sum(by.get(t, 0) for by in announced.values()) for by in announced.values() for t in by}
+        assert incident["data_loss"] == lost and incident["downtime_seconds"] > 0
+        assert all(c["ok"] for c in incident["checklist"]) and incident["checklist"]
         assert counts(db)[0] == phase_1_before
-        assert schema.status(db).current_version == 3
+        assert result["approval_request"]["approvers"] == [
+            {"name": "Alice Manager", "role": "manager"},
+            {"name": "Bob DBA", "role": "dba"},
+        ]
+        assert {tuple(r["approved_by"]) for r in rollback_records(db)} == {
+            ("Alice Manager (manager)", "Bob DBA (dba)")
+        }
+        assert schema.status(db).state == "legacy"  # 005 and 004 gone, 006 (operational) kept
 
         url = service_record.service_url(service_record.read_start(db))
         ready = httpx.get(url + "/health/ready", timeout=10)
@@ -105,23 +121,61 @@ def test_a_failed_legacy_start_restores_the_backup(
     assert schema.status(db).current_version == schema.expected_version()
     phase_1_after, rows_after = counts(db)
     assert phase_1_after == phase_1_before
-    # every row is back; the audit trails (rollback records, flag events) are carried forward
-    audit = ("rollback_records", "feature_flag_events")
+    # every row is back; the audit trails (rollback records, flag events) are carried forward,
+    # and the approvals made after the snapshot are in the backup, their request used up
+    audit = (
+        "rollback_records",
+        "feature_flag_events",
+        "approvers",
+        "approval_requests",
+        "approvals",
+        "incidents",
+    )
+    assert rows_after["approvals"] == 2
+    # the rollback's incident, opened before the backup, says what happened after it
+    incident = incidents.get_incident(db, result["incident"])
+    assert rows_after["incidents"] == 1 and incident["incident_type"] == "rollback_c"
+    assert incident["details"]["restored"] is True and incident["details"]["ok"] is False
+    assert {c["check"] for c in incident["checklist"] if not c["ok"]} or incident["details"]["error"]
+    assert (
+        json.loads(cli("approve", "--list", "--all", "--db", str(db), "--json").stdout)[0]["state"] == "used"
+    )
     assert {t: n for t, n in rows_after.items() if t not in audit} == {
         t: n for t, n in rows_before.items() if t not in audit
     }
 
 
-def test_rollback_c_refuses_without_two_approvers_and_changes_nothing(
+def test_rollback_c_refuses_without_real_approvals_and_changes_nothing(
     tmp_path: Path,
     serve_process: Callable[..., ServedProcess],
     fill_phase_data: Callable[[Path], None],
     cli: CliRunner,
 ) -> None:
     served = _served_with_data(tmp_path, serve_process, fill_phase_data)
-    done = cli(
-        "rollback", "c", "--db", str(served.db), "--approved-by", "ann", "--approved-by", " ANN ", "--yes"
+    db = str(served.db)
+    typed = cli("rollback", "c", "--db", db, "--approved-by", "ann", "--approved-by", "bob", "--yes")
+    assert typed.returncode == 1 and "only with --emergency" in typed.stderr
+
+    # one person holding both roles: the second approval is refused, so the request lacks the DBA
+    tokens = {
+        role: cli(
+            "tokens", "create", "--approver", name, "--role", role, "--db", db, check=True
+        ).stdout.strip()
+        for name, role in (("Ann Lee", "manager"), (" ann  LEE", "dba"))
+    }
+    made = cli(
+        "rollback", "c", "--request-approval", "--reason", "bad tiers", "--db", db, "--json", check=True
     )
-    assert done.returncode == 1 and "needs 2 distinct approvers" in done.stderr
+    request = str(json.loads(made.stdout)["id"])
+    for role, token in tokens.items():
+        approved = cli(
+            "approve", "--request", request, "--db", db, env={"MEMORY_SYSTEM_APPROVER_TOKEN": token}
+        )
+        assert approved.returncode == (0 if role == "manager" else 1), approved.stderr
+    assert "must come from another person" in approved.stderr
+    done = cli(
+        "rollback", "c", "--db", db, "--request", request, "--second-copy", str(tmp_path / "c"), "--yes"
+    )
+    assert done.returncode == 1 and "lacks the dba approval" in done.stderr, done.stderr
     assert served.proc.poll() is None  # never stopped
     assert schema.status(served.db).current_version == schema.expected_version()

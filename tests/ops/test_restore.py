@@ -33,7 +33,10 @@ def _counts(path: Path) -> dict[str, int]:
 
 @pytest.fixture
 def ready(db_file: Path, fill_phase_data) -> tuple[Path, backups.Backup]:
-    """A database at 004 (so that 004 is the migration a rollback undoes), with rows in every table."""
+    """A database at 004 (so that 004 is the migration a rollback undoes), with rows in every table.
+
+    At 004 there are no approval tables (006), so the rollbacks here are emergencies; what is
+    tested is the restore after them (tests/ops/test_approvals.py tests the approvals)."""
     schema.migrate(db_file, to=4)
     fill_phase_data(db_file)
     return db_file, backups.create_backup(db_file)
@@ -41,7 +44,7 @@ def ready(db_file: Path, fill_phase_data) -> tuple[Path, backups.Backup]:
 
 def test_restore_after_a_rollback_brings_phase_2_back_and_keeps_the_record(ready) -> None:
     db, made = ready
-    execute_rollback(plan_rollback(db, 4, backup_path=made.path, approved_by=["alice", "bob"]))
+    execute_rollback(plan_rollback(db, 4, backup_path=made.path, emergency=True))
     rolled_back = _counts(db)
     assert "memories" not in rolled_back
 
@@ -201,7 +204,7 @@ def test_restore_shows_the_flag_layer_it_brings_back_and_keeps_the_audit_trail(r
         flags.rollback_all(actor="oncall", source="cli")
     finally:
         database.close()
-    execute_rollback(plan_rollback(db, 4, backup_path=made.path, approved_by=["alice", "bob"]))
+    execute_rollback(plan_rollback(db, 4, backup_path=made.path, emergency=True))
     live_trail = _flag_trail(db)
     assert len(live_trail) == 4
 

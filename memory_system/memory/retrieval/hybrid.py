@@ -41,8 +41,10 @@ from memory_system.memory.retrieval.documents import DocumentOptions
 from memory_system.memory.retrieval.embedding_worker import EmbeddingWorker
 from memory_system.memory.retrieval.embeddings import Embedder, QueryCache, query_vector, to_blob
 from memory_system.memory.retrieval.filters import SearchFilters
+from memory_system.memory.retrieval.index_budget import IndexBudget
+from memory_system.memory.retrieval.index_files import GraphFiles, index_dir
 from memory_system.memory.retrieval.text_index import TextIndex
-from memory_system.memory.retrieval.vector_index import VectorIndex
+from memory_system.memory.retrieval.vector_index import HNSW_DTYPE, VectorIndex
 from memory_system.store import embeddings as vec_store
 from memory_system.store import search as fts_store
 from memory_system.store.connection import Database
@@ -177,7 +179,11 @@ class Retrieval:
         options: DocumentOptions | None = None,
         start_worker: bool = True,
         poll_s: float = 2.0,
+        index_memory_mb: float | None = None,
+        persist_indexes: bool = True,
     ) -> None:
+        """``index_memory_mb`` bounds the in-memory indexes (None: unbounded; see
+        ``index_budget``); ``persist_indexes`` saves HNSW graphs in ``<db>.index/``."""
         self.db = db
         self.embedder = embedder
         self.rag_timeout_ms = rag_timeout_ms
@@ -191,14 +197,32 @@ class Retrieval:
         self._stale_cache: tuple[float, bool] = (0.0, False)
         self._sqlite_vec: bool | None = None
         self._preloading = threading.Event()
+        self.budget = IndexBudget(None if index_memory_mb is None else int(index_memory_mb * 1024 * 1024))
         self.text = TextIndex(
             lambda ns: fts_store.namespace_texts(self.db.reader(), ns),
             lambda ids: fts_store.texts_of(self.db.reader(), ids),
+            budget=self.budget,
         )
         if embedder is not None:
             model, dim = embedder.name, embedder.dim
+            db_path = getattr(db, "path", None)
+            files = (
+                GraphFiles(
+                    index_dir(db_path),
+                    model=model,
+                    dim=dim,
+                    dtype=HNSW_DTYPE,
+                    watermark=lambda ns: vec_store.namespace_watermark(self.db.reader(), ns, model, dim),
+                )
+                if persist_indexes and db_path is not None
+                else None
+            )
             self.index = VectorIndex(
-                dim, lambda ns: vec_store.namespace_vectors(self.db.reader(), ns, model, dim)
+                dim,
+                lambda ns: vec_store.namespace_vectors(self.db.reader(), ns, model, dim),
+                files=files,
+                budget=self.budget,
+                counter=lambda ns: vec_store.namespace_vector_count(self.db.reader(), ns, model, dim),
             )
             self.worker = EmbeddingWorker(db, embedder, self.index, options=options, poll_s=poll_s)
             self._queries = QueryCache(embedder)
@@ -335,6 +359,14 @@ class Retrieval:
         reader = self.db.reader()
         wide = max(4 * depth, 256)
         namespace = visibility.namespace
+        if not self.index.ensure_loaded(namespace):
+            # Beyond the index memory budget: sqlite-vec's exact cosine over the caller's scope,
+            # the ids a loaded namespace's exact scan would give.
+            if self._vec_ok(reader):
+                return vec_store.exact_search(
+                    reader, to_blob(vector), self.embedder.name, self.embedder.dim, visibility, filters, depth
+                )
+            self.index.ensure_loaded(namespace, force=True)  # no other exact path here
         candidates = self.index.search(namespace, vector, wide)
         found = fts_store.first_visible(reader, candidates, visibility, filters, depth)
         if len(found) >= depth or len(candidates) < wide:
@@ -429,6 +461,7 @@ class Retrieval:
                 "reason": self.unavailable_reason,
                 "stale": False,
                 "text_index": text,
+                "index_memory": self.budget.stats(),
             }
         stored_model, stored_dim = self.worker.stored_model()
         stale = self.worker.stale()
@@ -453,7 +486,20 @@ class Retrieval:
             "rag_timeout_ms": self.rag_timeout_ms,
             "text_index": text,
             # A graph still building: the exact scan answers meanwhile (benchmarks wait for it).
-            "vector_index": {"building": not self.index.wait_graphs(0)},
+            "vector_index": {"building": not self.index.wait_graphs(0), "graph_files": self._graph_files()},
+            "index_memory": self.budget.stats(),
+        }
+
+    def _graph_files(self) -> dict[str, Any] | None:
+        files = self.index.files if self.index is not None else None
+        if files is None:
+            return None
+        return {
+            "directory": str(files.directory),
+            "loads": files.loads,
+            "rejected": files.rejected,
+            "saves": files.saves,
+            "last_rejection": files.last_rejection,
         }
 
     def close(self) -> None:

@@ -33,6 +33,8 @@ from itertools import islice
 import numpy as np
 import Stemmer
 
+from memory_system.memory.retrieval.index_budget import IndexBudget
+
 # (memory id, namespace, content, metadata strings or None), as store.search reads them.
 TextRow = tuple[int, str, str, str | None]
 Loader = Callable[[str], Iterable[TextRow]]
@@ -47,6 +49,8 @@ SMALL_NAMESPACE = 1000  # loaded inside the first search; larger ones load in th
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _STEMMER = Stemmer.Stemmer("porter")
 _STEMMER_LOCK = threading.Lock()
+_TERM_OVERHEAD = 200  # bytes per vocabulary entry beyond its arrays: the dict slot, str, _Postings
+_ROW_OVERHEAD = 100  # bytes per memory beyond its arrays: the row_of entry and its ints
 
 
 @lru_cache(maxsize=200_000)
@@ -99,6 +103,17 @@ class _Namespace:
         self.size = 0
         self.row_of: dict[int, int] = {}
         self.total_length = 0.0
+
+    def nbytes(self) -> int:
+        """Resident bytes, counted at load (O(vocabulary)); writes since are not recounted."""
+        arrays = sum(p.rows.nbytes + p.tf.nbytes for p in self.terms.values())
+        return (
+            arrays
+            + self.ids.nbytes
+            + self.lengths.nbytes
+            + _TERM_OVERHEAD * len(self.terms)
+            + _ROW_OVERHEAD * len(self.row_of)
+        )
 
     def add(self, memory_id: int, content: str, context: str | None) -> None:
         self.remove(memory_id)
@@ -222,7 +237,7 @@ class TextIndex:
     writes queued meanwhile are applied once it is, so nothing written during a load is lost.
     """
 
-    def __init__(self, loader: Loader, fetcher: Fetcher) -> None:
+    def __init__(self, loader: Loader, fetcher: Fetcher, budget: IndexBudget | None = None) -> None:
         self._loader = loader
         self._fetcher = fetcher
         self._spaces: dict[str, _Namespace] = {}
@@ -231,6 +246,16 @@ class TextIndex:
         self._deleted_while_loading: set[int] = set()
         self._lock = threading.RLock()
         self.last_error: str | None = None
+        self._budget = budget
+        self.evictions = 0
+        if budget is not None:
+            budget.register("text", self.evict)
+
+    def evict(self, namespace: str) -> None:
+        """Drop the namespace from memory (the budget's callback); FTS5 answers it meanwhile."""
+        with self._lock:
+            if self._spaces.pop(namespace, None) is not None:
+                self.evictions += 1
 
     def loaded(self, namespace: str) -> bool:
         return namespace in self._spaces
@@ -271,10 +296,16 @@ class TextIndex:
     def search(self, namespace: str, terms: Sequence[str], n: int) -> list[tuple[int, float]] | None:
         """The ``n`` best (memory id, BM25 score) for query ``terms`` (from ``query_terms``),
         best first; None while the namespace is not loaded yet (a load is then under way)."""
-        space = self._spaces.get(namespace) or self._load_small(namespace)
+        space = self._spaces.get(namespace)
+        if space is None:
+            if self._budget is not None and not self._budget.fits(namespace):
+                return None  # larger than the whole budget: FTS5 answers
+            space = self._load_small(namespace)
         if space is None:
             self._start_load(namespace)
             return None
+        if self._budget is not None:
+            self._budget.touch(namespace)
         stems = list(dict.fromkeys(t for term in terms for t in tokens(term)))
         with self._lock:
             self._apply_pending()
@@ -314,6 +345,8 @@ class TextIndex:
                     space.remove(memory_id)
                 self._spaces[namespace] = space
                 self.last_error = None
+            if self._budget is not None:
+                self._budget.charge("text", namespace, space.nbytes(), len(space.row_of))
         except Exception as exc:  # noqa: BLE001 - FTS5 keeps answering; the next search tries again
             self.last_error = f"loading {namespace!r}: {type(exc).__name__}: {exc}"
         finally:

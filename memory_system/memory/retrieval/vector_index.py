@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 
 from memory_system.core.logging import log_event
+from memory_system.memory.retrieval.index_budget import IndexBudget
+from memory_system.memory.retrieval.index_files import GraphFiles, Watermark
 
 _log = logging.getLogger(__name__)
 
@@ -44,6 +46,8 @@ HNSW_EXPANSION_SEARCH = 256  # recall@20 >= 0.95 at n = 20; retrieval asks for n
 HNSW_N_SHARE = 0.02  # asked for more of its namespace than this, a graph is no faster than the scan
 _SYNC_CHUNK = 8  # vectors added to a serving graph per hold of its lock
 _BUILD_CHUNK = 4096
+_ROW_OVERHEAD = 120  # bytes per vector beyond the matrix row: two dict entries and their ints
+_RECONCILE_SHARE = 0.25  # a saved graph this far behind its vectors is rebuilt, not caught up
 
 
 def _usearch_index() -> Any:
@@ -70,14 +74,17 @@ class _Graph:
         self.index = _usearch_index()(ndim=dim, metric="cos", dtype=dtype, expansion_search=expansion_search)
         self.lock = threading.Lock()
         self.tombstones = 0  # removed nodes still in the graph: a rebuild drops them
+        self.dirty = True  # changed since it was last saved
 
     def put(self, ids: Sequence[int], vectors: np.ndarray) -> None:
         keys = np.asarray(ids, dtype=np.uint64)
         self.tombstones += int(np.count_nonzero(self.index.remove(keys)))
         self.index.add(keys, vectors, threads=1)
+        self.dirty = True
 
     def drop(self, ids: Sequence[int]) -> None:
         self.tombstones += int(np.count_nonzero(self.index.remove(np.asarray(ids, dtype=np.uint64))))
+        self.dirty = True
 
 
 class _Namespace:
@@ -99,6 +106,13 @@ class _Namespace:
         self.building = False
         self.failed = False
         self.removed_in_build: list[int] | None = None
+        self.evicted = False
+        self.name = ""
+
+    def nbytes(self) -> int:
+        graph = self.graph
+        held = self.matrix.nbytes + self.ids.nbytes + _ROW_OVERHEAD * len(self.row_of)
+        return held + (int(graph.index.memory_usage) if graph is not None else 0)
 
     def upsert(self, ids: Sequence[int], vectors: np.ndarray) -> None:
         for memory_id, vector in zip(ids, vectors, strict=True):
@@ -190,6 +204,9 @@ class VectorIndex:
         hnsw_dtype: str = HNSW_DTYPE,
         expansion_search: int = HNSW_EXPANSION_SEARCH,
         hnsw_n_share: float = HNSW_N_SHARE,
+        files: GraphFiles | None = None,
+        budget: IndexBudget | None = None,
+        counter: Callable[[str], int] | None = None,
     ) -> None:
         self.dim = dim
         self._loader = loader
@@ -208,6 +225,12 @@ class VectorIndex:
         self._idle = threading.Condition(self._lock)
         self._closed = False
         self.graph_searches = 0  # answered by a graph (the rest by the exact scan)
+        self.files = files  # saved graphs (None: every graph is built)
+        self._budget = budget
+        self._counter = counter  # a namespace's stored vector count, to ask the budget before loading
+        self.evictions = 0
+        if budget is not None:
+            budget.register("vector", self.evict)
 
     def loaded(self, namespace: str) -> bool:
         return namespace in self._spaces
@@ -221,16 +244,26 @@ class VectorIndex:
             )
             return sum(len(s.row_of) for s in spaces)
 
-    def ensure_loaded(self, namespace: str) -> None:
+    def ensure_loaded(self, namespace: str, *, force: bool = False) -> bool:
+        """Load the namespace (its vectors from SQLite, its graph from a saved file when one
+        agrees) unless the memory budget refuses it; True once it is loaded. ``force`` loads
+        past the budget (no other exact path: sqlite-vec missing)."""
         if namespace in self._spaces:
-            return
+            if self._budget is not None:
+                self._budget.touch(namespace)
+            return True
+        if not force and not self._fits(namespace):
+            return False
         with self._lock:
             lock = self._load_locks.setdefault(namespace, threading.Lock())
         with lock:
             if namespace in self._spaces:
-                return
+                return True
             with self._lock:
                 self._loading[namespace] = []
+            # The watermark is read before the vectors: a write in between makes the saved graph
+            # look older than it is (rebuilt), never newer.
+            watermark = self.files.watermark(namespace) if self.files is not None else None
             ids: list[int] = []
             blobs: list[bytes] = []
             for memory_id, blob in self._loader(namespace):
@@ -239,20 +272,124 @@ class VectorIndex:
             space = _Namespace(
                 self.dim, capacity=len(ids) + len(ids) // 8 + 1024
             )  # not 2x: 100k rows are 154 MB
+            space.name = namespace
             if ids:
                 vectors = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(ids), self.dim)
                 space.upsert(ids, vectors)
+            del blobs
+            graph = (
+                self._saved_graph(space, watermark) if watermark is not None and self._big(space) else None
+            )
             with self._lock:
+                space.graph = graph
                 for op, payload in self._loading.pop(namespace, []):
                     if op == "upsert":
                         up_ids, up_vectors = payload
                         space.upsert(up_ids, up_vectors)
-                    else:
-                        space.remove(int(payload))
+                        if graph is not None:
+                            for memory_id in up_ids:
+                                space.stale[memory_id] = next(self._versions)
+                    elif space.remove(int(payload)) and graph is not None:
+                        space.stale.pop(int(payload), None)
+                        with graph.lock:
+                            graph.drop([int(payload)])
                 self._spaces[namespace] = space
                 for memory_id in space.row_of:
                     self._namespace_of[memory_id] = namespace
                 self._want_graph(space)
+        self._charge(space)
+        return True
+
+    def _fits(self, namespace: str) -> bool:
+        if self._budget is None or self._budget.limit_bytes is None:
+            return True
+        count = self._counter(namespace) if self._counter is not None else 0
+        per_row = self.dim * 4 * 1.125 + 8 + _ROW_OVERHEAD
+        if self.hnsw_min_vectors is not None and count >= self.hnsw_min_vectors:
+            per_row += self.dim * 2 + 160  # the f16 graph's copy and its links
+        return self._budget.fits(namespace, int(count * per_row))
+
+    def _charge(self, space: _Namespace) -> None:
+        """Tell the budget what the namespace holds now (never under self._lock: it may evict)."""
+        if self._budget is not None and not space.evicted:
+            self._budget.charge("vector", space.name, space.nbytes(), len(space.row_of))
+
+    def _saved_graph(self, space: _Namespace, watermark: Watermark) -> _Graph | None:
+        """The namespace's saved graph, reconciled with the vectors just read from SQLite: nodes
+        the database no longer holds are dropped, vectors it lacks or holds otherwise are left
+        ``stale`` (scored exactly, then added by the graph thread). Too far behind: None."""
+        assert self.files is not None
+        graph = _Graph(self.dim, self._hnsw_dtype, self._expansion_search)
+        loaded = self.files.load(space.name, lambda: graph.index, watermark)
+        if loaded is None:
+            return None
+        keys = np.asarray(graph.index.keys, dtype=np.uint64).astype(np.int64)
+        stored = np.asarray(graph.index.vectors)
+        live = space.ids[: space.size]
+        live = live[live >= 0]
+        gone = np.setdiff1d(keys, live)
+        missing = np.setdiff1d(live, keys)
+        changed: list[int] = []
+        in_db = np.isin(keys, live)
+        for start in range(0, len(keys), _BUILD_CHUNK):
+            chunk = keys[start : start + _BUILD_CHUNK][in_db[start : start + _BUILD_CHUNK]]
+            if not len(chunk):
+                continue
+            rows = [space.row_of[int(k)] for k in chunk]
+            ours = stored[start : start + _BUILD_CHUNK][in_db[start : start + _BUILD_CHUNK]]
+            drift = np.abs(ours.astype(np.float32) - space.matrix[rows]).max(axis=1)
+            changed += chunk[drift > 1e-2].tolist()
+        off = len(gone) + len(missing) + len(changed)
+        if off > _RECONCILE_SHARE * max(len(live), 1):
+            self.files.rejected += 1
+            self.files.last_rejection = f"{off} of {len(live)} vectors differ from the database"
+            log_event(_log, "vector_index_file_rejected", reason=self.files.last_rejection)
+            self.files.discard(space.name)
+            return None
+        if len(gone):
+            graph.drop(gone.tolist())
+        graph.tombstones = 0
+        for memory_id in [*missing.tolist(), *changed]:
+            space.stale[int(memory_id)] = next(self._versions)
+        graph.dirty = off > 0
+        return graph
+
+    def evict(self, namespace: str) -> None:
+        """Drop the namespace from memory (the budget's callback); a saved-since-changed graph
+        is written first on its own thread, so its next load skips the build."""
+        with self._lock:
+            space = self._spaces.pop(namespace, None)
+            if space is None:
+                return
+            space.evicted, space.building = True, False
+            for memory_id in space.row_of:
+                if self._namespace_of.get(memory_id) == namespace:
+                    del self._namespace_of[memory_id]
+            self.evictions += 1
+        log_event(_log, "vector_index_evicted", vectors=len(space.row_of))
+        graph = space.graph
+        if self.files is not None and graph is not None and graph.dirty:
+            threading.Thread(
+                target=self._save, args=(space, True), name="vector-graph-save", daemon=True
+            ).start()
+
+    def save(self) -> int:
+        """Save every graph changed since its last save (shutdown); returns how many."""
+        with self._lock:
+            spaces = list(self._spaces.values())
+        return sum(self._save(space) for space in spaces)
+
+    def _save(self, space: _Namespace, evicted: bool = False) -> bool:
+        """Write the namespace's graph if it changed; searches take the scan meanwhile."""
+        graph = space.graph
+        if self.files is None or graph is None or not graph.dirty or (space.evicted and not evicted):
+            return False
+        watermark = self.files.watermark(space.name)  # read first: see ensure_loaded
+        with graph.lock:
+            saved = self.files.save(space.name, graph.index, watermark) is not None
+            if saved:
+                graph.dirty = False
+        return saved
 
     def upsert(self, namespace: str, ids: Sequence[int], vectors: np.ndarray) -> None:
         """Add or replace vectors; ignored for a namespace nobody has searched yet (it loads later)."""
@@ -267,6 +404,7 @@ class VectorIndex:
             space = self._spaces.get(namespace)
             if space is None:
                 return
+            capacity = len(space.ids)
             space.upsert(ids, vectors)
             tracked = space.graph is not None or space.building
             for memory_id in ids:
@@ -274,6 +412,9 @@ class VectorIndex:
                 if tracked:
                     space.stale[memory_id] = next(self._versions)
             self._want_graph(space)
+            grew = len(space.ids) != capacity
+        if grew:
+            self._charge(space)
 
     def remove(self, ids: Iterable[int]) -> int:
         """Drop deleted memories at once (matrix and graph); returns how many were indexed."""
@@ -341,16 +482,21 @@ class VectorIndex:
         """Forget every namespace and graph (after a model swap); they reload on next use."""
         with self._lock:
             self._generation += 1
+            spaces = list(self._spaces)
             self._spaces.clear()
             self._namespace_of.clear()
+        if self._budget is not None:
+            for namespace in spaces:
+                self._budget.release("vector", namespace)
 
     def close(self, timeout: float = 10.0) -> None:
-        """Stop the graph thread (a build stops at its next chunk)."""
+        """Stop the graph thread (a build stops at its next chunk), then save changed graphs."""
         with self._lock:
             self._closed = True
             worker = self._worker
         if worker is not None:
             worker.join(timeout)
+        self.save()
 
     # -- graphs (everything below runs under self._lock unless it says otherwise) -----------
     def _remove_from(self, space: _Namespace, memory_id: int) -> bool:
@@ -375,7 +521,7 @@ class VectorIndex:
         return least is not None and live >= (least if space.graph is None else least / 2)
 
     def _want_graph(self, space: _Namespace) -> None:
-        if self._closed or space.failed or not self._big(space):
+        if self._closed or space.failed or space.evicted or not self._big(space):
             return
         graph = space.graph
         if graph is None or graph.tombstones * 4 > len(space.row_of):
@@ -398,6 +544,8 @@ class VectorIndex:
                 try:
                     if space.building:
                         self._build(space, generation)
+                        self._save(space)  # on this thread: no search waits for it
+                        self._charge(space)
                     else:
                         self._sync(space)
                 except Exception:  # noqa: BLE001 - usearch refused: this namespace stays on the exact scan

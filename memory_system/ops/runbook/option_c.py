@@ -1,6 +1,9 @@
-"""Runbook option C as one procedure: the database back to schema 3, the service in legacy mode.
+"""Runbook option C as one procedure: the Phase 2-4 migrations rolled back, the service in legacy mode.
 
-In order, each step timed: two approvals (or ``--emergency``); stop the service; a verified
+In order, each step timed: an approval request approved by a manager and a DBA, two
+different people (``ops/approvals``; or ``--emergency`` with free-text names, logged at
+CRITICAL); stop the service; the request used up (one request, one rollback; the backup
+taken next holds it as used, so restoring that backup cannot replay it); a verified
 backup, copied to a second place; the impact, confirmed; roll back every migration after
 003, newest first, each verified; start the service as it was started, less ``--migrate``
 (it must not re-apply 004: a default start on a database whose 004 was rolled back on
@@ -23,11 +26,13 @@ from typing import Any
 
 from memory_system.core.errors import StoreError
 from memory_system.core.logging import log_event
+from memory_system.ops import approvals, db_rollback, restore, schema, service_control, service_record, verify
 from memory_system.ops import backup as backups
-from memory_system.ops import db_rollback, restore, schema, service_control, service_record, verify
 from memory_system.ops.impact import Impact, impact
 from memory_system.ops.runbook.steps import Procedure, StepFailed
-from memory_system.ops.verify import LEGACY_SCHEMA, Check, Target
+from memory_system.ops.verify import Check, Target
+from memory_system.store import database_ops as maintenance
+from memory_system.store.connection import open_connection
 from memory_system.store.lockfile import held_by_other
 
 logger = logging.getLogger("memory_system.ops.runbook.option_c")
@@ -52,6 +57,8 @@ class OptionCOutcome:
     restore_detail: str | None = None
     error: str | None = None
     dropped_args: tuple[str, ...] = ()  # what the legacy start left out of the recorded start
+    emergency: bool = False  # the hook for the leadership notice: approvals were waived
+    grant: approvals.ApprovalGrant | None = None
 
     @property
     def ok(self) -> bool:
@@ -73,13 +80,16 @@ class OptionCOutcome:
             "database_changed": self.database_changed,
             "restored": self.restored,
             "restore_detail": self.restore_detail,
+            "emergency": self.emergency,
+            "approval_request": None if self.grant is None else self.grant.to_dict(),
         }
 
 
 @dataclass(frozen=True)
 class OptionCRequest:
     db_path: Path
-    approved_by: Sequence[str] = ()
+    approved_by: Sequence[str] = ()  # free-text names: only with emergency
+    approval_request: int | None = None
     emergency: bool = False
     backup_dir: Path | None = None
     second_copy: str | None = None
@@ -92,7 +102,7 @@ class OptionCRequest:
 
 def rollback_c(request: OptionCRequest, procedure: Procedure, confirm: Confirm) -> OptionCOutcome:
     """Run the procedure; the first failed step stops it (``outcome.error`` says why)."""
-    outcome = OptionCOutcome(procedure, request.db_path)
+    outcome = OptionCOutcome(procedure, request.db_path, emergency=request.emergency)
     try:
         _run(request, outcome, confirm)
     except (StepFailed, StoreError, service_record.ServiceControlError, ConnectionError) as exc:
@@ -120,23 +130,44 @@ def _running(db_path: Path) -> bool:
 def _run(request: OptionCRequest, outcome: OptionCOutcome, confirm: Confirm) -> None:
     proc, db = outcome.procedure, request.db_path
     with proc.step("approvals") as note:
-        approvers = db_rollback.distinct_approvers(list(request.approved_by))
-        if len(approvers) < db_rollback.REQUIRED_APPROVERS and not request.emergency:
+        names = db_rollback.distinct_approvers(list(request.approved_by))
+        if names and not request.emergency:
             raise StepFailed(
-                f"option C needs {db_rollback.REQUIRED_APPROVERS} distinct approvers "
-                f"(--approved-by A --approved-by B) or --emergency; given: {', '.join(approvers) or 'none'}"
+                "free-text --approved-by names are accepted only with --emergency; ask for approval: "
+                "'memory-system rollback c --request-approval --reason TEXT', each approver runs "
+                "'memory-system approve --request ID', then 'memory-system rollback c --request ID'"
+            )
+        if request.approval_request is None and not request.emergency:
+            raise StepFailed(
+                "option C needs --request ID: an approval request approved by a manager and a DBA "
+                "(create one with 'memory-system rollback c --request-approval --reason TEXT'), "
+                "or --emergency"
             )
         if request.second_copy is None and not request.emergency:
             raise StepFailed(
                 "option C needs --second-copy DIR or host:path: a backup on the same disk is no way "
                 "back from losing that disk (--emergency skips it)"
             )
-        current = schema.status(db).current_version
-        if current <= LEGACY_SCHEMA:
-            raise StepFailed(f"{db} is already at schema {current}: nothing to roll back")
-        note.detail = f"approved by {', '.join(approvers)}" if approvers else "emergency: approvals waived"
+        found = schema.status(db)
+        features = sorted(found.applied_versions & schema.FEATURE_MIGRATIONS, reverse=True)
+        if not features:
+            raise StepFailed(f"{db} has no Phase 2-4 migration applied ({found.state}): nothing to roll back")
+        if request.approval_request is not None:
+            outcome.grant = _check_request(db, request.approval_request, features)
+            note.detail = f"request {outcome.grant.request_id} approved by {', '.join(outcome.grant.names())}"
+        else:
+            note.detail = f"free-text names {', '.join(names)}" if names else "approvals waived"
         if request.emergency:
-            note.detail += " (emergency: logged at CRITICAL and recorded)"
+            note.detail = f"EMERGENCY: {note.detail} (logged at CRITICAL and recorded)"
+            log_event(
+                logger,
+                "rollback_c_emergency",
+                logging.CRITICAL,
+                database=str(db),
+                approved_by=names,
+                approval_request=request.approval_request,
+                second_copy=request.second_copy,
+            )
 
     with proc.step("stop the service") as note:
         try:
@@ -148,6 +179,11 @@ def _run(request: OptionCRequest, outcome: OptionCOutcome, confirm: Confirm) -> 
         outcome.service_was_running = stopped.was_running
         note.detail = stopped.detail if stopped.was_running else f"none running ({stopped.detail}); going on"
     outcome.dropped_args = tuple(a for a in (record.args if record else []) if a == "--migrate")
+
+    if outcome.grant is not None:
+        with proc.step("approval request used") as note:
+            _use_request(db, outcome.grant)
+            note.detail = f"request {outcome.grant.request_id} is now used: one request, one rollback"
 
     with proc.step("backup, verified, second copy") as note:
         taken = backups.create_backup(db, request.backup_dir)
@@ -161,19 +197,20 @@ def _run(request: OptionCRequest, outcome: OptionCOutcome, confirm: Confirm) -> 
         )
 
     with proc.step("impact, confirmed") as note:
-        impacts = [impact(db, v) for v in range(current, LEGACY_SCHEMA, -1)]
+        impacts = [impact(db, v) for v in features]
         outcome.impacts = [i.to_dict() for i in impacts]
         note.detail = "; ".join(f"{i.migration:03d} {i.name}: {i.total_rows} rows lost" for i in impacts)
         if not confirm(impacts):
             raise StepFailed("not confirmed: the database is unchanged (pass --yes to skip the question)")
 
-    for version in range(current, LEGACY_SCHEMA, -1):
+    for version in features:
         with proc.step(f"roll back {version:03d}") as note:
             plan = db_rollback.plan_rollback(
                 db,
                 version,
                 backup_path=checked.path,
-                approved_by=list(request.approved_by),
+                approved_by=() if outcome.grant is not None else list(request.approved_by),
+                grant=outcome.grant,
                 emergency=request.emergency,
             )
             outcome.database_changed = True
@@ -216,6 +253,29 @@ def _run(request: OptionCRequest, outcome: OptionCOutcome, confirm: Confirm) -> 
         note.detail = f"{len(measured) - len(failed)}/{len(measured)} checks passed"
         if failed:
             raise StepFailed(f"{note.detail}; failed: {'; '.join(f'{c.name}: {c.detail}' for c in failed)}")
+
+
+def _check_request(db: Path, request_id: int, features: list[int]) -> approvals.ApprovalGrant:
+    conn = open_connection(db, create=False)
+    try:
+        identity = maintenance.database_id(conn)
+        if identity is None:
+            raise StepFailed(f"{db} has no database identity; run 'memory-system db migrate' first")
+        return approvals.check_grant(conn, request_id, database_id=identity, migrations=features)
+    except approvals.ApprovalRefused as exc:
+        raise StepFailed(str(exc)) from exc
+    finally:
+        conn.close()
+
+
+def _use_request(db: Path, grant: approvals.ApprovalGrant) -> None:
+    conn = open_connection(db, create=False)
+    try:
+        approvals.consume(conn, grant)
+    except approvals.ApprovalRefused as exc:
+        raise StepFailed(str(exc)) from exc
+    finally:
+        conn.close()
 
 
 def _second_copy(backup: backups.Backup, target: str) -> str:
@@ -299,3 +359,17 @@ def _start_as_it_was(request: OptionCRequest, outcome: OptionCOutcome) -> None:
             note.detail = f"pid {started.pid} ready at {started.url}, schema {started.ready.get('schema')}"
     except (StoreError, service_record.ServiceControlError):
         pass  # recorded as a failed step; the error above says what went wrong first
+
+
+def downtime_s(procedure: Procedure) -> float | None:
+    """Seconds without a serving service: from the stop to the end of the legacy start (or of
+    the restore that undid a failed rollback); None when the procedure never stopped it."""
+    names = [s.name for s in procedure.steps]
+    if "stop the service" not in names:
+        return None
+    first = names.index("stop the service")
+    ends = [
+        i for i, n in enumerate(names) if n in ("start in legacy mode", "RESTORE the backup (runbook 5.5)")
+    ]
+    last = ends[-1] if ends else len(names) - 1
+    return round(sum(s.seconds for s in procedure.steps[first : last + 1]), 2)

@@ -3,6 +3,7 @@ config, and ``GET /admin/alerts`` (plus the JSON log and /metrics) saying what f
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -87,6 +88,11 @@ def test_a_slow_embedder_fires_the_injection_latency_alert(
     }
     (tripped,) = [e for e in served.log_events() if e.get("event") == "auto_guard_tripped"]
     assert tripped["flags_turned_off"] == ["USE_ENHANCED_INJECTION"]
+    # and the guard's flag-off is an incident, open, with the rule that caused it
+    listed = json.loads(cli("incident", "list", "--db", str(served.db), "--json", check=True).stdout)
+    (incident,) = [i for i in listed if i["incident_type"] == "auto_guard"]
+    assert incident["status"] == "open" and incident["flags"] == ["USE_ENHANCED_INJECTION"]
+    assert "injection_latency_p95" in incident["title"]
 
 
 def test_failing_sharing_calls_fire_the_sharing_alert_and_nothing_else_critical(
