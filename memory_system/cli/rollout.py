@@ -277,6 +277,30 @@ def status(
         print_table(console, events)
 
 
+def _act(
+    verb: str,
+    flag: str,
+    db: Path | None,
+    url: str | None,
+    actor: str | None,
+    json_out: bool,
+    reason: str | None = None,
+) -> None:
+    """pause, resume or abort: through the service's admin API when it answers, else the database."""
+    name, who = _flag(flag), _actor(actor)
+    kwargs: dict[str, Any] = {"actor": who} if reason is None else {"actor": who, "reason": reason}
+    result, service = _run(
+        url,
+        db,
+        "POST",
+        f"/admin/rollouts/{name}/{verb}",
+        who,
+        None if reason is None else {"reason": reason},
+        lambda r: getattr(r, verb)(name, **kwargs),
+    )
+    _changed(result, service, json_out)
+
+
 @app.command()
 def pause(
     flag: FlagArgument,
@@ -287,17 +311,7 @@ def pause(
     json_out: JsonOption = False,
 ) -> None:
     """Hold a running rollout at its step (the flag keeps the step's value) until resumed."""
-    name, who = _flag(flag), _actor(actor)
-    result, service = _run(
-        url,
-        db,
-        "POST",
-        f"/admin/rollouts/{name}/pause",
-        who,
-        {"reason": reason},
-        lambda r: r.pause(name, actor=who, reason=reason),
-    )
-    _changed(result, service, json_out)
+    _act("pause", flag, db, url, actor, json_out, reason)
 
 
 @app.command()
@@ -309,11 +323,7 @@ def resume(
     json_out: JsonOption = False,
 ) -> None:
     """Run a paused rollout again: the step's value back on the flag, its hold from now."""
-    name, who = _flag(flag), _actor(actor)
-    result, service = _run(
-        url, db, "POST", f"/admin/rollouts/{name}/resume", who, None, lambda r: r.resume(name, actor=who)
-    )
-    _changed(result, service, json_out)
+    _act("resume", flag, db, url, actor, json_out)
 
 
 @app.command()
@@ -326,14 +336,4 @@ def abort(
     json_out: JsonOption = False,
 ) -> None:
     """End a running or paused rollout and turn the flag off (0), as runbook option A does."""
-    name, who = _flag(flag), _actor(actor)
-    result, service = _run(
-        url,
-        db,
-        "POST",
-        f"/admin/rollouts/{name}/abort",
-        who,
-        {"reason": reason},
-        lambda r: r.abort(name, actor=who, reason=reason),
-    )
-    _changed(result, service, json_out)
+    _act("abort", flag, db, url, actor, json_out, reason)
